@@ -1,0 +1,37 @@
+"""One small function per side effect; each calls one adapter or the order store."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from adapters.hub import HubRejected
+
+PROVINCE_REJECTED = "ProvinceRejected"
+
+
+def idempotency_key(order_no: str, step: str, province: str, batch: str = "") -> str:
+    """The key every adapter call carries: (order number, step, province[, member batch])."""
+    return ":".join(part for part in (order_no, step, province, batch) if part)
+
+
+def event_key() -> str:
+    """A key for an audit-trail write that stays the same across this activity's retries."""
+    info = activity.info()
+    return f"{info.workflow_run_id}/{info.activity_id}"
+
+
+@contextmanager
+def rejections_are_final() -> Iterator[None]:
+    """Turn a province's business rejection into a non-retryable failure with a stable type."""
+    try:
+        yield
+    except HubRejected as rejection:
+        raise ApplicationError(
+            str(rejection),
+            {"province": rejection.province, "system": rejection.system,
+             "code": rejection.code, "text": rejection.text},
+            type=PROVINCE_REJECTED,
+            non_retryable=True,
+        ) from rejection

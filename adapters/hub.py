@@ -1,0 +1,60 @@
+"""The HQ hub's HTTP client: one call = one work order or query to one province's system.
+
+Errors are of two kinds only: `HubUnavailable` (network, timeout, 5xx — the activity's retry
+policy retries it) and `HubRejected` (a business rejection with the province's code and
+text — retrying will not help).
+"""
+
+from typing import Any
+
+import httpx
+
+from models.hub import HubAnswer, HubRejection, HubRequest, ReplyTo
+
+
+class HubUnavailable(Exception):
+    """Transient: the hub or the province's system did not answer properly."""
+
+
+class HubRejected(Exception):
+    """The province's system refused the request for a business reason."""
+
+    def __init__(self, province: str, system: str, code: str, text: str) -> None:
+        super().__init__(f"province {province} {system} rejected: {code} {text}")
+        self.province, self.system, self.code, self.text = province, system, code, text
+
+
+class HubClient:
+    def __init__(
+        self, base_url: str, *, timeout_s: float = 10.0, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout_s, transport=transport)
+
+    async def call(
+        self,
+        province: str,
+        system: str,
+        operation: str,
+        idempotency_key: str,
+        payload: dict[str, Any],
+        reply_to: ReplyTo | None = None,
+    ) -> HubAnswer:
+        request = HubRequest(idempotency_key=idempotency_key, payload=payload, reply_to=reply_to)
+        try:
+            response = await self._http.post(
+                f"/v1/provinces/{province}/{system}/{operation}", json=request.model_dump()
+            )
+        except httpx.HTTPError as error:
+            raise HubUnavailable(f"hub unreachable for {province} {system}: {error!r}") from error
+        if response.status_code == 422 and "code" in response.json():
+            rejection = HubRejection.model_validate(response.json())
+            raise HubRejected(province, system, rejection.code, rejection.text)
+        if response.status_code >= 500 or response.status_code == 429:
+            raise HubUnavailable(
+                f"province {province} {system} unavailable: HTTP {response.status_code} {response.text[:200]}"
+            )
+        response.raise_for_status()
+        return HubAnswer.model_validate(response.json())
+
+    async def aclose(self) -> None:
+        await self._http.aclose()

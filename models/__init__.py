@@ -1,0 +1,1 @@
+"""Messages and records shared by every layer. Imports nothing of ours."""

@@ -1,0 +1,103 @@
+"""Group customers (集团客户): acquisition messages and how provincial records are identified."""
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+CUSTOMER_CODE = re.compile(r"^\d{10}$")
+
+
+def check_customer_code(code: str) -> str:
+    """Return the customer code (客户编码) or raise ValueError: it is exactly 10 digits."""
+    code = code.strip()
+    if not CUSTOMER_CODE.match(code):
+        raise ValueError(f"customer code must be exactly 10 digits, got {code!r}")
+    return code
+
+
+class ProvincialCustomerRecord(BaseModel):
+    """What one province's CRM holds for a group customer."""
+
+    province: str
+    customer_code: str
+    name: str
+    credit_code: str
+    level: Literal["group", "branch"]
+
+
+class AcquireCustomerInput(BaseModel):
+    order_no: str
+    customer_code: str
+    requested_by: str
+
+    @field_validator("customer_code")
+    @classmethod
+    def _valid_code(cls, value: str) -> str:
+        return check_customer_code(value)
+
+
+class CustomerQuery(BaseModel):
+    """Ask one province's CRM for a group customer."""
+
+    order_no: str
+    province: str
+    customer_code: str
+
+
+class CustomerQueryAnswer(BaseModel):
+    province: str
+    record: ProvincialCustomerRecord | None
+
+
+class CustomerHierarchy(BaseModel):
+    """The identified customer: the group at HQ level and its provincial branches."""
+
+    customer_code: str
+    name: str
+    credit_code: str
+    group_province: str
+    branches: list[ProvincialCustomerRecord] = Field(default_factory=list)
+    # Records filed under the same customer code that belong to another enterprise.
+    conflicts: list[ProvincialCustomerRecord] = Field(default_factory=list)
+
+    @property
+    def provinces(self) -> list[str]:
+        return sorted({self.group_province, *(branch.province for branch in self.branches)})
+
+
+class AcquisitionResult(BaseModel):
+    order_no: str
+    hierarchy: CustomerHierarchy
+
+
+class CustomerNotIdentified(ValueError):
+    """The provinces' answers do not identify one enterprise."""
+
+
+def identify_customer(
+    customer_code: str, records: list[ProvincialCustomerRecord]
+) -> CustomerHierarchy:
+    """Match the provincial records to one enterprise.
+
+    The province holding the group-level record defines the enterprise (its credit code);
+    records with the same credit code are its branches, the others are conflicts.
+    """
+    if not records:
+        raise CustomerNotIdentified(f"no province knows customer {customer_code}")
+    groups = [record for record in records if record.level == "group"]
+    if len(groups) != 1:
+        where = ", ".join(sorted(record.province for record in groups)) or "no province"
+        raise CustomerNotIdentified(
+            f"customer {customer_code} needs exactly one group-level record, found {where}"
+        )
+    group = groups[0]
+    others = sorted((r for r in records if r is not group), key=lambda r: r.province)
+    return CustomerHierarchy(
+        customer_code=customer_code,
+        name=group.name,
+        credit_code=group.credit_code,
+        group_province=group.province,
+        branches=[r for r in others if r.credit_code == group.credit_code],
+        conflicts=[r for r in others if r.credit_code != group.credit_code],
+    )

@@ -1,0 +1,99 @@
+"""The HQ hub's wire messages: what GPMS sends to a province's system and what comes back.
+
+Shared by the hub client (`adapters/hub.py`) and the provinces' simulator, so both speak the
+same API: ``POST /v1/provinces/{province}/{system}/{operation}`` with a `HubRequest`.
+"""
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+REPORT_SIGNAL = "report"
+
+
+class ReplyTo(BaseModel):
+    """Where the province sends its completion report (报竣): a workflow and its signal."""
+
+    workflow_id: str
+    signal: str = REPORT_SIGNAL
+
+
+class HubRequest(BaseModel):
+    idempotency_key: str = Field(min_length=1, max_length=300)
+    payload: dict[str, Any] = Field(default_factory=dict)
+    reply_to: ReplyTo | None = None
+
+
+class HubAnswer(BaseModel):
+    """A province's answer: `done` for synchronous work, `accepted` when a report will follow."""
+
+    status: Literal["done", "accepted"]
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class HubRejection(BaseModel):
+    """A business rejection (HTTP 422): the province will not do this, retrying will not help."""
+
+    code: str
+    text: str
+
+
+class CompletionReport(BaseModel):
+    """A province's completion report (报竣), delivered as the `report` signal."""
+
+    report_id: str
+    province: str
+    system: str
+    operation: str
+    idempotency_key: str
+    outcome: Literal["completed", "rejected"]
+    code: str | None = None
+    text: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class FaultKind(StrEnum):
+    transient = "transient"  # HTTP 503, the engine retries
+    reject = "reject"  # business rejection with a code and text
+    latency = "latency"  # the answer comes late
+    no_report = "no_report"  # the work order is accepted but its report never comes
+
+
+class FaultSpec(BaseModel):
+    """A fault injected into the simulated provinces; `*` matches any province/system/operation.
+
+    `count` limits it to the next N matching calls; `rate` (0..1) makes it hit that share of
+    calls; with neither it hits every matching call until reset.
+    """
+
+    province: str = "*"
+    system: str = "*"
+    operation: str = "*"
+    kind: FaultKind
+    count: int | None = Field(default=None, ge=1)
+    rate: float | None = Field(default=None, gt=0, le=1)
+    code: str = "E9999"
+    text: str = "injected fault"
+    latency_ms: int = Field(default=0, ge=0)
+
+
+class SeedCustomerRecord(BaseModel):
+    """A group customer as one province's CRM holds it."""
+
+    province: str
+    customer_code: str
+    name: str
+    credit_code: str  # unified social credit code (统一社会信用代码) of the enterprise
+    level: Literal["group", "branch"] = "branch"
+
+
+class SeedSubscriber(BaseModel):
+    msisdn: str
+    home_province: str
+    status: Literal["active", "suspended", "barred", "cancelled"] = "active"
+
+
+class SeedData(BaseModel):
+    customers: list[SeedCustomerRecord] = Field(default_factory=list)
+    subscribers: list[SeedSubscriber] = Field(default_factory=list)

@@ -1,0 +1,143 @@
+"""Order life cycle (TM Forum TMF641 states), order types and the audit-trail messages."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+
+class OrderType(StrEnum):
+    customer_acquisition = "customer_acquisition"
+
+
+# Workflow ids are derived from the business order number, one prefix per order type.
+WORKFLOW_ID_PREFIX: dict[OrderType, str] = {
+    OrderType.customer_acquisition: "vpdn-acquire",
+}
+
+
+def workflow_id_for(order_type: OrderType, order_no: str) -> str:
+    return f"{WORKFLOW_ID_PREFIX[order_type]}-{order_no}"
+
+
+class OrderState(StrEnum):
+    acknowledged = "acknowledged"
+    rejected = "rejected"
+    pending = "pending"  # waits for a person or the customer (audit, confirmation)
+    held = "held"  # fallout: a person must decide
+    in_progress = "in_progress"
+    completed = "completed"
+    partial = "partial"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+TERMINAL_STATES = frozenset(
+    {OrderState.rejected, OrderState.completed, OrderState.partial, OrderState.failed,
+     OrderState.cancelled}
+)
+
+# The one transition table: from each state, the states an order may move to.
+TRANSITIONS: dict[OrderState, frozenset[OrderState]] = {
+    OrderState.acknowledged: frozenset(
+        {OrderState.pending, OrderState.in_progress, OrderState.rejected, OrderState.failed,
+         OrderState.cancelled}
+    ),
+    OrderState.pending: frozenset(
+        {OrderState.in_progress, OrderState.rejected, OrderState.failed, OrderState.cancelled}
+    ),
+    OrderState.in_progress: frozenset(
+        {OrderState.pending, OrderState.held, OrderState.completed, OrderState.partial,
+         OrderState.failed, OrderState.cancelled}
+    ),
+    OrderState.held: frozenset(
+        {OrderState.in_progress, OrderState.failed, OrderState.cancelled}
+    ),
+    **{state: frozenset() for state in TERMINAL_STATES},
+}
+
+
+class InvalidTransition(ValueError):
+    pass
+
+
+def check_transition(old: OrderState, new: OrderState) -> None:
+    """Raise InvalidTransition unless the order may move from `old` to `new`."""
+    if old != new and new not in TRANSITIONS[old]:
+        raise InvalidTransition(f"an order cannot go from {old} to {new}")
+
+
+def roll_up(item_states: list[OrderState]) -> OrderState:
+    """An order's state from its items': any open → in_progress; all failed → failed;
+    some failed → partial; else completed."""
+    if any(state not in TERMINAL_STATES for state in item_states):
+        return OrderState.in_progress
+    failed = [state for state in item_states if state == OrderState.failed]
+    if item_states and len(failed) == len(item_states):
+        return OrderState.failed
+    if failed:
+        return OrderState.partial
+    return OrderState.completed
+
+
+class NewOrder(BaseModel):
+    """An order as accepted (受理) by GPMS: recorded before any province is asked anything."""
+
+    order_no: str
+    order_type: OrderType
+    workflow_id: str
+    customer_code: str
+    requested_by: str
+    provinces: list[str] = Field(default_factory=list)
+
+
+class OrderEventIn(BaseModel):
+    """One entry of the audit trail; `state` is set when the event moves the order."""
+
+    order_no: str
+    actor: str
+    event: str
+    detail: str = ""
+    state: OrderState | None = None
+    sub_state: str = ""
+
+
+class OrderEventView(BaseModel):
+    at: datetime
+    actor: str
+    event: str
+    detail: str
+    state: OrderState | None
+
+
+class OrderView(BaseModel):
+    order_no: str
+    order_type: OrderType
+    workflow_id: str
+    customer_code: str
+    state: OrderState
+    sub_state: str
+    requested_by: str
+    provinces: list[str]
+    created_at: datetime
+    updated_at: datetime
+    events: list[OrderEventView] = Field(default_factory=list)
+
+
+class StepStatus(BaseModel):
+    """One named step of an order, per province where it fans out."""
+
+    name: str
+    province: str | None = None
+    state: str = "running"  # running, done, failed
+    detail: str = ""
+
+
+class OrderStatus(BaseModel):
+    """What the `status` query of every order workflow returns."""
+
+    order_no: str
+    order_type: OrderType
+    state: OrderState
+    sub_state: str = ""
+    steps: list[StepStatus] = Field(default_factory=list)

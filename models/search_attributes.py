@@ -1,0 +1,13 @@
+"""The custom search attributes operators filter orders by in the Temporal UI.
+
+Registered at start-up (`vpdn up`); no personal data (MSISDNs, passwords) ever goes here.
+"""
+
+from temporalio.common import SearchAttributeKey
+
+ORDER_TYPE = SearchAttributeKey.for_keyword("VpdnOrderType")
+ORDER_STATE = SearchAttributeKey.for_keyword("VpdnOrderState")
+CUSTOMER_CODE = SearchAttributeKey.for_keyword("VpdnCustomerCode")
+PROVINCES = SearchAttributeKey.for_keyword_list("VpdnProvinces")
+
+ALL = (ORDER_TYPE, ORDER_STATE, CUSTOMER_CODE, PROVINCES)

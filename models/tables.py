@@ -1,0 +1,140 @@
+"""The order store's tables (GPMS records). They never travel as Temporal payloads."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def timestamp():
+    return Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class GroupCustomer(SQLModel, table=True):
+    """A group customer (集团客户) as identified by customer acquisition."""
+
+    __tablename__ = "group_customer"
+
+    customer_code: str = Field(primary_key=True, max_length=10)
+    name: str
+    credit_code: str
+    group_province: str = Field(max_length=2)
+    acquired_at: datetime = timestamp()
+    updated_at: datetime = timestamp()
+
+
+class CustomerUnit(SQLModel, table=True):
+    """A node of the customer hierarchy (客户层级关系): the group or a provincial branch."""
+
+    __tablename__ = "customer_unit"
+    __table_args__ = (UniqueConstraint("customer_code", "province"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_code: str = Field(foreign_key="group_customer.customer_code", index=True)
+    province: str = Field(max_length=2)
+    name: str
+    level: str  # "group" or "branch"
+    parent_id: int | None = Field(default=None, foreign_key="customer_unit.id")
+
+
+class VpdnService(SQLModel, table=True):
+    """A cross-province VPDN service of one group customer."""
+
+    __tablename__ = "vpdn_service"
+
+    service_id: str = Field(primary_key=True)
+    customer_code: str = Field(foreign_key="group_customer.customer_code", index=True)
+    apn: str = Field(unique=True)
+    access_province: str = Field(max_length=2)
+    paying_province: str = Field(max_length=2)
+    provinces: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    state: str = "opening"  # opening, active, closing, closed
+    created_at: datetime = timestamp()
+
+
+class TariffPackage(SQLModel, table=True):
+    """One version of a service's group tariff package (集团资费套餐)."""
+
+    __tablename__ = "tariff_package"
+    __table_args__ = (UniqueConstraint("service_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    service_id: str = Field(foreign_key="vpdn_service.service_id", index=True)
+    version: int
+    created_at: datetime = timestamp()
+
+
+class TariffParameter(SQLModel, table=True):
+    __tablename__ = "tariff_parameter"
+    __table_args__ = (UniqueConstraint("package_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    package_id: int = Field(foreign_key="tariff_package.id", index=True)
+    name: str
+    value: str
+
+
+class TariffDiscount(SQLModel, table=True):
+    """A package discount (优惠) and its parameter value."""
+
+    __tablename__ = "tariff_discount"
+    __table_args__ = (UniqueConstraint("package_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    package_id: int = Field(foreign_key="tariff_package.id", index=True)
+    name: str
+    value: str
+
+
+class Member(SQLModel, table=True):
+    """A member (成员) of a VPDN: one subscriber number, home province, state."""
+
+    __tablename__ = "member"
+    __table_args__ = (UniqueConstraint("service_id", "msisdn"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    service_id: str = Field(foreign_key="vpdn_service.service_id", index=True)
+    msisdn: str = Field(index=True)
+    home_province: str = Field(max_length=2)
+    name: str = ""
+    state: str = "joining"  # joining, active, exiting, exited
+
+
+class Order(SQLModel, table=True):
+    """A GPMS order (订单) and where it stands."""
+
+    __tablename__ = "vpdn_order"
+
+    order_no: str = Field(primary_key=True)
+    order_type: str = Field(index=True)
+    workflow_id: str = Field(unique=True)
+    customer_code: str = Field(index=True)
+    service_id: str | None = Field(default=None, index=True)
+    state: str = Field(index=True)
+    sub_state: str = ""
+    requested_by: str
+    provinces: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = timestamp()
+    updated_at: datetime = timestamp()
+
+
+class OrderEvent(SQLModel, table=True):
+    """The audit trail: who did what to an order, and when."""
+
+    __tablename__ = "order_event"
+
+    __table_args__ = (UniqueConstraint("order_no", "event_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_no: str = Field(foreign_key="vpdn_order.order_no", index=True)
+    # Makes recording idempotent: a retried activity writes its event once.
+    event_key: str
+    at: datetime = timestamp()
+    actor: str
+    event: str
+    detail: str = ""
+    state: str | None = None

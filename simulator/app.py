@@ -1,0 +1,207 @@
+"""The simulated HQ hub and provinces' systems as an HTTP service.
+
+`POST /v1/provinces/{province}/{system}/{operation}` is the hub API the adapters call;
+`/admin/...` lets tests, benchmarks and people seed data, inject faults and look inside.
+Every error body is `{"code", "text"}`.
+"""
+
+import asyncio
+from contextlib import asynccontextmanager, suppress
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from models.hub import FaultKind, FaultSpec, HubRequest, SeedData
+from models.provinces import HQ, PROVINCE_CODES, System
+from settings import Settings
+from simulator import db, seed
+from simulator.calls import answer_call, refusal
+from simulator.db import IdempotencyRecord, PendingReport, Resource
+from simulator.faults import add_fault, list_faults, take_faults
+from simulator.operations import OPERATIONS, UnknownAddress, find_operation, find_system
+from simulator.reports import Reporter, ReportSink, TemporalSink
+
+
+def _error(status_code: int, code: str, text: str) -> JSONResponse:
+    return JSONResponse({"code": code, "text": text}, status_code=status_code)
+
+
+async def _unknown_address(_request: Request, err: UnknownAddress) -> JSONResponse:
+    return _error(404, "E4040", str(err))
+
+
+async def _invalid_request(_request: Request, err: RequestValidationError) -> JSONResponse:
+    return _error(422, "E4000", f"invalid request: {err.errors()}")
+
+
+async def _engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+EngineDep = Annotated[Engine, Depends(_engine)]
+
+hub = APIRouter()
+
+
+@hub.post("/v1/provinces/{province}/{system}/{operation}")
+async def call_system(
+    province: str, system: str, operation: str, call: HubRequest, request: Request
+) -> JSONResponse:
+    """One call from the hub to an operation of a province's system. Faults hit first
+    (latency, transient 503, rejection), then the key's first answer or the operation."""
+    province = province.upper()
+    op = find_operation(province, system, operation)
+    if rejection := refusal(op, call):
+        return JSONResponse(rejection.model_dump(), status_code=422)
+    engine = request.app.state.engine
+    faults = await run_in_threadpool(take_faults, engine, province, system, operation)
+    latency_ms = sum(fault.latency_ms for fault in faults if fault.kind == FaultKind.latency)
+    if latency_ms:
+        await asyncio.sleep(latency_ms / 1000)
+    reply = await run_in_threadpool(
+        answer_call, engine, op, province, call, faults, request.app.state.settings.report_delay_s
+    )
+    return JSONResponse(reply.body, status_code=reply.status_code)
+
+
+@hub.get("/health")
+async def health() -> dict:
+    return {"status": "ok"}
+
+
+admin = APIRouter(prefix="/admin")
+
+_FAULT_TARGETS = {
+    "province": {*PROVINCE_CODES, HQ},
+    "system": set(System),
+    "operation": {name for _system, name in OPERATIONS},
+}
+
+
+@admin.post("/faults")
+def inject_fault(spec: FaultSpec, engine: EngineDep):
+    """Inject a fault into matching calls from now on: `{"id"}`."""
+    spec = spec.model_copy(update={"province": spec.province.upper()})
+    unknown = [
+        f"{field} {getattr(spec, field)!r}"
+        for field, valid in _FAULT_TARGETS.items()
+        if getattr(spec, field) not in valid | {"*"}
+    ]
+    if unknown:
+        return _error(422, "E4000", f"the fault targets an unknown {', '.join(unknown)}")
+    return {"id": add_fault(engine, spec)}
+
+
+@admin.get("/faults")
+def faults_in_force(engine: EngineDep) -> list[dict]:
+    """The faults in force: `[{"id", "remaining", "spec": FaultSpec}]`."""
+    return list_faults(engine)
+
+
+@admin.post("/reset")
+def reset(engine: EngineDep, everything: Annotated[bool, Query(alias="all")] = False) -> dict:
+    """Clear the faults; with `all=true` also everything the provinces hold and every
+    idempotency record, pending report, customer and subscriber: `{"cleared": {table: rows}}`."""
+    return {"cleared": db.reset(engine, everything)}
+
+
+@admin.post("/seed")
+def seed_data(data: SeedData, engine: EngineDep):
+    """Put customers and subscribers in the CRMs (replacing same keys): `{"customers",
+    "subscribers"}` counts."""
+    try:
+        return seed.store(engine, data)
+    except ValueError as err:
+        return _error(422, "E4000", str(err))
+
+
+@admin.post("/seed/generate")
+def generate_seed(request: seed.GenerateRequest, engine: EngineDep) -> SeedData:
+    """Generate seed data from a seed number, store it, and return it."""
+    data = seed.generate(request)
+    seed.store(engine, data)
+    return data
+
+
+@admin.get("/provinces/{province}/{system}/resources")
+def resources(
+    province: str, system: str, engine: EngineDep, kind: str | None = None, limit: int = 1000
+) -> list[Resource]:
+    """What a province's system holds, optionally of one kind."""
+    province = province.upper()
+    query = select(Resource).where(
+        Resource.province == province, Resource.system == find_system(province, system)
+    )
+    if kind:
+        query = query.where(Resource.kind == kind)
+    with Session(engine) as session:
+        return list(session.exec(query.order_by(Resource.id).limit(limit)))
+
+
+@admin.get("/calls")
+def calls(
+    engine: EngineDep,
+    province: str | None = None,
+    system: str | None = None,
+    operation: str | None = None,
+    key: str | None = None,
+    limit: int = 1000,
+) -> list[IdempotencyRecord]:
+    """The idempotency records: how many calls carried each key, and its first answer."""
+    query = select(IdempotencyRecord)
+    for column, wanted in (
+        (IdempotencyRecord.province, province and province.upper()),
+        (IdempotencyRecord.system, system),
+        (IdempotencyRecord.operation, operation),
+        (IdempotencyRecord.idempotency_key, key),
+    ):
+        if wanted:
+            query = query.where(column == wanted)
+    with Session(engine) as session:
+        return list(session.exec(query.order_by(IdempotencyRecord.id).limit(limit)))
+
+
+@admin.get("/reports")
+def reports(engine: EngineDep, pending: bool = False, limit: int = 1000) -> list[PendingReport]:
+    """The completion reports, with `pending=true` only those not yet delivered."""
+    query = select(PendingReport)
+    if pending:
+        query = query.where(PendingReport.sent == False)  # noqa: E712
+    with Session(engine) as session:
+        return list(session.exec(query.order_by(PendingReport.due_at).limit(limit)))
+
+
+def create_app(settings: Settings, report_sink: ReportSink | None = None) -> FastAPI:
+    """The simulator on its database (`settings.simulator_database_url`). Completion reports go
+    to `report_sink`, by default as Temporal signals; while the app runs (its lifespan), a
+    loop sends them as they fall due; `app.state.reporter.send_due()` sends them on demand."""
+    engine = db.open_database(settings.simulator_database_url)
+    reporter = Reporter(
+        engine, report_sink or TemporalSink(settings), retry_delay_s=settings.report_delay_s
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        sending = asyncio.create_task(reporter.run())
+        try:
+            yield
+        finally:
+            sending.cancel()
+            with suppress(asyncio.CancelledError):
+                await sending
+            engine.dispose()
+
+    app = FastAPI(title="vpdn provinces simulator", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.reporter = reporter
+    app.add_exception_handler(UnknownAddress, _unknown_address)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.include_router(hub)
+    app.include_router(admin)
+    return app

@@ -1,0 +1,145 @@
+"""The simulator's own database: what the provinces' systems hold, apart from the order store.
+
+SQLite by default. Every transaction on SQLite starts with ``BEGIN IMMEDIATE`` so that the
+request threads and the report loop queue for the write lock (up to the busy timeout)
+instead of failing when two of them read and then write at once.
+"""
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import JSON, Engine, UniqueConstraint, delete, event
+from sqlalchemy.engine import make_url
+from sqlmodel import Field, Session, SQLModel, create_engine
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class CustomerRecord(SQLModel, table=True):
+    """A group customer as one province's CRM knows it (the group itself or a branch)."""
+
+    __tablename__ = "sim_customer"
+
+    province: str = Field(primary_key=True)
+    customer_code: str = Field(primary_key=True, index=True)
+    name: str
+    credit_code: str = Field(index=True)
+    level: str
+
+
+class Subscriber(SQLModel, table=True):
+    """A mobile number, its home province and whether it is in service."""
+
+    __tablename__ = "sim_subscriber"
+
+    msisdn: str = Field(primary_key=True)
+    home_province: str = Field(index=True)
+    status: str
+
+
+class Resource(SQLModel, table=True):
+    """Something a province's system holds because of a work order: a tariff package, an AAA
+    account, a rental… `writes` counts how many times an effect was applied to it."""
+
+    __tablename__ = "sim_resource"
+    __table_args__ = (UniqueConstraint("province", "system", "kind", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    province: str
+    system: str
+    kind: str
+    key: str
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    writes: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The calls carrying one idempotency key to one operation of one province's system, and
+    the first answer given to them, which every later call gets again."""
+
+    __tablename__ = "sim_idempotency"
+    __table_args__ = (UniqueConstraint("idempotency_key", "province", "system", "operation"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(index=True)
+    province: str
+    system: str
+    operation: str
+    calls: int = 0
+    status_code: int | None = None  # None until answered: a transient failure is no answer
+    answer: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    first_call_at: datetime = Field(default_factory=utcnow)
+
+
+class Fault(SQLModel, table=True):
+    """An injected fault (a `FaultSpec`) and how many more calls it may hit."""
+
+    __tablename__ = "sim_fault"
+
+    id: int | None = Field(default=None, primary_key=True)
+    spec: dict[str, Any] = Field(sa_type=JSON)
+    remaining: int | None = None  # None: no limit
+
+
+class PendingReport(SQLModel, table=True):
+    """A completion report (报竣) a province owes a workflow, kept until it is delivered so that
+    it survives a restart of the simulator."""
+
+    __tablename__ = "sim_report"
+
+    report_id: str = Field(primary_key=True)
+    workflow_id: str
+    signal: str
+    report: dict[str, Any] = Field(sa_type=JSON)  # a CompletionReport
+    due_at: datetime = Field(index=True)
+    sent: bool = Field(default=False, index=True)
+    attempts: int = 0
+    last_error: str | None = None
+
+
+# What `reset` clears: the faults, and with `everything` all that the provinces hold.
+FAULT_TABLES = {"faults": Fault}
+STATE_TABLES = {
+    "resources": Resource,
+    "calls": IdempotencyRecord,
+    "reports": PendingReport,
+    "customers": CustomerRecord,
+    "subscribers": Subscriber,
+}
+
+
+def open_database(url: str) -> Engine:
+    """The engine for the simulator's database, with its tables created."""
+    engine = _sqlite_engine(url) if url.startswith("sqlite") else create_engine(url)
+    tables = {**FAULT_TABLES, **STATE_TABLES}.values()
+    SQLModel.metadata.create_all(engine, tables=[table.__table__ for table in tables])
+    return engine
+
+
+def _sqlite_engine(url: str) -> Engine:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    event.listen(engine, "connect", _sqlite_connect)
+    event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+    return engine
+
+
+def _sqlite_connect(dbapi_connection, _record) -> None:
+    # Leave starting transactions to the "begin" event rather than the sqlite3 module.
+    dbapi_connection.isolation_level = None
+    dbapi_connection.execute("PRAGMA journal_mode=WAL")
+    dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+
+def reset(engine: Engine, everything: bool = False) -> dict[str, int]:
+    """Clear the faults, or with `everything` all that the provinces hold; count what went."""
+    tables = {**FAULT_TABLES, **(STATE_TABLES if everything else {})}
+    with Session(engine) as session, session.begin():
+        return {name: session.exec(delete(table)).rowcount for name, table in tables.items()}

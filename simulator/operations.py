@@ -1,0 +1,121 @@
+"""What each simulated system can be asked to do through the hub, as one table.
+
+A row says which resource an operation reads, creates/updates (upsert) or removes, which
+payload field names that resource, and whether the province answers at once (`done`) or
+accepts the work order and sends a completion report (报竣) later. Settlement and SMS live
+at HQ; every other system lives in each of the 31 provinces.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlmodel import Session
+
+from models.provinces import HQ, HQ_SYSTEMS, PROVINCE_CODES, System
+from simulator.db import CustomerRecord, Subscriber
+
+
+class Effect(StrEnum):
+    read = "read"
+    upsert = "upsert"
+    remove = "remove"
+
+
+# Answers a read operation from what the province's system holds: (session, province, payload).
+Reader = Callable[[Session, str, dict[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Operation:
+    system: System
+    name: str
+    effect: Effect
+    key_field: str | None  # payload field naming the resource; None: the idempotency key
+    kind: str = ""  # the resource kind an upsert or remove acts on
+    asynchronous: bool = False  # answer `accepted`, report completion later
+    reader: Reader | None = None  # how a read is answered
+
+
+def query_group_customer(session: Session, province: str, payload: dict[str, Any]) -> dict:
+    """The province's CRM tells what it holds of a group customer (客户信息获取)."""
+    record = session.get(CustomerRecord, (province, payload["customer_code"]))
+    return {"found": record is not None, "record": record.model_dump() if record else None}
+
+
+def lookup_subscriber(session: Session, province: str, payload: dict[str, Any]) -> dict:
+    """A CRM tells whether a number exists, its home province and status (成员核查)."""
+    subscriber = session.get(Subscriber, payload["msisdn"])
+    if subscriber is None:
+        return {"found": False, "msisdn": payload["msisdn"], "home_province": None, "status": None}
+    return {"found": True, **subscriber.model_dump()}
+
+
+OPERATIONS: dict[tuple[System, str], Operation] = {
+    (op.system, op.name): op
+    for op in [
+        Operation(System.crm, "query_group_customer", Effect.read, "customer_code",
+                  reader=query_group_customer),
+        Operation(System.crm, "lookup_subscriber", Effect.read, "msisdn",
+                  reader=lookup_subscriber),
+        Operation(System.crm, "configure_group_tariff", Effect.upsert, "service_id",
+                  "group_tariff_package", asynchronous=True),
+        Operation(System.crm, "cancel_group_tariff", Effect.remove, "service_id",
+                  "group_tariff_package", asynchronous=True),
+        Operation(System.crm, "service_work_order", Effect.upsert, "service_id",
+                  "service_order", asynchronous=True),
+        Operation(System.line, "schedule_line", Effect.upsert, "service_id", "line_order",
+                  asynchronous=True),
+        Operation(System.line, "cancel_line", Effect.remove, "service_id", "line_order"),
+        Operation(System.billing, "start_rental", Effect.upsert, "rental_id", "rental"),
+        Operation(System.billing, "stop_rental", Effect.remove, "rental_id", "rental"),
+        Operation(System.settlement, "record_rental", Effect.upsert, "rental_id",
+                  "rental_record"),
+        Operation(System.hlr, "subscribe_vpdn", Effect.upsert, "msisdn", "vpdn_subscription"),
+        Operation(System.hlr, "unsubscribe_vpdn", Effect.remove, "msisdn", "vpdn_subscription"),
+        Operation(System.aaa, "create_account", Effect.upsert, "msisdn", "aaa_account"),
+        Operation(System.aaa, "remove_account", Effect.remove, "msisdn", "aaa_account"),
+        Operation(System.sms, "send", Effect.upsert, None, "sms_message"),
+    ]
+}
+
+
+class UnknownAddress(LookupError):
+    """The hub has no such province, system or operation; the message says what exists."""
+
+
+def sites(system: System) -> tuple[str, ...]:
+    """Where a system lives: HQ for settlement and SMS, else each of the 31 provinces."""
+    return (HQ,) if system in HQ_SYSTEMS else PROVINCE_CODES
+
+
+def find_system(province: str, system: str) -> System:
+    """The system at that province, or UnknownAddress naming the valid ones."""
+    if province not in PROVINCE_CODES and province != HQ:
+        raise UnknownAddress(
+            f"unknown province {province!r}; valid: {' '.join(PROVINCE_CODES)} and {HQ}"
+        )
+    try:
+        found = System(system)
+    except ValueError:
+        raise UnknownAddress(f"unknown system {system!r}; valid: {' '.join(System)}") from None
+    if province not in sites(found):
+        where = f"at {HQ} only" if found in HQ_SYSTEMS else "in each of the 31 provinces"
+        at_province = [s for s in System if province in sites(s)]
+        raise UnknownAddress(
+            f"no {system} at {province}: {system} is {where}; "
+            f"systems at {province}: {' '.join(at_province)}"
+        )
+    return found
+
+
+def find_operation(province: str, system: str, operation: str) -> Operation:
+    """The operation of that system at that province, or UnknownAddress naming the valid ones."""
+    found = find_system(province, system)
+    if (found, operation) not in OPERATIONS:
+        offered = [name for (s, name) in OPERATIONS if s == found]
+        raise UnknownAddress(
+            f"unknown operation {operation!r} of {system}; valid: {' '.join(offered)}"
+        )
+    return OPERATIONS[found, operation]

@@ -1,0 +1,118 @@
+"""End to end: `vpdn up` (real dev server binary, simulator, worker) driven by the CLI."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+VPDN = str(Path(sys.executable).parent / "vpdn")
+CODE = "4400054321"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def env(tmp_path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "VPDN_DATA_DIR": str(tmp_path / "data"),
+        "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
+        "VPDN_UI_PORT": str(free_port()),
+        "VPDN_SIM_PORT": str(free_port()),
+        "VPDN_SIM_REPORT_DELAY": "0.1",
+    }
+
+
+def vpdn(env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([VPDN, *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+class Up:
+    """`vpdn up` in the background, as an operator runs it in a terminal."""
+
+    def __init__(self, env: dict) -> None:
+        self.env = env
+        self.process = subprocess.Popen([VPDN, "up"], env=env, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True)
+        self.output: list[str] = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            self.output.append(line)
+            if "Ctrl-C stops everything" in line:
+                return
+        self.stop()
+        pytest.fail("vpdn up did not come up:\n" + "".join(self.output))
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                subprocess.run(["pkill", "-f", self.env["VPDN_DATA_DIR"]])
+        self.output += self.process.stdout.readlines()
+        return self.process.returncode
+
+
+def test_vpdn_up_acquires_a_customer_through_the_cli_and_keeps_history_across_restarts(env, tmp_path):
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps({"customers": [
+        {"province": "GD", "customer_code": CODE, "name": "Pearl River Ports", "credit_code": "91440000PRP0001A",
+         "level": "group"},
+        {"province": "HN", "customer_code": CODE, "name": "Pearl River Ports Hunan", "credit_code": "91440000PRP0001A"},
+    ]}))
+
+    up = Up(env)
+    try:
+        banner = "".join(up.output)
+        assert f"http://localhost:{env['VPDN_UI_PORT']}" in banner
+        assert vpdn(env, "sim", "seed", "--file", str(seed)).returncode == 0
+
+        acquired = vpdn(env, "customer", "acquire", CODE, "--by", "bob", "--order-no", "ACQ-E2E-1", "--json")
+        assert acquired.returncode == 0, acquired.stderr
+        assert [b["province"] for b in json.loads(acquired.stdout)["hierarchy"]["branches"]] == ["HN"]
+
+        shown = vpdn(env, "customer", "show", CODE)
+        assert "Pearl River Ports" in shown.stdout and "branch HN" in shown.stdout
+
+        order = json.loads(vpdn(env, "order", "show", "ACQ-E2E-1", "--json").stdout)
+        assert order["state"] == "completed"
+        assert order["events"][0]["actor"] == "bob"
+
+        again = vpdn(env, "customer", "acquire", CODE, "--order-no", "ACQ-E2E-1")
+        assert again.returncode == 1
+        assert "already submitted" in again.stderr
+
+        malformed = vpdn(env, "customer", "acquire", "44000X")
+        assert malformed.returncode == 2
+        assert "customer code must be exactly 10 digits" in malformed.stderr
+    finally:
+        assert up.stop() == 0, "".join(up.output)
+    assert "vpdn stopped" in "".join(up.output)
+
+    # The dev server kept its history in the data folder: after a restart the order is still there.
+    up = Up(env)
+    try:
+        described = subprocess.run(
+            [str(Path(sys.executable).parent / "temporal"), "workflow", "describe", "--workflow-id",
+             "vpdn-acquire-ACQ-E2E-1", "--address", env["TEMPORAL_ADDRESS"], "--output", "json"],
+            capture_output=True, text=True, timeout=60)
+        assert described.returncode == 0, described.stderr
+        assert "COMPLETED" in described.stdout
+    finally:
+        assert up.stop() == 0

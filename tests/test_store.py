@@ -1,0 +1,98 @@
+"""The order store on SQLite, and on PostgreSQL when VPDN_TEST_POSTGRES_URL is set."""
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from models.customer import CustomerHierarchy, ProvincialCustomerRecord
+from models.orders import InvalidTransition, NewOrder, OrderEventIn, OrderState, OrderType
+from models.tables import GroupCustomer, Member, TariffPackage, TariffParameter, VpdnService
+from store import OrderStore
+
+
+@pytest.fixture
+def order_store(database_url: str) -> OrderStore:
+    return OrderStore(database_url)
+
+
+def new_order(order_no: str = "ACQ-1") -> NewOrder:
+    return NewOrder(order_no=order_no, order_type=OrderType.customer_acquisition, workflow_id=f"wf-{order_no}",
+                    customer_code="3100012345", requested_by="alice", provinces=["GD", "SH"])
+
+
+def hierarchy(*branches: str) -> CustomerHierarchy:
+    return CustomerHierarchy(
+        customer_code="3100012345", name="Acme", credit_code="91310000MA1FL0001X", group_province="SH",
+        branches=[ProvincialCustomerRecord(province=p, customer_code="3100012345", name=f"Acme {p}",
+                                           credit_code="91310000MA1FL0001X", level="branch") for p in branches],
+    )
+
+
+def test_an_order_is_recorded_once_with_its_acceptance_event(order_store):
+    order_store.record_order(new_order(), "k0")
+    order_store.record_order(new_order(), "k0-retry")
+
+    order = order_store.get_order("ACQ-1")
+    assert (order.state, order.requested_by, order.provinces) == (OrderState.acknowledged, "alice", ["GD", "SH"])
+    assert [(e.actor, e.event) for e in order.events] == [("alice", "order accepted")]
+
+
+def test_events_move_the_order_and_a_repeated_event_key_is_recorded_once(order_store):
+    order_store.record_order(new_order(), "k0")
+    start = OrderEventIn(order_no="ACQ-1", actor="gpms", event="querying", state=OrderState.in_progress,
+                         sub_state="awaiting 31 provincial CRMs")
+    order_store.record_event(start, "k1")
+    order_store.record_event(start, "k1")
+    order_store.record_event(OrderEventIn(order_no="ACQ-1", actor="gpms", event="done",
+                                          state=OrderState.completed), "k2")
+
+    order = order_store.get_order("ACQ-1")
+    assert order.state == OrderState.completed
+    assert [e.event for e in order.events] == ["order accepted", "querying", "done"]
+
+
+def test_a_transition_the_table_forbids_is_refused_and_changes_nothing(order_store):
+    order_store.record_order(new_order(), "k0")
+    order_store.record_event(OrderEventIn(order_no="ACQ-1", actor="gpms", event="done",
+                                          state=OrderState.failed), "k1")
+
+    with pytest.raises(InvalidTransition, match="from failed to in_progress"):
+        order_store.record_event(OrderEventIn(order_no="ACQ-1", actor="gpms", event="again",
+                                              state=OrderState.in_progress), "k2")
+
+    order = order_store.get_order("ACQ-1")
+    assert order.state == OrderState.failed
+    assert [e.event for e in order.events] == ["order accepted", "done"]
+
+
+def test_reacquiring_a_customer_replaces_its_hierarchy(order_store):
+    order_store.save_customer(hierarchy("BJ", "GD"))
+    order_store.save_customer(hierarchy("GD", "ZJ"))
+
+    stored = order_store.get_customer("3100012345")
+    assert stored.group_province == "SH"
+    assert [b.province for b in stored.branches] == ["GD", "ZJ"]
+    assert order_store.get_customer("9999999999") is None
+
+
+def test_tariff_packages_are_versioned_per_service_and_members_unique(order_store):
+    order_store.save_customer(hierarchy())
+    with Session(order_store.engine) as session:
+        session.add(VpdnService(service_id="VPDN-1", customer_code="3100012345", apn="acme.vpdn",
+                                access_province="SH", paying_province="SH", provinces=["SH", "GD"]))
+        session.flush()
+        session.add_all([TariffPackage(service_id="VPDN-1", version=1), TariffPackage(service_id="VPDN-1", version=2)])
+        session.add(Member(service_id="VPDN-1", msisdn="13800000001", home_province="GD"))
+        session.commit()
+        v2 = session.get(TariffPackage, 2)
+        session.add(TariffParameter(package_id=v2.id, name="monthly_fee", value="100"))
+        session.commit()
+        assert session.get(VpdnService, "VPDN-1").provinces == ["SH", "GD"]
+        assert session.get(GroupCustomer, "3100012345").name == "Acme"
+
+    with Session(order_store.engine) as session, pytest.raises(IntegrityError):
+        session.add(TariffPackage(service_id="VPDN-1", version=2))
+        session.commit()
+    with Session(order_store.engine) as session, pytest.raises(IntegrityError):
+        session.add(Member(service_id="VPDN-1", msisdn="13800000001", home_province="GD"))
+        session.commit()

@@ -1,0 +1,70 @@
+"""The Temporal worker: connects, registers the workflows and activities, runs."""
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.crm import CrmActivities
+from activities.order_store import OrderStoreActivities
+from adapters.crm import HubCrm
+from adapters.hub import HubClient
+from models import search_attributes
+from settings import Settings, connect_temporal
+from store import OrderStore
+from workflows.customer_acquisition import CustomerAcquisition
+
+WORKFLOWS = [CustomerAcquisition]
+
+# Sync (store) activities run in this many threads; the worker never runs more at once.
+ACTIVITY_SLOTS = 50
+
+
+def build_worker(client: Client, settings: Settings, *, hub: HubClient | None = None) -> Worker:
+    """A worker for the project's task queue; `hub` replaces the HTTP hub client in tests."""
+    hub = hub or HubClient(settings.hub_url)
+    crm = CrmActivities(HubCrm(hub))
+    order_store = OrderStoreActivities(OrderStore(settings.database_url))
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=WORKFLOWS,
+        activities=[
+            crm.query_group_customer,
+            order_store.record_order,
+            order_store.record_order_event,
+            order_store.save_customer,
+        ],
+        activity_executor=ThreadPoolExecutor(ACTIVITY_SLOTS),
+        max_concurrent_activities=ACTIVITY_SLOTS,
+    )
+
+
+async def ensure_search_attributes(client: Client, namespace: str) -> None:
+    """Register the project's custom search attributes on a server that lacks them."""
+    existing = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=namespace)
+    )
+    missing = {
+        key.name: IndexedValueType.ValueType(key.indexed_value_type)
+        for key in search_attributes.ALL
+        if key.name not in existing.custom_attributes
+    }
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=namespace, search_attributes=missing)
+        )
+
+
+async def run_worker(settings: Settings) -> None:
+    """Run the worker until cancelled (Ctrl-C)."""
+    client = await connect_temporal(settings)
+    await ensure_search_attributes(client, settings.namespace)
+    await build_worker(client, settings).run()
+
+
+if __name__ == "__main__":
+    asyncio.run(run_worker(Settings()))

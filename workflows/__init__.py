@@ -1,0 +1,1 @@
+"""One module per business process; deterministic orchestration only (no I/O, no clocks)."""

@@ -1,0 +1,108 @@
+"""What every order workflow shares: the audit trail and status, and the province fan-out."""
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import timedelta
+from typing import TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, FailureError
+
+with workflow.unsafe.imports_passed_through():
+    from activities import PROVINCE_REJECTED
+    from activities.order_store import OrderStoreActivities
+    from models import search_attributes
+    from models.orders import NewOrder, OrderEventIn, OrderState, OrderStatus, OrderType, StepStatus
+
+T = TypeVar("T")
+
+ORDER_FAILED = "OrderFailed"
+
+GPMS = "gpms"
+
+STORE_TIMEOUT = timedelta(seconds=30)
+
+# Provinces' systems: transient failures are retried with backoff; a business rejection is final.
+PROVINCE_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=500),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    non_retryable_error_types=[PROVINCE_REJECTED],
+)
+
+
+async def fan_out(provinces: Iterable[str], call: Callable[[str], Awaitable[T]]) -> list[T]:
+    """Run one step in every province at once; the results come in the provinces' order."""
+    return list(await asyncio.gather(*(call(province) for province in provinces)))
+
+
+def failure_text(error: BaseException) -> str:
+    """The innermost cause of a failure, in words an operator can read."""
+    while isinstance(error, (ActivityError, ChildWorkflowError)) and error.cause is not None:
+        error = error.cause
+    return error.message if isinstance(error, FailureError) else str(error)
+
+
+class OrderTracker:
+    """Keeps an order's audit trail (order store), its `status` view, its state search
+    attribute and the current-details panel of the Temporal UI in step."""
+
+    def __init__(self, order_no: str, order_type: OrderType) -> None:
+        self.status = OrderStatus(
+            order_no=order_no, order_type=order_type, state=OrderState.acknowledged
+        )
+
+    async def accept(self, order: NewOrder) -> None:
+        await workflow.execute_activity_method(
+            OrderStoreActivities.record_order,
+            order,
+            start_to_close_timeout=STORE_TIMEOUT,
+            summary="order accepted",
+        )
+        self._show("order accepted")
+
+    async def record(
+        self,
+        event: str,
+        *,
+        state: OrderState | None = None,
+        sub_state: str = "",
+        detail: str = "",
+        actor: str = GPMS,
+    ) -> None:
+        """Write one audit-trail event; with `state`, the order moves (transition table)."""
+        await workflow.execute_activity_method(
+            OrderStoreActivities.record_order_event,
+            OrderEventIn(
+                order_no=self.status.order_no, actor=actor, event=event, detail=detail,
+                state=state, sub_state=sub_state,
+            ),
+            start_to_close_timeout=STORE_TIMEOUT,
+            summary=event,
+        )
+        if state is not None:
+            self.status.state, self.status.sub_state = state, sub_state
+            workflow.upsert_search_attributes([search_attributes.ORDER_STATE.value_set(state)])
+        self._show(f"{event}: {detail}" if detail else event)
+
+    async def fail(self, event: str, error: Exception) -> ApplicationError:
+        """Record the order `failed` with its cause; returns the error for the workflow to raise."""
+        cause = failure_text(error)
+        await self.record(event, state=OrderState.failed, detail=cause)
+        if isinstance(error, ApplicationError):
+            return error
+        return ApplicationError(f"{event}: {cause}", type=ORDER_FAILED, non_retryable=True)
+
+    def step(self, name: str, province: str | None = None) -> StepStatus:
+        step = StepStatus(name=name, province=province)
+        self.status.steps.append(step)
+        return step
+
+    def _show(self, latest: str) -> None:
+        status = self.status
+        waiting = f" — {status.sub_state}" if status.sub_state else ""
+        workflow.set_current_details(
+            f"**{status.order_type} {status.order_no}**: {status.state}{waiting}\n\n"
+            f"Latest: {latest} (at {workflow.now():%Y-%m-%d %H:%M:%S} UTC)"
+        )
