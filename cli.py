@@ -229,8 +229,13 @@ def sim_seed(
                           {"customers": customers, "subscribers": subscribers, "seed": seed})
     if as_json:
         print_json(result)
+    elif file is not None:
+        console.print(f"seeded {result['customers']} customer records and {result['subscribers']} subscribers")
     else:
-        console.print(result)
+        codes = sorted({c["customer_code"] for c in result["customers"]})
+        console.print(f"seeded {len(codes)} group customers and {len(result['subscribers'])} subscribers")
+        if codes:
+            console.print("customer codes: " + " ".join(codes))
 
 
 @sim_app.command("fault")

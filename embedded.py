@@ -13,6 +13,8 @@ from rich.console import Console
 
 from models import search_attributes
 from settings import Settings, connect_temporal, temporal_cli_path
+from simulator.db import open_database
+from simulator.seed import ensure_demo_data
 from simulator.server import serve
 from worker import build_worker, ensure_search_attributes
 
@@ -89,6 +91,7 @@ async def run_embedded(settings: Settings, console: Console) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stopping.set)
+        demo_code = ensure_demo_data(open_database(settings.simulator_database_url))
         simulator = asyncio.create_task(serve(settings))
         running = asyncio.create_task(worker.run())
         console.print(
@@ -97,9 +100,9 @@ async def run_embedded(settings: Settings, console: Console) -> None:
             f"  Temporal:        {address} (namespace {settings.namespace}, task queue {settings.task_queue})\n"
             f"  provinces' hub:  {settings.hub_url}\n"
             f"  order store:     {settings.database_url}\n"
-            f"Seed the simulator and acquire a customer from another terminal:\n"
-            f"  vpdn sim seed --customers 5 --subscribers 1000\n"
-            f"  vpdn customer acquire <customer code printed by the seed>\n"
+            f"Start an order from another terminal (source .venv/bin/activate first):\n"
+            f"  vpdn customer acquire {demo_code} --by <your name>\n"
+            f"  vpdn customer show {demo_code}\n"
             f"Ctrl-C stops everything."
         )
         stop_waiter = asyncio.create_task(stopping.wait())

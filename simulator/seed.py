@@ -7,7 +7,7 @@ import random
 
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, delete, insert, tuple_
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, select
 
 from models.hub import SeedCustomerRecord, SeedData, SeedSubscriber
 from models.provinces import PROVINCES, PROVINCE_CODES, check_province
@@ -111,3 +111,18 @@ def _replace(session: Session, table: type[SQLModel], rows: list[dict]) -> int:
         session.exec(delete(table).where(tuple_(*key_columns).in_(keys[batch])))
         session.exec(insert(table), params=rows[batch])
     return len(rows)
+
+
+DEMO = GenerateRequest(customers=5, subscribers=2000, seed=2026)
+
+
+def ensure_demo_data(engine: Engine) -> str:
+    """Seed a small demo country when the CRMs know no group customer yet; return the code of
+    a customer to try acquiring."""
+    with Session(engine) as session:
+        known = session.exec(select(CustomerRecord).where(CustomerRecord.level == "group")).first()
+    if known is not None:
+        return known.customer_code
+    data = generate(DEMO)
+    store(engine, data)
+    return next(record.customer_code for record in data.customers if record.level == "group")

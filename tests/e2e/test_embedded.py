@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -81,6 +82,11 @@ def test_vpdn_up_acquires_a_customer_through_the_cli_and_keeps_history_across_re
     try:
         banner = "".join(up.output)
         assert f"http://localhost:{env['VPDN_UI_PORT']}" in banner
+        # The banner's example works as printed: the demo country is seeded at first start.
+        demo_code = re.search(r"vpdn customer acquire (\d{10})", banner).group(1)
+        demo = vpdn(env, "customer", "acquire", demo_code, "--by", "carol")
+        assert demo.returncode == 0, demo.stderr
+        assert "completed" in demo.stdout and "group:" in demo.stdout
         assert vpdn(env, "sim", "seed", "--file", str(seed)).returncode == 0
 
         acquired = vpdn(env, "customer", "acquire", CODE, "--by", "bob", "--order-no", "ACQ-E2E-1", "--json")
