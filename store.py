@@ -19,7 +19,18 @@ from models.orders import (
     OrderView,
     check_transition,
 )
-from models.tables import CustomerUnit, GroupCustomer, Order, OrderEvent, utcnow
+from models.service import ServiceRegistration, ServiceView, TariffPackage as TariffPackageSpec
+from models.tables import (
+    CustomerUnit,
+    GroupCustomer,
+    Order,
+    OrderEvent,
+    TariffDiscount,
+    TariffPackage,
+    TariffParameter,
+    VpdnService,
+    utcnow,
+)
 
 
 def engine_for(url: str) -> Engine:
@@ -37,6 +48,10 @@ def engine_for(url: str) -> Engine:
 
 class UnknownOrder(LookupError):
     pass
+
+
+class ApnInUse(ValueError):
+    """Another VPDN service already uses this APN."""
 
 
 class OrderStore:
@@ -57,6 +72,7 @@ class OrderStore:
                     order_type=order.order_type,
                     workflow_id=order.workflow_id,
                     customer_code=order.customer_code,
+                    service_id=order.service_id,
                     state=OrderState.acknowledged,
                     requested_by=order.requested_by,
                     provinces=order.provinces,
@@ -112,6 +128,23 @@ class OrderStore:
                 # The same event was committed concurrently by a retry: it is recorded once.
                 session.rollback()
 
+    def list_orders(
+        self,
+        *,
+        state: str | None = None,
+        order_type: str | None = None,
+        customer_code: str | None = None,
+        limit: int = 100,
+    ) -> list[OrderView]:
+        """Orders, newest first, filtered; without their events."""
+        query = select(Order).order_by(Order.created_at.desc()).limit(limit)
+        for column, value in ((Order.state, state), (Order.order_type, order_type),
+                              (Order.customer_code, customer_code)):
+            if value:
+                query = query.where(column == value)
+        with Session(self.engine) as session:
+            return [OrderView(**order.model_dump()) for order in session.exec(query)]
+
     def get_order(self, order_no: str) -> OrderView | None:
         with Session(self.engine) as session:
             order = session.get(Order, order_no)
@@ -121,7 +154,7 @@ class OrderStore:
                 select(OrderEvent).where(OrderEvent.order_no == order_no).order_by(OrderEvent.id)
             ).all()
             return OrderView(
-                **order.model_dump(exclude={"service_id"}),
+                **order.model_dump(),
                 events=[OrderEventView(**event.model_dump()) for event in events],
             )
 
@@ -193,4 +226,101 @@ class OrderStore:
                     )
                     for unit in branches
                 ],
+            )
+
+    # VPDN services
+
+    def apn_in_use(self, apn: str) -> str | None:
+        """The service that uses this APN, if any."""
+        with Session(self.engine) as session:
+            return session.exec(select(VpdnService.service_id).where(VpdnService.apn == apn)).first()
+
+    def register_service(self, registration: ServiceRegistration) -> None:
+        """Record a service being opened, with version 1 of its tariff package.
+        Idempotent by service id; raises ApnInUse when another service has the APN."""
+        with Session(self.engine) as session:
+            if session.get(VpdnService, registration.service_id):
+                return
+            owner = self.apn_in_use(registration.apn)
+            if owner:
+                raise ApnInUse(f"APN {registration.apn} is already used by service {owner}")
+            session.add(
+                VpdnService(
+                    service_id=registration.service_id,
+                    customer_code=registration.customer_code,
+                    apn=registration.apn,
+                    access_province=registration.access_province,
+                    paying_province=registration.paying_province,
+                    provinces=registration.provinces,
+                    state="opening",
+                )
+            )
+            session.flush()
+            package = TariffPackage(service_id=registration.service_id, version=1)
+            session.add(package)
+            session.flush()
+            tariff = registration.tariff
+            session.add_all(
+                [TariffParameter(package_id=package.id, name=name, value=value)
+                 for name, value in tariff.parameters.items()]
+                + [TariffDiscount(package_id=package.id, name=name, value=value)
+                   for name, value in tariff.discounts.items()]
+            )
+            order = session.get(Order, registration.order_no)
+            if order is not None:
+                order.service_id = registration.service_id
+                session.add(order)
+            try:
+                session.commit()
+            except IntegrityError as error:
+                raise ApnInUse(f"APN {registration.apn} is already used by another service") from error
+
+    def set_service_state(self, service_id: str, state: str) -> None:
+        with Session(self.engine) as session:
+            service = session.get(VpdnService, service_id, with_for_update=True)
+            if service is None:
+                raise LookupError(f"no service {service_id}")
+            service.state = state
+            session.add(service)
+            session.commit()
+
+    def discard_service_if_present(self, service_id: str) -> None:
+        """Forget a service that never opened (compensation of its registration)."""
+        with Session(self.engine) as session:
+            service = session.get(VpdnService, service_id)
+            if service is None or service.state != "opening":
+                return
+            package_ids = session.exec(
+                select(TariffPackage.id).where(TariffPackage.service_id == service_id)
+            ).all()
+            for table in (TariffParameter, TariffDiscount):
+                session.exec(delete(table).where(table.package_id.in_(package_ids)))
+            session.exec(delete(TariffPackage).where(TariffPackage.service_id == service_id))
+            for order in session.exec(select(Order).where(Order.service_id == service_id)):
+                order.service_id = None
+                session.add(order)
+            session.flush()
+            session.delete(service)
+            session.commit()
+
+    def get_service(self, service_id: str) -> ServiceView | None:
+        """A service with its current (highest) tariff package version."""
+        with Session(self.engine) as session:
+            service = session.get(VpdnService, service_id)
+            if service is None:
+                return None
+            package = session.exec(
+                select(TariffPackage).where(TariffPackage.service_id == service_id)
+                .order_by(TariffPackage.version.desc())
+            ).first()
+            parameters = session.exec(select(TariffParameter).where(TariffParameter.package_id == package.id))
+            discounts = session.exec(select(TariffDiscount).where(TariffDiscount.package_id == package.id))
+            return ServiceView(
+                **service.model_dump(exclude={"created_at"}),
+                tariff_version=package.version,
+                tariff=TariffPackageSpec(
+                    name=f"{service.apn} v{package.version}",
+                    parameters={p.name: p.value for p in parameters},
+                    discounts={d.name: d.value for d in discounts},
+                ),
             )

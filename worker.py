@@ -8,16 +8,22 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSe
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.billing import RentalActivities
 from activities.crm import CrmActivities
+from activities.line import LineActivities
 from activities.order_store import OrderStoreActivities
+from adapters.billing import HubBilling
 from adapters.crm import HubCrm
 from adapters.hub import HubClient
+from adapters.line import HubLineCenter
+from adapters.settlement import HubSettlement
 from models import search_attributes
 from settings import Settings, connect_temporal
 from store import OrderStore
 from workflows.customer_acquisition import CustomerAcquisition
+from workflows.service_opening import ServiceOpening
 
-WORKFLOWS = [CustomerAcquisition]
+WORKFLOWS = [CustomerAcquisition, ServiceOpening]
 
 # Sync (store) activities run in this many threads; the worker never runs more at once.
 ACTIVITY_SLOTS = 50
@@ -27,6 +33,8 @@ def build_worker(client: Client, settings: Settings, *, hub: HubClient | None = 
     """A worker for the project's task queue; `hub` replaces the HTTP hub client in tests."""
     hub = hub or HubClient(settings.hub_url)
     crm = CrmActivities(HubCrm(hub))
+    line = LineActivities(HubLineCenter(hub))
+    rental = RentalActivities(HubBilling(hub), HubSettlement(hub))
     order_store = OrderStoreActivities(OrderStore(settings.database_url))
     return Worker(
         client,
@@ -34,9 +42,22 @@ def build_worker(client: Client, settings: Settings, *, hub: HubClient | None = 
         workflows=WORKFLOWS,
         activities=[
             crm.query_group_customer,
+            crm.configure_group_tariff,
+            crm.cancel_group_tariff,
+            crm.service_work_order,
+            crm.cancel_work_order,
+            line.schedule_line,
+            line.cancel_line,
+            rental.start_rental,
+            rental.stop_rental,
+            rental.record_settlement,
+            rental.cancel_settlement,
             order_store.record_order,
             order_store.record_order_event,
             order_store.save_customer,
+            order_store.register_service,
+            order_store.activate_service,
+            order_store.discard_service_if_present,
         ],
         activity_executor=ThreadPoolExecutor(ACTIVITY_SLOTS),
         max_concurrent_activities=ACTIVITY_SLOTS,

@@ -7,19 +7,20 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from adapters.hub import HubRejected
+from models.hub import ReplyTo
 
 PROVINCE_REJECTED = "ProvinceRejected"
-
-
-def idempotency_key(order_no: str, step: str, province: str, batch: str = "") -> str:
-    """The key every adapter call carries: (order number, step, province[, member batch])."""
-    return ":".join(part for part in (order_no, step, province, batch) if part)
 
 
 def event_key() -> str:
     """A key for an audit-trail write that stays the same across this activity's retries."""
     info = activity.info()
     return f"{info.workflow_run_id}/{info.activity_id}"
+
+
+def reply_to() -> ReplyTo:
+    """Completion reports go to the workflow that runs this activity."""
+    return ReplyTo(workflow_id=activity.info().workflow_id)
 
 
 @contextmanager

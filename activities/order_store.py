@@ -1,12 +1,15 @@
 """Activities that write the order store (GPMS records). Blocking: run in the worker's thread pool."""
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities import event_key
 from models.customer import CustomerHierarchy
 from models.orders import InvalidTransition, NewOrder, OrderEventIn
-from store import OrderStore
-from temporalio.exceptions import ApplicationError
+from models.service import ServiceRegistration
+from store import ApnInUse, OrderStore
+
+APN_IN_USE = "ApnInUse"
 
 
 class OrderStoreActivities:
@@ -30,3 +33,22 @@ class OrderStoreActivities:
     def save_customer(self, hierarchy: CustomerHierarchy) -> None:
         """Store the identified customer and its hierarchy (an upsert: safe to repeat)."""
         self._store.save_customer(hierarchy)
+
+    @activity.defn
+    def register_service(self, registration: ServiceRegistration) -> None:
+        """Record the service being opened with tariff version 1. Idempotent by service id.
+        Compensation: discard_service_if_present."""
+        try:
+            self._store.register_service(registration)
+        except ApnInUse as error:
+            raise ApplicationError(str(error), type=APN_IN_USE, non_retryable=True) from error
+
+    @activity.defn
+    def activate_service(self, service_id: str) -> None:
+        """Record the service `active` (the opening completed)."""
+        self._store.set_service_state(service_id, "active")
+
+    @activity.defn
+    def discard_service_if_present(self, service_id: str) -> None:
+        """Forget a service whose opening failed or was cancelled, freeing its APN."""
+        self._store.discard_service_if_present(service_id)

@@ -4,7 +4,9 @@ from typing import Protocol
 
 from adapters.hub import HubClient
 from models.customer import ProvincialCustomerRecord
+from models.hub import ReplyTo
 from models.provinces import System
+from models.service import TariffPackage
 
 
 class ProvincialCrm(Protocol):
@@ -12,6 +14,29 @@ class ProvincialCrm(Protocol):
         self, province: str, customer_code: str, idempotency_key: str
     ) -> ProvincialCustomerRecord | None:
         """The province's record of a group customer, or None when it holds none."""
+        ...
+
+    async def configure_group_tariff(
+        self, province: str, service_id: str, tariff: TariffPackage, version: int,
+        idempotency_key: str, reply_to: ReplyTo,
+    ) -> str:
+        """Configure the complete group tariff package in the province's billing (配置集团资费套餐)."""
+        ...
+
+    async def cancel_group_tariff(
+        self, province: str, service_id: str, idempotency_key: str, reply_to: ReplyTo
+    ) -> str:
+        """Cancel the group tariff package if the province holds it (取消集团资费套餐)."""
+        ...
+
+    async def service_work_order(
+        self, province: str, service_id: str, with_line: bool, idempotency_key: str, reply_to: ReplyTo
+    ) -> str:
+        """The access CRM generates its work order for the service (生成业务定单)."""
+        ...
+
+    async def cancel_work_order(self, province: str, service_id: str, idempotency_key: str) -> str:
+        """Withdraw the access CRM's work order if present."""
         ...
 
 
@@ -31,3 +56,37 @@ class HubCrm:
         if not answer.data.get("found"):
             return None
         return ProvincialCustomerRecord.model_validate(answer.data["record"])
+
+    async def configure_group_tariff(
+        self, province: str, service_id: str, tariff: TariffPackage, version: int,
+        idempotency_key: str, reply_to: ReplyTo,
+    ) -> str:
+        payload = {"service_id": service_id, "version": version, **tariff.model_dump()}
+        answer = await self._hub.call(
+            province, System.crm, "configure_group_tariff", idempotency_key, payload, reply_to
+        )
+        return answer.status
+
+    async def cancel_group_tariff(
+        self, province: str, service_id: str, idempotency_key: str, reply_to: ReplyTo
+    ) -> str:
+        answer = await self._hub.call(
+            province, System.crm, "cancel_group_tariff", idempotency_key,
+            {"service_id": service_id}, reply_to,
+        )
+        return answer.status
+
+    async def service_work_order(
+        self, province: str, service_id: str, with_line: bool, idempotency_key: str, reply_to: ReplyTo
+    ) -> str:
+        answer = await self._hub.call(
+            province, System.crm, "service_work_order", idempotency_key,
+            {"service_id": service_id, "with_line": with_line}, reply_to,
+        )
+        return answer.status
+
+    async def cancel_work_order(self, province: str, service_id: str, idempotency_key: str) -> str:
+        answer = await self._hub.call(
+            province, System.crm, "cancel_work_order", idempotency_key, {"service_id": service_id}
+        )
+        return answer.status

@@ -12,6 +12,11 @@ from pydantic import BaseModel, Field
 REPORT_SIGNAL = "report"
 
 
+def idempotency_key(order_no: str, step: str, province: str, batch: str = "") -> str:
+    """The key every adapter call carries: (order number, step, province[, member batch])."""
+    return ":".join(part for part in (order_no, step, province, batch) if part)
+
+
 class ReplyTo(BaseModel):
     """Where the province sends its completion report (报竣): a workflow and its signal."""
 

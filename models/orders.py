@@ -2,17 +2,20 @@
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
 
 class OrderType(StrEnum):
     customer_acquisition = "customer_acquisition"
+    service_opening = "service_opening"
 
 
 # Workflow ids are derived from the business order number, one prefix per order type.
 WORKFLOW_ID_PREFIX: dict[OrderType, str] = {
     OrderType.customer_acquisition: "vpdn-acquire",
+    OrderType.service_opening: "vpdn-open",
 }
 
 
@@ -89,6 +92,7 @@ class NewOrder(BaseModel):
     customer_code: str
     requested_by: str
     provinces: list[str] = Field(default_factory=list)
+    service_id: str | None = None
 
 
 class OrderEventIn(BaseModel):
@@ -115,6 +119,7 @@ class OrderView(BaseModel):
     order_type: OrderType
     workflow_id: str
     customer_code: str
+    service_id: str | None = None
     state: OrderState
     sub_state: str
     requested_by: str
@@ -141,3 +146,19 @@ class OrderStatus(BaseModel):
     state: OrderState
     sub_state: str = ""
     steps: list[StepStatus] = Field(default_factory=list)
+    # The completion reports that are overdue (past their SLA), in words.
+    jeopardy: list[str] = Field(default_factory=list)
+
+
+class Decision(BaseModel):
+    """A person's decision on an order (audit, rental confirmation, cancellation)."""
+
+    by: str = Field(min_length=1)
+    reason: str = ""
+
+
+class CompensationDecision(Decision):
+    """A person's decision on an order held because an undo failed: try the failed undos
+    again, or record that they were done by hand."""
+
+    action: Literal["retry", "done_by_hand"]

@@ -9,5 +9,7 @@ ORDER_TYPE = SearchAttributeKey.for_keyword("VpdnOrderType")
 ORDER_STATE = SearchAttributeKey.for_keyword("VpdnOrderState")
 CUSTOMER_CODE = SearchAttributeKey.for_keyword("VpdnCustomerCode")
 PROVINCES = SearchAttributeKey.for_keyword_list("VpdnProvinces")
+# True while a province's completion report is overdue (past its SLA).
+JEOPARDY = SearchAttributeKey.for_bool("VpdnJeopardy")
 
-ALL = (ORDER_TYPE, ORDER_STATE, CUSTOMER_CODE, PROVINCES)
+ALL = (ORDER_TYPE, ORDER_STATE, CUSTOMER_CODE, PROVINCES, JEOPARDY)

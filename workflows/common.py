@@ -33,8 +33,14 @@ PROVINCE_RETRY = RetryPolicy(
 
 
 async def fan_out(provinces: Iterable[str], call: Callable[[str], Awaitable[T]]) -> list[T]:
-    """Run one step in every province at once; the results come in the provinces' order."""
-    return list(await asyncio.gather(*(call(province) for province in provinces)))
+    """Run one step in every province at once; the results come in the provinces' order.
+    Every province's step settles before a failure is raised (the first one), so nothing is
+    still in flight when compensation starts."""
+    outcomes = await asyncio.gather(*(call(province) for province in provinces), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return list(outcomes)
 
 
 def failure_text(error: BaseException) -> str:
@@ -94,10 +100,26 @@ class OrderTracker:
             return error
         return ApplicationError(f"{event}: {cause}", type=ORDER_FAILED, non_retryable=True)
 
+    async def jeopardy(self, what: str, *, overdue: bool) -> None:
+        """Flag (or clear) a completion report that is past its SLA: status, search attribute
+        and audit trail."""
+        if overdue:
+            self.status.jeopardy.append(what)
+        else:
+            self.status.jeopardy.remove(what)
+        workflow.upsert_search_attributes(
+            [search_attributes.JEOPARDY.value_set(bool(self.status.jeopardy))]
+        )
+        await self.record(f"in jeopardy: {what} is overdue" if overdue else f"late report received: {what}")
+
     def step(self, name: str, province: str | None = None) -> StepStatus:
         step = StepStatus(name=name, province=province)
         self.status.steps.append(step)
         return step
+
+    def find_step(self, name: str, province: str | None) -> StepStatus:
+        """The latest step of that name in that province."""
+        return next(s for s in reversed(self.status.steps) if (s.name, s.province) == (name, province))
 
     def _show(self, latest: str) -> None:
         status = self.status

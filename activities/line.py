@@ -1,0 +1,31 @@
+"""Activities that talk to the access province's dedicated-line center."""
+
+from temporalio import activity
+
+from activities import rejections_are_final, reply_to
+from adapters.line import LineCenter
+from models.service import LineScheduling, ServiceStep, WorkOrderAck
+
+
+class LineActivities:
+    def __init__(self, line_center: LineCenter) -> None:
+        self._line_center = line_center
+
+    @activity.defn
+    async def schedule_line(self, step: LineScheduling) -> WorkOrderAck:
+        """Local dedicated-line scheduling order; the line completion comes as a report.
+        Key: (order, step, access province). Compensation: cancel_line."""
+        key = step.key("schedule_line")
+        with rejections_are_final():
+            status = await self._line_center.schedule_line(
+                step.province, step.service_id, step.line, key, reply_to()
+            )
+        return WorkOrderAck(idempotency_key=key, status=status)
+
+    @activity.defn
+    async def cancel_line(self, step: ServiceStep) -> WorkOrderAck:
+        """Cancel the line scheduling if present (compensation)."""
+        key = step.key("cancel_line")
+        with rejections_are_final():
+            status = await self._line_center.cancel_line(step.province, step.service_id, key)
+        return WorkOrderAck(idempotency_key=key, status=status)

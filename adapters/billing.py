@@ -1,0 +1,40 @@
+"""Provincial billing (计费): rentals of the access line and group fees."""
+
+from typing import Protocol
+
+from adapters.hub import HubClient
+from models.provinces import System
+
+
+class Billing(Protocol):
+    async def start_rental(
+        self, province: str, rental_id: str, service_id: str, start_date: str, rule: str,
+        idempotency_key: str,
+    ) -> str:
+        """Rental starts per the rule (按照规则起租) from `start_date`."""
+        ...
+
+    async def stop_rental(self, province: str, rental_id: str, idempotency_key: str) -> str:
+        """Stop the rental if it runs."""
+        ...
+
+
+class HubBilling:
+    def __init__(self, hub: HubClient) -> None:
+        self._hub = hub
+
+    async def start_rental(
+        self, province: str, rental_id: str, service_id: str, start_date: str, rule: str,
+        idempotency_key: str,
+    ) -> str:
+        answer = await self._hub.call(
+            province, System.billing, "start_rental", idempotency_key,
+            {"rental_id": rental_id, "service_id": service_id, "start_date": start_date, "rule": rule},
+        )
+        return answer.status
+
+    async def stop_rental(self, province: str, rental_id: str, idempotency_key: str) -> str:
+        answer = await self._hub.call(
+            province, System.billing, "stop_rental", idempotency_key, {"rental_id": rental_id}
+        )
+        return answer.status

@@ -1,0 +1,211 @@
+"""Service opening (业务开通): the order, its parts, the people's decisions and the answers."""
+
+import re
+from datetime import timedelta
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from models.customer import check_customer_code
+from models.hub import idempotency_key
+from models.provinces import check_province
+
+APN = re.compile(r"^(?=.{3,63}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
+
+# Every group tariff package states at least these parameters.
+REQUIRED_TARIFF_PARAMETERS = ("monthly_fee", "member_fee")
+
+
+class TariffPackage(BaseModel):
+    """A group tariff package (集团资费套餐): parameter values and package discounts (优惠)."""
+
+    name: str = Field(min_length=1)
+    parameters: dict[str, str]
+    discounts: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("parameters")
+    @classmethod
+    def _required_parameters(cls, parameters: dict[str, str]) -> dict[str, str]:
+        missing = [name for name in REQUIRED_TARIFF_PARAMETERS if not parameters.get(name)]
+        if missing:
+            raise ValueError(f"tariff package is missing parameters: {', '.join(missing)}")
+        return parameters
+
+
+class DedicatedLine(BaseModel):
+    """The EC's local dedicated line (专线) in the access province."""
+
+    bandwidth_mbps: int = Field(gt=0, le=100_000)
+    address: str = Field(min_length=1)
+
+
+class RentalRule(StrEnum):
+    """When the rental starts (按照规则起租)."""
+
+    next_day = "next_day"
+    next_month = "next_month"  # the first day of the next month
+    on_confirmation = "on_confirmation"  # when the customer confirms (vpdn order confirm-rental)
+
+
+class ReportTimers(BaseModel):
+    """How long a province may take to report completion: after `jeopardy_after` the order is
+    flagged in jeopardy; after `fail_after` the step fails."""
+
+    jeopardy_after: timedelta = timedelta(hours=4)
+    fail_after: timedelta = timedelta(hours=48)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "ReportTimers":
+        if not timedelta(0) < self.jeopardy_after < self.fail_after:
+            raise ValueError("report timers need 0 < jeopardy_after < fail_after")
+        return self
+
+
+def _check_provinces(codes: list[str]) -> list[str]:
+    checked = [check_province(code) for code in codes]
+    if len(set(checked)) != len(checked):
+        raise ValueError(f"provinces are listed twice: {' '.join(checked)}")
+    return checked
+
+
+class ServiceOpeningOrder(BaseModel):
+    """A new cross-domain VPDN, as submitted with `vpdn service open`."""
+
+    order_no: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    customer_code: str
+    apn: str
+    access_province: str
+    provinces: list[str] = Field(min_length=1)
+    tariff: TariffPackage
+    line: DedicatedLine | None = None
+    paying_province: str | None = None
+    rental_rule: RentalRule = RentalRule.next_day
+    requested_by: str = Field(min_length=1)
+    pre_approved_by: str | None = None
+    timers: ReportTimers = Field(default_factory=ReportTimers)
+
+    @field_validator("customer_code")
+    @classmethod
+    def _customer_code(cls, code: str) -> str:
+        return check_customer_code(code)
+
+    @field_validator("apn")
+    @classmethod
+    def _apn(cls, apn: str) -> str:
+        apn = apn.strip().lower()
+        if not APN.match(apn):
+            raise ValueError(f"APN {apn!r} is not a domain name such as acme.vpdn.gd")
+        return apn
+
+    @field_validator("access_province", "paying_province")
+    @classmethod
+    def _province(cls, code: str | None) -> str | None:
+        return None if code is None else check_province(code)
+
+    @field_validator("provinces")
+    @classmethod
+    def _provinces(cls, codes: list[str]) -> list[str]:
+        return _check_provinces(codes)
+
+    @model_validator(mode="after")
+    def _defaults(self) -> "ServiceOpeningOrder":
+        # The access province always takes part; the payer defaults to it.
+        if self.access_province not in self.provinces:
+            self.provinces = [self.access_province, *self.provinces]
+        if self.paying_province is None:
+            self.paying_province = self.access_province
+        return self
+
+    @property
+    def service_id(self) -> str:
+        return f"SVC-{self.order_no}"
+
+    @property
+    def off_site_payment(self) -> bool:
+        """异地付费: the rental is paid in another province than the access province."""
+        return self.paying_province != self.access_province
+
+
+class ServiceRegistration(BaseModel):
+    """The service as GPMS records it when the opening order is accepted."""
+
+    order_no: str
+    service_id: str
+    customer_code: str
+    apn: str
+    access_province: str
+    paying_province: str
+    provinces: list[str]
+    tariff: TariffPackage
+
+
+class ServiceStep(BaseModel):
+    """One step of an order at one province for one service."""
+
+    order_no: str
+    service_id: str
+    province: str
+    # A compensation a person asked to try again is a new request to the province.
+    attempt: int = 1
+
+    def key(self, step: str, province: str | None = None) -> str:
+        """The idempotency key: (order number, step, province[, attempt])."""
+        attempt = f"attempt-{self.attempt}" if self.attempt > 1 else ""
+        return idempotency_key(self.order_no, step, province or self.province, attempt)
+
+
+class AccessWorkOrder(ServiceStep):
+    """The access CRM's work order (生成业务定单); `province` is the access province."""
+
+    with_line: bool
+
+
+class TariffConfiguration(ServiceStep):
+    tariff: TariffPackage
+    version: int = 1
+
+
+class LineScheduling(ServiceStep):
+    line: DedicatedLine
+
+
+class RentalStart(ServiceStep):
+    """The access line's rental start; `province` is the access province."""
+
+    start_date: str  # ISO date, Beijing time
+    rule: RentalRule
+    paying_province: str
+
+    @property
+    def rental_id(self) -> str:
+        return f"{self.service_id}:rental"
+
+
+class WorkOrderAck(BaseModel):
+    """A province's answer to a work order: `accepted` means its completion report follows
+    under this idempotency key."""
+
+    idempotency_key: str
+    status: Literal["done", "accepted"]
+
+
+class ServiceView(BaseModel):
+    """A VPDN service as GPMS records it."""
+
+    service_id: str
+    customer_code: str
+    apn: str
+    access_province: str
+    paying_province: str
+    provinces: list[str]
+    state: str
+    tariff_version: int
+    tariff: TariffPackage
+
+
+class ServiceOpeningResult(BaseModel):
+    order_no: str
+    service_id: str
+    state: str
+    rental_start: str | None = None
