@@ -50,8 +50,8 @@ class UnknownOrder(LookupError):
     pass
 
 
-class ApnInUse(ValueError):
-    """Another VPDN service already uses this APN."""
+class ServiceRefused(ValueError):
+    """The service cannot be recorded: its customer is not acquired, or its APN is taken."""
 
 
 class OrderStore:
@@ -237,13 +237,17 @@ class OrderStore:
 
     def register_service(self, registration: ServiceRegistration) -> None:
         """Record a service being opened, with version 1 of its tariff package.
-        Idempotent by service id; raises ApnInUse when another service has the APN."""
+        Idempotent by service id; raises ServiceRefused when the customer is not acquired or
+        another service has the APN."""
         with Session(self.engine) as session:
             if session.get(VpdnService, registration.service_id):
                 return
+            if session.get(GroupCustomer, registration.customer_code) is None:
+                raise ServiceRefused(f"customer {registration.customer_code} is not acquired: "
+                                     f"run `vpdn customer acquire {registration.customer_code}` first")
             owner = self.apn_in_use(registration.apn)
             if owner:
-                raise ApnInUse(f"APN {registration.apn} is already used by service {owner}")
+                raise ServiceRefused(f"APN {registration.apn} is already used by service {owner}")
             session.add(
                 VpdnService(
                     service_id=registration.service_id,
@@ -273,7 +277,7 @@ class OrderStore:
             try:
                 session.commit()
             except IntegrityError as error:
-                raise ApnInUse(f"APN {registration.apn} is already used by another service") from error
+                raise ServiceRefused(f"APN {registration.apn} is already used by another service") from error
 
     def set_service_state(self, service_id: str, state: str) -> None:
         with Session(self.engine) as session:

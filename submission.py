@@ -35,6 +35,7 @@ async def start_order(
             SearchAttributePair(search_attributes.ORDER_STATE, OrderState.acknowledged),
             SearchAttributePair(search_attributes.CUSTOMER_CODE, customer_code),
             SearchAttributePair(search_attributes.PROVINCES, provinces),
+            SearchAttributePair(search_attributes.JEOPARDY, False),
         ]),
         static_summary=summary,
     )

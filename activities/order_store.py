@@ -7,9 +7,9 @@ from activities import event_key
 from models.customer import CustomerHierarchy
 from models.orders import InvalidTransition, NewOrder, OrderEventIn
 from models.service import ServiceRegistration
-from store import ApnInUse, OrderStore
+from store import OrderStore, ServiceRefused
 
-APN_IN_USE = "ApnInUse"
+SERVICE_REFUSED = "ServiceRefused"
 
 
 class OrderStoreActivities:
@@ -40,8 +40,8 @@ class OrderStoreActivities:
         Compensation: discard_service_if_present."""
         try:
             self._store.register_service(registration)
-        except ApnInUse as error:
-            raise ApplicationError(str(error), type=APN_IN_USE, non_retryable=True) from error
+        except ServiceRefused as error:
+            raise ApplicationError(str(error), type=SERVICE_REFUSED, non_retryable=True) from error
 
     @activity.defn
     def activate_service(self, service_id: str) -> None:

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, FailureError
 
 with workflow.unsafe.imports_passed_through():
@@ -89,7 +89,7 @@ class OrderTracker:
         )
         if state is not None:
             self.status.state, self.status.sub_state = state, sub_state
-            workflow.upsert_search_attributes([search_attributes.ORDER_STATE.value_set(state)])
+            self._upsert(search_attributes.ORDER_STATE.value_set(state))
         self._show(f"{event}: {detail}" if detail else event)
 
     async def fail(self, event: str, error: Exception) -> ApplicationError:
@@ -107,10 +107,16 @@ class OrderTracker:
             self.status.jeopardy.append(what)
         else:
             self.status.jeopardy.remove(what)
-        workflow.upsert_search_attributes(
-            [search_attributes.JEOPARDY.value_set(bool(self.status.jeopardy))]
-        )
+        self._upsert(search_attributes.JEOPARDY.value_set(bool(self.status.jeopardy)))
         await self.record(f"in jeopardy: {what} is overdue" if overdue else f"late report received: {what}")
+
+    @staticmethod
+    def _upsert(update: SearchAttributeUpdate) -> None:
+        """Keep an operator search attribute current, if the order was started with it (a
+        server without the project's attributes, such as the time-skipping test server,
+        starts orders without them)."""
+        if update.key in workflow.info().typed_search_attributes:
+            workflow.upsert_search_attributes([update])
 
     def step(self, name: str, province: str | None = None) -> StepStatus:
         step = StepStatus(name=name, province=province)

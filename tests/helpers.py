@@ -1,0 +1,77 @@
+"""What tests do often: build orders, look into the simulated provinces, wait for a state."""
+
+import asyncio
+from collections.abc import Callable
+
+import httpx
+from temporalio.client import Client, WorkflowHandle
+
+from models.customer import CustomerHierarchy
+from models.orders import OrderStatus, OrderType
+from models.service import ServiceOpeningOrder
+from settings import Settings
+from store import OrderStore
+from submission import start_order
+from workflows.service_opening import ServiceOpening
+
+CUSTOMER = "3100012345"
+
+
+def acquired_customer(store: OrderStore, code: str = CUSTOMER) -> None:
+    store.save_customer(CustomerHierarchy(customer_code=code, name="Acme Logistics",
+                                          credit_code="91310000MA1FL0001X", group_province="SH"))
+
+
+def opening_order(order_no: str, **fields) -> ServiceOpeningOrder:
+    return ServiceOpeningOrder.model_validate({
+        "order_no": order_no,
+        "customer_code": CUSTOMER,
+        "apn": f"{order_no.lower()}.acme.vpdn",
+        "access_province": "SH",
+        "provinces": ["SH", "GD", "BJ"],
+        "tariff": {"name": "Acme VPDN 2026", "parameters": {"monthly_fee": "2000", "member_fee": "10"},
+                   "discounts": {"volume": "0.9"}},
+        "line": {"bandwidth_mbps": 100, "address": "88 Century Avenue, Pudong, Shanghai"},
+        "requested_by": "alice",
+        "pre_approved_by": "hq-audit",
+        **fields,
+    })
+
+
+async def start_opening(client: Client, settings: Settings, order: ServiceOpeningOrder) -> WorkflowHandle:
+    return await start_order(
+        client, settings.task_queue, ServiceOpening.run, order,
+        order_type=OrderType.service_opening, order_no=order.order_no, customer_code=order.customer_code,
+        provinces=order.provinces, summary=f"test opening {order.apn}",
+    )
+
+
+async def holdings(simulator: httpx.AsyncClient, province: str, system: str, kind: str | None = None) -> list[dict]:
+    """What one province's system now holds."""
+    params = {"kind": kind} if kind else {}
+    response = await simulator.get(f"/admin/provinces/{province}/{system}/resources", params=params)
+    response.raise_for_status()
+    return response.json()
+
+
+async def inject(simulator: httpx.AsyncClient, **fault) -> None:
+    response = await simulator.post("/admin/faults", json=fault)
+    response.raise_for_status()
+
+
+async def reset_faults(simulator: httpx.AsyncClient) -> None:
+    (await simulator.post("/admin/reset")).raise_for_status()
+
+
+async def wait_for_status(
+    handle: WorkflowHandle, condition: Callable[[OrderStatus], bool], timeout_s: float = 20
+) -> OrderStatus:
+    """Poll the order's `status` query until the condition holds."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        status = await handle.query("status", result_type=OrderStatus)
+        if condition(status):
+            return status
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting; last status: {status}")
+        await asyncio.sleep(0.1)

@@ -1,0 +1,277 @@
+"""Service opening against the in-process provinces' simulator and a real dev server."""
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.worker import Replayer
+
+from models import search_attributes
+from models.hub import CompletionReport
+from models.orders import CompensationDecision, Decision, OrderState
+from models.provinces import HQ, PROVINCE_CODES
+from tests.helpers import (
+    acquired_customer,
+    holdings,
+    inject,
+    opening_order,
+    reset_faults,
+    start_opening,
+    wait_for_status,
+)
+from workflows.service_opening import AWAITING_AUDIT, AWAITING_RENTAL_CONFIRMATION, ServiceOpening
+
+BEIJING = timezone(timedelta(hours=8))
+
+
+@pytest.fixture(autouse=True)
+def customer(store):
+    acquired_customer(store)
+
+
+async def assert_nothing_left(simulator, provinces: list[str]) -> None:
+    """Compensation left no tariff, work order, line or rental anywhere."""
+    for province in provinces:
+        assert await holdings(simulator, province, "crm") == [], province
+        assert await holdings(simulator, province, "line") == [], province
+        assert await holdings(simulator, province, "billing") == [], province
+    assert await holdings(simulator, HQ, "settlement") == []
+
+
+async def test_opening_over_three_provinces_with_a_line_configures_each_and_starts_the_rental(
+    client, settings, simulator, worker, store
+):
+    order = opening_order("OPEN-1")
+    result = await (await start_opening(client, settings, order)).result()
+
+    tomorrow = (datetime.now(BEIJING).date() + timedelta(days=1)).isoformat()
+    assert (result.state, result.rental_start) == (OrderState.completed, tomorrow)
+    for province in ["SH", "GD", "BJ"]:
+        [package] = await holdings(simulator, province, "crm", "group_tariff_package")
+        assert package["data"]["parameters"] == {"monthly_fee": "2000", "member_fee": "10"}
+        assert package["data"]["discounts"] == {"volume": "0.9"}
+        assert package["writes"] == 1
+    [work_order] = await holdings(simulator, "SH", "crm", "service_order")
+    assert work_order["data"]["with_line"] is True
+    [line] = await holdings(simulator, "SH", "line")
+    assert line["data"]["bandwidth_mbps"] == 100
+    [rental] = await holdings(simulator, "SH", "billing")
+    assert (rental["data"]["start_date"], rental["data"]["rule"]) == (tomorrow, "next_day")
+    assert await holdings(simulator, HQ, "settlement") == []
+
+    service = store.get_service(order.service_id)
+    assert (service.state, service.provinces, service.tariff_version) == ("active", ["SH", "GD", "BJ"], 1)
+    assert service.tariff.parameters == {"monthly_fee": "2000", "member_fee": "10"}
+    stored = store.get_order("OPEN-1")
+    assert stored.state == OrderState.completed
+    assert stored.service_id == order.service_id
+    assert [e.state for e in stored.events if e.state] == [
+        OrderState.acknowledged, OrderState.in_progress, OrderState.completed]
+    assert ("hq-audit", "business audit approved outside GPMS") in [(e.actor, e.event) for e in stored.events]
+
+
+async def test_opening_over_all_31_provinces_without_line_and_off_site_payment_tells_settlement(
+    client, settings, simulator, worker, store
+):
+    order = opening_order("OPEN-31", provinces=list(PROVINCE_CODES), line=None, paying_province="BJ",
+                          rental_rule="next_month")
+    handle = await start_opening(client, settings, order)
+    result = await handle.result()
+
+    first_of_next_month = (datetime.now(BEIJING).date().replace(day=28) + timedelta(days=4)).replace(day=1)
+    assert result.rental_start == first_of_next_month.isoformat()
+    for province in PROVINCE_CODES:
+        assert len(await holdings(simulator, province, "crm", "group_tariff_package")) == 1, province
+    [work_order] = await holdings(simulator, "SH", "crm", "service_order")
+    assert work_order["data"]["with_line"] is False
+    assert await holdings(simulator, "SH", "line") == []
+    [record] = await holdings(simulator, HQ, "settlement")
+    assert (record["data"]["access_province"], record["data"]["paying_province"]) == ("SH", "BJ")
+    status = await handle.query(ServiceOpening.status)
+    assert sum(step.name == "configure group tariff package" and step.state == "done"
+               for step in status.steps) == 31
+
+
+async def test_approval_lets_the_order_proceed_and_a_second_approval_is_refused(
+    client, settings, simulator, worker, store
+):
+    handle = await start_opening(client, settings, opening_order("OPEN-AUDIT", pre_approved_by=None))
+    status = await wait_for_status(handle, lambda s: s.sub_state == AWAITING_AUDIT)
+    assert status.state == OrderState.pending
+    assert await holdings(simulator, "SH", "crm") == []  # nothing is sent before the audit
+
+    await handle.execute_update(ServiceOpening.approve, Decision(by="bob", reason="tariff as agreed"))
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(ServiceOpening.approve, Decision(by="carol"))
+
+    assert "cannot be approved" in str(refused.value.cause)
+    assert (await handle.result()).state == OrderState.completed
+    assert ("bob", "business audit approved") in [(e.actor, e.event) for e in store.get_order("OPEN-AUDIT").events]
+
+
+async def test_rejected_audit_ends_the_order_rejected_with_nothing_provisioned(
+    client, settings, simulator, worker, store
+):
+    order = opening_order("OPEN-REJECT", pre_approved_by=None)
+    handle = await start_opening(client, settings, order)
+    await wait_for_status(handle, lambda s: s.sub_state == AWAITING_AUDIT)
+
+    with pytest.raises(WorkflowUpdateFailedError, match="update"):
+        await handle.execute_update(ServiceOpening.reject, Decision(by="bob"))  # a reason is required
+    await handle.execute_update(ServiceOpening.reject, Decision(by="bob", reason="tariff below floor"))
+    with pytest.raises(WorkflowFailureError) as failure:
+        await handle.result()
+
+    assert "business audit rejected by bob: tariff below floor" in str(failure.value.cause)
+    assert store.get_order("OPEN-REJECT").state == OrderState.rejected
+    assert store.get_service(order.service_id) is None  # the APN is free again
+    await assert_nothing_left(simulator, ["SH", "GD", "BJ"])
+
+
+async def test_province_rejection_after_others_configured_compensates_everything(
+    client, settings, simulator, worker, store
+):
+    await inject(simulator, province="GD", system="crm", operation="configure_group_tariff", kind="reject",
+                 code="E1021", text="unknown discount")
+    order = opening_order("OPEN-GD-REJECTS")
+
+    with pytest.raises(WorkflowFailureError) as failure:
+        await (await start_opening(client, settings, order)).result()
+
+    assert "province GD crm rejected: E1021 unknown discount" in str(failure.value.cause)
+    await assert_nothing_left(simulator, ["SH", "GD", "BJ"])
+    # SH and BJ had configured it: their packages were cancelled by the compensation.
+    calls = (await simulator.get("/admin/calls", params={"operation": "cancel_group_tariff"})).json()
+    assert sorted(call["province"] for call in calls) == ["BJ", "GD", "SH"]
+    stored = store.get_order("OPEN-GD-REJECTS")
+    assert stored.state == OrderState.failed
+    events = [e.event for e in stored.events]
+    assert events.index("compensated: cancel the group tariff package") < events.index(
+        "compensated: discard the service record")
+    assert "province GD crm rejected: E1021 unknown discount" in stored.events[-1].detail
+    assert store.get_service(order.service_id) is None
+
+
+async def test_cancellation_while_waiting_for_the_customer_compensates_and_ends_cancelled(
+    client, settings, simulator, worker, store
+):
+    handle = await start_opening(client, settings, opening_order("OPEN-CANCEL", rental_rule="on_confirmation"))
+    await wait_for_status(handle, lambda s: s.sub_state == AWAITING_RENTAL_CONFIRMATION)
+    assert len(await holdings(simulator, "SH", "line")) == 1
+
+    await handle.execute_update(ServiceOpening.cancel, Decision(by="alice", reason="customer withdrew"))
+    result = await handle.result()
+
+    assert result.state == OrderState.cancelled
+    await assert_nothing_left(simulator, ["SH", "GD", "BJ"])
+    stored = store.get_order("OPEN-CANCEL")
+    assert stored.state == OrderState.cancelled
+    assert "cancelled by alice: customer withdrew" in stored.events[-1].detail
+    with pytest.raises(Exception, match="completed|cannot"):
+        await handle.execute_update(ServiceOpening.cancel, Decision(by="alice", reason="again"))
+
+
+async def test_customer_confirmation_starts_the_rental_that_day(client, settings, simulator, worker, store):
+    handle = await start_opening(client, settings, opening_order("OPEN-CONFIRM", rental_rule="on_confirmation"))
+    await wait_for_status(handle, lambda s: s.sub_state == AWAITING_RENTAL_CONFIRMATION)
+    with pytest.raises(WorkflowUpdateFailedError):
+        await handle.execute_update(ServiceOpening.approve, Decision(by="bob"))  # not awaiting an audit
+
+    await handle.execute_update(ServiceOpening.confirm_rental, Decision(by="customer-li"))
+    result = await handle.result()
+
+    assert result.rental_start == datetime.now(BEIJING).date().isoformat()
+    [rental] = await holdings(simulator, "SH", "billing")
+    assert rental["data"]["rule"] == "on_confirmation"
+
+
+async def test_failed_compensation_holds_the_order_until_a_person_has_it_retried(
+    client, settings, simulator, worker, store
+):
+    await inject(simulator, province="BJ", system="crm", operation="configure_group_tariff", kind="reject",
+                 code="E1021", text="unknown discount")
+    await inject(simulator, province="GD", system="crm", operation="cancel_group_tariff", kind="reject",
+                 code="E3001", text="package locked")
+    handle = await start_opening(client, settings, opening_order("OPEN-HELD"))
+
+    status = await wait_for_status(handle, lambda s: s.state == OrderState.held)
+    assert status.sub_state == "compensation failed: cancel the group tariff package"
+    assert store.get_order("OPEN-HELD").state == OrderState.held
+    assert len(await holdings(simulator, "GD", "crm", "group_tariff_package")) == 1
+
+    await reset_faults(simulator)
+    await handle.execute_update(ServiceOpening.resolve_compensation,
+                                CompensationDecision(by="ops-wang", action="retry", reason="lock released"))
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+
+    await assert_nothing_left(simulator, ["SH", "GD", "BJ"])
+    assert store.get_order("OPEN-HELD").state == OrderState.failed
+
+
+async def test_same_order_submitted_twice_runs_once(client, settings, simulator, worker):
+    order = opening_order("OPEN-TWICE")
+    handle = await start_opening(client, settings, order)
+    with pytest.raises(WorkflowAlreadyStartedError):
+        await start_opening(client, settings, order)
+    await handle.result()
+
+    [package] = await holdings(simulator, "GD", "crm", "group_tariff_package")
+    assert package["writes"] == 1
+
+
+async def test_apn_already_in_use_and_customer_not_acquired_are_rejected(client, settings, simulator, worker, store):
+    await (await start_opening(client, settings, opening_order("OPEN-APN-1", apn="shared.acme.vpdn"))).result()
+
+    with pytest.raises(WorkflowFailureError) as taken:
+        await (await start_opening(client, settings, opening_order("OPEN-APN-2", apn="shared.acme.vpdn"))).result()
+    with pytest.raises(WorkflowFailureError) as unknown:
+        await (await start_opening(client, settings, opening_order("OPEN-NOCUST", customer_code="9999999999"))).result()
+
+    assert "APN shared.acme.vpdn is already used by service SVC-OPEN-APN-1" in str(taken.value.cause)
+    assert "customer 9999999999 is not acquired" in str(unknown.value.cause)
+    assert store.get_order("OPEN-APN-2").state == OrderState.rejected
+    assert store.get_service("SVC-OPEN-APN-1").state == "active"
+
+
+async def test_search_attributes_follow_the_order_state(client, settings, simulator, worker):
+    handle = await start_opening(client, settings, opening_order("OPEN-SA"))
+    await handle.result()
+
+    attributes = (await handle.describe()).typed_search_attributes
+    assert attributes.get(search_attributes.ORDER_STATE) == "completed"
+    assert attributes.get(search_attributes.ORDER_TYPE) == "service_opening"
+    assert attributes.get(search_attributes.PROVINCES) == ["SH", "GD", "BJ"]
+
+
+async def test_service_opening_histories_replay_deterministically(client, settings, simulator, worker):
+    await inject(simulator, province="GD", system="crm", operation="configure_group_tariff", kind="reject")
+    ok = await start_opening(client, settings, opening_order("OPEN-REPLAY-OK", provinces=["SH", "BJ"]))
+    await ok.result()
+    failed = await start_opening(client, settings, opening_order("OPEN-REPLAY-FAIL"))
+    with pytest.raises(WorkflowFailureError):
+        await failed.result()
+
+    replayer = Replayer(workflows=[ServiceOpening], data_converter=pydantic_data_converter)
+    for handle in (ok, failed):
+        await replayer.replay_workflow(await handle.fetch_history())
+
+
+async def test_overdue_report_sets_the_jeopardy_search_attribute_until_it_arrives(
+    client, settings, simulator, worker
+):
+    await inject(simulator, province="BJ", system="crm", operation="configure_group_tariff", kind="no_report")
+    order = opening_order("OPEN-JEOPARDY", timers={"jeopardy_after": timedelta(seconds=1),
+                                                    "fail_after": timedelta(minutes=10)})
+    handle = await start_opening(client, settings, order)
+
+    await wait_for_status(handle, lambda s: s.jeopardy == ["configure group tariff package in BJ"])
+    assert (await handle.describe()).typed_search_attributes.get(search_attributes.JEOPARDY) is True
+    await handle.signal(ServiceOpening.report, CompletionReport(
+        report_id="late-BJ", province="BJ", system="crm", operation="configure_group_tariff",
+        idempotency_key="OPEN-JEOPARDY:configure_group_tariff:BJ", outcome="completed"))
+    await handle.result()
+
+    assert (await handle.describe()).typed_search_attributes.get(search_attributes.JEOPARDY) is False
