@@ -12,26 +12,39 @@ import typer
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
-from temporalio.client import WorkflowFailureError
+from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from models.customer import AcquireCustomerInput, AcquisitionResult, CustomerHierarchy, check_customer_code
 from models.hub import FaultKind, FaultSpec, SeedData
-from models.orders import OrderType, workflow_id_for
+from models.orders import (
+    CompensationDecision,
+    Decision,
+    OrderState,
+    OrderStatus,
+    OrderType,
+    OrderView,
+    workflow_id_for,
+)
+from models.service import RentalRule, ServiceOpeningOrder, ServiceOpeningResult
 from models.provinces import PROVINCE_CODES
 from settings import Settings, connect_temporal
 from store import OrderStore
 from submission import start_order
 from workflows.common import failure_text
 from workflows.customer_acquisition import CustomerAcquisition
+from workflows.service_opening import ServiceOpening
 
 app = typer.Typer(help="VPDN order orchestrator (GPMS): cross-province VPDN orders on Temporal.",
                   no_args_is_help=True)
 customer_app = typer.Typer(help="Group customers: acquire from the provinces, show.", no_args_is_help=True)
-order_app = typer.Typer(help="Orders: show an order and its audit trail.", no_args_is_help=True)
+order_app = typer.Typer(help="Orders: status, audit trail, list; people's decisions.", no_args_is_help=True)
+service_app = typer.Typer(help="VPDN services: open, show.", no_args_is_help=True)
 sim_app = typer.Typer(help="The provinces' simulator: seed data, inject faults, inspect.", no_args_is_help=True)
 app.add_typer(customer_app, name="customer")
 app.add_typer(order_app, name="order")
+app.add_typer(service_app, name="service")
 app.add_typer(sim_app, name="sim")
 
 console = Console()
@@ -50,6 +63,15 @@ def print_json(value: BaseModel | dict | list) -> None:
     if isinstance(value, BaseModel):
         value = value.model_dump(mode="json")
     print(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def validation_message(error: ValidationError) -> str:
+    """A pydantic error as an operator reads it: `field: what is wrong`, one per problem."""
+    return "; ".join(
+        (".".join(str(part) for part in e["loc"]) + ": " if e["loc"] else "")
+        + e["msg"].removeprefix("Value error, ")
+        for e in error.errors()
+    )
 
 
 def new_order_no(prefix: str) -> str:
@@ -120,7 +142,7 @@ def customer_acquire(
             order_no=order_no or new_order_no("ACQ"), customer_code=customer_code, requested_by=by
         )
     except ValidationError as error:
-        fail("; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors()), code=2)
+        fail(validation_message(error), code=2)
     result = run(_acquire(order, as_json))
     if as_json:
         print_json(result)
@@ -191,6 +213,224 @@ def order_show(order_no: str, as_json: JsonOption = False) -> None:
     for event in order.events:
         table.add_row(f"{event.at:%Y-%m-%d %H:%M:%S}", event.actor, event.event, event.state or "", event.detail)
     console.print(table)
+
+
+@order_app.command("status")
+def order_status(order_no: str, as_json: JsonOption = False) -> None:
+    """Where a running (or ended) order stands: state, what it waits for, steps per province,
+    jeopardy, and the last events of its audit trail."""
+    order = find_order(order_no)
+    status = run(_query_status(order.workflow_id))
+    if as_json:
+        print_json({"status": status.model_dump(mode="json"),
+                    "events": [e.model_dump(mode="json") for e in order.events[-10:]]})
+        return
+    console.print(f"[bold]{order.order_no}[/bold] {order.order_type}  state [bold]{status.state}[/bold]"
+                  + (f" — {status.sub_state}" if status.sub_state else ""))
+    for late in status.jeopardy:
+        console.print(f"[red]in jeopardy: {late} is overdue[/red]")
+    steps: dict[str, list] = {}
+    for step in status.steps:
+        steps.setdefault(step.name, []).append(step)
+    table = Table("step", "done", "provinces")
+    for name, group in steps.items():
+        done = sum(step.state == "done" for step in group)
+        others = " ".join(f"{step.province or ''}:{step.state}" for step in group if step.state != "done")
+        table.add_row(name, f"{done}/{len(group)}", others)
+    console.print(table)
+    for event in order.events[-5:]:
+        console.print(f"  {event.at:%Y-%m-%d %H:%M:%S}  {event.actor}: {event.event}"
+                      + (f" — {event.detail}" if event.detail else ""), highlight=False)
+
+
+async def _query_status(workflow_id: str) -> OrderStatus:
+    client = await connect_temporal(Settings())
+    return await client.get_workflow_handle(workflow_id).query("status", result_type=OrderStatus)
+
+
+@order_app.command("list")
+def order_list(
+    state: Annotated[OrderState | None, typer.Option(help="Only orders in this state.")] = None,
+    order_type: Annotated[OrderType | None, typer.Option("--type", help="Only this type of order.")] = None,
+    customer: Annotated[str | None, typer.Option(help="Only this customer code.")] = None,
+    limit: int = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """Orders from the order store, newest first."""
+    orders = OrderStore(Settings().database_url).list_orders(
+        state=state, order_type=order_type, customer_code=customer, limit=limit)
+    if as_json:
+        print_json([order.model_dump(mode="json", exclude={"events"}) for order in orders])
+        return
+    table = Table("order", "type", "customer", "service", "state", "waiting for", "updated (UTC)")
+    for order in orders:
+        table.add_row(order.order_no, order.order_type, order.customer_code, order.service_id or "",
+                      order.state, order.sub_state, f"{order.updated_at:%Y-%m-%d %H:%M}")
+    console.print(table)
+
+
+ReasonOption = Annotated[str, typer.Option("--reason", help="Why (recorded in the audit trail).")]
+
+
+@order_app.command("approve")
+def order_approve(order_no: str, by: ByOption = getpass.getuser(), reason: ReasonOption = "") -> None:
+    """Approve an order's business audit (业务审核)."""
+    decide(order_no, "approve", Decision(by=by, reason=reason))
+
+
+@order_app.command("reject")
+def order_reject(order_no: str, reason: ReasonOption, by: ByOption = getpass.getuser()) -> None:
+    """Reject an order's business audit; nothing is done in the provinces."""
+    decide(order_no, "reject", Decision(by=by, reason=reason))
+
+
+@order_app.command("confirm-rental")
+def order_confirm_rental(order_no: str, by: ByOption = getpass.getuser(), reason: ReasonOption = "") -> None:
+    """Record the customer's confirmation that the rental starts (today)."""
+    decide(order_no, "confirm_rental", Decision(by=by, reason=reason))
+
+
+@order_app.command("cancel")
+def order_cancel(order_no: str, reason: ReasonOption, by: ByOption = getpass.getuser()) -> None:
+    """Cancel an order before it completes: what was done is compensated."""
+    decide(order_no, "cancel", Decision(by=by, reason=reason))
+
+
+@order_app.command("resolve")
+def order_resolve(
+    order_no: str,
+    action: Annotated[str, typer.Option(help="retry: try the failed undos again; done_by_hand: "
+                                             "they were completed by hand.")],
+    by: ByOption = getpass.getuser(),
+    reason: ReasonOption = "",
+) -> None:
+    """Decide on an order held because a compensation failed."""
+    try:
+        decision = CompensationDecision(by=by, action=action, reason=reason)
+    except ValidationError as error:
+        fail(validation_message(error), code=2)
+    decide(order_no, "resolve_compensation", decision)
+
+
+def find_order(order_no: str) -> OrderView:
+    order = OrderStore(Settings().database_url).get_order(order_no.strip())
+    if order is None:
+        fail(f"no order {order_no}; list them with `vpdn order list`")
+    return order
+
+
+def decide(order_no: str, update: str, decision: BaseModel) -> None:
+    """Send a person's decision to the order's workflow; say at once whether it was taken."""
+    order = find_order(order_no)
+    console.print(run(_decide(order, update, decision)))
+
+
+async def _decide(order: OrderView, update: str, decision: BaseModel) -> str:
+    client = await connect_temporal(Settings())
+    try:
+        return await client.get_workflow_handle(order.workflow_id).execute_update(
+            update, decision, result_type=str)
+    except WorkflowUpdateFailedError as error:
+        fail(f"refused: {failure_text(error.cause)}")
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND or "already completed" in error.message:
+            fail(f"order {order.order_no} is {order.state}: it takes no more decisions")
+        raise
+
+
+# VPDN services
+
+
+@service_app.command("open")
+def service_open(
+    file: Annotated[Path | None, typer.Option(help="The order as JSON (fields as below).")] = None,
+    customer: Annotated[str | None, typer.Option(help="Customer code (acquired already).")] = None,
+    apn: Annotated[str | None, typer.Option(help="The VPDN's APN / domain name.")] = None,
+    access: Annotated[str | None, typer.Option(help="Access province (接入省).")] = None,
+    provinces: Annotated[str | None, typer.Option(help="Related provinces, e.g. SH,GD,BJ.")] = None,
+    paying: Annotated[str | None, typer.Option(help="Paying province (default: the access province).")] = None,
+    rental_rule: Annotated[RentalRule | None, typer.Option(help="When the rental starts.")] = None,
+    line_bandwidth: Annotated[int | None, typer.Option(help="Dedicated line bandwidth, Mbit/s.")] = None,
+    line_address: Annotated[str | None, typer.Option(help="Dedicated line address.")] = None,
+    order_no: Annotated[str | None, typer.Option(help="Business order number (default: generated).")] = None,
+    pre_approved_by: Annotated[str | None, typer.Option(help="The business audit was done outside GPMS by.")] = None,
+    by: ByOption = getpass.getuser(),
+    wait: Annotated[bool, typer.Option(help="Wait until the order ends.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Open a cross-province VPDN (业务开通). Everything is checked before anything starts."""
+    try:
+        fields = json.loads(file.read_text()) if file else {}
+    except (OSError, ValueError) as error:
+        fail(f"cannot read order file {file}: {error}", code=2)
+    flags = {"customer_code": customer, "apn": apn, "access_province": access, "paying_province": paying,
+             "rental_rule": rental_rule, "order_no": order_no, "pre_approved_by": pre_approved_by,
+             "provinces": provinces.split(",") if provinces else None}
+    fields.update({name: value for name, value in flags.items() if value is not None})
+    if line_bandwidth or line_address:
+        fields["line"] = {**fields.get("line", {}), "bandwidth_mbps": line_bandwidth, "address": line_address}
+    fields.setdefault("order_no", new_order_no("OPN"))
+    fields["requested_by"] = by
+    try:
+        order = ServiceOpeningOrder.model_validate(fields)
+    except ValidationError as error:
+        fail(validation_message(error), code=2)
+    store = OrderStore(Settings().database_url)
+    if store.get_customer(order.customer_code) is None:
+        fail(f"customer {order.customer_code} is not acquired: run `vpdn customer acquire "
+             f"{order.customer_code}` first; nothing started", code=2)
+    if owner := store.apn_in_use(order.apn):
+        fail(f"APN {order.apn} is already used by service {owner}; nothing started", code=2)
+    result = run(_open_service(order, wait))
+    if as_json:
+        print_json({"order_no": order.order_no, "service_id": order.service_id,
+                    "workflow_id": workflow_id_for(OrderType.service_opening, order.order_no),
+                    **({"result": result.model_dump(mode="json")} if result else {})})
+        return
+    console.print(f"order {order.order_no} accepted: service {order.service_id} ({order.apn}) "
+                  f"in {', '.join(order.provinces)}")
+    if result:
+        console.print(f"order {order.order_no} {result.state}; rental from {result.rental_start}")
+    elif not order.pre_approved_by:
+        console.print(f"awaiting business audit: vpdn order approve {order.order_no} --by <name>")
+    console.print(f"follow it: vpdn order status {order.order_no}")
+
+
+async def _open_service(order: ServiceOpeningOrder, wait: bool) -> ServiceOpeningResult | None:
+    settings = Settings()
+    client = await connect_temporal(settings)
+    try:
+        handle = await start_order(
+            client, settings.task_queue, ServiceOpening.run, order,
+            order_type=OrderType.service_opening, order_no=order.order_no,
+            customer_code=order.customer_code, provinces=order.provinces,
+            summary=f"Open VPDN {order.apn} for {order.customer_code} in {len(order.provinces)} provinces",
+        )
+    except WorkflowAlreadyStartedError:
+        fail(f"order {order.order_no} was already submitted; nothing started")
+    if not wait:
+        return None
+    try:
+        return await handle.result()
+    except WorkflowFailureError as error:
+        fail(f"order {order.order_no} failed: {failure_text(error.cause)}")
+
+
+@service_app.command("show")
+def service_show(service_id: str, as_json: JsonOption = False) -> None:
+    """A VPDN service as GPMS records it: state, provinces, current tariff package."""
+    service = OrderStore(Settings().database_url).get_service(service_id.strip())
+    if service is None:
+        fail(f"no service {service_id}")
+    if as_json:
+        print_json(service)
+        return
+    console.print(f"[bold]{service.service_id}[/bold] {service.apn}  state [bold]{service.state}[/bold]  "
+                  f"customer {service.customer_code}")
+    console.print(f"access {service.access_province}, paid by {service.paying_province}, "
+                  f"provinces {' '.join(service.provinces)}")
+    console.print(f"tariff v{service.tariff_version}: {service.tariff.parameters}  "
+                  f"discounts {service.tariff.discounts}")
 
 
 # The simulator's admin API

@@ -1,9 +1,15 @@
 """CLI refusals: bad input gets a clear message and a non-zero exit, and nothing starts."""
 
+import json
+
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from cli import app
+from models.service import ServiceRegistration
+from settings import Settings
+from store import OrderStore
+from tests.helpers import acquired_customer
 
 runner = CliRunner()
 
@@ -50,3 +56,58 @@ def test_unreachable_simulator_is_reported_plainly():
 
     assert result.exit_code == 1
     assert "cannot reach the simulator" in result.output
+
+
+ORDER = {
+    "customer_code": "3100012345", "apn": "acme.vpdn.sh", "access_province": "SH", "provinces": ["GD"],
+    "tariff": {"name": "Acme", "parameters": {"monthly_fee": "100", "member_fee": "5"}},
+}
+
+
+def open_with(tmp_path, **changes) -> Result:
+    order_file = tmp_path / "order.json"
+    order_file.write_text(json.dumps({**ORDER, **changes}))
+    return runner.invoke(app, ["service", "open", "--file", str(order_file), "--by", "alice"])
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"access_province": "XX"}, "access_province: unknown province code 'XX'"),
+    ({"provinces": ["GD", "GD"]}, "provinces: provinces are listed twice"),
+    ({"apn": "no dots"}, "apn: APN 'no dots' is not a domain name"),
+    ({"tariff": {"name": "Acme", "parameters": {"monthly_fee": "100"}}},
+     "tariff.parameters: tariff package is missing parameters: member_fee"),
+    ({"line": {"bandwidth_mbps": 0, "address": "x"}}, "line.bandwidth_mbps"),
+    ({"rental_rule": "someday"}, "rental_rule"),
+])
+def test_bad_service_opening_is_refused_with_the_field_and_reason(tmp_path, changes, message):
+    result = open_with(tmp_path, **changes)
+
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_service_opening_for_a_customer_not_acquired_is_refused(tmp_path):
+    result = open_with(tmp_path)
+
+    assert result.exit_code == 2
+    assert "customer 3100012345 is not acquired: run `vpdn customer acquire 3100012345` first" in result.output
+
+
+def test_service_opening_with_an_apn_in_use_is_refused(tmp_path):
+    store = OrderStore(Settings().database_url)
+    acquired_customer(store)
+    store.register_service(ServiceRegistration(
+        order_no="OPN-0", service_id="SVC-OPN-0", customer_code="3100012345", apn="acme.vpdn.sh",
+        access_province="SH", paying_province="SH", provinces=["SH"], tariff=ORDER["tariff"]))
+
+    result = open_with(tmp_path)
+
+    assert result.exit_code == 2
+    assert "APN acme.vpdn.sh is already used by service SVC-OPN-0; nothing started" in result.output
+
+
+def test_decisions_on_an_unknown_order_are_refused():
+    result = runner.invoke(app, ["order", "approve", "OPN-NOPE", "--by", "bob"])
+
+    assert result.exit_code == 1
+    assert "no order OPN-NOPE" in result.output

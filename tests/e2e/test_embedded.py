@@ -122,3 +122,56 @@ def test_vpdn_up_acquires_a_customer_through_the_cli_and_keeps_history_across_re
         assert "COMPLETED" in described.stdout
     finally:
         assert up.stop() == 0
+
+
+def wait_for_order(env: dict, order_no: str, condition, timeout_s: float = 60) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        status = json.loads(vpdn(env, "order", "status", order_no, "--json").stdout)["status"]
+        if condition(status):
+            return status
+        assert time.monotonic() < deadline, status
+        time.sleep(0.3)
+
+
+def test_service_opening_through_the_cli_with_audit_and_rental_confirmation(env, tmp_path):
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps({"customers": [
+        {"province": "SD", "customer_code": CODE, "name": "Qilu Energy", "credit_code": "91370000QE0001B",
+         "level": "group"}]}))
+    order = tmp_path / "order.json"
+    order.write_text(json.dumps({
+        "customer_code": CODE, "apn": "qilu.vpdn.sd", "access_province": "SD", "provinces": ["BJ", "GD"],
+        "tariff": {"name": "Qilu 2026", "parameters": {"monthly_fee": "3000", "member_fee": "8"}},
+        "line": {"bandwidth_mbps": 200, "address": "1 Jingshi Rd, Jinan"},
+        "paying_province": "BJ", "rental_rule": "on_confirmation"}))
+
+    up = Up(env)
+    try:
+        assert vpdn(env, "sim", "seed", "--file", str(seed)).returncode == 0
+        assert vpdn(env, "customer", "acquire", CODE, "--by", "bob").returncode == 0
+
+        opened = vpdn(env, "service", "open", "--file", str(order), "--order-no", "OPN-E2E", "--by", "alice")
+        assert opened.returncode == 0, opened.stderr
+        assert "vpdn order approve OPN-E2E" in opened.stdout
+        again = vpdn(env, "service", "open", "--file", str(order), "--order-no", "OPN-E2E-2", "--by", "alice")
+        assert again.returncode == 2 and "already used by service SVC-OPN-E2E" in again.stderr
+
+        wait_for_order(env, "OPN-E2E", lambda s: s["sub_state"] == "awaiting business audit")
+        assert vpdn(env, "order", "approve", "OPN-E2E", "--by", "hq-wang").returncode == 0
+        twice = vpdn(env, "order", "approve", "OPN-E2E", "--by", "hq-wang")
+        assert twice.returncode == 1 and "refused: order OPN-E2E cannot be approved" in twice.stderr
+
+        wait_for_order(env, "OPN-E2E", lambda s: s["sub_state"].startswith("awaiting the customer"))
+        assert vpdn(env, "order", "confirm-rental", "OPN-E2E", "--by", "customer-li").returncode == 0
+        status = wait_for_order(env, "OPN-E2E", lambda s: s["state"] == "completed")
+        assert {step["name"] for step in status["steps"]} >= {"dedicated-line scheduling", "rental start to HQ settlement"}
+
+        service = json.loads(vpdn(env, "service", "show", "SVC-OPN-E2E", "--json").stdout)
+        assert (service["state"], service["provinces"]) == ("active", ["SD", "BJ", "GD"])
+        held = json.loads(vpdn(env, "sim", "holdings", "GD", "crm").stdout)
+        assert [r["kind"] for r in held] == ["group_tariff_package"]
+        listed = json.loads(vpdn(env, "order", "list", "--type", "service_opening", "--json").stdout)
+        assert [(o["order_no"], o["state"]) for o in listed] == [("OPN-E2E", "completed")]
+    finally:
+        assert up.stop() == 0
