@@ -69,7 +69,8 @@ class FaultSpec(BaseModel):
     """A fault injected into the simulated provinces; `*` matches any province/system/operation.
 
     `count` limits it to the next N matching calls; `rate` (0..1) makes it hit that share of
-    calls; with neither it hits every matching call until reset.
+    calls; with neither it hits every matching call until reset. With `msisdns`, a `reject`
+    fault rejects only those members inside batch operations (per-member results).
     """
 
     province: str = "*"
@@ -81,6 +82,8 @@ class FaultSpec(BaseModel):
     code: str = "E9999"
     text: str = "injected fault"
     latency_ms: int = Field(default=0, ge=0)
+    # Only these members: in a batch operation a `reject` fault then rejects just them.
+    msisdns: list[str] | None = None
 
 
 class SeedCustomerRecord(BaseModel):

@@ -27,9 +27,10 @@ class System(StrEnum):
     line = "line"  # the access province's dedicated-line center (专线中心)
     settlement = "settlement"  # HQ fixed-network settlement platform
     sms = "sms"  # SMS gateway
+    hub = "hub"  # the HQ hub itself: routes a number to its home province's CRM
 
 
-HQ_SYSTEMS = frozenset({System.settlement, System.sms})
+HQ_SYSTEMS = frozenset({System.settlement, System.sms, System.hub})
 
 
 def check_province(code: str) -> str:
