@@ -8,31 +8,20 @@ Every step with an effect registers its undo first; a failure or a cancellation 
 them in reverse. An undo that fails holds the order for a person.
 """
 
-import asyncio
 from datetime import timedelta, timezone
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
-from workflows.common import STORE_TIMEOUT, OrderTracker, failure_text, fan_out
-from workflows.provinces import ProvinceWork
-from workflows.saga import Saga
+from workflows.common import STORE_TIMEOUT, failure_text, fan_out
+from workflows.order_workflow import OrderWorkflow, Rejected
 
 with workflow.unsafe.imports_passed_through():
     from activities.billing import RentalActivities
     from activities.crm import CrmActivities
     from activities.line import LineActivities
     from activities.order_store import OrderStoreActivities
-    from models.hub import REPORT_SIGNAL, CompletionReport
-    from models.orders import (
-        CompensationDecision,
-        Decision,
-        NewOrder,
-        OrderState,
-        OrderStatus,
-        OrderType,
-        workflow_id_for,
-    )
+    from models.orders import Decision, NewOrder, OrderState, OrderType, workflow_id_for
     from models.provinces import HQ
     from models.service import (
         AccessWorkOrder,
@@ -47,48 +36,22 @@ with workflow.unsafe.imports_passed_through():
     )
 
 BEIJING = timezone(timedelta(hours=8))
-AWAITING_AUDIT = "awaiting business audit"
 AWAITING_RENTAL_CONFIRMATION = "awaiting the customer's rental-start confirmation"
-ORDER_REJECTED = "OrderRejected"
-
-
-class Rejected(Exception):
-    """The order is refused (audit rejected, APN taken): nothing to do in the provinces."""
 
 
 @workflow.defn
-class ServiceOpening:
+class ServiceOpening(OrderWorkflow[ServiceOpeningResult]):
+    order_type = OrderType.service_opening
+
     @workflow.init
     def __init__(self, order: ServiceOpeningOrder) -> None:
+        self._setup(order.order_no, order.timers)
         self._order = order
-        self._tracker = OrderTracker(order.order_no, OrderType.service_opening)
-        self._provinces = ProvinceWork(self._tracker, order.timers)
-        self._saga = Saga(self._tracker)
-        self._audit: tuple[bool, Decision] | None = None
         self._rental_confirmation: Decision | None = None
-        self._cancellation: Decision | None = None
-        self._compensation_decision: CompensationDecision | None = None
-        self._flow: asyncio.Task | None = None
 
     @workflow.run
     async def run(self, order: ServiceOpeningOrder) -> ServiceOpeningResult:
-        self._flow = asyncio.create_task(self._open())
-        try:
-            result = await self._flow
-        except Rejected as rejection:
-            await self._saga.compensate()
-            await self._tracker.record("order rejected", state=OrderState.rejected, detail=str(rejection))
-            raise ApplicationError(str(rejection), type=ORDER_REJECTED, non_retryable=True) from None
-        except asyncio.CancelledError:
-            cancellation = self._cancellation or Decision(by="temporal", reason="workflow cancelled")
-            return await self._unwind(OrderState.cancelled, f"cancelled by {cancellation.by}: {cancellation.reason}",
-                                      cancellation.by)
-        except (ActivityError, ApplicationError) as failure:
-            await self._unwind(OrderState.failed, failure_text(failure), "gpms")
-            raise ApplicationError(f"service opening failed: {failure_text(failure)}",
-                                   type="ServiceOpeningFailed", non_retryable=True) from None
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return result
+        return await self._run_order(self._open())
 
     async def _open(self) -> ServiceOpeningResult:
         order, tracker = self._order, self._tracker
@@ -99,7 +62,7 @@ class ServiceOpening:
             provinces=order.provinces, service_id=order.service_id,
         ))
         await self._register_service()
-        await self._business_audit()
+        await self._business_audit(order.pre_approved_by)
         await tracker.record(
             f"order initiated: group business acceptance orders to {len(order.provinces)} provinces",
             state=OrderState.in_progress, sub_state="awaiting every province's tariff configuration",
@@ -139,19 +102,6 @@ class ServiceOpening:
             )
         except ActivityError as error:
             raise Rejected(failure_text(error)) from None
-
-    async def _business_audit(self) -> None:
-        """Business audit (业务审核): done outside GPMS, or a person approves or rejects."""
-        order, tracker = self._order, self._tracker
-        if order.pre_approved_by:
-            await tracker.record("business audit approved outside GPMS", actor=order.pre_approved_by)
-            return
-        await tracker.record("order waits for its business audit", state=OrderState.pending, sub_state=AWAITING_AUDIT)
-        await workflow.wait_condition(lambda: self._audit is not None)
-        approved, decision = self._audit
-        if not approved:
-            raise Rejected(f"business audit rejected by {decision.by}: {decision.reason}")
-        await tracker.record("business audit approved", actor=decision.by, detail=decision.reason)
 
     async def _configure_tariff_everywhere(self) -> None:
         """Every related province configures the group tariff package (配置集团资费套餐)."""
@@ -219,9 +169,8 @@ class ServiceOpening:
             return (today + timedelta(days=1)).isoformat()
         if rule == RentalRule.next_month:
             return (today.replace(day=28) + timedelta(days=4)).replace(day=1).isoformat()
-        await tracker.record("rental start waits for the customer", state=OrderState.pending,
-                             sub_state=AWAITING_RENTAL_CONFIRMATION)
-        await workflow.wait_condition(lambda: self._rental_confirmation is not None)
+        await self._wait_for_person("rental start waits for the customer", AWAITING_RENTAL_CONFIRMATION,
+                                    lambda: self._rental_confirmation is not None)
         confirmation = self._rental_confirmation
         await tracker.record("customer confirmed the rental start", state=OrderState.in_progress,
                              actor=confirmation.by, detail=confirmation.reason)
@@ -231,65 +180,9 @@ class ServiceOpening:
         return ServiceStep(order_no=self._order.order_no, service_id=self._order.service_id,
                            province=province, attempt=attempt)
 
-    # Failure and cancellation
-
-    async def _unwind(self, final: OrderState, cause: str, actor: str) -> ServiceOpeningResult:
-        """Compensate, then end `final`; an undo that fails holds the order until a person
-        has it retried or says it was done by hand."""
-        tracker = self._tracker
-        await tracker.record("compensating", state=OrderState.in_progress, sub_state=f"compensating: {cause}",
-                             detail=cause, actor=actor)
-        while failed := await self._saga.compensate():
-            await tracker.record(
-                "held: compensation failed", state=OrderState.held,
-                sub_state=f"compensation failed: {', '.join(failed)}", detail=cause,
-            )
-            self._compensation_decision = None
-            await workflow.wait_condition(lambda: self._compensation_decision is not None)
-            decision = self._compensation_decision
-            if decision.action == "done_by_hand":
-                await tracker.record(f"compensation finished by hand: {', '.join(failed)}", state=final,
-                                     actor=decision.by, detail=decision.reason or cause)
-                return self._result(final)
-            await tracker.record("compensation retried", state=OrderState.in_progress, actor=decision.by,
-                                 sub_state=f"compensating: {cause}", detail=decision.reason)
-        await tracker.record(f"order {final}", state=final, detail=cause, actor=actor)
-        return self._result(final)
-
     def _result(self, state: OrderState) -> ServiceOpeningResult:
         return ServiceOpeningResult(order_no=self._order.order_no, service_id=self._order.service_id,
                                     state=state)
-
-    # What people and provinces send
-
-    @workflow.signal(name=REPORT_SIGNAL)
-    def report(self, report: CompletionReport) -> None:
-        """A province's completion report (报竣)."""
-        self._provinces.receive(report)
-
-    @workflow.query
-    def status(self) -> OrderStatus:
-        return self._tracker.status
-
-    @workflow.update
-    def approve(self, decision: Decision) -> str:
-        self._audit = (True, decision)
-        return f"order {self._order.order_no} approved by {decision.by}"
-
-    @approve.validator
-    def _validate_approve(self, decision: Decision) -> None:
-        self._require_waiting(AWAITING_AUDIT, "approved")
-
-    @workflow.update
-    def reject(self, decision: Decision) -> str:
-        self._audit = (False, decision)
-        return f"order {self._order.order_no} rejected by {decision.by}"
-
-    @reject.validator
-    def _validate_reject(self, decision: Decision) -> None:
-        self._require_waiting(AWAITING_AUDIT, "rejected")
-        if not decision.reason:
-            raise ValueError("a rejection needs a reason")
 
     @workflow.update
     def confirm_rental(self, decision: Decision) -> str:
@@ -298,40 +191,4 @@ class ServiceOpening:
 
     @confirm_rental.validator
     def _validate_confirm_rental(self, decision: Decision) -> None:
-        self._require_waiting(AWAITING_RENTAL_CONFIRMATION, "confirmed")
-
-    @workflow.update
-    def cancel(self, decision: Decision) -> str:
-        self._cancellation = decision
-        self._flow.cancel()
-        return f"order {self._order.order_no} is being cancelled and compensated"
-
-    @cancel.validator
-    def _validate_cancel(self, decision: Decision) -> None:
-        if not decision.reason:
-            raise ValueError("a cancellation needs a reason")
-        if self._cancellation or self._flow is None or self._flow.done():
-            raise ValueError(f"order {self._order.order_no} can no longer be cancelled "
-                             f"(it is {self._tracker.status.state}: {self._tracker.status.sub_state or 'finishing'})")
-
-    @workflow.update
-    def resolve_compensation(self, decision: CompensationDecision) -> str:
-        self._compensation_decision = decision
-        return f"order {self._order.order_no}: compensation {decision.action} by {decision.by}"
-
-    @resolve_compensation.validator
-    def _validate_resolve_compensation(self, decision: CompensationDecision) -> None:
-        if self._tracker.status.state != OrderState.held or self._compensation_decision is not None:
-            raise ValueError(f"order {self._order.order_no} is not held for a failed compensation")
-
-    def _require_waiting(self, sub_state: str, verb: str) -> None:
-        status = self._tracker.status
-        if status.state != OrderState.pending or status.sub_state != sub_state or self._flow_done_waiting(sub_state):
-            raise ValueError(f"order {self._order.order_no} cannot be {verb}: it is {status.state}"
-                             + (f" ({status.sub_state})" if status.sub_state else ""))
-
-    def _flow_done_waiting(self, sub_state: str) -> bool:
-        """A decision already taken but not yet recorded also refuses a second one."""
-        if sub_state == AWAITING_AUDIT:
-            return self._audit is not None
-        return self._rental_confirmation is not None
+        self._require_pending(AWAITING_RENTAL_CONFIRMATION, "confirmed", self._rental_confirmation is not None)
