@@ -3,6 +3,7 @@
 import asyncio
 import getpass
 import json
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -11,6 +12,7 @@ import httpx
 import typer
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -25,26 +27,40 @@ from models.orders import (
     OrderStatus,
     OrderType,
     OrderView,
+    TERMINAL_STATES,
     workflow_id_for,
 )
+from models.members import (
+    ItemState,
+    MemberChangesState,
+    MemberFileError,
+    MemberNotification,
+    MemberOrder,
+    MemberOrderResult,
+    parse_member_file,
+)
+from models.provinces import PROVINCE_CODES, check_province
 from models.service import RentalRule, ServiceOpeningOrder, ServiceOpeningResult
-from models.provinces import PROVINCE_CODES
 from settings import Settings, connect_temporal
 from store import OrderStore
-from submission import start_order
+from submission import notify_member_change, start_order
 from workflows.common import failure_text
 from workflows.customer_acquisition import CustomerAcquisition
+from workflows.member_exit import MemberExit
+from workflows.member_join import MemberJoin
 from workflows.service_opening import ServiceOpening
 
 app = typer.Typer(help="VPDN order orchestrator (GPMS): cross-province VPDN orders on Temporal.",
                   no_args_is_help=True)
 customer_app = typer.Typer(help="Group customers: acquire from the provinces, show.", no_args_is_help=True)
 order_app = typer.Typer(help="Orders: status, audit trail, list; people's decisions.", no_args_is_help=True)
+member_app = typer.Typer(help="Members: join and exit a VPDN.", no_args_is_help=True)
 service_app = typer.Typer(help="VPDN services: open, show.", no_args_is_help=True)
 sim_app = typer.Typer(help="The provinces' simulator: seed data, inject faults, inspect.", no_args_is_help=True)
 app.add_typer(customer_app, name="customer")
 app.add_typer(order_app, name="order")
 app.add_typer(service_app, name="service")
+app.add_typer(member_app, name="member")
 app.add_typer(sim_app, name="sim")
 
 console = Console()
@@ -433,6 +449,180 @@ def service_show(service_id: str, as_json: JsonOption = False) -> None:
                   f"discounts {service.tariff.discounts}")
 
 
+# Members
+
+
+def member_order(service_id: str, file: Path, kind: str, order_no: str | None, by: str,
+                 pre_approved_by: str | None, wait: bool, as_json: bool) -> None:
+    """Check a member file against the service, stage its members, start the order."""
+    store = OrderStore(Settings().database_url)
+    service = store.get_service(service_id.strip())
+    if service is None:
+        fail(f"no service {service_id}; nothing started", code=2)
+    if service.state != "active":
+        fail(f"service {service_id} is {service.state}: members can only {kind} an active service; "
+             "nothing started", code=2)
+    try:
+        members = parse_member_file(file.read_text())
+    except OSError as error:
+        fail(f"cannot read member file {file}: {error}", code=2)
+    except MemberFileError as error:
+        fail(f"{error}\nnothing started", code=2)
+    numbers = [m.msisdn for m in members]
+    present = store.member_homes(service.service_id, numbers)
+    if kind == "join" and present:
+        fail(f"{len(present)} members are already in service {service_id}: {list_some(present)}; "
+             "nothing started", code=2)
+    missing = [n for n in numbers if n not in present]
+    if kind == "exit" and missing:
+        fail(f"{len(missing)} numbers are not members of service {service_id} (unknown or already "
+             f"exited): {list_some(missing)}; nothing started", code=2)
+    order_type = OrderType.member_join if kind == "join" else OrderType.member_exit
+    try:
+        order = MemberOrder(
+            order_no=order_no or new_order_no("JOIN" if kind == "join" else "EXIT"), kind=kind,
+            service_id=service.service_id, customer_code=service.customer_code, apn=service.apn,
+            access_province=service.access_province, member_count=len(members), requested_by=by,
+            pre_approved_by=pre_approved_by)
+    except ValidationError as error:
+        fail(validation_message(error), code=2)
+    if store.get_order(order.order_no):
+        fail(f"order {order.order_no} was already submitted; nothing started", code=2)
+    with console.status(f"recording {len(members)} members of order {order.order_no}…"):
+        store.stage_items(order.order_no, members, present if kind == "exit" else None)
+    run(_start_member_order(order, order_type))
+    if not as_json:
+        console.print(f"order {order.order_no} accepted: {len(members)} members to {kind} {service.service_id}")
+        if not pre_approved_by:
+            console.print(f"awaiting business audit: vpdn order approve {order.order_no} --by <name>")
+    result = follow_members(store, order) if wait else None
+    if as_json:
+        print_json({"order_no": order.order_no, "workflow_id": workflow_id_for(order_type, order.order_no),
+                    **({"result": result.model_dump(mode="json")} if result else {})})
+    elif result:
+        counts = result.counts
+        console.print(f"order {order.order_no} {result.state}: {counts.done} done, {counts.invalid} refused "
+                      f"by verification, {counts.failed} failed (vpdn order members {order.order_no})")
+    else:
+        console.print(f"follow it: vpdn order status {order.order_no}")
+
+
+def list_some(numbers: Any, shown: int = 10) -> str:
+    numbers = list(numbers)
+    return " ".join(numbers[:shown]) + (f" … and {len(numbers) - shown} more" if len(numbers) > shown else "")
+
+
+async def _start_member_order(order: MemberOrder, order_type: OrderType) -> None:
+    settings = Settings()
+    client = await connect_temporal(settings)
+    workflow_class = MemberJoin if order.kind == "join" else MemberExit
+    try:
+        await start_order(
+            client, settings.task_queue, workflow_class.run, order, order_type=order_type,
+            order_no=order.order_no, customer_code=order.customer_code, provinces=[order.access_province],
+            summary=f"{order.member_count} members {order.kind} {order.apn}",
+        )
+    except WorkflowAlreadyStartedError:
+        fail(f"order {order.order_no} was already submitted; nothing started")
+
+
+def follow_members(store: OrderStore, order: MemberOrder) -> MemberOrderResult:
+    """Show the members' progress until the order ends; its result."""
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=True) as progress:
+        task = progress.add_task(f"order {order.order_no}", total=order.member_count)
+        while True:
+            counts = store.item_counts(order.order_no)
+            progress.update(task, completed=counts.done + counts.invalid + counts.failed)
+            stored = store.get_order(order.order_no)
+            if stored and stored.state in TERMINAL_STATES:
+                return MemberOrderResult(order_no=order.order_no, state=stored.state, counts=counts)
+            if stored and stored.state == OrderState.pending:
+                progress.update(task, description=f"order {order.order_no}: {stored.sub_state}")
+            time.sleep(0.5)
+
+
+FileArgument = Annotated[Path, typer.Option("--file", help="CSV: msisdn[,name] per line.")]
+
+
+@member_app.command("join")
+def member_join(
+    service_id: str, file: FileArgument,
+    order_no: Annotated[str | None, typer.Option(help="Business order number (default: generated).")] = None,
+    by: ByOption = getpass.getuser(),
+    pre_approved_by: Annotated[str | None, typer.Option(help="The business audit was done outside GPMS by.")] = None,
+    wait: Annotated[bool, typer.Option(help="Show progress until the order ends.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Members join a VPDN (成员加入): verified by their home CRMs, opened per province."""
+    member_order(service_id, file, "join", order_no, by, pre_approved_by, wait, as_json)
+
+
+@member_app.command("exit")
+def member_exit(
+    service_id: str, file: FileArgument,
+    order_no: Annotated[str | None, typer.Option(help="Business order number (default: generated).")] = None,
+    by: ByOption = getpass.getuser(),
+    pre_approved_by: Annotated[str | None, typer.Option(help="The business audit was done outside GPMS by.")] = None,
+    wait: Annotated[bool, typer.Option(help="Show progress until the order ends.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Members leave a VPDN (成员退出): AAA, HLR and billing entries removed."""
+    member_order(service_id, file, "exit", order_no, by, pre_approved_by, wait, as_json)
+
+
+@member_app.command("notify")
+def member_notify(
+    kind: Annotated[str, typer.Argument(help="cancelled (销号) or changed (换号)")],
+    msisdn: str,
+    province: Annotated[str, typer.Option(help="The CRM's province that sends the notification.")],
+    notification_id: Annotated[str, typer.Option("--id", help="The CRM's notification id (sent twice = once).")],
+    new: Annotated[str | None, typer.Option(help="The new number, for a change.")] = None,
+) -> None:
+    """Deliver a provincial CRM's notification that a member cancelled or changed its number,
+    as the CRM would (signal-with-start of the service's member-changes workflow)."""
+    try:
+        notification = MemberNotification(
+            notification_id=notification_id, province=check_province(province),
+            kind={"cancelled": "number_cancelled", "changed": "number_changed"}.get(kind, kind),
+            msisdn=msisdn, new_msisdn=new)
+    except (ValidationError, ValueError) as error:
+        fail(validation_message(error) if isinstance(error, ValidationError) else str(error), code=2)
+    store = OrderStore(Settings().database_url)
+    service_id = store.service_of_member(notification.msisdn)
+    if service_id is None:
+        fail(f"{notification.msisdn} is not a member of any VPDN: nothing to do", code=2)
+    service = store.get_service(service_id)
+    state = MemberChangesState(service_id=service.service_id, customer_code=service.customer_code,
+                               apn=service.apn, access_province=service.access_province)
+    run(_notify(state, notification))
+    console.print(f"notification {notification.notification_id} delivered to service {service_id}; "
+                  f"the change runs as order CHG-{notification.notification_id}-…")
+
+
+async def _notify(state: MemberChangesState, notification: MemberNotification) -> None:
+    settings = Settings()
+    await notify_member_change(await connect_temporal(settings), settings.task_queue, state, notification)
+
+
+@order_app.command("members")
+def order_members(
+    order_no: str,
+    state: Annotated[ItemState | None, typer.Option(help="Only members in this state.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Per-member results of a member order: state, and the code and reason of a failure."""
+    find_order(order_no)
+    results = OrderStore(Settings().database_url).member_results(order_no.strip(), state)
+    if as_json:
+        print_json([r.model_dump(mode="json") for r in results])
+        return
+    table = Table("msisdn", "name", "home", "state", "code", "reason")
+    for r in results:
+        table.add_row(r.msisdn, r.name, r.home_province or "", r.state, r.code or "", r.detail)
+    console.print(table)
+
+
 # The simulator's admin API
 
 
@@ -489,11 +679,13 @@ def sim_fault(
     code: str = "E9999",
     text: str = "injected fault",
     latency_ms: int = 0,
+    msisdns: Annotated[str | None, typer.Option(help="reject only these members (comma list) in batches.")] = None,
 ) -> None:
     """Inject a fault into the simulated provinces' systems."""
     try:
         spec = FaultSpec(province=province.upper(), system=system, operation=operation, kind=kind,
-                         count=count, rate=rate, code=code, text=text, latency_ms=latency_ms)
+                         count=count, rate=rate, code=code, text=text, latency_ms=latency_ms,
+                         msisdns=msisdns.split(",") if msisdns else None)
     except ValidationError as error:
         fail(str(error), code=2)
     result = sim_call("POST", "/admin/faults", spec.model_dump())

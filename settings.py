@@ -49,6 +49,11 @@ class Settings:
             object.__setattr__(self, "hub_url", f"http://127.0.0.1:{self.simulator_port}")
 
     @property
+    def password_secret_file(self) -> Path:
+        """The secret members' VPDN passwords are derived from (VPDN_PASSWORD_SECRET_FILE)."""
+        return Path(os.environ.get("VPDN_PASSWORD_SECRET_FILE") or self.data_dir / "password.key")
+
+    @property
     def temporal_connect_config(self) -> dict:
         config = dict(ClientConfig.load_client_connect_config())
         config.setdefault("target_host", DEFAULT_TEMPORAL_ADDRESS)

@@ -8,22 +8,32 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSe
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.billing import RentalActivities
+from activities.aaa import AaaActivities
+from activities.batches import BatchMembers
+from activities.billing import MemberBillingActivities, RentalActivities
 from activities.crm import CrmActivities
+from activities.hlr import HlrActivities
 from activities.line import LineActivities
 from activities.order_store import OrderStoreActivities
+from adapters.aaa import HubAaa
 from adapters.billing import HubBilling
 from adapters.crm import HubCrm
+from adapters.hlr import HubHlr
 from adapters.hub import HubClient
 from adapters.line import HubLineCenter
+from adapters.passwords import MemberPasswords
 from adapters.settlement import HubSettlement
+from adapters.sms import HubSms
 from models import search_attributes
 from settings import Settings, connect_temporal
 from store import OrderStore
 from workflows.customer_acquisition import CustomerAcquisition
+from workflows.member_changes import MemberChanges
+from workflows.member_exit import MemberExit
+from workflows.member_join import MemberJoin
 from workflows.service_opening import ServiceOpening
 
-WORKFLOWS = [CustomerAcquisition, ServiceOpening]
+WORKFLOWS = [CustomerAcquisition, ServiceOpening, MemberJoin, MemberExit, MemberChanges]
 
 # Sync (store) activities run in this many threads; the worker never runs more at once.
 ACTIVITY_SLOTS = 50
@@ -32,10 +42,16 @@ ACTIVITY_SLOTS = 50
 def build_worker(client: Client, settings: Settings, *, hub: HubClient | None = None) -> Worker:
     """A worker for the project's task queue; `hub` replaces the HTTP hub client in tests."""
     hub = hub or HubClient(settings.hub_url)
-    crm = CrmActivities(HubCrm(hub))
+    store = OrderStore(settings.database_url)
+    batches = BatchMembers(store)
+    crm = CrmActivities(HubCrm(hub), store)
     line = LineActivities(HubLineCenter(hub))
     rental = RentalActivities(HubBilling(hub), HubSettlement(hub))
-    order_store = OrderStoreActivities(OrderStore(settings.database_url))
+    member_billing = MemberBillingActivities(HubBilling(hub), batches)
+    hlr = HlrActivities(HubHlr(hub), batches)
+    aaa = AaaActivities(HubAaa(hub), HubSms(hub), MemberPasswords.from_file(settings.password_secret_file),
+                        batches)
+    order_store = OrderStoreActivities(store)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -46,6 +62,14 @@ def build_worker(client: Client, settings: Settings, *, hub: HubClient | None = 
             crm.cancel_group_tariff,
             crm.service_work_order,
             crm.cancel_work_order,
+            crm.verify_members,
+            crm.member_order,
+            hlr.subscribe_members,
+            hlr.unsubscribe_members,
+            member_billing.open_members,
+            member_billing.close_members,
+            aaa.create_accounts,
+            aaa.remove_accounts,
             line.schedule_line,
             line.cancel_line,
             rental.start_rental,
@@ -58,6 +82,11 @@ def build_worker(client: Client, settings: Settings, *, hub: HubClient | None = 
             order_store.register_service,
             order_store.activate_service,
             order_store.discard_service_if_present,
+            order_store.assign_batches,
+            order_store.fail_batch,
+            order_store.member_counts,
+            order_store.finish_members,
+            order_store.stage_members,
         ],
         activity_executor=ThreadPoolExecutor(ACTIVITY_SLOTS),
         max_concurrent_activities=ACTIVITY_SLOTS,

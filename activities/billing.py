@@ -1,10 +1,12 @@
-"""Activities that talk to provincial billing and to HQ settlement about rentals."""
+"""Activities that talk to provincial billing and to HQ settlement: rentals and members."""
 
 from temporalio import activity
 
 from activities import rejections_are_final
 from adapters.billing import Billing
 from adapters.settlement import Settlement
+from activities.batches import BatchMembers
+from models.members import BatchOutcome, MemberStep
 from models.provinces import HQ
 from models.service import RentalStart, WorkOrderAck
 
@@ -52,3 +54,27 @@ class RentalActivities:
         with rejections_are_final():
             status = await self._settlement.cancel_rental(rental.rental_id, key)
         return WorkOrderAck(idempotency_key=key, status=status)
+
+
+class MemberBillingActivities:
+    def __init__(self, billing: Billing, batches: BatchMembers) -> None:
+        self._billing = billing
+        self._batches = batches
+
+    @activity.defn
+    async def open_members(self, step: MemberStep) -> BatchOutcome:
+        """Member opening sent to billing, rental from the step's date (成员开通送计费).
+        Key: (order, stage, home province, batch). Compensation: close_members."""
+        with rejections_are_final():
+            results = await self._billing.open_members(
+                step.batch.province, step.batch.service_id, await self._batches.numbers(step),
+                step.rental_start, step.key)
+        return await self._batches.record(step, results)
+
+    @activity.defn
+    async def close_members(self, step: MemberStep) -> BatchOutcome:
+        """Stop the batch's member billing where present (exit, compensation)."""
+        with rejections_are_final():
+            results = await self._billing.close_members(
+                step.batch.province, step.batch.service_id, await self._batches.numbers(step), step.key)
+        return await self._batches.record(step, results)

@@ -3,15 +3,23 @@
 from temporalio import activity
 
 from activities import rejections_are_final, reply_to
+import asyncio
+
+from activities.batches import BatchMembers
 from adapters.crm import ProvincialCrm
 from models.customer import CustomerQuery, CustomerQueryAnswer
 from models.hub import idempotency_key
+from models.members import BatchOutcome, ItemState, MemberOrderStep, VerificationPage, verification_failure
+from models.provinces import HQ
+from store import OrderStore
 from models.service import AccessWorkOrder, ServiceStep, TariffConfiguration, WorkOrderAck
 
 
 class CrmActivities:
-    def __init__(self, crm: ProvincialCrm) -> None:
+    def __init__(self, crm: ProvincialCrm, store: OrderStore) -> None:
         self._crm = crm
+        self._store = store
+        self._batches = BatchMembers(store)
 
     @activity.defn
     async def query_group_customer(self, query: CustomerQuery) -> CustomerQueryAnswer:
@@ -63,3 +71,35 @@ class CrmActivities:
         with rejections_are_final():
             status = await self._crm.cancel_work_order(step.province, step.service_id, key)
         return WorkOrderAck(idempotency_key=key, status=status)
+
+    @activity.defn
+    async def verify_members(self, page: VerificationPage) -> BatchOutcome:
+        """Member verification (成员核查) of one page of the order's members by their home
+        CRMs; each becomes valid (with its home province) or invalid with the reason.
+        A read: nothing to compensate. Key: (order, "verify_members", HQ, page)."""
+        items = await asyncio.to_thread(self._store.items_page, page.order_no, page.page * page.size, page.size)
+        with rejections_are_final():
+            answers = await self._crm.verify_members(
+                [item.msisdn for item in items],
+                idempotency_key(page.order_no, "verify_members", HQ, f"page-{page.page}"))
+        results, homes = {}, {}
+        for answer in answers:
+            failure = verification_failure(answer)
+            results[answer["msisdn"]] = (ItemState.invalid, *failure) if failure else (ItemState.valid, None, "")
+            if answer.get("home_province"):
+                homes[answer["msisdn"]] = answer["home_province"]
+        await asyncio.to_thread(self._store.record_results, page.order_no, results, homes=homes)
+        invalid = sum(state == ItemState.invalid for state, _, _ in results.values())
+        return BatchOutcome(ok=len(results) - invalid, failed=invalid)
+
+    @activity.defn
+    async def member_order(self, step: MemberOrderStep) -> WorkOrderAck:
+        """A member order to a CRM for one batch: to the home CRM with that province's users
+        (成员开通定单/成员关闭), or to the access CRM with all the batch's users (接入省开通定单);
+        its completion report follows. Key: (order, stage, province, batch)."""
+        batch = step.batch
+        with rejections_are_final():
+            status = await self._crm.member_order(
+                batch.province, step.operation, batch.service_id, step.key,
+                await self._batches.numbers(step), step.key, reply_to())
+        return WorkOrderAck(idempotency_key=step.key, status=status)

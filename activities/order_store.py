@@ -5,6 +5,15 @@ from temporalio.exceptions import ApplicationError
 
 from activities import event_key
 from models.customer import CustomerHierarchy
+from models.members import (
+    BATCH_SIZE,
+    BatchRef,
+    FailedBatch,
+    FinishedMembers,
+    MemberCounts,
+    MemberLine,
+    StagedMembers,
+)
 from models.orders import InvalidTransition, NewOrder, OrderEventIn
 from models.service import ServiceRegistration
 from store import OrderStore, ServiceRefused
@@ -52,3 +61,33 @@ class OrderStoreActivities:
     def discard_service_if_present(self, service_id: str) -> None:
         """Forget a service whose opening failed or was cancelled, freeing its APN."""
         self._store.discard_service_if_present(service_id)
+
+    @activity.defn
+    def assign_batches(self, order_no: str) -> list[BatchRef]:
+        """Cut the order's valid members into per-home-province batches (idempotent)."""
+        return self._store.assign_batches(order_no, BATCH_SIZE)
+
+    @activity.defn
+    def fail_batch(self, failure: FailedBatch) -> int:
+        """A province-wide failure: the batch's members still in progress fail with the cause."""
+        return self._store.fail_batch(failure.order_no, failure.home_province, failure.batch_no,
+                                      failure.from_state, failure.stage, failure.code, failure.detail)
+
+    @activity.defn
+    def member_counts(self, order_no: str) -> MemberCounts:
+        return self._store.item_counts(order_no)
+
+    @activity.defn
+    def finish_members(self, finished: FinishedMembers) -> None:
+        """Record the members done: joined ones `active` in the service, exited ones `exited`."""
+        self._store.finish_members(finished.order_no, finished.service_id, finished.kind)
+
+    @activity.defn
+    def stage_members(self, staged: StagedMembers) -> int:
+        """Stage the members of an order GPMS starts itself; leaving members must be members
+        of the service (their home province is known). Returns how many were staged."""
+        homes = None if staged.joining else self._store.member_homes(staged.service_id, staged.msisdns)
+        members = [MemberLine(msisdn=m) for m in staged.msisdns if staged.joining or m in homes]
+        if members:
+            self._store.stage_items(staged.order_no, members, homes)
+        return len(members)

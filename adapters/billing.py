@@ -2,7 +2,7 @@
 
 from typing import Protocol
 
-from adapters.hub import HubClient
+from adapters.hub import HubClient, member_results
 from models.provinces import System
 
 
@@ -16,6 +16,16 @@ class Billing(Protocol):
 
     async def stop_rental(self, province: str, rental_id: str, idempotency_key: str) -> str:
         """Stop the rental if it runs."""
+        ...
+
+    async def open_members(
+        self, province: str, service_id: str, msisdns: list[str], rental_start: str, idempotency_key: str
+    ) -> list[dict]:
+        """Member opening sent to billing (成员开通送计费), rental from `rental_start`."""
+        ...
+
+    async def close_members(self, province: str, service_id: str, msisdns: list[str], idempotency_key: str) -> list[dict]:
+        """Stop the members' VPDN billing if present."""
         ...
 
 
@@ -38,3 +48,20 @@ class HubBilling:
             province, System.billing, "stop_rental", idempotency_key, {"rental_id": rental_id}
         )
         return answer.status
+
+    async def open_members(
+        self, province: str, service_id: str, msisdns: list[str], rental_start: str, idempotency_key: str
+    ) -> list[dict]:
+        answer = await self._hub.call(
+            province, System.billing, "open_members_batch", idempotency_key,
+            {"service_id": service_id, "rental_start": rental_start,
+             "members": [{"msisdn": m} for m in msisdns]},
+        )
+        return member_results(answer)
+
+    async def close_members(self, province: str, service_id: str, msisdns: list[str], idempotency_key: str) -> list[dict]:
+        answer = await self._hub.call(
+            province, System.billing, "close_members_batch", idempotency_key,
+            {"service_id": service_id, "members": [{"msisdn": m} for m in msisdns]},
+        )
+        return member_results(answer)

@@ -2,10 +2,10 @@
 
 from typing import Protocol
 
-from adapters.hub import HubClient
+from adapters.hub import HubClient, member_results
 from models.customer import ProvincialCustomerRecord
 from models.hub import ReplyTo
-from models.provinces import System
+from models.provinces import HQ, System
 from models.service import TariffPackage
 
 
@@ -37,6 +37,19 @@ class ProvincialCrm(Protocol):
 
     async def cancel_work_order(self, province: str, service_id: str, idempotency_key: str) -> str:
         """Withdraw the access CRM's work order if present."""
+        ...
+
+    async def verify_members(self, msisdns: list[str], idempotency_key: str) -> list[dict]:
+        """Member verification (成员核查): the hub asks each number's home CRM; per member
+        {msisdn, found, home_province, status, vpdn}."""
+        ...
+
+    async def member_order(
+        self, province: str, operation: str, service_id: str, batch_id: str, msisdns: list[str],
+        idempotency_key: str, reply_to: ReplyTo,
+    ) -> str:
+        """A member opening/closing order to a home CRM, or the access CRM's order with all
+        the batch's users; its completion report (报竣) follows."""
         ...
 
 
@@ -88,5 +101,21 @@ class HubCrm:
     async def cancel_work_order(self, province: str, service_id: str, idempotency_key: str) -> str:
         answer = await self._hub.call(
             province, System.crm, "cancel_work_order", idempotency_key, {"service_id": service_id}
+        )
+        return answer.status
+
+    async def verify_members(self, msisdns: list[str], idempotency_key: str) -> list[dict]:
+        answer = await self._hub.call(
+            HQ, System.hub, "verify_members", idempotency_key, {"members": [{"msisdn": m} for m in msisdns]}
+        )
+        return member_results(answer)
+
+    async def member_order(
+        self, province: str, operation: str, service_id: str, batch_id: str, msisdns: list[str],
+        idempotency_key: str, reply_to: ReplyTo,
+    ) -> str:
+        answer = await self._hub.call(
+            province, System.crm, operation, idempotency_key,
+            {"service_id": service_id, "batch_id": batch_id, "members": msisdns}, reply_to,
         )
         return answer.status

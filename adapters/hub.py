@@ -58,3 +58,8 @@ class HubClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+
+def member_results(answer: HubAnswer) -> list[dict[str, Any]]:
+    """The per-member results of a batch operation: {msisdn, ok, code, text} each."""
+    return answer.data["results"]

@@ -10,17 +10,27 @@ from pydantic import BaseModel, Field
 class OrderType(StrEnum):
     customer_acquisition = "customer_acquisition"
     service_opening = "service_opening"
+    member_join = "member_join"
+    member_exit = "member_exit"
 
 
 # Workflow ids are derived from the business order number, one prefix per order type.
 WORKFLOW_ID_PREFIX: dict[OrderType, str] = {
     OrderType.customer_acquisition: "vpdn-acquire",
     OrderType.service_opening: "vpdn-open",
+    OrderType.member_join: "vpdn-join",
+    OrderType.member_exit: "vpdn-exit",
 }
+
 
 
 def workflow_id_for(order_type: OrderType, order_no: str) -> str:
     return f"{WORKFLOW_ID_PREFIX[order_type]}-{order_no}"
+
+
+def member_changes_workflow_id(service_id: str) -> str:
+    """The long-lived workflow per service that applies members' own number changes."""
+    return f"vpdn-member-changes-{service_id}"
 
 
 class OrderState(StrEnum):

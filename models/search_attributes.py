@@ -3,7 +3,7 @@
 Registered at start-up (`vpdn up`); no personal data (MSISDNs, passwords) ever goes here.
 """
 
-from temporalio.common import SearchAttributeKey
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
 ORDER_TYPE = SearchAttributeKey.for_keyword("VpdnOrderType")
 ORDER_STATE = SearchAttributeKey.for_keyword("VpdnOrderState")
@@ -13,3 +13,14 @@ PROVINCES = SearchAttributeKey.for_keyword_list("VpdnProvinces")
 JEOPARDY = SearchAttributeKey.for_bool("VpdnJeopardy")
 
 ALL = (ORDER_TYPE, ORDER_STATE, CUSTOMER_CODE, PROVINCES, JEOPARDY)
+
+
+def for_new_order(order_type: str, customer_code: str, provinces: list[str]) -> TypedSearchAttributes:
+    """An order's attributes when it starts: acknowledged, not in jeopardy."""
+    return TypedSearchAttributes([
+        SearchAttributePair(ORDER_TYPE, order_type),
+        SearchAttributePair(ORDER_STATE, "acknowledged"),
+        SearchAttributePair(CUSTOMER_CODE, customer_code),
+        SearchAttributePair(PROVINCES, provinces),
+        SearchAttributePair(JEOPARDY, False),
+    ])

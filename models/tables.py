@@ -138,3 +138,22 @@ class OrderEvent(SQLModel, table=True):
     event: str
     detail: str = ""
     state: str | None = None
+
+
+class OrderItem(SQLModel, table=True):
+    """One member of a member order (an order item, TMF641) and its result."""
+
+    __tablename__ = "order_item"
+    __table_args__ = (UniqueConstraint("order_no", "msisdn"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    # No foreign key: the items are staged just before their order's workflow accepts it.
+    order_no: str = Field(index=True)
+    msisdn: str
+    name: str = ""
+    home_province: str | None = Field(default=None, max_length=2)
+    batch_no: int | None = None
+    state: str = Field(default="requested", index=True)
+    failed_stage: str | None = None
+    code: str | None = None
+    detail: str = ""

@@ -20,10 +20,16 @@ from models.hub import FaultKind, FaultSpec, HubRequest, SeedData
 from models.provinces import HQ, PROVINCE_CODES, System
 from settings import Settings
 from simulator import db, seed
-from simulator.calls import answer_call, refusal
+from simulator.calls import answer_call, batch_msisdns, refusal
 from simulator.db import IdempotencyRecord, PendingReport, Resource
 from simulator.faults import add_fault, list_faults, take_faults
-from simulator.operations import OPERATIONS, UnknownAddress, find_operation, find_system
+from simulator.operations import (
+    OPERATIONS,
+    SMS_MESSAGE,
+    UnknownAddress,
+    find_operation,
+    find_system,
+)
 from simulator.reports import Reporter, ReportSink, TemporalSink
 
 
@@ -53,13 +59,16 @@ async def call_system(
     province: str, system: str, operation: str, call: HubRequest, request: Request
 ) -> JSONResponse:
     """One call from the hub to an operation of a province's system. Faults hit first
-    (latency, transient 503, rejection), then the key's first answer or the operation."""
+    (latency, transient 503, rejection of the call or of the batch members a fault names),
+    then the key's first answer or the operation."""
     province = province.upper()
     op = find_operation(province, system, operation)
     if rejection := refusal(op, call):
         return JSONResponse(rejection.model_dump(), status_code=422)
     engine = request.app.state.engine
-    faults = await run_in_threadpool(take_faults, engine, province, system, operation)
+    faults = await run_in_threadpool(
+        take_faults, engine, province, system, operation, batch_msisdns(op, call)
+    )
     latency_ms = sum(fault.latency_ms for fault in faults if fault.kind == FaultKind.latency)
     if latency_ms:
         await asyncio.sleep(latency_ms / 1000)
@@ -94,6 +103,8 @@ def inject_fault(spec: FaultSpec, engine: EngineDep):
     ]
     if unknown:
         return _error(422, "E4000", f"the fault targets an unknown {', '.join(unknown)}")
+    if spec.msisdns is not None and spec.kind != FaultKind.reject:
+        return _error(422, "E4000", "only a reject fault can name members (msisdns)")
     return {"id": add_fault(engine, spec)}
 
 
@@ -130,17 +141,38 @@ def generate_seed(request: seed.GenerateRequest, engine: EngineDep) -> SeedData:
 
 @admin.get("/provinces/{province}/{system}/resources")
 def resources(
-    province: str, system: str, engine: EngineDep, kind: str | None = None, limit: int = 1000
+    province: str,
+    system: str,
+    engine: EngineDep,
+    kind: str | None = None,
+    key: str | None = None,
+    limit: int = 10_000,
 ) -> list[Resource]:
-    """What a province's system holds, optionally of one kind."""
+    """What a province's system holds, optionally of one kind and/or with one key."""
     province = province.upper()
     query = select(Resource).where(
         Resource.province == province, Resource.system == find_system(province, system)
     )
-    if kind:
-        query = query.where(Resource.kind == kind)
+    for column, wanted in ((Resource.kind, kind), (Resource.key, key)):
+        if wanted:
+            query = query.where(column == wanted)
     with Session(engine) as session:
         return list(session.exec(query.order_by(Resource.id).limit(limit)))
+
+
+@admin.get("/sms")
+def sms_outbox(engine: EngineDep, msisdn: str | None = None) -> list[dict]:
+    """The SMS gateway's outbox, optionally to one number: `[{"msisdn", "text", "key"}]`."""
+    query = select(Resource).where(
+        Resource.province == HQ, Resource.system == System.sms, Resource.kind == SMS_MESSAGE
+    )
+    if msisdn:
+        query = query.where(Resource.data["msisdn"].as_string() == msisdn)
+    with Session(engine) as session:
+        return [
+            {"msisdn": sms.data.get("msisdn"), "text": sms.data.get("text"), "key": sms.key}
+            for sms in session.exec(query.order_by(Resource.id))
+        ]
 
 
 @admin.get("/calls")

@@ -3,6 +3,7 @@
 The effect on what the system holds, the answer and, for a work order answered later, the
 pending completion report are written in one transaction with the key's record, so a crash
 leaves all of them or none. A repeated key gets the first answer again and changes nothing.
+A batch call acts on all its members with a few bulk statements, never one per member.
 """
 
 import uuid
@@ -10,13 +11,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from models.hub import CompletionReport, FaultKind, FaultSpec, HubAnswer, HubRejection, HubRequest
 from simulator.db import IdempotencyRecord, PendingReport, Resource, utcnow
-from simulator.operations import Effect, Operation
+from simulator.operations import Effect, Operation, member_result
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,11 @@ def refusal(op: Operation, request: HubRequest) -> HubRejection | None:
     """Why the hub refuses a malformed request before anything happens, if it does."""
     if _carries_password(request.payload):
         return HubRejection(code="E4001", text="plaintext password refused: send password_hash")
-    if op.key_field and request.payload.get(op.key_field) in (None, ""):
+    if op.batch and not _valid_members(request.payload.get("members")):
+        return HubRejection(
+            code="E4000", text="payload.members is required: a list of {msisdn, ...}"
+        )
+    if not op.batch and op.key_field and request.payload.get(op.key_field) in (None, ""):
         return HubRejection(code="E4000", text=f"payload.{op.key_field} is required")
     if op.asynchronous and request.reply_to is None:
         return HubRejection(
@@ -39,6 +44,21 @@ def refusal(op: Operation, request: HubRequest) -> HubRejection | None:
             text=f"{op.system}.{op.name} reports its completion later: reply_to is required",
         )
     return None
+
+
+def _valid_members(members: Any) -> bool:
+    """A batch names its members: a non-empty list of objects, each with an msisdn."""
+    return (
+        isinstance(members, list)
+        and bool(members)
+        and all(isinstance(m, dict) and isinstance(m.get("msisdn"), str) and m["msisdn"]
+                for m in members)
+    )
+
+
+def batch_msisdns(op: Operation, request: HubRequest) -> frozenset[str] | None:
+    """The members' numbers of a batch call; None for any other call."""
+    return frozenset(m["msisdn"] for m in request.payload["members"]) if op.batch else None
 
 
 def _carries_password(value: Any) -> bool:
@@ -86,7 +106,18 @@ def _answer_once(
 
 
 def _first(faults: list[FaultSpec], kind: FaultKind) -> FaultSpec | None:
-    return next((fault for fault in faults if fault.kind == kind), None)
+    """The first fault of that kind that hits the whole call (names no members)."""
+    return next((f for f in faults if f.kind == kind and f.msisdns is None), None)
+
+
+def _member_rejections(faults: list[FaultSpec]) -> dict[str, FaultSpec]:
+    """The members that reject faults single out, each with the first fault naming it."""
+    return {
+        msisdn: fault
+        for fault in reversed(faults)
+        if fault.kind == FaultKind.reject and fault.msisdns is not None
+        for msisdn in fault.msisdns
+    }
 
 
 def _idempotency_record(
@@ -120,10 +151,11 @@ def _first_answer(
 ) -> Reply:
     if rejection := _first(faults, FaultKind.reject):
         return Reply(422, HubRejection(code=rejection.code, text=rejection.text).model_dump())
-    answer = HubAnswer(
-        status="accepted" if op.asynchronous else "done",
-        data=_apply_effect(session, op, province, request),
-    )
+    if op.batch:
+        data = _apply_to_members(session, op, province, request, _member_rejections(faults))
+    else:
+        data = _apply_effect(session, op, province, request)
+    answer = HubAnswer(status="accepted" if op.asynchronous else "done", data=data)
     if op.asynchronous and not _first(faults, FaultKind.no_report):
         session.add(_completion_report(op, province, request, answer, report_delay_s))
     return Reply(200, answer.model_dump())
@@ -135,7 +167,7 @@ def _apply_effect(
     """Read, write or remove what the system holds; return the answer's data."""
     if op.effect is Effect.read:
         return op.reader(session, province, request.payload)
-    key = request.idempotency_key if op.key_field is None else str(request.payload[op.key_field])
+    key = _resource_key(op, request.idempotency_key, request.payload)
     resource = session.exec(
         select(Resource).where(
             Resource.province == province,
@@ -155,6 +187,80 @@ def _apply_effect(
     resource.writes += 1
     resource.updated_at = utcnow()
     return {"kind": op.kind, "key": key}
+
+
+def _resource_key(op: Operation, call_key: str, fields: dict[str, Any]) -> str:
+    """The key of the resource an operation acts on, from a payload's or member's fields."""
+    return call_key if op.key_field is None else str(fields[op.key_field])
+
+
+def _apply_to_members(
+    session: Session,
+    op: Operation,
+    province: str,
+    request: HubRequest,
+    rejections: dict[str, FaultSpec],
+) -> dict[str, Any]:
+    """Act on each member no fault rejects; answer for every member in the batch's order."""
+    members = request.payload["members"]
+    proceeding = [member for member in members if member["msisdn"] not in rejections]
+    if op.effect is Effect.read:
+        outcomes = iter(op.reader(session, proceeding))
+    else:
+        outcomes = iter(_write_members(session, op, province, request, proceeding))
+    results = []
+    for member in members:
+        fault = rejections.get(member["msisdn"])
+        results.append(
+            member_result(member["msisdn"], False, fault.code, fault.text)
+            if fault
+            else next(outcomes)
+        )
+    if op.effect is Effect.read:
+        return {"results": results}
+    return {"kind": op.kind, "results": results}
+
+
+def _write_members(
+    session: Session, op: Operation, province: str, request: HubRequest, members: list[dict]
+) -> list[dict[str, Any]]:
+    """Upsert or remove one resource per member, in bulk. A member's data is the common
+    payload fields merged with its own."""
+    common = {field: value for field, value in request.payload.items() if field != "members"}
+    keys = [
+        _resource_key(op, f"{request.idempotency_key}:{m['msisdn']}", m) for m in members
+    ]
+    wanted = {key: common | member for key, member in zip(keys, members)}
+    held = {
+        key: (resource_id, writes)
+        for resource_id, key, writes in session.exec(
+            select(Resource.id, Resource.key, Resource.writes)
+            .where(
+                Resource.province == province,
+                Resource.system == op.system,
+                Resource.kind == op.kind,
+                Resource.key.in_(list(wanted)),
+            )
+            .with_for_update()
+        )
+    }
+    if op.effect is Effect.remove:
+        if held:
+            session.exec(delete(Resource).where(Resource.id.in_([i for i, _ in held.values()])))
+        return [member_result(m["msisdn"], removed=key in held) for m, key in zip(members, keys)]
+    now = utcnow()
+    if held:
+        session.exec(update(Resource), params=[
+            {"id": resource_id, "data": wanted[key], "writes": writes + 1, "updated_at": now}
+            for key, (resource_id, writes) in held.items()
+        ])
+    if new := [key for key in wanted if key not in held]:
+        session.exec(insert(Resource), params=[
+            {"province": province, "system": op.system, "kind": op.kind, "key": key,
+             "data": wanted[key], "writes": 1, "created_at": now, "updated_at": now}
+            for key in new
+        ])
+    return [member_result(m["msisdn"]) for m in members]
 
 
 def _completion_report(

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Engine, UniqueConstraint, delete, event
+from sqlalchemy import JSON, Engine, Index, UniqueConstraint, delete, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Field, Session, SQLModel, create_engine
 
@@ -42,10 +42,14 @@ class Subscriber(SQLModel, table=True):
 
 class Resource(SQLModel, table=True):
     """Something a province's system holds because of a work order: a tariff package, an AAA
-    account, a rental… `writes` counts how many times an effect was applied to it."""
+    account, a rental… `writes` counts how many times an effect was applied to it. Indexed by
+    kind and key too, to find a number's resources in any province (成员核查)."""
 
     __tablename__ = "sim_resource"
-    __table_args__ = (UniqueConstraint("province", "system", "kind", "key"),)
+    __table_args__ = (
+        UniqueConstraint("province", "system", "kind", "key"),
+        Index("ix_sim_resource_kind_key", "kind", "key"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     province: str

@@ -1,6 +1,7 @@
 """Faults injected into the simulated provinces: which ones hit a call, and using them up."""
 
 import random
+from collections.abc import Set
 
 from sqlalchemy import Engine
 from sqlmodel import Session, select
@@ -25,13 +26,20 @@ def list_faults(engine: Engine) -> list[dict]:
         return [{"id": f.id, "remaining": f.remaining, "spec": f.spec} for f in faults]
 
 
-def take_faults(engine: Engine, province: str, system: str, operation: str) -> list[FaultSpec]:
-    """The faults that hit this call. A fault with a `count` is used up by its hits."""
+def take_faults(
+    engine: Engine,
+    province: str,
+    system: str,
+    operation: str,
+    members: Set[str] | None = None,
+) -> list[FaultSpec]:
+    """The faults that hit this call (`members`: a batch call's numbers). A fault with a
+    `count` is used up by its hits; one naming members hits only batches with one of them."""
     hits = []
     with Session(engine) as session, session.begin():
         for fault in session.exec(select(Fault).order_by(Fault.id)):
             spec = FaultSpec.model_validate(fault.spec)
-            if not _matches(spec, province, system, operation):
+            if not _matches(spec, province, system, operation, members):
                 continue
             if spec.rate is not None and random.random() >= spec.rate:
                 continue
@@ -43,7 +51,13 @@ def take_faults(engine: Engine, province: str, system: str, operation: str) -> l
     return hits
 
 
-def _matches(spec: FaultSpec, province: str, system: str, operation: str) -> bool:
+def _matches(
+    spec: FaultSpec, province: str, system: str, operation: str, members: Set[str] | None
+) -> bool:
+    """Whether the fault targets this call: its province, system and operation, and, if it
+    names members, a batch holding one of them."""
+    if spec.msisdns is not None and (members is None or members.isdisjoint(spec.msisdns)):
+        return False
     return all(
         wanted in ("*", actual)
         for wanted, actual in (

@@ -2,8 +2,10 @@
 
 A row says which resource an operation reads, creates/updates (upsert) or removes, which
 payload field names that resource, and whether the province answers at once (`done`) or
-accepts the work order and sends a completion report (报竣) later. Settlement and SMS live
-at HQ; every other system lives in each of the 31 provinces.
+accepts the work order and sends a completion report (报竣) later. A batch operation moves
+many members at once: its payload carries `members` (`[{"msisdn", ...}]`) and the common
+fields, it acts on one resource per member and answers for each member. Settlement, SMS and
+the hub itself live at HQ; every other system lives in each of the 31 provinces.
 """
 
 from collections.abc import Callable
@@ -11,10 +13,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from models.provinces import HQ, HQ_SYSTEMS, PROVINCE_CODES, System
-from simulator.db import CustomerRecord, Subscriber
+from simulator.db import CustomerRecord, Resource, Subscriber
 
 
 class Effect(StrEnum):
@@ -25,6 +27,11 @@ class Effect(StrEnum):
 
 # Answers a read operation from what the province's system holds: (session, province, payload).
 Reader = Callable[[Session, str, dict[str, Any]], dict[str, Any]]
+# Answers a batch read with one result per member, in order: (session, members).
+MemberReader = Callable[[Session, list[dict[str, Any]]], list[dict[str, Any]]]
+
+VPDN_SUBSCRIPTION = "vpdn_subscription"
+SMS_MESSAGE = "sms_message"
 
 
 @dataclass(frozen=True)
@@ -32,10 +39,20 @@ class Operation:
     system: System
     name: str
     effect: Effect
-    key_field: str | None  # payload field naming the resource; None: the idempotency key
+    # Payload (in a batch: member) field naming the resource; None: the idempotency key (in a
+    # batch: the idempotency key and the member's msisdn).
+    key_field: str | None
     kind: str = ""  # the resource kind an upsert or remove acts on
     asynchronous: bool = False  # answer `accepted`, report completion later
-    reader: Reader | None = None  # how a read is answered
+    reader: Reader | MemberReader | None = None  # how a read is answered
+    batch: bool = False  # acts on each of `payload.members`, answers `data.results`
+
+
+def member_result(
+    msisdn: str, ok: bool = True, code: str | None = None, text: str | None = None, **details
+) -> dict[str, Any]:
+    """One member's entry in a batch answer's `results`."""
+    return {"msisdn": msisdn, "ok": ok, "code": code, "text": text, **details}
 
 
 def query_group_customer(session: Session, province: str, payload: dict[str, Any]) -> dict:
@@ -50,6 +67,44 @@ def lookup_subscriber(session: Session, province: str, payload: dict[str, Any]) 
     if subscriber is None:
         return {"found": False, "msisdn": payload["msisdn"], "home_province": None, "status": None}
     return {"found": True, **subscriber.model_dump()}
+
+
+def verify_members(session: Session, members: list[dict[str, Any]]) -> list[dict]:
+    """The hub routes each number to its home province (成员核查): whether it exists, its home
+    province and status, and the VPDN subscription its home HLR already holds for it."""
+    msisdns = [member["msisdn"] for member in members]
+    subscribers = {
+        msisdn: (home_province, status)
+        for msisdn, home_province, status in session.exec(
+            select(Subscriber.msisdn, Subscriber.home_province, Subscriber.status).where(
+                Subscriber.msisdn.in_(msisdns)
+            )
+        )
+    }
+    vpdn = {
+        (province, msisdn): data
+        for province, msisdn, data in session.exec(
+            select(Resource.province, Resource.key, Resource.data).where(
+                Resource.kind == VPDN_SUBSCRIPTION,
+                Resource.key.in_(list(subscribers)),
+                Resource.system == System.hlr,
+            )
+        )
+    }
+    results = []
+    for msisdn in msisdns:
+        if msisdn not in subscribers:
+            results.append(member_result(
+                msisdn, False, "E3001", "no such number", found=False, home_province=None,
+                status=None, vpdn=None,
+            ))
+            continue
+        home_province, status = subscribers[msisdn]
+        results.append(member_result(
+            msisdn, found=True, home_province=home_province, status=status,
+            vpdn=vpdn.get((home_province, msisdn)),
+        ))
+    return results
 
 
 OPERATIONS: dict[tuple[System, str], Operation] = {
@@ -76,11 +131,34 @@ OPERATIONS: dict[tuple[System, str], Operation] = {
                   "rental_record"),
         Operation(System.settlement, "cancel_rental", Effect.remove, "rental_id",
                   "rental_record"),
-        Operation(System.hlr, "subscribe_vpdn", Effect.upsert, "msisdn", "vpdn_subscription"),
-        Operation(System.hlr, "unsubscribe_vpdn", Effect.remove, "msisdn", "vpdn_subscription"),
+        Operation(System.crm, "member_opening_order", Effect.upsert, "batch_id",
+                  "member_opening_order", asynchronous=True),
+        Operation(System.crm, "member_closing_order", Effect.upsert, "batch_id",
+                  "member_closing_order", asynchronous=True),
+        Operation(System.crm, "access_opening_order", Effect.upsert, "batch_id",
+                  "access_opening_order", asynchronous=True),
+        Operation(System.crm, "access_closing_order", Effect.upsert, "batch_id",
+                  "access_closing_order", asynchronous=True),
+        Operation(System.hlr, "subscribe_vpdn", Effect.upsert, "msisdn", VPDN_SUBSCRIPTION),
+        Operation(System.hlr, "unsubscribe_vpdn", Effect.remove, "msisdn", VPDN_SUBSCRIPTION),
+        Operation(System.hlr, "subscribe_vpdn_batch", Effect.upsert, "msisdn", VPDN_SUBSCRIPTION,
+                  batch=True),
+        Operation(System.hlr, "unsubscribe_vpdn_batch", Effect.remove, "msisdn",
+                  VPDN_SUBSCRIPTION, batch=True),
+        Operation(System.billing, "open_members_batch", Effect.upsert, "msisdn",
+                  "member_billing", batch=True),
+        Operation(System.billing, "close_members_batch", Effect.remove, "msisdn",
+                  "member_billing", batch=True),
         Operation(System.aaa, "create_account", Effect.upsert, "msisdn", "aaa_account"),
         Operation(System.aaa, "remove_account", Effect.remove, "msisdn", "aaa_account"),
-        Operation(System.sms, "send", Effect.upsert, None, "sms_message"),
+        Operation(System.aaa, "create_accounts_batch", Effect.upsert, "msisdn", "aaa_account",
+                  batch=True),
+        Operation(System.aaa, "remove_accounts_batch", Effect.remove, "msisdn", "aaa_account",
+                  batch=True),
+        Operation(System.sms, "send", Effect.upsert, None, SMS_MESSAGE),
+        Operation(System.sms, "send_batch", Effect.upsert, None, SMS_MESSAGE, batch=True),
+        Operation(System.hub, "verify_members", Effect.read, "msisdn", reader=verify_members,
+                  batch=True),
     ]
 }
 
@@ -90,7 +168,7 @@ class UnknownAddress(LookupError):
 
 
 def sites(system: System) -> tuple[str, ...]:
-    """Where a system lives: HQ for settlement and SMS, else each of the 31 provinces."""
+    """Where a system lives: HQ for settlement, SMS and the hub, else each of the 31 provinces."""
     return (HQ,) if system in HQ_SYSTEMS else PROVINCE_CODES
 
 

@@ -6,6 +6,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from cli import app
+from models.members import MemberLine
 from models.service import ServiceRegistration
 from settings import Settings
 from store import OrderStore
@@ -111,3 +112,70 @@ def test_decisions_on_an_unknown_order_are_refused():
 
     assert result.exit_code == 1
     assert "no order OPN-NOPE" in result.output
+
+
+@pytest.fixture
+def active_service(tmp_path) -> OrderStore:
+    store = OrderStore(Settings().database_url)
+    acquired_customer(store)
+    store.register_service(ServiceRegistration(
+        order_no="OPN-0", service_id="SVC-OPN-0", customer_code="3100012345", apn="acme.vpdn.sh",
+        access_province="SH", paying_province="SH", provinces=["SH"], tariff=ORDER["tariff"]))
+    store.set_service_state("SVC-OPN-0", "active")
+    store.stage_items("JOIN-0", [MemberLine(msisdn="13800000001")])
+    store.assign_batches("JOIN-0", 10)
+    store.record_results("JOIN-0", {"13800000001": ("home_done", None, "")}, homes={"13800000001": "GD"})
+    store.finish_members("JOIN-0", "SVC-OPN-0", "join")
+    return store
+
+
+def members_file(tmp_path, text: str) -> str:
+    path = tmp_path / "members.csv"
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("msisdn,name\n13800000002,Li\n1380000000X,Wang\n", "line 3: '1380000000X' is not an 11-digit mobile number"),
+    ("13800000002\n13800000003\n13800000002\n", "line 3: 13800000002 is listed twice (first on line 1)"),
+    ("\n\n", "it lists no member"),
+])
+def test_bad_member_files_are_refused_with_every_bad_line(tmp_path, active_service, text, message):
+    result = runner.invoke(app, ["member", "join", "SVC-OPN-0", "--file", members_file(tmp_path, text)])
+
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "nothing started" in result.output
+
+
+def test_joining_members_already_in_the_vpdn_is_refused_with_the_list(tmp_path, active_service):
+    result = runner.invoke(app, ["member", "join", "SVC-OPN-0", "--file",
+                                 members_file(tmp_path, "13800000001\n13800000002\n")])
+
+    assert result.exit_code == 2
+    assert "1 members are already in service SVC-OPN-0: 13800000001; nothing started" in result.output
+    assert active_service.list_orders() == []
+
+
+def test_exiting_numbers_that_are_not_members_is_refused_with_the_list(tmp_path, active_service):
+    result = runner.invoke(app, ["member", "exit", "SVC-OPN-0", "--file",
+                                 members_file(tmp_path, "13800000001\n13900000009\n")])
+
+    assert result.exit_code == 2
+    assert "1 numbers are not members of service SVC-OPN-0 (unknown or already exited): 13900000009" in result.output
+
+
+def test_members_cannot_join_a_service_that_is_not_active(tmp_path, active_service):
+    active_service.set_service_state("SVC-OPN-0", "closed")
+
+    result = runner.invoke(app, ["member", "join", "SVC-OPN-0", "--file", members_file(tmp_path, "13800000002\n")])
+
+    assert result.exit_code == 2
+    assert "service SVC-OPN-0 is closed" in result.output
+
+
+def test_a_notification_for_a_number_in_no_vpdn_is_refused(active_service):
+    result = runner.invoke(app, ["member", "notify", "cancelled", "13900000009", "--province", "GD", "--id", "N1"])
+
+    assert result.exit_code == 2
+    assert "13900000009 is not a member of any VPDN" in result.output

@@ -45,7 +45,8 @@ class OrderWorkflow(Generic[Result]):
         self._compensation_decision: CompensationDecision | None = None
         self._flow: asyncio.Task | None = None
 
-    def _result(self, state: OrderState) -> Result:
+    async def _result(self, state: OrderState) -> Result:
+        """The order's result when it ends `state` without completing its steps."""
         raise NotImplementedError
 
     async def _run_order(self, steps: Coroutine[Any, Any, Result]) -> Result:
@@ -99,11 +100,11 @@ class OrderWorkflow(Generic[Result]):
             if decision.action == "done_by_hand":
                 await tracker.record(f"compensation finished by hand: {', '.join(failed)}", state=final,
                                      actor=decision.by, detail=decision.reason or cause)
-                return self._result(final)
+                return await self._result(final)
             await tracker.record("compensation retried", state=OrderState.in_progress, actor=decision.by,
                                  sub_state=f"compensating: {cause}", detail=decision.reason)
         await tracker.record(f"order {final}", state=final, detail=cause, actor=actor)
-        return self._result(final)
+        return await self._result(final)
 
     async def _wait_for_person(self, event: str, sub_state: str, decided: Any) -> None:
         """Put the order in `pending` with what it waits for, until `decided()` holds."""

@@ -40,10 +40,17 @@ class ProvinceWork:
         await self.complete(name, province, await self.send(name, province, activity, arg))
 
     async def send(self, name: str, province: str, activity: Any, arg: Any) -> WorkOrderAck:
+        """Send a work order; `accepted` means its completion report follows."""
+        ack: WorkOrderAck = await self.call(name, province, activity, arg)
+        if ack.status == "accepted":
+            self._tracker.find_step(name, province).state = "awaiting report"
+        return ack
+
+    async def call(self, name: str, province: str, activity: Any, arg: Any) -> Any:
         """Call the province's system (transient failures retried until the deadline)."""
         step = self._tracker.step(name, province)
         try:
-            ack: WorkOrderAck = await workflow.execute_activity_method(
+            answer = await workflow.execute_activity_method(
                 activity,
                 arg,
                 start_to_close_timeout=PROVINCE_CALL_TIMEOUT,
@@ -56,8 +63,8 @@ class ProvinceWork:
         except BaseException as error:
             step.state, step.detail = "failed", failure_text(error)
             raise
-        step.state = "awaiting report" if ack.status == "accepted" else "done"
-        return ack
+        step.state = "done"
+        return answer
 
     async def complete(self, name: str, province: str, ack: WorkOrderAck) -> None:
         """Wait for the completion report of a work order the province accepted."""

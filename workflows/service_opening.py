@@ -180,7 +180,7 @@ class ServiceOpening(OrderWorkflow[ServiceOpeningResult]):
         return ServiceStep(order_no=self._order.order_no, service_id=self._order.service_id,
                            province=province, attempt=attempt)
 
-    def _result(self, state: OrderState) -> ServiceOpeningResult:
+    async def _result(self, state: OrderState) -> ServiceOpeningResult:
         return ServiceOpeningResult(order_no=self._order.order_no, service_id=self._order.service_id,
                                     state=state)
 

@@ -173,5 +173,21 @@ def test_service_opening_through_the_cli_with_audit_and_rental_confirmation(env,
         assert [r["kind"] for r in held] == ["group_tariff_package"]
         listed = json.loads(vpdn(env, "order", "list", "--type", "service_opening", "--json").stdout)
         assert [(o["order_no"], o["state"]) for o in listed] == [("OPN-E2E", "completed")]
+
+        # 200 members join, two of them unknown to every home CRM.
+        numbers = [f"138{n:08d}" for n in range(200)]
+        subscribers = [{"msisdn": m, "home_province": ["BJ", "GD", "SD"][i % 3]} for i, m in enumerate(numbers[2:])]
+        seed.write_text(json.dumps({"subscribers": subscribers}))
+        assert vpdn(env, "sim", "seed", "--file", str(seed)).returncode == 0
+        members = tmp_path / "members.csv"
+        members.write_text("msisdn,name\n" + "\n".join(f"{m},member {i}" for i, m in enumerate(numbers)))
+        joined = vpdn(env, "member", "join", "SVC-OPN-E2E", "--file", str(members), "--order-no", "JOIN-E2E",
+                      "--pre-approved-by", "hq-wang", "--wait", "--json")
+        assert joined.returncode == 0, joined.stderr
+        result = json.loads(joined.stdout)["result"]
+        assert (result["state"], result["counts"]["done"], result["counts"]["invalid"]) == ("partial", 198, 2)
+        invalid = json.loads(vpdn(env, "order", "members", "JOIN-E2E", "--state", "invalid", "--json").stdout)
+        assert {(m["msisdn"], m["code"]) for m in invalid} == {(numbers[0], "E2001"), (numbers[1], "E2001")}
+        assert len(json.loads(vpdn(env, "sim", "holdings", "SD", "aaa").stdout)) == 198
     finally:
         assert up.stop() == 0

@@ -22,8 +22,8 @@ async def call(client, address, key, payload=None, reply_to=None) -> httpx.Respo
     return await client.post(f"/v1/provinces/{address}", json=body)
 
 
-async def held(client, province, system, kind=None) -> list[dict]:
-    params = {"kind": kind} if kind else {}
+async def held(client, province, system, kind=None, key=None) -> list[dict]:
+    params = {name: value for name, value in (("kind", kind), ("key", key)) if value}
     response = await client.get(f"/admin/provinces/{province}/{system}/resources", params=params)
     response.raise_for_status()
     return response.json()
@@ -39,6 +39,15 @@ async def inject(client, **fault) -> int:
     response = await client.post("/admin/faults", json=fault)
     response.raise_for_status()
     return response.json()["id"]
+
+
+def numbers(count, first=1) -> list[str]:
+    """`count` consecutive 11-digit mobile numbers."""
+    return [f"138{n:08d}" for n in range(first, first + count)]
+
+
+def ok(msisdn) -> dict:
+    return {"msisdn": msisdn, "ok": True, "code": None, "text": None}
 
 
 async def eventually(condition, timeout_s=3.0):
@@ -354,3 +363,169 @@ async def test_concurrent_calls_with_one_key_apply_the_effect_once(client):
     assert subscription["writes"] == 1
     [record] = await calls_of(client, key="k")
     assert record["calls"] == 20
+
+
+async def test_batch_upsert_applies_to_each_member_and_a_repeated_key_replays_it(client):
+    m1, m2 = numbers(2)
+    payload = {"service_id": "S1", "apn": "corp.vpdn",
+               "members": [{"msisdn": m1}, {"msisdn": m2, "ip": "10.0.0.2"}]}
+    first = await call(client, "BJ/hlr/subscribe_vpdn_batch", "k", payload)
+    repeat = await call(client, "BJ/hlr/subscribe_vpdn_batch", "k",
+                        {**payload, "service_id": "S2"})
+
+    assert first.json() == {"status": "done", "data": {
+        "kind": "vpdn_subscription", "results": [ok(m1), ok(m2)]}}
+    assert repeat.json() == first.json()
+    subscriptions = await held(client, "BJ", "hlr", "vpdn_subscription")
+    assert [(s["key"], s["writes"]) for s in subscriptions] == [(m1, 1), (m2, 1)]
+    [second] = await held(client, "BJ", "hlr", key=m2)
+    assert second["data"] == {"service_id": "S1", "apn": "corp.vpdn", "msisdn": m2,
+                              "ip": "10.0.0.2"}
+
+
+async def test_member_targeted_reject_fault_rejects_only_its_members(client):
+    m1, m2, m3, m4 = numbers(4)
+    await inject(client, kind="reject", operation="open_members_batch", msisdns=[m2], count=1,
+                 code="E3102", text="number in arrears")
+
+    untouched = await call(client, "GD/billing/open_members_batch", "k1",
+                           {"members": [{"msisdn": m4}]})
+    fault_after_untouched = (await client.get("/admin/faults")).json()
+    answer = await call(client, "GD/billing/open_members_batch", "k2", {
+        "start_date": "2026-01-01", "members": [{"msisdn": m} for m in (m1, m2, m3)]})
+
+    assert untouched.json()["data"]["results"] == [ok(m4)]
+    assert [fault["remaining"] for fault in fault_after_untouched] == [1]
+    assert answer.status_code == 200
+    assert answer.json()["data"]["results"] == [
+        ok(m1), {"msisdn": m2, "ok": False, "code": "E3102", "text": "number in arrears"}, ok(m3)]
+    billed = await held(client, "GD", "billing", "member_billing")
+    assert {b["key"] for b in billed} == {m1, m3, m4}
+    assert (await client.get("/admin/faults")).json() == []  # used up by the one rejection
+
+
+async def test_member_targeted_reject_fault_spares_single_member_operations(client):
+    [msisdn] = numbers(1)
+    await inject(client, kind="reject", msisdns=[msisdn])
+
+    answer = await call(client, "BJ/hlr/subscribe_vpdn", "k", {"msisdn": msisdn})
+
+    assert answer.status_code == 200
+
+
+async def test_only_a_reject_fault_can_name_members(client):
+    answer = await client.post("/admin/faults", json={"kind": "transient",
+                                                      "msisdns": numbers(1)})
+
+    assert answer.status_code == 422 and "reject" in answer.json()["text"]
+
+
+async def test_whole_call_reject_fault_still_rejects_a_batch_with_422(client):
+    await inject(client, kind="reject", operation="create_accounts_batch", code="E2201")
+
+    answer = await call(client, "SH/aaa/create_accounts_batch", "k",
+                        {"members": [{"msisdn": m, "password_hash": "sha256:ab"}
+                                     for m in numbers(2)]})
+
+    assert answer.status_code == 422 and answer.json()["code"] == "E2201"
+    assert await held(client, "SH", "aaa") == []
+
+
+async def test_verify_members_reports_found_home_province_status_and_existing_vpdn(client):
+    at_home, suspended, unknown = numbers(3)
+    await client.post("/admin/seed", json={"subscribers": [
+        {"msisdn": at_home, "home_province": "GD"},
+        {"msisdn": suspended, "home_province": "SH", "status": "suspended"}]})
+    vpdn = {"service_id": "S1", "apn": "corp.vpdn"}
+    await call(client, "GD/hlr/subscribe_vpdn_batch", "k1", {**vpdn, "members": [
+        {"msisdn": at_home}]})
+    await call(client, "BJ/hlr/subscribe_vpdn_batch", "k2", {**vpdn, "members": [
+        {"msisdn": suspended}]})  # not its home HLR
+
+    answer = await call(client, "HQ/hub/verify_members", "k",
+                        {"members": [{"msisdn": m} for m in (at_home, suspended, unknown)]})
+
+    assert answer.json() == {"status": "done", "data": {"results": [
+        {**ok(at_home), "found": True, "home_province": "GD", "status": "active",
+         "vpdn": {**vpdn, "msisdn": at_home}},
+        {**ok(suspended), "found": True, "home_province": "SH", "status": "suspended",
+         "vpdn": None},
+        {"msisdn": unknown, "ok": False, "code": "E3001", "text": "no such number",
+         "found": False, "home_province": None, "status": None, "vpdn": None},
+    ]}}
+
+
+async def test_batch_remove_is_ok_for_members_not_held(client):
+    held_one, absent = numbers(2)
+    await call(client, "HB/aaa/create_accounts_batch", "k1",
+               {"members": [{"msisdn": held_one, "password_hash": "sha256:ab"}]})
+
+    answer = await call(client, "HB/aaa/remove_accounts_batch", "k2",
+                        {"members": [{"msisdn": held_one}, {"msisdn": absent}]})
+
+    assert answer.json()["data"] == {"kind": "aaa_account", "results": [
+        {**ok(held_one), "removed": True}, {**ok(absent), "removed": False}]}
+    assert await held(client, "HB", "aaa") == []
+
+
+async def test_plaintext_password_in_a_batch_is_refused_with_e4001(client):
+    m1, m2 = numbers(2)
+    answer = await call(client, "BJ/aaa/create_accounts_batch", "k", {"members": [
+        {"msisdn": m1, "password_hash": "sha256:ab"}, {"msisdn": m2, "password": "123456"}]})
+
+    assert answer.status_code == 422 and answer.json()["code"] == "E4001"
+    assert await held(client, "BJ", "aaa") == []
+
+
+async def test_batch_without_members_is_refused_with_e4000(client):
+    missing = await call(client, "BJ/hlr/subscribe_vpdn_batch", "k1", {"service_id": "S1"})
+    no_msisdn = await call(client, "BJ/hlr/subscribe_vpdn_batch", "k2", {"members": [{}]})
+
+    for answer in (missing, no_msisdn):
+        assert answer.status_code == 422 and answer.json()["code"] == "E4000"
+        assert "members" in answer.json()["text"]
+
+
+async def test_sms_batch_sends_each_member_a_message_listed_in_the_outbox(client):
+    m1, m2 = numbers(2)
+    await call(client, "HQ/sms/send_batch", "k", {"text": "VPDN opened",
+                                                  "members": [{"msisdn": m1}, {"msisdn": m2}]})
+
+    to_m1 = (await client.get("/admin/sms", params={"msisdn": m1})).json()
+    outbox = (await client.get("/admin/sms")).json()
+
+    assert to_m1 == [{"msisdn": m1, "text": "VPDN opened", "key": f"k:{m1}"}]
+    assert [sms["msisdn"] for sms in outbox] == [m1, m2]
+
+
+async def test_member_work_orders_are_accepted_then_report_completion(client, app, sink):
+    orders = ["member_opening_order", "member_closing_order", "access_opening_order",
+              "access_closing_order"]
+    members = numbers(2)
+    answers = [
+        await call(client, f"SC/crm/{order}", f"k-{order}",
+                   {"batch_id": "B1", "members": members}, "vpdn-members-1")
+        for order in orders
+    ]
+    await asyncio.sleep(0.06)
+
+    assert [a.json() for a in answers] == [
+        {"status": "accepted", "data": {"kind": order, "key": "B1"}} for order in orders]
+    assert await app.state.reporter.send_due() == len(orders)
+    assert [report.operation for _, _, report in sink.delivered] == orders
+    assert all(report.outcome == "completed" for _, _, report in sink.delivered)
+    [opening] = await held(client, "SC", "crm", "member_opening_order")
+    assert opening["data"] == {"batch_id": "B1", "members": members}
+
+
+async def test_a_thousand_member_batch_applies_a_thousand_effects(client):
+    members = numbers(1000)
+    payload = {"service_id": "S1", "members": [{"msisdn": m} for m in members]}
+
+    created = await call(client, "JS/hlr/subscribe_vpdn_batch", "k1", payload)
+    updated = await call(client, "JS/hlr/subscribe_vpdn_batch", "k2", payload)
+
+    for answer in (created, updated):
+        assert [r["msisdn"] for r in answer.json()["data"]["results"] if r["ok"]] == members
+    subscriptions = await held(client, "JS", "hlr", "vpdn_subscription")
+    assert len(subscriptions) == 1000 and {s["writes"] for s in subscriptions} == {2}

@@ -1,0 +1,48 @@
+"""Activities that talk to the access province's AAA (and, for passwords, the SMS gateway)."""
+
+from temporalio import activity
+
+from activities import rejections_are_final
+from activities.batches import BatchMembers
+from adapters.aaa import Aaa
+from adapters.passwords import MemberPasswords, password_hash
+from adapters.sms import SmsGateway
+from models.members import BatchOutcome, MemberStep
+
+PASSWORD_TEXT = "Your VPDN {apn} password is {password}. Keep it secret."
+
+
+class AaaActivities:
+    def __init__(self, aaa: Aaa, sms: SmsGateway, passwords: MemberPasswords, batches: BatchMembers) -> None:
+        self._aaa = aaa
+        self._sms = sms
+        self._passwords = passwords
+        self._batches = batches
+
+    @activity.defn
+    async def create_accounts(self, step: MemberStep) -> BatchOutcome:
+        """AAA accounts for a batch, then each new member's password by SMS (所有用户AAA信息
+        发送, 短信发送用户密码信息). Passwords exist only inside this function: the AAA gets
+        hashes, the workflow learns counts. Key: (order, stage, access province, batch).
+        Compensation: remove_accounts."""
+        batch = step.batch
+        numbers = await self._batches.numbers(step)
+        passwords = {m: self._passwords.password(batch.order_no, m) for m in numbers}
+        with rejections_are_final():
+            results = await self._aaa.create_accounts(
+                batch.province, batch.service_id, batch.apn,
+                {m: password_hash(p) for m, p in passwords.items()}, step.key)
+            created = [r["msisdn"] for r in results if r["ok"]]
+            if created:
+                await self._sms.send(
+                    {m: PASSWORD_TEXT.format(apn=batch.apn, password=passwords[m]) for m in created},
+                    batch.key(f"{step.stage}:sms"))
+        return await self._batches.record(step, results)
+
+    @activity.defn
+    async def remove_accounts(self, step: MemberStep) -> BatchOutcome:
+        """Remove the batch's AAA accounts where present (exit, compensation)."""
+        with rejections_are_final():
+            results = await self._aaa.remove_accounts(
+                step.batch.province, step.batch.service_id, await self._batches.numbers(step), step.key)
+        return await self._batches.record(step, results)

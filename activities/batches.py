@@ -1,0 +1,34 @@
+"""Member batches as the order store carries them: which members a step acts on, and the
+per-member results it writes back (so numbers never travel through workflow history)."""
+
+import asyncio
+
+from models.members import BatchOutcome, ItemState, MemberStep
+from models.tables import OrderItem
+from store import OrderStore
+
+
+class BatchMembers:
+    def __init__(self, store: OrderStore) -> None:
+        self._store = store
+
+    async def members(self, step: MemberStep) -> list[OrderItem]:
+        batch = step.batch
+        return await asyncio.to_thread(
+            self._store.batch_items, batch.order_no, batch.home_province, batch.batch_no,
+            step.acting_on, step.failed_stage)
+
+    async def numbers(self, step: MemberStep) -> list[str]:
+        return [item.msisdn for item in await self.members(step)]
+
+    async def record(self, step: MemberStep, results: list[dict]) -> BatchOutcome:
+        """Members the province accepted move to `ok_state`; the others fail at this stage
+        with the province's code and text."""
+        ok = [r for r in results if r["ok"]]
+        failed = [r for r in results if not r["ok"]]
+        updates = {r["msisdn"]: (ItemState.failed, r.get("code"), r.get("text") or "") for r in failed}
+        if step.ok_state is not None:
+            updates |= {r["msisdn"]: (step.ok_state, None, "") for r in ok}
+        if updates:
+            await asyncio.to_thread(self._store.record_results, step.batch.order_no, updates, stage=step.stage)
+        return BatchOutcome(ok=len(ok), failed=len(failed))

@@ -1,0 +1,248 @@
+"""Members (成员) of a VPDN: member files, join/exit orders, batches and per-member results.
+
+Members travel in per-province batches that the order store carries (the order's items);
+workflow payloads name a batch, never the numbers, so MSISDNs stay out of Temporal history
+and a 100 000-member order keeps a small history.
+"""
+
+import csv
+import io
+import re
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from models.hub import idempotency_key
+from models.service import ReportTimers
+
+MSISDN = re.compile(r"^1[3-9]\d{9}$")
+BATCH_SIZE = 500
+
+
+class MemberLine(BaseModel):
+    msisdn: str
+    name: str = ""
+
+
+class MemberFileError(ValueError):
+    """A member file that cannot be taken: every bad line is listed."""
+
+
+def parse_member_file(text: str) -> list[MemberLine]:
+    """Read `msisdn[,name]` lines (a header line and blank lines are allowed). Raises
+    MemberFileError naming every malformed number and every number listed twice."""
+    members: list[MemberLine] = []
+    problems: list[str] = []
+    first_line: dict[str, int] = {}
+    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        if not row or not "".join(row).strip():
+            continue
+        msisdn = row[0].strip().removeprefix("+86")
+        if number == 1 and msisdn.lower() in ("msisdn", "number", "phone"):
+            continue
+        if not MSISDN.match(msisdn):
+            problems.append(f"line {number}: {row[0].strip()!r} is not an 11-digit mobile number")
+        elif msisdn in first_line:
+            problems.append(f"line {number}: {msisdn} is listed twice (first on line {first_line[msisdn]})")
+        else:
+            first_line[msisdn] = number
+            members.append(MemberLine(msisdn=msisdn, name=row[1].strip() if len(row) > 1 else ""))
+    if problems:
+        shown = problems[:20] + ([f"… and {len(problems) - 20} more"] if len(problems) > 20 else [])
+        raise MemberFileError("member file refused:\n  " + "\n  ".join(shown))
+    if not members:
+        raise MemberFileError("member file refused: it lists no member")
+    return members
+
+
+class ItemState(StrEnum):
+    """Where one member of an order stands."""
+
+    requested = "requested"
+    valid = "valid"  # verified by its home CRM
+    invalid = "invalid"  # refused by member verification: reported, not joined
+    home_done = "home_done"  # HLR and billing done (joined or removed) in its home province
+    done = "done"  # joined (or exited) everywhere
+    failed = "failed"  # failed on the way; what it left behind is removed
+
+
+def verification_failure(answer: dict[str, Any]) -> tuple[str, str] | None:
+    """Why member verification (成员核查) refuses a number, from its home CRM's answer."""
+    if "found" not in answer:  # the home CRM refused to answer for this member
+        return answer.get("code") or "E2000", answer.get("text") or "member verification refused"
+    if not answer.get("found"):
+        return "E2001", "number not found in any home CRM"
+    if answer.get("status") != "active":
+        return "E2002", f"number is {answer.get('status')}"
+    if answer.get("vpdn"):
+        return "E2003", f"already in VPDN {answer['vpdn'].get('apn', '')}".strip()
+    return None
+
+
+class MemberOrder(BaseModel):
+    """A member join or exit order; its members are the order's items in the order store."""
+
+    order_no: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    kind: Literal["join", "exit"]
+    service_id: str
+    customer_code: str
+    apn: str
+    access_province: str
+    member_count: int = Field(gt=0)
+    requested_by: str = Field(min_length=1)
+    pre_approved_by: str | None = None
+    timers: ReportTimers = Field(default_factory=ReportTimers)
+    # Continue-as-new after this many batches, so long runs keep a short history.
+    batches_per_run: int = Field(default=100, gt=0)
+    # Set when the order continues as new: its batches and the first one still to run.
+    resume_batches: list["BatchRef"] | None = None
+    resume_from: int = 0
+
+
+class MemberBatch(BaseModel):
+    """One batch of an order's members in one province (the home province, or the access
+    province for AAA). The idempotency key is (order, step, province, batch[, attempt])."""
+
+    order_no: str
+    service_id: str
+    apn: str
+    province: str
+    batch_no: int
+    # The home province whose batch this is (equal to `province` for home steps).
+    home_province: str
+    attempt: int = 1
+
+    def key(self, stage: str) -> str:
+        batch = f"batch-{self.home_province}-{self.batch_no}"
+        if self.attempt > 1:
+            batch += f"-attempt-{self.attempt}"
+        return idempotency_key(self.order_no, stage, self.province, batch)
+
+
+class BatchRef(BaseModel):
+    home_province: str
+    batch_no: int
+    size: int
+
+
+class Verification(BaseModel):
+    """Member verification's outcome: the valid members' batches; the invalid ones counted."""
+
+    batches: list[BatchRef]
+    invalid: int
+
+
+class BatchOutcome(BaseModel):
+    """A batch step's per-member results, counted (the results themselves are in the store)."""
+
+    ok: int
+    failed: int
+
+
+class MemberCounts(BaseModel):
+    requested: int = 0
+    done: int = 0
+    invalid: int = 0
+    failed: int = 0
+
+
+class MemberOrderResult(BaseModel):
+    order_no: str
+    state: str
+    counts: MemberCounts
+
+
+class MemberResult(BaseModel):
+    """One member's result in an order, as staff read it (`vpdn order members`)."""
+
+    msisdn: str
+    name: str
+    home_province: str | None
+    state: ItemState
+    code: str | None
+    detail: str
+
+
+
+
+class MemberStep(BaseModel):
+    """One step on one batch: which of its members it acts on, the stage that names it (in
+    the idempotency key and in a member's failure), and where members go when it succeeds."""
+
+    batch: MemberBatch
+    stage: str
+    acting_on: ItemState
+    ok_state: ItemState | None = None  # None: a member stays where it is
+    failed_stage: str | None = None  # with acting_on=failed: only those that failed there
+    rental_start: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.batch.key(self.stage)
+
+
+class MemberOrderStep(MemberStep):
+    """A member order to a CRM (home or access) that reports its completion later."""
+
+    operation: Literal["member_opening_order", "member_closing_order", "access_opening_order",
+                       "access_closing_order"]
+
+
+class VerificationPage(BaseModel):
+    order_no: str
+    page: int
+    size: int = 1000
+
+
+class FailedBatch(BaseModel):
+    """A province-wide failure of one batch: its members still `from_state` fail."""
+
+    order_no: str
+    home_province: str
+    batch_no: int
+    from_state: ItemState
+    stage: str
+    code: str
+    detail: str
+
+
+class FinishedMembers(BaseModel):
+    order_no: str
+    service_id: str
+    kind: Literal["join", "exit"]
+
+
+class MemberNotification(BaseModel):
+    """A provincial CRM tells GPMS that a member cancelled (销号) or changed (换号) its number."""
+
+    notification_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    province: str
+    kind: Literal["number_cancelled", "number_changed"]
+    msisdn: str = Field(pattern=MSISDN.pattern)
+    new_msisdn: str | None = Field(default=None, pattern=MSISDN.pattern)
+
+    def model_post_init(self, _context: Any) -> None:
+        if (self.kind == "number_changed") != (self.new_msisdn is not None):
+            raise ValueError("a number change needs new_msisdn, and only a number change has one")
+
+
+class MemberChangesState(BaseModel):
+    """The per-service workflow that applies members' own number changes, as it continues."""
+
+    service_id: str
+    customer_code: str
+    apn: str
+    access_province: str
+    seen: list[str] = Field(default_factory=list)  # notification ids already applied (latest)
+    pending: list[MemberNotification] = Field(default_factory=list)
+
+
+class StagedMembers(BaseModel):
+    """Members of an order GPMS starts itself (from a notification): staged by an activity.
+    Their home provinces come from the service's members unless they join."""
+
+    order_no: str
+    service_id: str
+    msisdns: list[str]
+    joining: bool

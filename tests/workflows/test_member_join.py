@@ -1,0 +1,199 @@
+"""Member join and exit against the in-process provinces' simulator and a real dev server."""
+
+import re
+
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from adapters.passwords import password_matches
+from models.members import MemberLine, MemberOrder
+from models.orders import Decision, OrderState, OrderType
+from models.service import ServiceRegistration
+from submission import start_order
+from tests.helpers import CUSTOMER, acquired_customer, holdings, inject, wait_for_status
+from workflows.member_exit import MemberExit
+from workflows.member_join import MemberJoin
+from workflows.order_workflow import AWAITING_AUDIT
+
+SERVICE = "SVC-M"
+APN = "members.acme.vpdn"
+GD = ["13800000001", "13800000002"]
+BJ = ["13900000001", "13900000002"]
+SH = ["15000000001", "15000000002"]
+MEMBERS = GD + BJ + SH
+
+
+@pytest.fixture(autouse=True)
+async def service(store, simulator):
+    """An active VPDN with access province SH, and subscribers all over the country."""
+    acquired_customer(store)
+    store.register_service(ServiceRegistration(
+        order_no="OPN-M", service_id=SERVICE, customer_code=CUSTOMER, apn=APN, access_province="SH",
+        paying_province="SH", provinces=["SH", "GD", "BJ"],
+        tariff={"name": "t", "parameters": {"monthly_fee": "1", "member_fee": "1"}}))
+    store.set_service_state(SERVICE, "active")
+    subscribers = [{"msisdn": m, "home_province": p} for p, ms in (("GD", GD), ("BJ", BJ), ("SH", SH)) for m in ms]
+    subscribers += [{"msisdn": "18600000009", "home_province": "ZJ", "status": "barred"},
+                    {"msisdn": "18600000008", "home_province": "ZJ"}]
+    (await simulator.post("/admin/seed", json={"subscribers": subscribers})).raise_for_status()
+
+
+async def member_order(client, settings, store, order_no: str, msisdns: list[str], kind: str = "join",
+                       **fields):
+    homes = store.member_homes(SERVICE, msisdns) if kind == "exit" else None
+    store.stage_items(order_no, [MemberLine(msisdn=m) for m in msisdns], homes)
+    order = MemberOrder(order_no=order_no, kind=kind, service_id=SERVICE, customer_code=CUSTOMER, apn=APN,
+                        access_province="SH", member_count=len(msisdns), requested_by="alice",
+                        pre_approved_by=fields.pop("pre_approved_by", "hq-audit"), **fields)
+    workflow = MemberJoin if kind == "join" else MemberExit
+    return await start_order(client, settings.task_queue, workflow.run, order,
+                             order_type=OrderType(f"member_{kind}"), order_no=order_no, customer_code=CUSTOMER,
+                             provinces=["SH"], summary="test members")
+
+
+def results(store, order_no: str) -> dict[str, tuple[str, str | None]]:
+    return {r.msisdn: (r.state, r.code) for r in store.member_results(order_no)}
+
+
+async def held_keys(simulator, province: str, system: str) -> set[str]:
+    return {resource["key"] for resource in await holdings(simulator, province, system)
+            if resource["kind"] in ("vpdn_subscription", "member_billing", "aaa_account")}
+
+
+async def test_join_of_members_in_three_provinces_opens_each_of_them_everywhere(
+    client, settings, simulator, worker, store
+):
+    result = await (await member_order(client, settings, store, "JOIN-1", MEMBERS)).result()
+
+    assert (result.state, result.counts.done, result.counts.requested) == (OrderState.completed, 6, 6)
+    for province, numbers in (("GD", GD), ("BJ", BJ), ("SH", SH)):
+        assert await held_keys(simulator, province, "hlr") == set(numbers)
+        assert await held_keys(simulator, province, "billing") == set(numbers)
+        [opening_order] = await holdings(simulator, province, "crm", "member_opening_order")
+        assert sorted(opening_order["data"]["members"]) == sorted(numbers)  # only that province's users
+    assert await held_keys(simulator, "SH", "aaa") == set(MEMBERS)
+    assert store.member_homes(SERVICE) == {**dict.fromkeys(GD, "GD"), **dict.fromkeys(BJ, "BJ"),
+                                           **dict.fromkeys(SH, "SH")}
+    assert store.get_order("JOIN-1").state == OrderState.completed
+
+
+async def test_invalid_members_are_reported_with_the_reason_and_the_others_join(
+    client, settings, simulator, worker, store
+):
+    result = await (await member_order(client, settings, store, "JOIN-2",
+                                       GD + ["17000000000", "18600000009"])).result()
+
+    assert result.state == OrderState.partial
+    assert results(store, "JOIN-2") == {
+        GD[0]: ("done", None), GD[1]: ("done", None),
+        "17000000000": ("invalid", "E2001"), "18600000009": ("invalid", "E2002"),
+    }
+    assert "17000000000" not in await held_keys(simulator, "SH", "aaa")
+
+
+async def test_a_number_already_in_a_vpdn_is_refused_by_verification(client, settings, simulator, worker, store):
+    await (await member_order(client, settings, store, "JOIN-FIRST", ["18600000008"])).result()
+
+    result = await (await member_order(client, settings, store, "JOIN-AGAIN", ["18600000008"])).result()
+
+    assert result.state == OrderState.failed
+    [member] = store.member_results("JOIN-AGAIN")
+    assert (member.code, member.detail) == ("E2003", f"already in VPDN {APN}")
+
+
+async def test_members_rejected_in_their_home_province_are_compensated_alone(
+    client, settings, simulator, worker, store
+):
+    await inject(simulator, province="GD", system="hlr", operation="subscribe_vpdn_batch", kind="reject",
+                 msisdns=[GD[0]], code="E3101", text="HLR profile locked")
+    await inject(simulator, province="BJ", system="billing", operation="open_members_batch", kind="reject",
+                 msisdns=[BJ[1]], code="E3201", text="account in arrears")
+
+    result = await (await member_order(client, settings, store, "JOIN-3", MEMBERS)).result()
+
+    assert (result.state, result.counts.done, result.counts.failed) == (OrderState.partial, 4, 2)
+    assert results(store, "JOIN-3")[GD[0]] == ("failed", "E3101")
+    assert results(store, "JOIN-3")[BJ[1]] == ("failed", "E3201")
+    assert await held_keys(simulator, "GD", "hlr") == {GD[1]}
+    assert await held_keys(simulator, "BJ", "hlr") == {BJ[0]}  # BJ[1]'s subscription was removed
+    assert await held_keys(simulator, "BJ", "billing") == {BJ[0]}
+    assert await held_keys(simulator, "SH", "aaa") == {GD[1], BJ[0], *SH}
+    assert set(store.member_homes(SERVICE)) == {GD[1], BJ[0], *SH}
+
+
+async def test_a_province_failing_a_whole_batch_fails_only_its_members(client, settings, simulator, worker, store):
+    await inject(simulator, province="BJ", system="billing", operation="open_members_batch", kind="reject",
+                 code="E3900", text="billing closed for the month")
+
+    result = await (await member_order(client, settings, store, "JOIN-4", MEMBERS)).result()
+
+    assert (result.state, result.counts.done, result.counts.failed) == (OrderState.partial, 4, 2)
+    assert {m: r for m, r in results(store, "JOIN-4").items() if m in BJ} == {m: ("failed", "E5000") for m in BJ}
+    assert "billing closed for the month" in store.member_results("JOIN-4", "failed")[0].detail
+    assert await held_keys(simulator, "BJ", "hlr") == set()
+    assert await held_keys(simulator, "SH", "aaa") == set(GD + SH)
+
+
+async def test_sms_password_matches_the_aaa_hash_and_appears_in_no_history(
+    client, settings, simulator, worker, store
+):
+    handle = await member_order(client, settings, store, "JOIN-PW", MEMBERS)
+    await handle.result()
+
+    accounts = {r["key"]: r["data"]["password_hash"] for r in await holdings(simulator, "SH", "aaa", "aaa_account")}
+    history = (await handle.fetch_history()).to_json()
+    for msisdn in MEMBERS:
+        [sms] = (await simulator.get("/admin/sms", params={"msisdn": msisdn})).json()
+        password = re.search(r"password is (\w+)", sms["text"]).group(1)
+        assert password_matches(password, accounts[msisdn])
+        assert password not in history
+        assert msisdn not in history  # numbers travel through the order store, not the history
+
+
+async def test_exit_removes_the_members_everywhere(client, settings, simulator, worker, store):
+    await (await member_order(client, settings, store, "JOIN-5", MEMBERS)).result()
+
+    result = await (await member_order(client, settings, store, "EXIT-5", [GD[0], BJ[0]], kind="exit")).result()
+
+    assert (result.state, result.counts.done) == (OrderState.completed, 2)
+    assert await held_keys(simulator, "GD", "hlr") == {GD[1]}
+    assert await held_keys(simulator, "BJ", "billing") == {BJ[1]}
+    assert await held_keys(simulator, "SH", "aaa") == set(MEMBERS) - {GD[0], BJ[0]}
+    assert set(store.member_homes(SERVICE)) == set(MEMBERS) - {GD[0], BJ[0]}
+    [closing] = await holdings(simulator, "GD", "crm", "member_closing_order")
+    assert closing["data"]["members"] == [GD[0]]
+
+
+async def test_cancelled_join_waiting_for_its_audit_leaves_nothing(client, settings, simulator, worker, store):
+    handle = await member_order(client, settings, store, "JOIN-6", MEMBERS, pre_approved_by=None)
+    await wait_for_status(handle, lambda s: s.sub_state == AWAITING_AUDIT)
+
+    await handle.execute_update(MemberJoin.cancel, Decision(by="alice", reason="customer changed their mind"))
+    result = await handle.result()
+
+    assert result.state == OrderState.cancelled
+    for province in ("GD", "BJ", "SH"):
+        assert await held_keys(simulator, province, "hlr") == set()
+    assert store.member_homes(SERVICE) == {}
+
+
+async def test_a_long_join_continues_as_new_and_completes(client, settings, simulator, worker, store):
+    handle = await member_order(client, settings, store, "JOIN-7", MEMBERS, batches_per_run=1)
+    result = await handle.result()
+
+    assert (result.state, result.counts.done) == (OrderState.completed, 6)
+    first_run = await client.get_workflow_handle(handle.id, run_id=handle.first_execution_run_id).fetch_history()
+    assert first_run.events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+
+
+async def test_member_join_and_exit_histories_replay_deterministically(client, settings, simulator, worker, store):
+    join = await member_order(client, settings, store, "JOIN-8", MEMBERS)
+    await join.result()
+    leave = await member_order(client, settings, store, "EXIT-8", GD, kind="exit")
+    await leave.result()
+
+    replayer = Replayer(workflows=[MemberJoin, MemberExit], data_converter=pydantic_data_converter)
+    for handle in (join, leave):
+        await replayer.replay_workflow(await handle.fetch_history())

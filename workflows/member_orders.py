@@ -1,0 +1,163 @@
+"""What member join and member exit share: batches of one home province each, run a few at
+a time, with per-member results kept in the order store; a province-wide failure fails its
+batch's members alone; long orders continue as new; the order rolls up from its members."""
+
+import asyncio
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+from workflows.common import STORE_TIMEOUT, failure_text, fan_out
+from workflows.order_workflow import OrderWorkflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.aaa import AaaActivities
+    from activities.billing import MemberBillingActivities
+    from activities.hlr import HlrActivities
+    from activities.order_store import OrderStoreActivities
+    from models.members import (
+        BatchOutcome,
+        BatchRef,
+        FailedBatch,
+        FinishedMembers,
+        ItemState,
+        MemberBatch,
+        MemberCounts,
+        MemberOrder,
+        MemberOrderResult,
+        MemberStep,
+    )
+    from models.orders import NewOrder, OrderState, roll_up, workflow_id_for
+
+# Batches in flight at once: enough to keep the provinces busy, few enough to keep the
+# worker's slots for other orders.
+BATCH_WINDOW = 8
+BATCH_FAILED = "E5000"
+
+
+class MemberOrderWorkflow(OrderWorkflow[MemberOrderResult]):
+    """Base of MemberJoin and MemberExit; a subclass says what one batch does."""
+
+    def _setup_members(self, order: MemberOrder) -> None:
+        self._setup(order.order_no, order.timers)
+        self._order = order
+
+    async def _batch(self, ref: BatchRef) -> None:
+        raise NotImplementedError
+
+    async def _accept(self) -> None:
+        order = self._order
+        await self._tracker.accept(NewOrder(
+            order_no=order.order_no, order_type=self.order_type,
+            workflow_id=workflow_id_for(self.order_type, order.order_no),
+            customer_code=order.customer_code, requested_by=order.requested_by,
+            service_id=order.service_id,
+        ))
+
+    async def _run_batches(self, batches: list[BatchRef], first: int) -> None:
+        """Run batches `first`… a window at a time; after `batches_per_run` of them continue
+        as new, so the history of a 100 000-member order stays short."""
+        order = self._order
+        last = min(len(batches), first + order.batches_per_run)
+        window = asyncio.Semaphore(BATCH_WINDOW)
+
+        async def run(ref: BatchRef) -> None:
+            async with window:
+                await self._batch(ref)
+
+        await fan_out(batches[first:last], run)
+        if last < len(batches):
+            await self._tracker.record(f"{last} of {len(batches)} batches done; continuing as new")
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            workflow.continue_as_new(order.model_copy(update={"resume_batches": batches, "resume_from": last}))
+
+    def _batch_of(self, ref: BatchRef, province: str | None = None) -> MemberBatch:
+        order = self._order
+        return MemberBatch(order_no=order.order_no, service_id=order.service_id, apn=order.apn,
+                           province=province or ref.home_province, batch_no=ref.batch_no,
+                           home_province=ref.home_province)
+
+    async def _members_step(self, name: str, activity: Any, step: MemberStep) -> BatchOutcome:
+        """One batch step on a province's system; its per-member results counted in the status."""
+        label = f"{name} {step.batch.home_province}#{step.batch.batch_no}"
+        outcome: BatchOutcome = await self._provinces.call(label, step.batch.province, activity, step)
+        self._tracker.find_step(label, step.batch.province).detail = f"{outcome.ok} ok, {outcome.failed} failed"
+        return outcome
+
+    async def _work_order(self, name: str, activity: Any, step: MemberStep) -> None:
+        """A CRM member order for a batch, sent and reported complete."""
+        label = f"{name} {step.batch.home_province}#{step.batch.batch_no}"
+        await self._provinces.run(label, step.batch.province, activity, step)
+
+    async def _fail_batch(self, ref: BatchRef, from_states: list[ItemState], stage: str, cause: str) -> None:
+        """A province-wide failure: the batch's members still in progress fail with the cause
+        (the other batches go on)."""
+        for state in from_states:
+            await workflow.execute_activity_method(
+                OrderStoreActivities.fail_batch,
+                FailedBatch(order_no=self._order.order_no, home_province=ref.home_province,
+                            batch_no=ref.batch_no, from_state=state, stage=stage, code=BATCH_FAILED,
+                            detail=cause),
+                start_to_close_timeout=STORE_TIMEOUT, summary=f"batch {ref.home_province}#{ref.batch_no} failed",
+            )
+        await self._tracker.record(f"batch {ref.home_province}#{ref.batch_no} failed at {stage}", detail=cause)
+
+    async def _remove_failed(self, ref: BatchRef, stage: str) -> None:
+        """Remove what the members that failed at `stage` left behind: AAA account, HLR
+        subscription, member billing (each only where present)."""
+        steps = [
+            ("remove AAA accounts", AaaActivities.remove_accounts, self._order.access_province),
+            ("remove HLR subscriptions", HlrActivities.unsubscribe_members, ref.home_province),
+            ("close member billing", MemberBillingActivities.close_members, ref.home_province),
+        ]
+        for name, activity, province in steps:
+            outcome = await self._members_step(name, activity, MemberStep(
+                batch=self._batch_of(ref, province), stage=f"undo-{stage}",
+                acting_on=ItemState.failed, failed_stage=stage))
+            if outcome.failed:
+                raise ApplicationError(f"{name} failed for {outcome.failed} members of batch "
+                                       f"{ref.home_province}#{ref.batch_no}", type="MemberCompensationFailed")
+
+    async def _guarded(self, ref: BatchRef, stage: str, from_states: list[ItemState], steps: Any,
+                       remove_left_behind: bool = True) -> bool:
+        """Run a batch's steps in one province; if the province fails them for good, fail
+        the batch's members still in `from_states` and remove what they left behind."""
+        try:
+            await steps
+        except (ActivityError, ApplicationError) as error:
+            await self._fail_batch(ref, from_states, stage, failure_text(error))
+            if remove_left_behind:
+                await self._remove_failed(ref, stage)
+            return False
+        return True
+
+    async def _finish(self) -> MemberOrderResult:
+        """Members done are recorded; the order rolls up from its members."""
+        order = self._order
+        await workflow.execute_activity_method(
+            OrderStoreActivities.finish_members,
+            FinishedMembers(order_no=order.order_no, service_id=order.service_id, kind=order.kind),
+            start_to_close_timeout=STORE_TIMEOUT, summary="record the members",
+        )
+        counts = await self._counts()
+        state = roll_up([OrderState.completed] * counts.done + [OrderState.failed] * (counts.invalid + counts.failed))
+        verb = "joined" if order.kind == "join" else "exited"
+        await self._tracker.record(
+            f"members {verb}: {counts.done} of {counts.requested}", state=state,
+            detail=f"{counts.invalid} refused by member verification, {counts.failed} failed",
+        )
+        return MemberOrderResult(order_no=order.order_no, state=state, counts=counts)
+
+    async def _counts(self) -> MemberCounts:
+        return await workflow.execute_activity_method(
+            OrderStoreActivities.member_counts, self._order.order_no,
+            start_to_close_timeout=STORE_TIMEOUT, summary="count the members' results")
+
+    async def _result(self, state: OrderState) -> MemberOrderResult:
+        return MemberOrderResult(order_no=self._order.order_no, state=state, counts=await self._counts())
+
+    async def _assign_batches(self) -> list[BatchRef]:
+        return await workflow.execute_activity_method(
+            OrderStoreActivities.assign_batches, self._order.order_no,
+            start_to_close_timeout=STORE_TIMEOUT, summary="cut the members into batches")
