@@ -3,6 +3,8 @@
 import asyncio
 import getpass
 import json
+import os
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,10 +17,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
-from temporalio.service import RPCError, RPCStatusCode
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
-from models.customer import AcquireCustomerInput, AcquisitionResult, CustomerHierarchy, check_customer_code
+from models.customer import AcquireCustomerInput, AcquisitionResult, CustomerChange, CustomerHierarchy
 from models.hub import FaultKind, FaultSpec, SeedData
 from models.orders import (
     CompensationDecision,
@@ -40,27 +42,39 @@ from models.members import (
     parse_member_file,
 )
 from models.provinces import PROVINCE_CODES, check_province
-from models.service import RentalRule, ServiceOpeningOrder, ServiceOpeningResult
+from models.service import (
+    RentalRule,
+    ServiceChangeOrder,
+    ServiceClosureOrder,
+    ServiceOpeningOrder,
+    ServiceOpeningResult,
+    ServiceView,
+    TariffChange,
+    TariffChangeOrder,
+    TariffChangeRefused,
+    apply_tariff_change,
+)
+from models.service_orders import ServiceOrder, SubmissionAnswer
 from settings import Settings, connect_temporal
 from store import OrderStore
-from submission import notify_member_change, start_order
+from submission import notify_customer_change, notify_member_change, start_order, submit_service_order
 from workflows.common import failure_text
 from workflows.customer_acquisition import CustomerAcquisition
-from workflows.member_exit import MemberExit
-from workflows.member_join import MemberJoin
 from workflows.service_opening import ServiceOpening
 
 app = typer.Typer(help="VPDN order orchestrator (GPMS): cross-province VPDN orders on Temporal.",
                   no_args_is_help=True)
 customer_app = typer.Typer(help="Group customers: acquire from the provinces, show.", no_args_is_help=True)
 order_app = typer.Typer(help="Orders: status, audit trail, list; people's decisions.", no_args_is_help=True)
+tariff_app = typer.Typer(help="Group tariff packages: change.", no_args_is_help=True)
 member_app = typer.Typer(help="Members: join and exit a VPDN.", no_args_is_help=True)
-service_app = typer.Typer(help="VPDN services: open, show.", no_args_is_help=True)
+service_app = typer.Typer(help="VPDN services: open, change, close, show, members.", no_args_is_help=True)
 sim_app = typer.Typer(help="The provinces' simulator: seed data, inject faults, inspect.", no_args_is_help=True)
 app.add_typer(customer_app, name="customer")
 app.add_typer(order_app, name="order")
 app.add_typer(service_app, name="service")
 app.add_typer(member_app, name="member")
+app.add_typer(tariff_app, name="tariff")
 app.add_typer(sim_app, name="sim")
 
 console = Console()
@@ -211,6 +225,34 @@ def print_hierarchy(hierarchy: CustomerHierarchy) -> None:
                       f"{conflict.name} ({conflict.credit_code})[/yellow]")
 
 
+@customer_app.command("notify")
+def customer_notify(
+    customer_code: Annotated[str, typer.Argument(help="The 10-digit customer code (客户编码).")],
+    province: Annotated[str, typer.Option(help="The CRM's province whose record changed.")],
+    version: Annotated[int, typer.Option(help="The province's version of its record (older = ignored).")],
+    name: Annotated[str, typer.Option(help="The name in the province's record.")],
+    credit_code: Annotated[str | None, typer.Option(help="The credit code (default: GPMS keeps its own).")] = None,
+    level: Annotated[str, typer.Option(help="group or branch.")] = "branch",
+    deleted: Annotated[bool, typer.Option("--deleted", help="The province no longer holds the customer.")] = False,
+) -> None:
+    """Deliver a provincial CRM's changed customer record, as the CRM would through the hub
+    (signal-with-start of the customer's sync workflow)."""
+    try:
+        change = CustomerChange(province=check_province(province), customer_code=customer_code, version=version,
+                                name=name, credit_code=credit_code, level=level, deleted=deleted)
+    except (ValidationError, ValueError) as error:
+        fail(validation_message(error) if isinstance(error, ValidationError) else str(error), code=2)
+    workflow_id = run(_notify_customer(change))
+    console.print(f"{change.province} record version {change.version} of customer {change.customer_code} "
+                  f"delivered (workflow {workflow_id})")
+
+
+async def _notify_customer(change: CustomerChange) -> str:
+    settings = Settings()
+    handle = await notify_customer_change(await connect_temporal(settings), settings.task_queue, change)
+    return handle.id
+
+
 # Orders
 
 
@@ -236,7 +278,7 @@ def order_status(order_no: str, as_json: JsonOption = False) -> None:
     """Where a running (or ended) order stands: state, what it waits for, steps per province,
     jeopardy, and the last events of its audit trail."""
     order = find_order(order_no)
-    status = run(_query_status(order.workflow_id))
+    status = run(_query_status(order))
     if as_json:
         print_json({"status": status.model_dump(mode="json"),
                     "events": [e.model_dump(mode="json") for e in order.events[-10:]]})
@@ -259,9 +301,17 @@ def order_status(order_no: str, as_json: JsonOption = False) -> None:
                       + (f" — {event.detail}" if event.detail else ""), highlight=False)
 
 
-async def _query_status(workflow_id: str) -> OrderStatus:
+async def _query_status(order: OrderView) -> OrderStatus:
+    """The order workflow's live status; for an order still queued on its service, what
+    the order store says (waiting behind …)."""
     client = await connect_temporal(Settings())
-    return await client.get_workflow_handle(workflow_id).query("status", result_type=OrderStatus)
+    try:
+        return await client.get_workflow_handle(order.workflow_id).query("status", result_type=OrderStatus)
+    except RPCError as error:
+        if error.status != RPCStatusCode.NOT_FOUND:
+            raise
+        return OrderStatus(order_no=order.order_no, order_type=order.order_type, state=order.state,
+                           sub_state=order.sub_state)
 
 
 @order_app.command("list")
@@ -432,6 +482,111 @@ async def _open_service(order: ServiceOpeningOrder, wait: bool) -> ServiceOpenin
         fail(f"order {order.order_no} failed: {failure_text(error.cause)}")
 
 
+def active_service(service_id: str, what: str) -> ServiceView:
+    service = OrderStore(Settings().database_url).get_service(service_id.strip())
+    if service is None:
+        fail(f"no service {service_id}; nothing started", code=2)
+    if service.state != "active":
+        fail(f"service {service_id} is {service.state}: it takes no {what}; nothing started", code=2)
+    return service
+
+
+def read_json_file(file: Path, what: str) -> dict:
+    try:
+        return json.loads(file.read_text())
+    except (OSError, ValueError) as error:
+        fail(f"cannot read {what} file {file}: {error}", code=2)
+
+
+def queue_service_order(order_class: type, fields: dict, as_json: bool) -> None:
+    """Validate an order on an existing service, queue it, say where it stands."""
+    try:
+        order = order_class.model_validate(fields)
+    except ValidationError as error:
+        fail(validation_message(error), code=2)
+    answer = submit_to_service(order)
+    if as_json:
+        print_json(answer)
+        return
+    console.print(f"order {order.order_no} accepted for service {order.service_id}")
+    print_queue_position(answer, order.pre_approved_by)
+    console.print(f"follow it: vpdn order status {order.order_no}")
+
+
+def service_order_fields(service: ServiceView, prefix: str, order_no: str | None, by: str,
+                         pre_approved_by: str | None) -> dict:
+    return {"order_no": order_no or new_order_no(prefix), "service_id": service.service_id,
+            "customer_code": service.customer_code, "requested_by": by, "pre_approved_by": pre_approved_by}
+
+
+OrderNoOption = Annotated[str | None, typer.Option(help="Business order number (default: generated).")]
+PreApprovedOption = Annotated[str | None, typer.Option(help="The business audit was done outside GPMS by.")]
+
+
+@tariff_app.command("change")
+def tariff_change(
+    service_id: str,
+    file: Annotated[Path, typer.Option(help='JSON: {"parameters": {...}, "discounts": {...}, "new_discounts": {...}}')],
+    order_no: OrderNoOption = None, by: ByOption = getpass.getuser(), pre_approved_by: PreApprovedOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Change the group tariff package (集团资费套餐标准变更): every province gets the new
+    version's complete set. Unknown names or no actual change are refused."""
+    service = active_service(service_id, "tariff change")
+    try:
+        change = TariffChange.model_validate(read_json_file(file, "tariff change"))
+        apply_tariff_change(service.tariff, change)
+    except ValidationError as error:
+        fail(validation_message(error), code=2)
+    except TariffChangeRefused as error:
+        fail(f"{error}; nothing started", code=2)
+    queue_service_order(TariffChangeOrder, {**service_order_fields(service, "TRF", order_no, by, pre_approved_by),
+                                            "change": change.model_dump()}, as_json)
+
+
+@service_app.command("change")
+def service_change(
+    service_id: str,
+    file: Annotated[Path, typer.Option(help='JSON: {"line": {...}, "provinces": [...], "paying_province": "..", '
+                                            '"confirm_rental": true}')],
+    order_no: OrderNoOption = None, by: ByOption = getpass.getuser(), pre_approved_by: PreApprovedOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Change a service (业务变更): its dedicated line, related provinces or paying province."""
+    service = active_service(service_id, "service change")
+    queue_service_order(ServiceChangeOrder, {**service_order_fields(service, "CHG", order_no, by, pre_approved_by),
+                                             "change": read_json_file(file, "service change")}, as_json)
+
+
+@service_app.command("close")
+def service_close(
+    service_id: str,
+    order_no: OrderNoOption = None, by: ByOption = getpass.getuser(), pre_approved_by: PreApprovedOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Close a VPDN (业务关闭): only once every member has left it."""
+    service = active_service(service_id, "closure")
+    members = OrderStore(Settings().database_url).member_count(service.service_id)
+    if members:
+        fail(f"service {service.service_id} still has {members} members: a VPDN is closed only after every member "
+             f"has left it. List them with `vpdn service members {service.service_id}` and let them exit with "
+             f"`vpdn member exit {service.service_id} --file …`; nothing started", code=2)
+    queue_service_order(ServiceClosureOrder, service_order_fields(service, "CLS", order_no, by, pre_approved_by),
+                        as_json)
+
+
+@service_app.command("members")
+def service_members(service_id: str, as_json: JsonOption = False) -> None:
+    """The members now in a VPDN, with their home provinces."""
+    members = OrderStore(Settings().database_url).member_homes(service_id.strip())
+    if as_json:
+        print_json([{"msisdn": m, "home_province": p} for m, p in sorted(members.items())])
+        return
+    console.print(f"{len(members)} members in service {service_id}")
+    for msisdn, province in sorted(members.items()):
+        console.print(f"  {msisdn}  {province}", highlight=False)
+
+
 @service_app.command("show")
 def service_show(service_id: str, as_json: JsonOption = False) -> None:
     """A VPDN service as GPMS records it: state, provinces, current tariff package."""
@@ -456,12 +611,7 @@ def member_order(service_id: str, file: Path, kind: str, order_no: str | None, b
                  pre_approved_by: str | None, wait: bool, as_json: bool) -> None:
     """Check a member file against the service, stage its members, start the order."""
     store = OrderStore(Settings().database_url)
-    service = store.get_service(service_id.strip())
-    if service is None:
-        fail(f"no service {service_id}; nothing started", code=2)
-    if service.state != "active":
-        fail(f"service {service_id} is {service.state}: members can only {kind} an active service; "
-             "nothing started", code=2)
+    service = active_service(service_id, f"member {kind}")
     try:
         members = parse_member_file(file.read_text())
     except OSError as error:
@@ -490,11 +640,14 @@ def member_order(service_id: str, file: Path, kind: str, order_no: str | None, b
         fail(f"order {order.order_no} was already submitted; nothing started", code=2)
     with console.status(f"recording {len(members)} members of order {order.order_no}…"):
         store.stage_items(order.order_no, members, present if kind == "exit" else None)
-    run(_start_member_order(order, order_type))
+    try:
+        answer = submit_to_service(order)
+    except typer.Exit:
+        store.unstage_items(order.order_no)
+        raise
     if not as_json:
         console.print(f"order {order.order_no} accepted: {len(members)} members to {kind} {service.service_id}")
-        if not pre_approved_by:
-            console.print(f"awaiting business audit: vpdn order approve {order.order_no} --by <name>")
+        print_queue_position(answer, pre_approved_by)
     result = follow_members(store, order) if wait else None
     if as_json:
         print_json({"order_no": order.order_no, "workflow_id": workflow_id_for(order_type, order.order_no),
@@ -512,18 +665,24 @@ def list_some(numbers: Any, shown: int = 10) -> str:
     return " ".join(numbers[:shown]) + (f" … and {len(numbers) - shown} more" if len(numbers) > shown else "")
 
 
-async def _start_member_order(order: MemberOrder, order_type: OrderType) -> None:
+def submit_to_service(order: ServiceOrder) -> SubmissionAnswer:
+    """Queue an order on its service (one order at a time); a refusal ends the command."""
+    return run(_submit_to_service(order))
+
+
+async def _submit_to_service(order: ServiceOrder) -> SubmissionAnswer:
     settings = Settings()
-    client = await connect_temporal(settings)
-    workflow_class = MemberJoin if order.kind == "join" else MemberExit
     try:
-        await start_order(
-            client, settings.task_queue, workflow_class.run, order, order_type=order_type,
-            order_no=order.order_no, customer_code=order.customer_code, provinces=[order.access_province],
-            summary=f"{order.member_count} members {order.kind} {order.apn}",
-        )
-    except WorkflowAlreadyStartedError:
-        fail(f"order {order.order_no} was already submitted; nothing started")
+        return await submit_service_order(await connect_temporal(settings), settings.task_queue, order)
+    except WorkflowUpdateFailedError as error:
+        fail(f"refused: {failure_text(error.cause)}; nothing started", code=2)
+
+
+def print_queue_position(answer: SubmissionAnswer, pre_approved_by: str | None) -> None:
+    if answer.waiting_behind:
+        console.print(f"queued: waiting behind order {answer.waiting_behind} on the same service")
+    if not pre_approved_by:
+        console.print(f"it will await its business audit: vpdn order approve {answer.order_no} --by <name>")
 
 
 def follow_members(store: OrderStore, order: MemberOrder) -> MemberOrderResult:
@@ -712,5 +871,36 @@ def sim_holdings(
     print_json(sim_call("GET", f"/admin/provinces/{province.upper()}/{system}/resources", params=params))
 
 
+@sim_app.command("customer-change")
+def sim_customer_change(
+    customer_code: str,
+    province: Annotated[str, typer.Option(help="The province whose CRM changes its record.")],
+    name: Annotated[str | None, typer.Option(help="The new name (a new record needs one).")] = None,
+    credit_code: Annotated[str | None, typer.Option(help="The new credit code.")] = None,
+    level: Annotated[str | None, typer.Option(help="group or branch.")] = None,
+    deleted: Annotated[bool, typer.Option("--deleted", help="The province no longer holds the customer.")] = False,
+) -> None:
+    """A province's CRM changes (or deletes) its record of a customer and pushes it to GPMS."""
+    body = {"province": province, "name": name, "credit_code": credit_code, "level": level, "deleted": deleted}
+    change = sim_call("POST", f"/admin/customers/{customer_code.strip()}/changes", body)
+    console.print(f"{change['province']} record version {change['version']} of customer "
+                  f"{change['customer_code']} sent to GPMS" + (" (deleted)" if change["deleted"] else ""))
+
+
+def main() -> None:
+    """The `vpdn` program: run the command, then leave without interpreter teardown, where
+    the Temporal client's native threads can abort a finalizing interpreter (SDK issue #300)."""
+    try:
+        app()
+        code = 0
+    except SystemExit as exit_:
+        if isinstance(exit_.code, str):
+            errors.print(f"[red]error:[/red] {exit_.code}", highlight=False, soft_wrap=True)
+        code = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, event, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, create_engine, delete, func, select, update
 
-from models.customer import CustomerHierarchy, ProvincialCustomerRecord
+from models.customer import CustomerChange, CustomerHierarchy, ProvincialCustomerRecord
 from models.orders import (
     NewOrder,
     OrderEventIn,
@@ -20,7 +20,13 @@ from models.orders import (
     check_transition,
 )
 from models.members import BatchRef, ItemState, MemberCounts, MemberLine, MemberResult
-from models.service import ServiceRegistration, ServiceView, TariffPackage as TariffPackageSpec
+from models.service import (
+    ServiceRegistration,
+    ServiceUpdate,
+    ServiceView,
+    TariffVersion,
+)
+from models.service import TariffPackage as TariffPackageSpec
 from models.tables import (
     CustomerUnit,
     GroupCustomer,
@@ -260,6 +266,8 @@ class OrderStore:
                     paying_province=registration.paying_province,
                     provinces=registration.provinces,
                     state="opening",
+                    line=registration.line.model_dump() if registration.line else None,
+                    rental_rule=registration.rental_rule,
                 )
             )
             session.flush()
@@ -283,13 +291,45 @@ class OrderStore:
                 raise ServiceRefused(f"APN {registration.apn} is already used by another service") from error
 
     def set_service_state(self, service_id: str, state: str) -> None:
+        self.update_service(ServiceUpdate(service_id=service_id, state=state))
+
+    def update_service(self, update: ServiceUpdate) -> None:
+        """Record what a completed order changed on the service (fields left None stay)."""
         with Session(self.engine) as session:
-            service = session.get(VpdnService, service_id, with_for_update=True)
+            service = session.get(VpdnService, update.service_id, with_for_update=True)
             if service is None:
-                raise LookupError(f"no service {service_id}")
-            service.state = state
+                raise LookupError(f"no service {update.service_id}")
+            if update.line is not None:
+                service.line = update.line.model_dump()
+            if update.remove_line:
+                service.line = None
+            for field in ("provinces", "paying_province", "rental_id", "state"):
+                if getattr(update, field) is not None:
+                    setattr(service, field, getattr(update, field))
             session.add(service)
             session.commit()
+
+    def record_tariff_version(self, version: TariffVersion) -> None:
+        """Record a new version of the service's tariff package (idempotent by version)."""
+        with Session(self.engine) as session:
+            exists = session.exec(select(TariffPackage.id).where(
+                TariffPackage.service_id == version.service_id, TariffPackage.version == version.version)).first()
+            if exists:
+                return
+            package = TariffPackage(service_id=version.service_id, version=version.version)
+            session.add(package)
+            session.flush()
+            session.add_all(
+                [TariffParameter(package_id=package.id, name=n, value=v) for n, v in version.tariff.parameters.items()]
+                + [TariffDiscount(package_id=package.id, name=n, value=v) for n, v in version.tariff.discounts.items()]
+            )
+            session.commit()
+
+    def member_count(self, service_id: str) -> int:
+        """How many members are now in the VPDN (joining or active)."""
+        with Session(self.engine) as session:
+            return session.exec(select(func.count()).select_from(Member).where(
+                Member.service_id == service_id, Member.state.in_(["joining", "active"]))).one()
 
     def discard_service_if_present(self, service_id: str) -> None:
         """Forget a service that never opened (compensation of its registration)."""
@@ -326,7 +366,7 @@ class OrderStore:
                 **service.model_dump(exclude={"created_at"}),
                 tariff_version=package.version,
                 tariff=TariffPackageSpec(
-                    name=f"{service.apn} v{package.version}",
+                    name=service.apn,
                     parameters={p.name: p.value for p in parameters},
                     discounts={d.name: d.value for d in discounts},
                 ),
@@ -361,6 +401,12 @@ class OrderStore:
                  "state": ItemState.valid if homes else ItemState.requested, "detail": ""}
                 for m in members
             ])
+            session.commit()
+
+    def unstage_items(self, order_no: str) -> None:
+        """Forget the members of an order that was refused before it started."""
+        with Session(self.engine) as session:
+            session.exec(delete(OrderItem).where(OrderItem.order_no == order_no))
             session.commit()
 
     def items_page(self, order_no: str, offset: int, limit: int) -> list[OrderItem]:
@@ -467,3 +513,49 @@ class OrderStore:
         with Session(self.engine) as session:
             return [MemberResult(**item.model_dump()) for item in session.exec(query)]
 
+    # Customer information sync
+
+    def apply_customer_change(self, change: CustomerChange) -> str:
+        """Apply one province's changed record of a customer to the stored customer and its hierarchy; return what changed, in one line.
+
+        A branch record adds or renames the province's branch; a deleted one removes it; the
+        group-level record renames the customer, sets its credit code and the group's province.
+        Raises LookupError when the customer was never acquired. Idempotent."""
+        with Session(self.engine) as session:
+            customer = session.get(GroupCustomer, change.customer_code, with_for_update=True)
+            if customer is None:
+                raise LookupError(f"customer {change.customer_code} is not in GPMS: "
+                                  f"run `vpdn customer acquire {change.customer_code}` first")
+            units = {unit.province: unit for unit in session.exec(
+                select(CustomerUnit).where(CustomerUnit.customer_code == change.customer_code))}
+            group = units.pop(customer.group_province)
+            branch = units.get(change.province)
+            in_group_province = change.province == customer.group_province
+            if in_group_province and change.deleted:
+                return f"{change.province} no longer holds the group record: the customer stays in GPMS"
+            if in_group_province and change.level == "branch":
+                return f"{change.province} holds the group record: a branch record there is not applied"
+            if change.deleted:
+                if branch is None:
+                    return f"{change.province} had no branch: nothing to remove"
+                session.delete(branch)
+                done = f"branch {change.province} removed"
+            elif change.level == "group":
+                if branch is not None:  # the group moves to a province that held a branch
+                    session.delete(branch)
+                    session.flush()
+                customer.name = group.name = change.name
+                customer.credit_code = change.credit_code or customer.credit_code
+                customer.group_province = group.province = change.province
+                session.add(group)
+                done = f"group in {change.province}: {change.name} ({customer.credit_code})"
+            else:
+                done = f"branch {change.province} {'updated' if branch else 'added'}: {change.name}"
+                branch = branch or CustomerUnit(customer_code=change.customer_code, province=change.province,
+                                                level="branch", parent_id=group.id)
+                branch.name = change.name
+                session.add(branch)
+            customer.updated_at = utcnow()
+            session.add(customer)
+            session.commit()
+            return done

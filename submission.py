@@ -1,16 +1,21 @@
 """Starting workflows from outside: an order's workflow (its id from the order number,
-duplicates refused, the operators' search attributes set from the first moment), and the
-provincial CRMs' member notifications (signal-with-start)."""
+duplicates refused, the operators' search attributes set from the first moment), an order
+on an existing service (queued on that service, update-with-start), and the provincial
+CRMs' member notifications and customer record changes (signal-with-start)."""
 
 from typing import Any
 
-from temporalio.client import Client, WorkflowHandle
-from temporalio.common import WorkflowIDReusePolicy
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from models import search_attributes
+from models.customer import CUSTOMER_CHANGE_SIGNAL, CustomerChange, CustomerSyncState, customer_sync_workflow_id
 from models.members import MemberChangesState, MemberNotification
-from models.orders import OrderType, member_changes_workflow_id, workflow_id_for
+from models.orders import OrderType, member_changes_workflow_id, service_orders_workflow_id, workflow_id_for
+from models.service_orders import ServiceOrder, ServiceOrdersState, Submission, SubmissionAnswer
+from workflows.customer_sync import CustomerSync
 from workflows.member_changes import NOTIFY_SIGNAL, MemberChanges
+from workflows.service_orders import ServiceOrders
 
 
 async def start_order(
@@ -51,4 +56,36 @@ async def notify_member_change(
         start_signal=NOTIFY_SIGNAL,
         start_signal_args=[notification],
         static_summary=f"members' own number changes of {service.apn}",
+    )
+
+
+async def notify_customer_change(client: Client, task_queue: str, change: CustomerChange) -> WorkflowHandle:
+    """Deliver a provincial CRM's changed customer record to the customer's sync workflow,
+    starting it if it is not running (signal-with-start)."""
+    return await client.start_workflow(
+        CustomerSync.run,
+        CustomerSyncState(customer_code=change.customer_code),
+        id=customer_sync_workflow_id(change.customer_code),
+        task_queue=task_queue,
+        start_signal=CUSTOMER_CHANGE_SIGNAL,
+        start_signal_args=[change],
+        static_summary=f"customer information sync of {change.customer_code}",
+    )
+
+
+async def submit_service_order(client: Client, task_queue: str, order: ServiceOrder) -> SubmissionAnswer:
+    """Queue an order on its service's one-order-at-a-time workflow, starting that workflow
+    if needed (update-with-start). Raises WorkflowUpdateFailedError with the reason when the
+    service refuses it (closing, duplicate)."""
+    return await client.execute_update_with_start_workflow(
+        ServiceOrders.submit,
+        Submission(order=order),
+        start_workflow_operation=WithStartWorkflowOperation(
+            ServiceOrders.run,
+            ServiceOrdersState(service_id=order.service_id),
+            id=service_orders_workflow_id(order.service_id),
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            task_queue=task_queue,
+            static_summary=f"orders of service {order.service_id}, one at a time",
+        ),
     )

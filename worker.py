@@ -28,12 +28,18 @@ from models import search_attributes
 from settings import Settings, connect_temporal
 from store import OrderStore
 from workflows.customer_acquisition import CustomerAcquisition
+from workflows.customer_sync import CustomerSync
 from workflows.member_changes import MemberChanges
 from workflows.member_exit import MemberExit
 from workflows.member_join import MemberJoin
+from workflows.service_change import ServiceChange
+from workflows.service_closure import ServiceClosure
 from workflows.service_opening import ServiceOpening
+from workflows.service_orders import ServiceOrders
+from workflows.tariff_change import TariffChange
 
-WORKFLOWS = [CustomerAcquisition, ServiceOpening, MemberJoin, MemberExit, MemberChanges]
+WORKFLOWS = [CustomerAcquisition, CustomerSync, ServiceOpening, MemberJoin, MemberExit, MemberChanges,
+             TariffChange, ServiceChange, ServiceClosure, ServiceOrders]
 
 # Sync (store) activities run in this many threads; the worker never runs more at once.
 ACTIVITY_SLOTS = 50
@@ -62,6 +68,7 @@ def build_worker(client: Client, settings: Settings, *, hub: HubClient | None = 
             crm.cancel_group_tariff,
             crm.service_work_order,
             crm.cancel_work_order,
+            crm.service_change_sync,
             crm.verify_members,
             crm.member_order,
             hlr.subscribe_members,
@@ -72,6 +79,7 @@ def build_worker(client: Client, settings: Settings, *, hub: HubClient | None = 
             aaa.remove_accounts,
             line.schedule_line,
             line.cancel_line,
+            line.terminate_line,
             rental.start_rental,
             rental.stop_rental,
             rental.record_settlement,
@@ -80,13 +88,17 @@ def build_worker(client: Client, settings: Settings, *, hub: HubClient | None = 
             order_store.record_order_event,
             order_store.save_customer,
             order_store.register_service,
-            order_store.activate_service,
+            order_store.service_view,
+            order_store.update_service,
+            order_store.record_tariff_version,
+            order_store.member_count,
             order_store.discard_service_if_present,
             order_store.assign_batches,
             order_store.fail_batch,
             order_store.member_counts,
             order_store.finish_members,
             order_store.stage_members,
+            order_store.apply_customer_change,
         ],
         activity_executor=ThreadPoolExecutor(ACTIVITY_SLOTS),
         max_concurrent_activities=ACTIVITY_SLOTS,

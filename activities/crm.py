@@ -40,7 +40,7 @@ class CrmActivities:
         """Group business acceptance order: the province configures the complete group tariff
         package; its configuration result comes as a report. Key: (order, step, province).
         Compensation: cancel_group_tariff."""
-        key = step.key("configure_group_tariff")
+        key = step.key(f"{step.purpose}_group_tariff")
         with rejections_are_final():
             status = await self._crm.configure_group_tariff(
                 step.province, step.service_id, step.tariff, step.version, key, reply_to()
@@ -62,6 +62,15 @@ class CrmActivities:
         key = step.key("service_work_order")
         with rejections_are_final():
             status = await self._crm.service_work_order(step.province, step.service_id, step.with_line, key, reply_to())
+        return WorkOrderAck(idempotency_key=key, status=status)
+
+    @activity.defn
+    async def service_change_sync(self, step: ServiceStep) -> WorkOrderAck:
+        """Service-change info sync to one province (业务变更信息同步); reported later.
+        Key: (order, step, province). Information only: nothing to compensate."""
+        key = step.key("service_change_sync")
+        with rejections_are_final():
+            status = await self._crm.service_change_sync(step.province, step.service_id, key, reply_to())
         return WorkOrderAck(idempotency_key=key, status=status)
 
     @activity.defn

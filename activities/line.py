@@ -15,7 +15,7 @@ class LineActivities:
     async def schedule_line(self, step: LineScheduling) -> WorkOrderAck:
         """Local dedicated-line scheduling order; the line completion comes as a report.
         Key: (order, step, access province). Compensation: cancel_line."""
-        key = step.key("schedule_line")
+        key = step.key(f"{step.purpose}_line")
         with rejections_are_final():
             status = await self._line_center.schedule_line(
                 step.province, step.service_id, step.line, key, reply_to()
@@ -28,4 +28,13 @@ class LineActivities:
         key = step.key("cancel_line")
         with rejections_are_final():
             status = await self._line_center.cancel_line(step.province, step.service_id, key)
+        return WorkOrderAck(idempotency_key=key, status=status)
+
+    @activity.defn
+    async def terminate_line(self, step: ServiceStep) -> WorkOrderAck:
+        """The line's rent-termination order (退租); its completion comes as a report.
+        Key: (order, step, access province). Compensation: schedule_line (restore)."""
+        key = step.key("terminate_line")
+        with rejections_are_final():
+            status = await self._line_center.terminate_line(step.province, step.service_id, key, reply_to())
         return WorkOrderAck(idempotency_key=key, status=status)

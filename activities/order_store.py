@@ -4,7 +4,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import event_key
-from models.customer import CustomerHierarchy
+from models.customer import CUSTOMER_NOT_ACQUIRED, CustomerChange, CustomerHierarchy
 from models.members import (
     BATCH_SIZE,
     BatchRef,
@@ -15,7 +15,7 @@ from models.members import (
     StagedMembers,
 )
 from models.orders import InvalidTransition, NewOrder, OrderEventIn
-from models.service import ServiceRegistration
+from models.service import ServiceRegistration, ServiceUpdate, ServiceView, TariffVersion
 from store import OrderStore, ServiceRefused
 
 SERVICE_REFUSED = "ServiceRefused"
@@ -53,9 +53,26 @@ class OrderStoreActivities:
             raise ApplicationError(str(error), type=SERVICE_REFUSED, non_retryable=True) from error
 
     @activity.defn
-    def activate_service(self, service_id: str) -> None:
-        """Record the service `active` (the opening completed)."""
-        self._store.set_service_state(service_id, "active")
+    def service_view(self, service_id: str) -> ServiceView:
+        """The service as GPMS records it now (an order on it starts from this)."""
+        service = self._store.get_service(service_id)
+        if service is None:
+            raise ApplicationError(f"no service {service_id}", type=SERVICE_REFUSED, non_retryable=True)
+        return service
+
+    @activity.defn
+    def update_service(self, update: ServiceUpdate) -> None:
+        """Record what an order changed on the service (state, line, provinces, payer, rental)."""
+        self._store.update_service(update)
+
+    @activity.defn
+    def record_tariff_version(self, version: TariffVersion) -> None:
+        """Record the new tariff package version every province configured. Idempotent."""
+        self._store.record_tariff_version(version)
+
+    @activity.defn
+    def member_count(self, service_id: str) -> int:
+        return self._store.member_count(service_id)
 
     @activity.defn
     def discard_service_if_present(self, service_id: str) -> None:
@@ -91,3 +108,12 @@ class OrderStoreActivities:
         if members:
             self._store.stage_items(staged.order_no, members, homes)
         return len(members)
+
+    @activity.defn
+    def apply_customer_change(self, change: CustomerChange) -> str:
+        """Apply a province's changed customer record to the customer and its hierarchy;
+        what changed, in one line. Idempotent. A customer never acquired fails for good."""
+        try:
+            return self._store.apply_customer_change(change)
+        except LookupError as error:
+            raise ApplicationError(str(error), type=CUSTOMER_NOT_ACQUIRED, non_retryable=True) from error

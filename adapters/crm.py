@@ -39,6 +39,12 @@ class ProvincialCrm(Protocol):
         """Withdraw the access CRM's work order if present."""
         ...
 
+    async def service_change_sync(
+        self, province: str, service_id: str, idempotency_key: str, reply_to: ReplyTo
+    ) -> str:
+        """Tell a province the service changed (业务变更信息同步); it reports when applied."""
+        ...
+
     async def verify_members(self, msisdns: list[str], idempotency_key: str) -> list[dict]:
         """Member verification (成员核查): the hub asks each number's home CRM; per member
         {msisdn, found, home_province, status, vpdn}."""
@@ -101,6 +107,14 @@ class HubCrm:
     async def cancel_work_order(self, province: str, service_id: str, idempotency_key: str) -> str:
         answer = await self._hub.call(
             province, System.crm, "cancel_work_order", idempotency_key, {"service_id": service_id}
+        )
+        return answer.status
+
+    async def service_change_sync(
+        self, province: str, service_id: str, idempotency_key: str, reply_to: ReplyTo
+    ) -> str:
+        answer = await self._hub.call(
+            province, System.crm, "service_change_sync", idempotency_key, {"service_id": service_id}, reply_to
         )
         return answer.status
 

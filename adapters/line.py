@@ -19,6 +19,10 @@ class LineCenter(Protocol):
         """Cancel the line scheduling if present."""
         ...
 
+    async def terminate_line(self, province: str, service_id: str, idempotency_key: str, reply_to: ReplyTo) -> str:
+        """Rent termination of the line (退租); completion reported later."""
+        ...
+
 
 class HubLineCenter:
     def __init__(self, hub: HubClient) -> None:
@@ -36,5 +40,11 @@ class HubLineCenter:
     async def cancel_line(self, province: str, service_id: str, idempotency_key: str) -> str:
         answer = await self._hub.call(
             province, System.line, "cancel_line", idempotency_key, {"service_id": service_id}
+        )
+        return answer.status
+
+    async def terminate_line(self, province: str, service_id: str, idempotency_key: str, reply_to: ReplyTo) -> str:
+        answer = await self._hub.call(
+            province, System.line, "terminate_line", idempotency_key, {"service_id": service_id}, reply_to
         )
         return answer.status

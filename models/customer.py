@@ -101,3 +101,40 @@ def identify_customer(
         branches=[r for r in others if r.credit_code == group.credit_code],
         conflicts=[r for r in others if r.credit_code != group.credit_code],
     )
+
+
+# Customer information sync (客户信息同步): provinces push their record changes to GPMS.
+
+CUSTOMER_SYNC_WORKFLOW = "CustomerSync"
+CUSTOMER_CHANGE_SIGNAL = "change"
+CUSTOMER_NOT_ACQUIRED = "CustomerNotAcquired"
+
+
+def customer_sync_workflow_id(customer_code: str) -> str:
+    """The long-lived workflow per customer that applies the provinces' record changes."""
+    return f"vpdn-customer-sync-{customer_code}"
+
+
+class CustomerChange(BaseModel):
+    """A provincial CRM's changed record of a group customer, pushed through the hub."""
+
+    province: str
+    customer_code: str
+    version: int = Field(ge=1)  # the province's own version of its record
+    name: str = Field(min_length=1)
+    credit_code: str | None = None  # None: the message leaves it out, GPMS keeps its own
+    level: Literal["group", "branch"]
+    deleted: bool = False  # the province no longer holds the customer
+
+    @field_validator("customer_code")
+    @classmethod
+    def _valid_code(cls, value: str) -> str:
+        return check_customer_code(value)
+
+
+class CustomerSyncState(BaseModel):
+    """The per-customer sync workflow's state, carried across continue-as-new."""
+
+    customer_code: str
+    versions: dict[str, int] = Field(default_factory=dict)  # province → last applied version
+    pending: list[CustomerChange] = Field(default_factory=list)

@@ -12,6 +12,9 @@ class OrderType(StrEnum):
     service_opening = "service_opening"
     member_join = "member_join"
     member_exit = "member_exit"
+    tariff_change = "tariff_change"
+    service_change = "service_change"
+    service_closure = "service_closure"
 
 
 # Workflow ids are derived from the business order number, one prefix per order type.
@@ -20,12 +23,20 @@ WORKFLOW_ID_PREFIX: dict[OrderType, str] = {
     OrderType.service_opening: "vpdn-open",
     OrderType.member_join: "vpdn-join",
     OrderType.member_exit: "vpdn-exit",
+    OrderType.tariff_change: "vpdn-tariff",
+    OrderType.service_change: "vpdn-change",
+    OrderType.service_closure: "vpdn-close",
 }
 
 
 
 def workflow_id_for(order_type: OrderType, order_no: str) -> str:
     return f"{WORKFLOW_ID_PREFIX[order_type]}-{order_no}"
+
+
+def service_orders_workflow_id(service_id: str) -> str:
+    """The long-lived workflow per service that runs its orders one at a time."""
+    return f"vpdn-service-{service_id}"
 
 
 def member_changes_workflow_id(service_id: str) -> str:

@@ -138,6 +138,8 @@ class ServiceRegistration(BaseModel):
     paying_province: str
     provinces: list[str]
     tariff: TariffPackage
+    line: DedicatedLine | None = None
+    rental_rule: RentalRule = RentalRule.next_day
 
 
 class ServiceStep(BaseModel):
@@ -164,22 +166,24 @@ class AccessWorkOrder(ServiceStep):
 class TariffConfiguration(ServiceStep):
     tariff: TariffPackage
     version: int = 1
+    # "restore" puts a previous version back (compensation of a change or a closure).
+    purpose: Literal["configure", "restore"] = "configure"
 
 
 class LineScheduling(ServiceStep):
     line: DedicatedLine
+    # "change" schedules a changed line; "restore" puts the previous line back.
+    purpose: Literal["schedule", "change", "restore"] = "schedule"
 
 
 class RentalStart(ServiceStep):
-    """The access line's rental start; `province` is the access province."""
+    """A rental of the service (its access line) from a date; `province` is the access
+    province. An opening starts `<service>:rental`; a line change starts a new one."""
 
     start_date: str  # ISO date, Beijing time
     rule: RentalRule
     paying_province: str
-
-    @property
-    def rental_id(self) -> str:
-        return f"{self.service_id}:rental"
+    rental_id: str
 
 
 class WorkOrderAck(BaseModel):
@@ -202,6 +206,13 @@ class ServiceView(BaseModel):
     state: str
     tariff_version: int
     tariff: TariffPackage
+    line: DedicatedLine | None = None
+    rental_id: str | None = None
+    rental_rule: RentalRule = RentalRule.next_day
+
+    @property
+    def off_site_payment(self) -> bool:
+        return self.paying_province != self.access_province
 
 
 class ServiceOpeningResult(BaseModel):
@@ -209,3 +220,111 @@ class ServiceOpeningResult(BaseModel):
     service_id: str
     state: str
     rental_start: str | None = None
+
+
+class TariffChange(BaseModel):
+    """A group tariff package standard change (集团资费套餐标准变更): new values of existing
+    parameters, new values of existing discounts, and new discounts."""
+
+    parameters: dict[str, str] = Field(default_factory=dict)
+    discounts: dict[str, str] = Field(default_factory=dict)
+    new_discounts: dict[str, str] = Field(default_factory=dict)
+
+
+class TariffChangeRefused(ValueError):
+    pass
+
+
+def apply_tariff_change(current: TariffPackage, change: TariffChange) -> TariffPackage:
+    """The complete package after the change; refuses unknown names and a change that
+    changes nothing."""
+    unknown = [f"parameter {n}" for n in change.parameters if n not in current.parameters]
+    unknown += [f"discount {n}" for n in change.discounts if n not in current.discounts]
+    unknown += [f"discount {n} (already exists; change it instead)" for n in change.new_discounts
+                if n in current.discounts]
+    if unknown:
+        raise TariffChangeRefused(f"unknown in the current package: {', '.join(unknown)}")
+    changed = TariffPackage(
+        name=current.name,
+        parameters={**current.parameters, **change.parameters},
+        discounts={**current.discounts, **change.discounts, **change.new_discounts},
+    )
+    if changed == current:
+        raise TariffChangeRefused("the change changes nothing: every value is already in force")
+    return changed
+
+
+class ServiceOrderBase(BaseModel):
+    """What every order on an existing service carries."""
+
+    order_no: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    service_id: str
+    customer_code: str
+    requested_by: str = Field(min_length=1)
+    pre_approved_by: str | None = None
+    timers: ReportTimers = Field(default_factory=ReportTimers)
+
+
+class TariffChangeOrder(ServiceOrderBase):
+    kind: Literal["tariff_change"] = "tariff_change"
+    change: TariffChange
+
+
+class ServiceChange(BaseModel):
+    """A service change (业务变更): the dedicated line, the related provinces, the payer."""
+
+    line: DedicatedLine | None = None
+    provinces: list[str] | None = None
+    paying_province: str | None = None
+    # The new line rental starts when the customer confirms (vpdn order confirm-rental).
+    confirm_rental: bool = False
+
+    @field_validator("provinces")
+    @classmethod
+    def _provinces(cls, codes: list[str] | None) -> list[str] | None:
+        return None if codes is None else _check_provinces(codes)
+
+    @field_validator("paying_province")
+    @classmethod
+    def _payer(cls, code: str | None) -> str | None:
+        return None if code is None else check_province(code)
+
+    @model_validator(mode="after")
+    def _something(self) -> "ServiceChange":
+        if self.line is None and self.provinces is None and self.paying_province is None:
+            raise ValueError("a service change changes the line, the provinces or the paying province")
+        return self
+
+
+class ServiceChangeOrder(ServiceOrderBase):
+    kind: Literal["service_change"] = "service_change"
+    change: ServiceChange
+
+
+class ServiceClosureOrder(ServiceOrderBase):
+    kind: Literal["service_closure"] = "service_closure"
+
+
+class TariffVersion(BaseModel):
+    service_id: str
+    version: int
+    tariff: TariffPackage
+
+
+class ServiceUpdate(BaseModel):
+    """What a completed service change records."""
+
+    service_id: str
+    line: DedicatedLine | None = None
+    remove_line: bool = False
+    provinces: list[str] | None = None
+    paying_province: str | None = None
+    rental_id: str | None = None
+    state: str | None = None
+
+
+class ServiceOrderResult(BaseModel):
+    order_no: str
+    service_id: str
+    state: str
+    detail: str = ""

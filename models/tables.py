@@ -53,6 +53,10 @@ class VpdnService(SQLModel, table=True):
     paying_province: str = Field(max_length=2)
     provinces: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     state: str = "opening"  # opening, active, closing, closed
+    # The dedicated line (bandwidth_mbps, address), if the service has one.
+    line: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    rental_rule: str = "next_day"
+    rental_id: str | None = None  # the rental running in the access province's billing
     created_at: datetime = timestamp()
 
 

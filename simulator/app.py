@@ -21,6 +21,7 @@ from models.provinces import HQ, PROVINCE_CODES, System
 from settings import Settings
 from simulator import db, seed
 from simulator.calls import answer_call, batch_msisdns, refusal
+from simulator.customers import ChangeSink, RecordChange, TemporalChangeSink, change_record
 from simulator.db import IdempotencyRecord, PendingReport, Resource
 from simulator.faults import add_fault, list_faults, take_faults
 from simulator.operations import (
@@ -30,7 +31,7 @@ from simulator.operations import (
     find_operation,
     find_system,
 )
-from simulator.reports import Reporter, ReportSink, TemporalSink
+from simulator.reports import LazyClient, Reporter, ReportSink, TemporalSink
 
 
 def _error(status_code: int, code: str, text: str) -> JSONResponse:
@@ -208,13 +209,35 @@ def reports(engine: EngineDep, pending: bool = False, limit: int = 1000) -> list
         return list(session.exec(query.order_by(PendingReport.due_at).limit(limit)))
 
 
-def create_app(settings: Settings, report_sink: ReportSink | None = None) -> FastAPI:
+@admin.post("/customers/{customer_code}/changes")
+async def change_customer(customer_code: str, change: RecordChange, request: Request):
+    """A province's CRM changes (or deletes) its record of a customer, and pushes the change
+    to GPMS (客户信息同步): the record's version goes up by one. Returns the change sent."""
+    try:
+        sent = await run_in_threadpool(change_record, request.app.state.engine, customer_code, change)
+    except ValueError as err:
+        return _error(422, "E4000", str(err))
+    except LookupError as err:
+        return _error(404, "E4040", str(err))
+    try:
+        await request.app.state.change_sink(sent)
+    except Exception as err:  # noqa: BLE001 - the record changed; say the push failed
+        return _error(502, "E5020", f"{sent.province} record version {sent.version} saved, "
+                                    f"but not delivered to GPMS: {err}")
+    return sent
+
+
+def create_app(
+    settings: Settings, report_sink: ReportSink | None = None, change_sink: ChangeSink | None = None
+) -> FastAPI:
     """The simulator on its database (`settings.simulator_database_url`). Completion reports go
     to `report_sink`, by default as Temporal signals; while the app runs (its lifespan), a
-    loop sends them as they fall due; `app.state.reporter.send_due()` sends them on demand."""
+    loop sends them as they fall due; `app.state.reporter.send_due()` sends them on demand.
+    Customer record changes go to `change_sink`, by default by Temporal signal-with-start."""
     engine = db.open_database(settings.simulator_database_url)
+    temporal = LazyClient(settings)
     reporter = Reporter(
-        engine, report_sink or TemporalSink(settings), retry_delay_s=settings.report_delay_s
+        engine, report_sink or TemporalSink(temporal), retry_delay_s=settings.report_delay_s
     )
 
     @asynccontextmanager
@@ -232,6 +255,7 @@ def create_app(settings: Settings, report_sink: ReportSink | None = None) -> Fas
     app.state.settings = settings
     app.state.engine = engine
     app.state.reporter = reporter
+    app.state.change_sink = change_sink or TemporalChangeSink(temporal, settings.task_queue)
     app.add_exception_handler(UnknownAddress, _unknown_address)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.include_router(hub)

@@ -28,6 +28,7 @@ class CustomerRecord(SQLModel, table=True):
     name: str
     credit_code: str = Field(index=True)
     level: str
+    version: int = 1  # the province's own version of its record, up by one at each change
 
 
 class Subscriber(SQLModel, table=True):

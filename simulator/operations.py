@@ -58,7 +58,7 @@ def member_result(
 def query_group_customer(session: Session, province: str, payload: dict[str, Any]) -> dict:
     """The province's CRM tells what it holds of a group customer (客户信息获取)."""
     record = session.get(CustomerRecord, (province, payload["customer_code"]))
-    return {"found": record is not None, "record": record.model_dump() if record else None}
+    return {"found": record is not None, "record": record.model_dump(exclude={"version"}) if record else None}
 
 
 def lookup_subscriber(session: Session, province: str, payload: dict[str, Any]) -> dict:
@@ -125,6 +125,10 @@ OPERATIONS: dict[tuple[System, str], Operation] = {
         Operation(System.line, "schedule_line", Effect.upsert, "service_id", "line_order",
                   asynchronous=True),
         Operation(System.line, "cancel_line", Effect.remove, "service_id", "line_order"),
+        Operation(System.line, "terminate_line", Effect.remove, "service_id", "line_order",
+                  asynchronous=True),
+        Operation(System.crm, "service_change_sync", Effect.upsert, "service_id", "service_change",
+                  asynchronous=True),
         Operation(System.billing, "start_rental", Effect.upsert, "rental_id", "rental"),
         Operation(System.billing, "stop_rental", Effect.remove, "rental_id", "rental"),
         Operation(System.settlement, "record_rental", Effect.upsert, "rental_id",

@@ -25,20 +25,31 @@ DUE_BATCH = 500
 MAX_RETRY_DELAY_S = 60.0
 
 
-class TemporalSink:
-    """Delivers a report as a signal to its workflow; connects to Temporal on first use, so
-    the simulator starts even while Temporal is down."""
+class LazyClient:
+    """The Temporal client, connected on first use, so the simulator starts even while
+    Temporal is down."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._client: Client | None = None
         self._connecting = asyncio.Lock()
 
-    async def __call__(self, workflow_id: str, signal: str, report: CompletionReport) -> None:
+    async def __call__(self) -> Client:
         async with self._connecting:
             if self._client is None:
                 self._client = await connect_temporal(self._settings)
-        await self._client.get_workflow_handle(workflow_id).signal(
+        return self._client
+
+
+class TemporalSink:
+    """Delivers a report as a signal to its workflow."""
+
+    def __init__(self, client: LazyClient) -> None:
+        self._client = client
+
+    async def __call__(self, workflow_id: str, signal: str, report: CompletionReport) -> None:
+        client = await self._client()
+        await client.get_workflow_handle(workflow_id).signal(
             signal, report, rpc_timeout=timedelta(seconds=10)
         )
 

@@ -5,13 +5,15 @@ from collections.abc import Callable
 
 import httpx
 from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError
 
 from models.customer import CustomerHierarchy
-from models.orders import OrderStatus, OrderType
-from models.service import ServiceOpeningOrder
+from models.orders import OrderStatus, OrderType, workflow_id_for
+from models.service import ServiceOpeningOrder, ServiceOrderResult
+from models.service_orders import SubmissionAnswer
 from settings import Settings
 from store import OrderStore
-from submission import start_order
+from submission import start_order, submit_service_order
 from workflows.service_opening import ServiceOpening
 
 CUSTOMER = "3100012345"
@@ -75,3 +77,43 @@ async def wait_for_status(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out waiting; last status: {status}")
         await asyncio.sleep(0.1)
+
+
+async def opened_service(client: Client, settings: Settings, order_no: str, **fields) -> ServiceOpeningOrder:
+    """A service opened end to end (SH access with a line, GD and BJ; rental next day)."""
+    order = opening_order(order_no, **fields)
+    await (await start_opening(client, settings, order)).result()
+    return order
+
+
+def order_fields(opening: ServiceOpeningOrder, order_no: str, **fields) -> dict:
+    return {"order_no": order_no, "service_id": opening.service_id, "customer_code": opening.customer_code,
+            "requested_by": "alice", "pre_approved_by": "hq-audit", **fields}
+
+
+async def submit(client: Client, settings: Settings, order) -> SubmissionAnswer:
+    return await submit_service_order(client, settings.task_queue, order)
+
+
+async def order_result(client: Client, order_type: OrderType, order_no: str, result_type: type = ServiceOrderResult,
+                       timeout_s: float = 30):
+    """The result of a queued order's workflow, once it has started and ended."""
+    handle = client.get_workflow_handle(workflow_id_for(order_type, order_no), result_type=result_type)
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        try:
+            await handle.describe()
+            return await asyncio.wait_for(handle.result(), timeout_s)
+        except RPCError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.1)
+
+
+async def package_versions(simulator: httpx.AsyncClient, provinces: list[str]) -> dict[str, int]:
+    """The group tariff package version each province's CRM holds."""
+    held = {}
+    for province in provinces:
+        for package in await holdings(simulator, province, "crm", "group_tariff_package"):
+            held[province] = package["data"]["version"]
+    return held

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from models.customer import CustomerHierarchy, ProvincialCustomerRecord
+from models.customer import CustomerChange, CustomerHierarchy, ProvincialCustomerRecord
 from models.orders import InvalidTransition, NewOrder, OrderEventIn, OrderState, OrderType
 from models.tables import GroupCustomer, Member, TariffPackage, TariffParameter, VpdnService
 from store import OrderStore
@@ -96,3 +96,37 @@ def test_tariff_packages_are_versioned_per_service_and_members_unique(order_stor
     with Session(order_store.engine) as session, pytest.raises(IntegrityError):
         session.add(Member(service_id="VPDN-1", msisdn="13800000001", home_province="GD"))
         session.commit()
+
+
+# Customer information sync
+
+
+def record_change(province: str, version: int, name: str, **fields) -> CustomerChange:
+    return CustomerChange(province=province, customer_code="3100012345", version=version, name=name,
+                          level=fields.pop("level", "branch"), **fields)
+
+
+def test_provincial_changes_update_the_customer_and_its_hierarchy_idempotently(order_store):
+    order_store.save_customer(hierarchy("BJ", "GD"))
+    changes = [
+        record_change("GD", 2, "Acme South China"),
+        record_change("ZJ", 1, "Acme ZJ"),
+        record_change("BJ", 2, "Acme BJ", deleted=True),
+        record_change("GD", 3, "Acme Group", level="group", credit_code="91440000MA1FL0009Z"),
+    ]
+
+    done = [order_store.apply_customer_change(change) for change in changes]
+    once = order_store.get_customer("3100012345")
+    for change in changes:
+        order_store.apply_customer_change(change)
+
+    assert done == ["branch GD updated: Acme South China", "branch ZJ added: Acme ZJ", "branch BJ removed",
+                    "group in GD: Acme Group (91440000MA1FL0009Z)"]
+    assert (once.name, once.credit_code, once.group_province) == ("Acme Group", "91440000MA1FL0009Z", "GD")
+    assert [(b.province, b.name) for b in once.branches] == [("ZJ", "Acme ZJ")]
+    assert order_store.get_customer("3100012345") == once
+
+
+def test_a_change_for_a_customer_never_acquired_is_refused(order_store):
+    with pytest.raises(LookupError, match="customer 3100012345 is not in GPMS"):
+        order_store.apply_customer_change(record_change("GD", 1, "Acme GD"))

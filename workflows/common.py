@@ -2,7 +2,7 @@
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import timedelta
+from datetime import timedelta, timezone
 from typing import TypeVar
 
 from temporalio import workflow
@@ -20,6 +20,9 @@ T = TypeVar("T")
 ORDER_FAILED = "OrderFailed"
 
 GPMS = "gpms"
+
+# Dates of rentals are Beijing dates.
+BEIJING = timezone(timedelta(hours=8))
 
 STORE_TIMEOUT = timedelta(seconds=30)
 

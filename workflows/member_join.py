@@ -8,11 +8,11 @@ removed; a province that fails a whole batch fails that batch's members alone. T
 ends completed, partial or failed from its members.
 """
 
-from datetime import timedelta, timezone
+from datetime import timedelta
 
 from temporalio import workflow
 
-from workflows.common import fan_out
+from workflows.common import BEIJING, fan_out
 from workflows.member_orders import MemberOrderWorkflow
 
 with workflow.unsafe.imports_passed_through():
@@ -32,7 +32,6 @@ with workflow.unsafe.imports_passed_through():
     from models.orders import OrderState, OrderType
     from models.provinces import HQ
 
-BEIJING = timezone(timedelta(hours=8))
 VERIFICATION_PAGE = 1000
 
 

@@ -3,22 +3,41 @@ decisions (updates with validators), cancellation, and compensation that holds t
 for a person when an undo fails."""
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, ClassVar, Generic, TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.common import OrderTracker, failure_text
+from workflows.common import STORE_TIMEOUT, OrderTracker, failure_text, fan_out
 from workflows.provinces import ProvinceWork
 from workflows.saga import Saga
 
 with workflow.unsafe.imports_passed_through():
+    from activities.billing import RentalActivities
+    from activities.order_store import OrderStoreActivities
     from models.hub import REPORT_SIGNAL, CompletionReport
-    from models.orders import CompensationDecision, Decision, OrderState, OrderStatus, OrderType
-    from models.service import ReportTimers
+    from models.orders import (
+        CompensationDecision,
+        Decision,
+        NewOrder,
+        OrderState,
+        OrderStatus,
+        OrderType,
+        workflow_id_for,
+    )
+    from models.provinces import HQ
+    from models.service import (
+        RentalStart,
+        ReportTimers,
+        ServiceOrderResult,
+        ServiceStep,
+        ServiceUpdate,
+        ServiceView,
+    )
 
 AWAITING_AUDIT = "awaiting business audit"
+AWAITING_RENTAL_CONFIRMATION = "awaiting the customer's rental-start confirmation"
 ORDER_REJECTED = "OrderRejected"
 ORDER_FAILED = "OrderFailed"
 
@@ -35,12 +54,14 @@ class OrderWorkflow(Generic[Result]):
 
     order_type: ClassVar[OrderType]
 
-    def _setup(self, order_no: str, timers: ReportTimers) -> None:
+    def _setup(self, order_no: str, timers: ReportTimers, service_id: str = "") -> None:
         self._order_no = order_no
+        self._service_id = service_id
         self._tracker = OrderTracker(order_no, self.order_type)
         self._provinces = ProvinceWork(self._tracker, timers)
         self._saga = Saga(self._tracker)
         self._audit: tuple[bool, Decision] | None = None
+        self._rental_confirmation: Decision | None = None
         self._cancellation: Decision | None = None
         self._compensation_decision: CompensationDecision | None = None
         self._flow: asyncio.Task | None = None
@@ -106,6 +127,41 @@ class OrderWorkflow(Generic[Result]):
         await tracker.record(f"order {final}", state=final, detail=cause, actor=actor)
         return await self._result(final)
 
+    def _step(self, province: str, attempt: int = 1) -> ServiceStep:
+        """This order's step at a province on its service (the idempotency key's parts)."""
+        return ServiceStep(order_no=self._order_no, service_id=self._service_id, province=province,
+                           attempt=attempt)
+
+    async def _in_every_province(
+        self, name: str, provinces: list[str], activity: Any, arg: Callable[[str, int], Any],
+        undo_name: str, undo_activity: Any, undo_arg: Callable[[str, int], Any],
+    ) -> None:
+        """One work order to each province at once, each reported complete; the undo (in
+        every province that was asked) is registered before any is sent. `arg(province,
+        attempt)` and `undo_arg(province, attempt)` build the activities' arguments."""
+        asked: list[str] = []
+        self._saga.add(undo_name, lambda attempt: fan_out(list(asked), lambda province: self._provinces.run(
+            undo_name, province, undo_activity, undo_arg(province, attempt))))
+
+        async def one(province: str) -> None:
+            asked.append(province)
+            await self._provinces.run(name, province, activity, arg(province, 1))
+
+        await fan_out(provinces, one)
+
+    async def _rental_starts(self, rental: Callable[..., RentalStart], off_site_payment: bool) -> None:
+        """The rental starts in the access province's billing and, when another province
+        pays (异地付费), at HQ settlement; `rental(attempt)` builds the rental."""
+        access = rental().province
+        self._saga.add("stop the rental", lambda attempt: self._provinces.run(
+            "stop rental", access, RentalActivities.stop_rental, rental(attempt)))
+        await self._provinces.run("rental start", access, RentalActivities.start_rental, rental())
+        if off_site_payment:
+            self._saga.add("withdraw the settlement record", lambda attempt: self._provinces.run(
+                "withdraw settlement record", HQ, RentalActivities.cancel_settlement, rental(attempt)))
+            await self._provinces.run("rental start to HQ settlement", HQ, RentalActivities.record_settlement,
+                                      rental())
+
     async def _wait_for_person(self, event: str, sub_state: str, decided: Any) -> None:
         """Put the order in `pending` with what it waits for, until `decided()` holds."""
         await self._tracker.record(event, state=OrderState.pending, sub_state=sub_state)
@@ -149,6 +205,23 @@ class OrderWorkflow(Generic[Result]):
             raise ValueError("a rejection needs a reason")
 
     @workflow.update
+    def confirm_rental(self, decision: Decision) -> str:
+        self._rental_confirmation = decision
+        return f"rental start of order {self._order_no} confirmed by {decision.by}"
+
+    @confirm_rental.validator
+    def _validate_confirm_rental(self, decision: Decision) -> None:
+        self._require_pending(AWAITING_RENTAL_CONFIRMATION, "confirmed", self._rental_confirmation is not None)
+
+    async def _customer_confirms_rental(self) -> None:
+        """The customer confirms the rental start (确认起租): pending until `confirm_rental`."""
+        await self._wait_for_person("rental start waits for the customer", AWAITING_RENTAL_CONFIRMATION,
+                                    lambda: self._rental_confirmation is not None)
+        confirmation = self._rental_confirmation
+        await self._tracker.record("customer confirmed the rental start", state=OrderState.in_progress,
+                                   actor=confirmation.by, detail=confirmation.reason)
+
+    @workflow.update
     def cancel(self, decision: Decision) -> str:
         self._cancellation = decision
         self._flow.cancel()
@@ -172,3 +245,38 @@ class OrderWorkflow(Generic[Result]):
     def _validate_resolve_compensation(self, decision: CompensationDecision) -> None:
         if self._tracker.status.state != OrderState.held or self._compensation_decision is not None:
             raise ValueError(f"order {self._order_no} is not held for a failed compensation")
+
+
+class ServiceOrderWorkflow(OrderWorkflow[ServiceOrderResult]):
+    """Base of the orders on an existing service (tariff change, service change, closure)."""
+
+    def _setup_service_order(self, order: Any) -> None:
+        self._setup(order.order_no, order.timers, order.service_id)
+        self._order = order
+
+    async def _accept_on_active_service(self) -> ServiceView:
+        """Accept the order and load the service as it is now; only an active one takes it."""
+        order = self._order
+        await self._tracker.accept(NewOrder(
+            order_no=order.order_no, order_type=self.order_type,
+            workflow_id=workflow_id_for(self.order_type, order.order_no), customer_code=order.customer_code,
+            requested_by=order.requested_by, service_id=order.service_id,
+        ))
+        service = await workflow.execute_activity_method(
+            OrderStoreActivities.service_view, order.service_id, start_to_close_timeout=STORE_TIMEOUT,
+            summary="load the service")
+        if service.state != "active":
+            raise Rejected(f"service {order.service_id} is {service.state}: it takes no {self.order_type} order")
+        return service
+
+    async def _record_service(self, update: ServiceUpdate, summary: str) -> None:
+        await workflow.execute_activity_method(
+            OrderStoreActivities.update_service, update, start_to_close_timeout=STORE_TIMEOUT, summary=summary)
+
+    async def _complete(self, detail: str) -> ServiceOrderResult:
+        await self._tracker.record(f"{self.order_type} completed", state=OrderState.completed, detail=detail)
+        return ServiceOrderResult(order_no=self._order_no, service_id=self._service_id,
+                                  state=OrderState.completed, detail=detail)
+
+    async def _result(self, state: OrderState) -> ServiceOrderResult:
+        return ServiceOrderResult(order_no=self._order_no, service_id=self._service_id, state=state)

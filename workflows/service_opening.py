@@ -8,21 +8,19 @@ Every step with an effect registers its undo first; a failure or a cancellation 
 them in reverse. An undo that fails holds the order for a person.
 """
 
-from datetime import timedelta, timezone
+from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
-from workflows.common import STORE_TIMEOUT, failure_text, fan_out
+from workflows.common import BEIJING, STORE_TIMEOUT, failure_text
 from workflows.order_workflow import OrderWorkflow, Rejected
 
 with workflow.unsafe.imports_passed_through():
-    from activities.billing import RentalActivities
     from activities.crm import CrmActivities
     from activities.line import LineActivities
     from activities.order_store import OrderStoreActivities
-    from models.orders import Decision, NewOrder, OrderState, OrderType, workflow_id_for
-    from models.provinces import HQ
+    from models.orders import NewOrder, OrderState, OrderType, workflow_id_for
     from models.service import (
         AccessWorkOrder,
         LineScheduling,
@@ -31,12 +29,10 @@ with workflow.unsafe.imports_passed_through():
         ServiceOpeningOrder,
         ServiceOpeningResult,
         ServiceRegistration,
-        ServiceStep,
+        ServiceUpdate,
         TariffConfiguration,
     )
 
-BEIJING = timezone(timedelta(hours=8))
-AWAITING_RENTAL_CONFIRMATION = "awaiting the customer's rental-start confirmation"
 
 
 @workflow.defn
@@ -45,9 +41,9 @@ class ServiceOpening(OrderWorkflow[ServiceOpeningResult]):
 
     @workflow.init
     def __init__(self, order: ServiceOpeningOrder) -> None:
-        self._setup(order.order_no, order.timers)
+        self._setup(order.order_no, order.timers, order.service_id)
         self._order = order
-        self._rental_confirmation: Decision | None = None
+        self._rental_id = f"{order.service_id}:rental"
 
     @workflow.run
     async def run(self, order: ServiceOpeningOrder) -> ServiceOpeningResult:
@@ -73,7 +69,8 @@ class ServiceOpening(OrderWorkflow[ServiceOpeningResult]):
         await self._access_work_order()
         rental_start = await self._start_rental()
         await workflow.execute_activity_method(
-            OrderStoreActivities.activate_service, order.service_id,
+            OrderStoreActivities.update_service,
+            ServiceUpdate(service_id=order.service_id, state="active", rental_id=self._rental_id),
             start_to_close_timeout=STORE_TIMEOUT, summary="service active",
         )
         await tracker.record(
@@ -97,6 +94,7 @@ class ServiceOpening(OrderWorkflow[ServiceOpeningResult]):
                     order_no=order.order_no, service_id=order.service_id, customer_code=order.customer_code,
                     apn=order.apn, access_province=order.access_province,
                     paying_province=order.paying_province, provinces=order.provinces, tariff=order.tariff,
+                    line=order.line, rental_rule=order.rental_rule,
                 ),
                 start_to_close_timeout=STORE_TIMEOUT, summary="record the service",
             )
@@ -106,22 +104,11 @@ class ServiceOpening(OrderWorkflow[ServiceOpeningResult]):
     async def _configure_tariff_everywhere(self) -> None:
         """Every related province configures the group tariff package (配置集团资费套餐)."""
         order = self._order
-        asked: list[str] = []
-        self._saga.add("cancel the group tariff package", lambda attempt: fan_out(
-            list(asked), lambda province: self._provinces.run(
-                "cancel group tariff package", province, CrmActivities.cancel_group_tariff,
-                self._step(province, attempt),
-            ),
-        ))
-
-        async def configure(province: str) -> None:
-            asked.append(province)
-            await self._provinces.run(
-                "configure group tariff package", province, CrmActivities.configure_group_tariff,
-                TariffConfiguration(**self._step(province).model_dump(), tariff=order.tariff),
-            )
-
-        await fan_out(order.provinces, configure)
+        await self._in_every_province(
+            "configure group tariff package", order.provinces, CrmActivities.configure_group_tariff,
+            lambda province, attempt: TariffConfiguration(**self._step(province).model_dump(), tariff=order.tariff),
+            "cancel the group tariff package", CrmActivities.cancel_group_tariff, self._step,
+        )
 
     async def _access_work_order(self) -> None:
         """The access CRM's work order; with a line, the line center schedules it and reports
@@ -151,44 +138,20 @@ class ServiceOpening(OrderWorkflow[ServiceOpeningResult]):
         start_date = await self._rental_start_date()
         rental = lambda attempt=1: RentalStart(  # noqa: E731
             **self._step(access, attempt).model_dump(), start_date=start_date,
-            rule=order.rental_rule, paying_province=order.paying_province)
-        self._saga.add("stop the rental", lambda attempt: self._provinces.run(
-            "stop rental", access, RentalActivities.stop_rental, rental(attempt)))
-        await self._provinces.run("rental start", access, RentalActivities.start_rental, rental())
-        if order.off_site_payment:
-            self._saga.add("withdraw the settlement record", lambda attempt: self._provinces.run(
-                "withdraw settlement record", HQ, RentalActivities.cancel_settlement, rental(attempt)))
-            await self._provinces.run("rental start to HQ settlement", HQ, RentalActivities.record_settlement,
-                                      rental())
+            rule=order.rental_rule, paying_province=order.paying_province, rental_id=self._rental_id)
+        await self._rental_starts(rental, order.off_site_payment)
         return start_date
 
     async def _rental_start_date(self) -> str:
-        rule, tracker = self._order.rental_rule, self._tracker
+        rule = self._order.rental_rule
         today = workflow.now().astimezone(BEIJING).date()
         if rule == RentalRule.next_day:
             return (today + timedelta(days=1)).isoformat()
         if rule == RentalRule.next_month:
             return (today.replace(day=28) + timedelta(days=4)).replace(day=1).isoformat()
-        await self._wait_for_person("rental start waits for the customer", AWAITING_RENTAL_CONFIRMATION,
-                                    lambda: self._rental_confirmation is not None)
-        confirmation = self._rental_confirmation
-        await tracker.record("customer confirmed the rental start", state=OrderState.in_progress,
-                             actor=confirmation.by, detail=confirmation.reason)
+        await self._customer_confirms_rental()
         return workflow.now().astimezone(BEIJING).date().isoformat()
-
-    def _step(self, province: str, attempt: int = 1) -> ServiceStep:
-        return ServiceStep(order_no=self._order.order_no, service_id=self._order.service_id,
-                           province=province, attempt=attempt)
 
     async def _result(self, state: OrderState) -> ServiceOpeningResult:
         return ServiceOpeningResult(order_no=self._order.order_no, service_id=self._order.service_id,
                                     state=state)
-
-    @workflow.update
-    def confirm_rental(self, decision: Decision) -> str:
-        self._rental_confirmation = decision
-        return f"rental start of order {self._order.order_no} confirmed by {decision.by}"
-
-    @confirm_rental.validator
-    def _validate_confirm_rental(self, decision: Decision) -> None:
-        self._require_pending(AWAITING_RENTAL_CONFIRMATION, "confirmed", self._rental_confirmation is not None)

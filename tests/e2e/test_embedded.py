@@ -134,7 +134,9 @@ def wait_for_order(env: dict, order_no: str, condition, timeout_s: float = 60) -
         time.sleep(0.3)
 
 
-def test_service_opening_through_the_cli_with_audit_and_rental_confirmation(env, tmp_path):
+def test_a_whole_service_life_through_the_cli(env, tmp_path):
+    """acquire → open (audit, rental confirmation) → join → tariff change → service change →
+    exit → close."""
     seed = tmp_path / "seed.json"
     seed.write_text(json.dumps({"customers": [
         {"province": "SD", "customer_code": CODE, "name": "Qilu Energy", "credit_code": "91370000QE0001B",
@@ -189,5 +191,41 @@ def test_service_opening_through_the_cli_with_audit_and_rental_confirmation(env,
         invalid = json.loads(vpdn(env, "order", "members", "JOIN-E2E", "--state", "invalid", "--json").stdout)
         assert {(m["msisdn"], m["code"]) for m in invalid} == {(numbers[0], "E2001"), (numbers[1], "E2001")}
         assert len(json.loads(vpdn(env, "sim", "holdings", "SD", "aaa").stdout)) == 198
+
+        # The rest of the service's life, each order queued on the service in turn.
+        change = tmp_path / "tariff.json"
+        change.write_text(json.dumps({"parameters": {"monthly_fee": "3300"}, "new_discounts": {"loyalty": "0.9"}}))
+        tariff = vpdn(env, "tariff", "change", "SVC-OPN-E2E", "--file", str(change), "--order-no", "TRF-E2E",
+                      "--pre-approved-by", "hq-wang")
+        assert tariff.returncode == 0, tariff.stderr
+        line = tmp_path / "line.json"
+        line.write_text(json.dumps({"line": {"bandwidth_mbps": 500, "address": "1 Jingshi Rd, Jinan"}}))
+        changed = vpdn(env, "service", "change", "SVC-OPN-E2E", "--file", str(line), "--order-no", "CHG-E2E",
+                       "--pre-approved-by", "hq-wang")
+        assert changed.returncode == 0, changed.stderr
+        wait_for_order(env, "TRF-E2E", lambda s: s["state"] == "completed")
+        wait_for_order(env, "CHG-E2E", lambda s: s["state"] == "completed")
+        packages = json.loads(vpdn(env, "sim", "holdings", "GD", "crm", "--kind", "group_tariff_package").stdout)
+        assert [p["data"]["version"] for p in packages] == [2]
+
+        refused = vpdn(env, "service", "close", "SVC-OPN-E2E", "--by", "alice")
+        assert refused.returncode == 2 and "still has 198 members" in refused.stderr
+        leavers = tmp_path / "leavers.csv"
+        leavers.write_text("\n".join(numbers[2:]))
+        left = vpdn(env, "member", "exit", "SVC-OPN-E2E", "--file", str(leavers), "--order-no", "EXIT-E2E",
+                    "--pre-approved-by", "hq-wang", "--wait", "--json")
+        assert json.loads(left.stdout)["result"]["state"] == "completed", left.stderr
+        closed = vpdn(env, "service", "close", "SVC-OPN-E2E", "--order-no", "CLS-E2E", "--pre-approved-by", "hq-wang")
+        assert closed.returncode == 0, closed.stderr
+        wait_for_order(env, "CLS-E2E", lambda s: s["state"] == "completed")
+        assert json.loads(vpdn(env, "service", "show", "SVC-OPN-E2E", "--json").stdout)["state"] == "closed"
+        for province in ("SD", "BJ", "GD"):
+            for kind in ("group_tariff_package", "service_order"):
+                assert json.loads(vpdn(env, "sim", "holdings", province, "crm", "--kind", kind).stdout) == []
+            assert json.loads(vpdn(env, "sim", "holdings", province, "hlr").stdout) == []
+        assert json.loads(vpdn(env, "sim", "holdings", "SD", "aaa").stdout) == []
+        assert json.loads(vpdn(env, "sim", "holdings", "SD", "line").stdout) == []
+        again = vpdn(env, "tariff", "change", "SVC-OPN-E2E", "--file", str(change))
+        assert again.returncode == 2 and "is closed" in again.stderr
     finally:
         assert up.stop() == 0

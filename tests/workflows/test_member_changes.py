@@ -15,7 +15,7 @@ from tests.helpers import CUSTOMER
 from workflows.member_changes import MemberChanges
 
 # The autouse `service` fixture (an active VPDN and seeded subscribers) comes with these tests.
-from tests.workflows.test_member_join import service  # noqa: F401
+from tests.workflows.test_member_join import service  # noqa: F401 (a fixture)
 
 NEW_NUMBER = "15500000007"  # issued in HB
 

@@ -21,8 +21,8 @@ from tests.helpers import (
     start_opening,
     wait_for_status,
 )
-from workflows.order_workflow import AWAITING_AUDIT
-from workflows.service_opening import AWAITING_RENTAL_CONFIRMATION, ServiceOpening
+from workflows.order_workflow import AWAITING_AUDIT, AWAITING_RENTAL_CONFIRMATION
+from workflows.service_opening import ServiceOpening
 
 BEIJING = timezone(timedelta(hours=8))
 

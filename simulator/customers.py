@@ -1,0 +1,93 @@
+"""A provincial CRM changes its record of a group customer and pushes the change to GPMS
+through the hub (客户信息同步): a signal-with-start of the customer's sync workflow."""
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Literal
+
+from pydantic import BaseModel
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from models.customer import (
+    CUSTOMER_CHANGE_SIGNAL,
+    CUSTOMER_SYNC_WORKFLOW,
+    CustomerChange,
+    CustomerSyncState,
+    check_customer_code,
+    customer_sync_workflow_id,
+)
+from models.provinces import check_province
+from simulator.db import CustomerRecord
+from simulator.reports import LazyClient
+
+# Delivers one customer record change to GPMS.
+ChangeSink = Callable[[CustomerChange], Awaitable[None]]
+
+
+class RecordChange(BaseModel):
+    """What changes in one province's record of a customer; fields left out stay as they are."""
+
+    province: str
+    name: str | None = None
+    credit_code: str | None = None
+    level: Literal["group", "branch"] | None = None
+    deleted: bool = False  # the province no longer holds the customer
+
+
+def change_record(engine: Engine, customer_code: str, request: RecordChange) -> CustomerChange:
+    """Change, add or delete the province's record; its version goes up by one (a new record
+    is version 1). Returns the change for GPMS. Raises ValueError for a bad code or province,
+    or a new record without its name or credit code; LookupError for deleting no record."""
+    customer_code = check_customer_code(customer_code)
+    province = check_province(request.province)
+    with Session(engine) as session, session.begin():
+        record = session.get(CustomerRecord, (province, customer_code))
+        if record is None and request.deleted:
+            raise LookupError(f"{province} holds no record of customer {customer_code}")
+        if record is None:
+            record = _new_record(session, province, customer_code, request)
+        else:
+            record.sqlmodel_update(request.model_dump(include={"name", "credit_code", "level"},
+                                                      exclude_none=True))
+            record.version += 1
+        change = CustomerChange(**record.model_dump(), deleted=request.deleted)
+        if request.deleted:
+            session.delete(record)
+        else:
+            session.add(record)
+        return change
+
+
+def _new_record(session: Session, province: str, customer_code: str, request: RecordChange) -> CustomerRecord:
+    """A record the province did not hold: a branch by default, with the credit code the other
+    provinces hold for the customer unless given."""
+    if request.name is None:
+        raise ValueError(f"{province} holds no record of customer {customer_code}: give a name to add one")
+    credit_code = request.credit_code or session.exec(
+        select(CustomerRecord.credit_code).where(CustomerRecord.customer_code == customer_code)).first()
+    if credit_code is None:
+        raise ValueError(f"no province holds customer {customer_code}: give a credit_code to add it")
+    return CustomerRecord(province=province, customer_code=customer_code, name=request.name,
+                          credit_code=credit_code, level=request.level or "branch")
+
+
+class TemporalChangeSink:
+    """Delivers a change to GPMS by signal-with-start of the customer's sync workflow, named,
+    not imported: the provinces know GPMS only by its interface."""
+
+    def __init__(self, client: LazyClient, task_queue: str) -> None:
+        self._client = client
+        self._task_queue = task_queue
+
+    async def __call__(self, change: CustomerChange) -> None:
+        client = await self._client()
+        await client.start_workflow(
+            CUSTOMER_SYNC_WORKFLOW,
+            CustomerSyncState(customer_code=change.customer_code),
+            id=customer_sync_workflow_id(change.customer_code),
+            task_queue=self._task_queue,
+            start_signal=CUSTOMER_CHANGE_SIGNAL,
+            start_signal_args=[change],
+            rpc_timeout=timedelta(seconds=10),
+        )

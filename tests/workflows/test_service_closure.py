@@ -1,0 +1,102 @@
+"""Service closure: only a VPDN without members; a closure stops every further order."""
+
+import pytest
+from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
+
+from models.members import MemberLine, MemberOrder
+from models.orders import Decision, OrderState, OrderType, service_orders_workflow_id
+from models.provinces import HQ
+from models.service import ServiceClosureOrder
+from tests.helpers import (
+    acquired_customer,
+    holdings,
+    opened_service,
+    order_fields,
+    order_result,
+    submit,
+    wait_for_status,
+)
+from workflows.order_workflow import AWAITING_AUDIT
+
+PROVINCES = ["SH", "GD", "BJ"]
+
+
+@pytest.fixture(autouse=True)
+def customer(store):
+    acquired_customer(store)
+
+
+def closure(opening, order_no: str, **fields) -> ServiceClosureOrder:
+    return ServiceClosureOrder.model_validate(order_fields(opening, order_no, **fields))
+
+
+def add_member(store, service_id: str, msisdn: str) -> None:
+    store.stage_items(f"JOIN-{msisdn}", [MemberLine(msisdn=msisdn)])
+    store.record_results(f"JOIN-{msisdn}", {msisdn: ("home_done", None, "")}, homes={msisdn: "GD"})
+    store.finish_members(f"JOIN-{msisdn}", service_id, "join")
+
+
+async def test_closure_is_refused_while_members_remain_then_accepted_after_they_left(
+    client, settings, simulator, worker, store
+):
+    opening = await opened_service(client, settings, "CLS-OPEN-1", paying_province="BJ")
+    add_member(store, opening.service_id, "13800000001")
+
+    await submit(client, settings, closure(opening, "CLS-1"))
+    with pytest.raises(WorkflowFailureError) as refused:
+        await order_result(client, OrderType.service_closure, "CLS-1")
+    assert "still has 1 members" in str(refused.value.cause)
+    assert store.get_service(opening.service_id).state == "active"
+
+    store.stage_items("EXIT-1", [MemberLine(msisdn="13800000001")], {"13800000001": "GD"})
+    store.record_results("EXIT-1", {"13800000001": ("home_done", None, "")})
+    store.finish_members("EXIT-1", opening.service_id, "exit")
+    await submit(client, settings, closure(opening, "CLS-2"))
+    result = await order_result(client, OrderType.service_closure, "CLS-2")
+
+    assert result.state == OrderState.completed
+    for province in PROVINCES:
+        assert await holdings(simulator, province, "crm") == [], province
+        assert await holdings(simulator, province, "line") == []
+        assert await holdings(simulator, province, "billing") == []
+    assert await holdings(simulator, HQ, "settlement") == []
+    assert store.get_service(opening.service_id).state == "closed"
+    queue = client.get_workflow_handle(service_orders_workflow_id(opening.service_id))
+    assert "closed by order CLS-2" in await queue.result()
+
+
+async def test_a_join_after_a_closure_was_accepted_is_refused(client, settings, simulator, worker, store):
+    opening = await opened_service(client, settings, "CLS-OPEN-3")
+    await submit(client, settings, closure(opening, "CLS-3", pre_approved_by=None))
+    closing = client.get_workflow_handle("vpdn-close-CLS-3")
+    await wait_for_status(closing, lambda s: s.sub_state == AWAITING_AUDIT)
+
+    join = MemberOrder(order_no="JOIN-LATE", kind="join", service_id=opening.service_id,
+                       customer_code=opening.customer_code, apn=opening.apn, access_province="SH",
+                       member_count=1, requested_by="alice", pre_approved_by="hq")
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await submit(client, settings, join)
+
+    assert "is being closed by order CLS-3: it accepts no further orders" in str(refused.value.cause)
+    await closing.execute_update("approve", Decision(by="hq-wang"))
+    assert (await order_result(client, OrderType.service_closure, "CLS-3")).state == OrderState.completed
+    assert store.get_order("JOIN-LATE") is None
+
+
+async def test_a_province_refusing_the_closure_puts_everything_back(client, settings, simulator, worker, store):
+    opening = await opened_service(client, settings, "CLS-OPEN-4")
+    response = await simulator.post("/admin/faults", json={
+        "province": "GD", "system": "crm", "operation": "cancel_group_tariff", "kind": "reject", "count": 1,
+        "code": "E4100", "text": "open disputes on the account"})
+    response.raise_for_status()
+
+    await submit(client, settings, closure(opening, "CLS-4"))
+    with pytest.raises(WorkflowFailureError):
+        await order_result(client, OrderType.service_closure, "CLS-4")
+
+    for province in PROVINCES:
+        [package] = await holdings(simulator, province, "crm", "group_tariff_package")
+        assert package["data"]["version"] == 1
+    assert len(await holdings(simulator, "SH", "line")) == 1
+    assert len(await holdings(simulator, "SH", "crm", "service_order")) == 1
+    assert store.get_service(opening.service_id).state == "active"
