@@ -179,3 +179,37 @@ def test_a_notification_for_a_number_in_no_vpdn_is_refused(active_service):
 
     assert result.exit_code == 2
     assert "13900000009 is not a member of any VPDN" in result.output
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"parameters": {"speed": "fast"}}, "unknown in the current package: parameter speed"),
+    ({"discounts": {"night": "0.5"}}, "unknown in the current package: discount night"),
+    ({"parameters": {"monthly_fee": "100"}}, "the change changes nothing"),
+])
+def test_a_tariff_change_that_cannot_apply_is_refused(tmp_path, active_service, change, message):
+    path = tmp_path / "change.json"
+    path.write_text(json.dumps(change))
+
+    result = runner.invoke(app, ["tariff", "change", "SVC-OPN-0", "--file", str(path)])
+
+    assert result.exit_code == 2
+    assert message in result.output and "nothing started" in result.output
+
+
+def test_closing_a_service_with_members_is_refused_saying_how_many_and_how_to_list_them(active_service):
+    result = runner.invoke(app, ["service", "close", "SVC-OPN-0"])
+
+    assert result.exit_code == 2
+    assert "still has 1 members" in result.output
+    assert "vpdn service members SVC-OPN-0" in result.output
+
+
+def test_orders_on_a_closed_service_are_refused(tmp_path, active_service):
+    active_service.set_service_state("SVC-OPN-0", "closed")
+    path = tmp_path / "change.json"
+    path.write_text(json.dumps({"line": {"bandwidth_mbps": 10, "address": "x"}}))
+
+    result = runner.invoke(app, ["service", "change", "SVC-OPN-0", "--file", str(path)])
+
+    assert result.exit_code == 2
+    assert "service SVC-OPN-0 is closed: it takes no service change" in result.output
