@@ -6,7 +6,7 @@ import json
 import os
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -21,6 +21,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from models.customer import AcquireCustomerInput, AcquisitionResult, CustomerChange, CustomerHierarchy
+from models.fallout import FalloutDecision, FalloutPolicy
 from models.hub import FaultKind, FaultSpec, SeedData
 from models.orders import (
     CompensationDecision,
@@ -66,6 +67,7 @@ app = typer.Typer(help="VPDN order orchestrator (GPMS): cross-province VPDN orde
                   no_args_is_help=True)
 customer_app = typer.Typer(help="Group customers: acquire from the provinces, show.", no_args_is_help=True)
 order_app = typer.Typer(help="Orders: status, audit trail, list; people's decisions.", no_args_is_help=True)
+fallout_app = typer.Typer(help="Fallout: held orders' worklist, decisions, policy.", no_args_is_help=True)
 tariff_app = typer.Typer(help="Group tariff packages: change.", no_args_is_help=True)
 member_app = typer.Typer(help="Members: join and exit a VPDN.", no_args_is_help=True)
 service_app = typer.Typer(help="VPDN services: open, change, close, show, members.", no_args_is_help=True)
@@ -75,6 +77,7 @@ app.add_typer(order_app, name="order")
 app.add_typer(service_app, name="service")
 app.add_typer(member_app, name="member")
 app.add_typer(tariff_app, name="tariff")
+app.add_typer(fallout_app, name="fallout")
 app.add_typer(sim_app, name="sim")
 
 console = Console()
@@ -779,6 +782,71 @@ def order_members(
     table = Table("msisdn", "name", "home", "state", "code", "reason")
     for r in results:
         table.add_row(r.msisdn, r.name, r.home_province or "", r.state, r.code or "", r.detail)
+    console.print(table)
+
+
+# Fallout
+
+
+@fallout_app.command("list")
+def fallout_list(
+    province: Annotated[str | None, typer.Option(help="Only this province.")] = None,
+    system: Annotated[str | None, typer.Option(help="Only this system (crm, hlr, billing, aaa, line, report…).")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Resolved fallouts too.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """The fallout worklist: open fallouts, oldest first."""
+    fallouts = OrderStore(Settings().database_url).list_fallouts(
+        province=province.upper() if province else None, system=system, state=None if all_ else "open")
+    if as_json:
+        print_json([f.model_dump(mode="json") for f in fallouts])
+        return
+    now = datetime.now(UTC)
+    table = Table("fallout", "age", "order", "province", "system", "error", "allowed", "state")
+    for f in fallouts:
+        created = f.created_at if f.created_at.tzinfo else f.created_at.replace(tzinfo=UTC)
+        table.add_row(f.fallout_id, age_text(now - created), f.order_no, f.province, f.system,
+                      f"{f.code} {f.text}", " ".join(f.allowed),
+                      f.state if f.state == "open" else f"{f.decision} by {f.decided_by}")
+    console.print(table if fallouts else "no open fallout")
+
+
+def age_text(age: timedelta) -> str:
+    minutes = int(age.total_seconds() // 60)
+    return f"{minutes // 1440}d {minutes // 60 % 24}h" if minutes >= 1440 else f"{minutes // 60}h {minutes % 60}m"
+
+
+@fallout_app.command("resolve")
+def fallout_resolve(
+    fallout_id: str,
+    action: Annotated[str, typer.Option(help="retry, skip or compensate.")],
+    by: ByOption = getpass.getuser(),
+    reason: ReasonOption = "",
+) -> None:
+    """Decide on a fallout: retry the step, skip it, or compensate the order."""
+    fallout = OrderStore(Settings().database_url).get_fallout(fallout_id.strip())
+    if fallout is None:
+        fail(f"no fallout {fallout_id}; see `vpdn fallout list`")
+    try:
+        decision = FalloutDecision(fallout_id=fallout.fallout_id, action=action, by=by, reason=reason)
+    except ValidationError as error:
+        fail(validation_message(error), code=2)
+    decide(fallout.order_no, "resolve_fallout", decision)
+
+
+@fallout_app.command("policy")
+def fallout_policy(as_json: JsonOption = False) -> None:
+    """The fallout policy in force: the first matching rule decides."""
+    path = Settings().fallout_policy_file
+    policy = FalloutPolicy.load(path)
+    if as_json:
+        print_json(policy)
+        return
+    table = Table("order type", "step", "system", "code", "action", "why", title=f"fallout policy ({path})")
+    for rule in policy.rules:
+        action = {"retry": f"retry {rule.retries}x, then hold", "hold": f"hold {rule.hold_for}, then compensate"}
+        table.add_row(rule.order_type, rule.step, rule.system, rule.code, action.get(rule.action, rule.action),
+                      rule.why)
     console.print(table)
 
 

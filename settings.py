@@ -14,6 +14,8 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
 
+from models.fallout import DEFAULT_POLICY_FILE
+
 DEFAULT_TEMPORAL_ADDRESS = "localhost:7233"
 DEFAULT_NAMESPACE = "default"
 
@@ -52,6 +54,12 @@ class Settings:
     def password_secret_file(self) -> Path:
         """The secret members' VPDN passwords are derived from (VPDN_PASSWORD_SECRET_FILE)."""
         return Path(os.environ.get("VPDN_PASSWORD_SECRET_FILE") or self.data_dir / "password.key")
+
+    @property
+    def fallout_policy_file(self) -> Path:
+        """The fallout policy (VPDN_FALLOUT_POLICY; default: the one shipped in models/)."""
+        configured = os.environ.get("VPDN_FALLOUT_POLICY")
+        return Path(configured) if configured else DEFAULT_POLICY_FILE
 
     @property
     def temporal_connect_config(self) -> dict:

@@ -12,6 +12,7 @@ from activities.aaa import AaaActivities
 from activities.batches import BatchMembers
 from activities.billing import MemberBillingActivities, RentalActivities
 from activities.crm import CrmActivities
+from activities.fallout import FalloutActivities
 from activities.hlr import HlrActivities
 from activities.line import LineActivities
 from activities.order_store import OrderStoreActivities
@@ -25,6 +26,7 @@ from adapters.passwords import MemberPasswords
 from adapters.settlement import HubSettlement
 from adapters.sms import HubSms
 from models import search_attributes
+from models.fallout import FalloutPolicy
 from settings import Settings, connect_temporal
 from store import OrderStore
 from workflows.customer_acquisition import CustomerAcquisition
@@ -58,6 +60,7 @@ def build_worker(client: Client, settings: Settings, *, hub: HubClient | None = 
     aaa = AaaActivities(HubAaa(hub), HubSms(hub), MemberPasswords.from_file(settings.password_secret_file),
                         batches)
     order_store = OrderStoreActivities(store)
+    fallout = FalloutActivities(store, FalloutPolicy.load(settings.fallout_policy_file))
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -99,6 +102,9 @@ def build_worker(client: Client, settings: Settings, *, hub: HubClient | None = 
             order_store.finish_members,
             order_store.stage_members,
             order_store.apply_customer_change,
+            fallout.fallout_rule,
+            fallout.open_fallout,
+            fallout.resolve_fallout,
         ],
         activity_executor=ThreadPoolExecutor(ACTIVITY_SLOTS),
         max_concurrent_activities=ACTIVITY_SLOTS,

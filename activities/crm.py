@@ -90,7 +90,7 @@ class CrmActivities:
         with rejections_are_final():
             answers = await self._crm.verify_members(
                 [item.msisdn for item in items],
-                idempotency_key(page.order_no, "verify_members", HQ, f"page-{page.page}"))
+                idempotency_key(page.order_no, "verify_members", HQ, page.batch_label))
         results, homes = {}, {}
         for answer in answers:
             failure = verification_failure(answer)

@@ -181,6 +181,13 @@ class MemberStep(BaseModel):
     def key(self) -> str:
         return self.batch.key(self.stage)
 
+    def retried(self, attempt: int) -> "MemberStep":
+        """The same step asked again (a new request to the province: a new key)."""
+        if attempt == 1:
+            return self
+        batch = self.batch.model_copy(update={"attempt": self.batch.attempt + attempt - 1})
+        return self.model_copy(update={"batch": batch})
+
 
 class MemberOrderStep(MemberStep):
     """A member order to a CRM (home or access) that reports its completion later."""
@@ -193,6 +200,14 @@ class VerificationPage(BaseModel):
     order_no: str
     page: int
     size: int = 1000
+    attempt: int = 1
+
+    @property
+    def batch_label(self) -> str:
+        return f"page-{self.page}" + (f"-attempt-{self.attempt}" if self.attempt > 1 else "")
+
+    def retried(self, attempt: int) -> "VerificationPage":
+        return self if attempt == 1 else self.model_copy(update={"attempt": self.attempt + attempt - 1})
 
 
 class FailedBatch(BaseModel):

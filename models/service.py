@@ -151,6 +151,10 @@ class ServiceStep(BaseModel):
     # A compensation a person asked to try again is a new request to the province.
     attempt: int = 1
 
+    def retried(self, attempt: int) -> "ServiceStep":
+        """The same step asked again (a new request to the province: a new key)."""
+        return self if attempt == 1 else self.model_copy(update={"attempt": self.attempt + attempt - 1})
+
     def key(self, step: str, province: str | None = None) -> str:
         """The idempotency key: (order number, step, province[, attempt])."""
         attempt = f"attempt-{self.attempt}" if self.attempt > 1 else ""

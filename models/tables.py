@@ -161,3 +161,25 @@ class OrderItem(SQLModel, table=True):
     failed_stage: str | None = None
     code: str | None = None
     detail: str = ""
+
+
+class FalloutRecord(SQLModel, table=True):
+    """A fallout: an order held because a step failed for good, until a person decides."""
+
+    __tablename__ = "fallout"
+
+    fallout_id: str = Field(primary_key=True)
+    order_no: str = Field(foreign_key="vpdn_order.order_no", index=True)
+    order_type: str
+    step: str
+    province: str = Field(index=True)
+    system: str = Field(index=True)
+    code: str
+    text: str
+    allowed: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    deadline: datetime = Field(sa_type=DateTime(timezone=True))
+    created_at: datetime = timestamp()
+    state: str = Field(default="open", index=True)  # open, resolved
+    decision: str | None = None
+    decided_by: str | None = None
+    reason: str = ""

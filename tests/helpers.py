@@ -68,11 +68,16 @@ async def reset_faults(simulator: httpx.AsyncClient) -> None:
 async def wait_for_status(
     handle: WorkflowHandle, condition: Callable[[OrderStatus], bool], timeout_s: float = 20
 ) -> OrderStatus:
-    """Poll the order's `status` query until the condition holds."""
+    """Poll the order's `status` query until the condition holds (a queued order's workflow
+    may not have started yet)."""
     deadline = asyncio.get_running_loop().time() + timeout_s
+    status = None
     while True:
-        status = await handle.query("status", result_type=OrderStatus)
-        if condition(status):
+        try:
+            status = await handle.query("status", result_type=OrderStatus)
+        except RPCError:
+            status = None
+        if status is not None and condition(status):
             return status
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out waiting; last status: {status}")

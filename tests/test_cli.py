@@ -1,12 +1,15 @@
 """CLI refusals: bad input gets a clear message and a non-zero exit, and nothing starts."""
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from typer.testing import CliRunner, Result
 
 from cli import app
+from models.fallout import Fallout
 from models.members import MemberLine
+from models.orders import NewOrder
 from models.service import ServiceRegistration
 from settings import Settings
 from store import OrderStore
@@ -213,3 +216,35 @@ def test_orders_on_a_closed_service_are_refused(tmp_path, active_service):
 
     assert result.exit_code == 2
     assert "service SVC-OPN-0 is closed: it takes no service change" in result.output
+
+
+def test_the_fallout_worklist_prints_json_for_scripts(active_service):
+    active_service.record_order(NewOrder(order_no="OPN-9", order_type="service_opening", workflow_id="w",
+                                         customer_code="3100012345", requested_by="alice"), "k")
+    active_service.open_fallout(Fallout(
+        fallout_id="OPN-9-F1", order_no="OPN-9", order_type="service_opening", step="dedicated-line scheduling",
+        province="SH", system="line", code="E6001", text="duct full", allowed=["retry", "skip", "compensate"],
+        deadline=datetime.now(UTC)))
+
+    listed = runner.invoke(app, ["fallout", "list", "--province", "sh", "--json"])
+    other = runner.invoke(app, ["fallout", "list", "--system", "crm", "--json"])
+
+    assert listed.exit_code == 0
+    assert [(f["fallout_id"], f["code"], f["allowed"]) for f in json.loads(listed.stdout)] == [
+        ("OPN-9-F1", "E6001", ["retry", "skip", "compensate"])]
+    assert json.loads(other.stdout) == []
+
+
+def test_the_fallout_policy_is_shown_as_data():
+    result = runner.invoke(app, ["fallout", "policy", "--json"])
+
+    rules = json.loads(result.stdout)["rules"]
+    assert rules[0]["code"] == "DEADLINE" and rules[0]["action"] == "hold"
+    assert rules[-1] == {**rules[-1], "action": "compensate", "order_type": "*", "code": "*"}
+
+
+def test_resolving_an_unknown_fallout_is_refused():
+    result = runner.invoke(app, ["fallout", "resolve", "OPN-9-F7", "--action", "retry", "--by", "ops"])
+
+    assert result.exit_code == 1
+    assert "no fallout OPN-9-F7" in result.output

@@ -1,10 +1,13 @@
 """The order store on SQLite, and on PostgreSQL when VPDN_TEST_POSTGRES_URL is set."""
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from models.customer import CustomerChange, CustomerHierarchy, ProvincialCustomerRecord
+from models.fallout import Fallout, FalloutDecision
 from models.orders import InvalidTransition, NewOrder, OrderEventIn, OrderState, OrderType
 from models.tables import GroupCustomer, Member, TariffPackage, TariffParameter, VpdnService
 from store import OrderStore
@@ -130,3 +133,25 @@ def test_provincial_changes_update_the_customer_and_its_hierarchy_idempotently(o
 def test_a_change_for_a_customer_never_acquired_is_refused(order_store):
     with pytest.raises(LookupError, match="customer 3100012345 is not in GPMS"):
         order_store.apply_customer_change(record_change("GD", 1, "Acme GD"))
+
+
+def fallout(fallout_id: str, order_no: str, province: str, system: str) -> Fallout:
+    return Fallout(fallout_id=fallout_id, order_no=order_no, order_type="service_opening", step="configure",
+                   province=province, system=system, code="E1", text="no", allowed=["retry", "compensate"],
+                   deadline=datetime.now(UTC))
+
+
+def test_the_fallout_worklist_is_oldest_first_filtered_and_drops_resolved_ones(order_store):
+    for n in (1, 2, 3):
+        order_store.record_order(new_order(f"ACQ-{n}"), f"k{n}")
+    order_store.open_fallout(fallout("ACQ-2-F1", "ACQ-2", "GD", "crm"))
+    order_store.open_fallout(fallout("ACQ-1-F1", "ACQ-1", "GD", "line"))
+    order_store.open_fallout(fallout("ACQ-3-F1", "ACQ-3", "SH", "crm"))
+    order_store.open_fallout(fallout("ACQ-3-F1", "ACQ-3", "SH", "crm"))  # recorded once
+
+    assert [f.fallout_id for f in order_store.list_fallouts()] == ["ACQ-2-F1", "ACQ-1-F1", "ACQ-3-F1"]
+    assert [f.fallout_id for f in order_store.list_fallouts(province="GD")] == ["ACQ-2-F1", "ACQ-1-F1"]
+    assert [f.fallout_id for f in order_store.list_fallouts(system="crm")] == ["ACQ-2-F1", "ACQ-3-F1"]
+    order_store.resolve_fallout(FalloutDecision(fallout_id="ACQ-2-F1", action="skip", by="ops-wang"))
+    assert [f.fallout_id for f in order_store.list_fallouts()] == ["ACQ-1-F1", "ACQ-3-F1"]
+    assert order_store.get_fallout("ACQ-2-F1").decided_by == "ops-wang"

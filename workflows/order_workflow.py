@@ -10,12 +10,14 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.common import STORE_TIMEOUT, OrderTracker, failure_text, fan_out
+from workflows.fallout import Fallouts
 from workflows.provinces import ProvinceWork
 from workflows.saga import Saga
 
 with workflow.unsafe.imports_passed_through():
     from activities.billing import RentalActivities
     from activities.order_store import OrderStoreActivities
+    from models.fallout import FalloutDecision
     from models.hub import REPORT_SIGNAL, CompletionReport
     from models.orders import (
         CompensationDecision,
@@ -58,7 +60,8 @@ class OrderWorkflow(Generic[Result]):
         self._order_no = order_no
         self._service_id = service_id
         self._tracker = OrderTracker(order_no, self.order_type)
-        self._provinces = ProvinceWork(self._tracker, timers)
+        self._fallouts = Fallouts(self._tracker)
+        self._provinces = ProvinceWork(self._tracker, timers, self._fallouts)
         self._saga = Saga(self._tracker)
         self._audit: tuple[bool, Decision] | None = None
         self._rental_confirmation: Decision | None = None
@@ -108,6 +111,7 @@ class OrderWorkflow(Generic[Result]):
         """Compensate, then end `final`; an undo that fails holds the order until a person
         has it retried or says it was done by hand."""
         tracker = self._tracker
+        self._provinces.compensating = True
         await tracker.record("compensating", state=OrderState.in_progress, sub_state=f"compensating: {cause}",
                              detail=cause, actor=actor)
         while failed := await self._saga.compensate():
@@ -235,6 +239,15 @@ class OrderWorkflow(Generic[Result]):
             status = self._tracker.status
             raise ValueError(f"order {self._order_no} can no longer be cancelled "
                              f"(it is {status.state}: {status.sub_state or 'finishing'})")
+
+    @workflow.update
+    def resolve_fallout(self, decision: FalloutDecision) -> str:
+        self._fallouts.decision = decision
+        return f"fallout {decision.fallout_id}: {decision.action} by {decision.by}"
+
+    @resolve_fallout.validator
+    def _validate_resolve_fallout(self, decision: FalloutDecision) -> None:
+        self._fallouts.validate(decision)
 
     @workflow.update
     def resolve_compensation(self, decision: CompensationDecision) -> str:

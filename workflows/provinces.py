@@ -6,10 +6,11 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import ActivityCancellationType
 
 from workflows.common import PROVINCE_RETRY, OrderTracker, failure_text
+from workflows.fallout import Fallouts
 
 with workflow.unsafe.imports_passed_through():
     from activities import PROVINCE_REJECTED
@@ -24,9 +25,12 @@ class ProvinceWork:
     """An order's work orders and the reports received for them (by the `report` signal,
     keyed by the work order's idempotency key; a report delivered twice counts once)."""
 
-    def __init__(self, tracker: OrderTracker, timers: ReportTimers) -> None:
+    def __init__(self, tracker: OrderTracker, timers: ReportTimers, fallouts: Fallouts) -> None:
         self._tracker = tracker
         self._timers = timers
+        self._fallouts = fallouts
+        # While the order is being undone, failures go to the saga, not to fallout.
+        self.compensating = False
         self._reports: dict[str, CompletionReport] = {}
         self._report_ids: set[str] = set()
 
@@ -36,18 +40,48 @@ class ProvinceWork:
             self._reports[report.idempotency_key] = report
 
     async def run(self, name: str, province: str, activity: Any, arg: Any) -> None:
-        """Send one work order and wait until the province reports it complete."""
-        await self.complete(name, province, await self.send(name, province, activity, arg))
+        """Send one work order and wait until the province reports it complete; a failure
+        goes to the fallout policy (retry, skip, hold for a person, or compensate)."""
+        attempt = 1
+        while True:
+            try:
+                await self.complete(name, province, await self.send(name, province, activity, arg.retried(attempt)))
+                return
+            except (ActivityError, ApplicationError) as error:
+                action = await self._after_failure(name, province, error, can_skip=True)
+                if action == "skip":
+                    self._tracker.find_step(name, province).state = "skipped"
+                    return
+                attempt += 1
+
+    async def _after_failure(self, name: str, province: str, error: BaseException, can_skip: bool) -> str:
+        """retry or skip, as the fallout policy or a person decides; else the error stands."""
+        if self.compensating:
+            raise error
+        action = await self._fallouts.decide(name, province, error, can_skip)
+        if action == "compensate":
+            raise error
+        return action
 
     async def send(self, name: str, province: str, activity: Any, arg: Any) -> WorkOrderAck:
         """Send a work order; `accepted` means its completion report follows."""
-        ack: WorkOrderAck = await self.call(name, province, activity, arg)
+        ack: WorkOrderAck = await self._call_once(name, province, activity, arg)
         if ack.status == "accepted":
             self._tracker.find_step(name, province).state = "awaiting report"
         return ack
 
     async def call(self, name: str, province: str, activity: Any, arg: Any) -> Any:
-        """Call the province's system (transient failures retried until the deadline)."""
+        """Call the province's system (transient failures retried until the deadline); a
+        failure for good goes to the fallout policy (retry, hold for a person, or compensate)."""
+        attempt = 1
+        while True:
+            try:
+                return await self._call_once(name, province, activity, arg.retried(attempt))
+            except (ActivityError, ApplicationError) as error:
+                await self._after_failure(name, province, error, can_skip=False)
+                attempt += 1
+
+    async def _call_once(self, name: str, province: str, activity: Any, arg: Any) -> Any:
         step = self._tracker.step(name, province)
         try:
             answer = await workflow.execute_activity_method(

@@ -79,7 +79,9 @@ async def test_late_report_flags_jeopardy_then_the_order_completes(time_env, cli
     assert "late report received: configure group tariff package in GD" in events
 
 
-async def test_passed_deadline_fails_the_step_and_compensates(time_env, client, settings, simulator, worker, store):
+async def test_passed_deadline_holds_the_order_then_the_fallout_deadline_compensates_it(
+    time_env, client, settings, simulator, worker, store
+):
     await inject(simulator, province="GD", system="crm", operation="configure_group_tariff", kind="no_report")
     handle = await start(client, settings, opening_order("OPEN-DEADLINE", timers=TIMERS))
     await wait_for_status(handle, awaiting_gd_report)
@@ -87,9 +89,19 @@ async def test_passed_deadline_fails_the_step_and_compensates(time_env, client, 
     await time_env.sleep(timedelta(hours=5))
     await wait_for_status(handle, lambda s: bool(s.jeopardy))
     await time_env.sleep(timedelta(hours=44))
+    held = await wait_for_status(handle, lambda s: s.state == OrderState.held)
+    [fallout] = store.list_fallouts()
+    assert (fallout.fallout_id, fallout.province, fallout.system, fallout.code) == (
+        "OPEN-DEADLINE-F1", "GD", "report", "DEADLINE")
+    assert "no completion report within 2 days" in held.sub_state
+
+    await time_env.sleep(timedelta(hours=25))  # nobody decided: the policy's 24 h pass
     with pytest.raises(WorkflowFailureError) as failure:
         await handle.result()
 
     assert "configure group tariff package in GD: no completion report within 2 days" in str(failure.value.cause)
     await assert_nothing_left(simulator, ["SH", "GD", "BJ"])
     assert store.get_order("OPEN-DEADLINE").state == OrderState.failed
+    resolved = store.get_fallout("OPEN-DEADLINE-F1")
+    assert (resolved.state, resolved.decision, resolved.decided_by, resolved.reason) == (
+        "resolved", "compensate", "gpms", "the fallout deadline passed")

@@ -1,0 +1,149 @@
+"""Fallout: each policy outcome, and a person's decisions on a held order."""
+
+import json
+
+import pytest
+from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
+
+from models.fallout import FalloutDecision
+from models.orders import OrderState, OrderType
+from models.service import ServiceChangeOrder
+from tests.helpers import (
+    acquired_customer,
+    holdings,
+    inject,
+    opened_service,
+    opening_order,
+    order_fields,
+    order_result,
+    reset_faults,
+    start_opening,
+    submit,
+    wait_for_status,
+)
+# `service` (autouse there, so here too): an active members' VPDN with seeded subscribers.
+from tests.workflows.test_member_join import GD, member_order, service  # noqa: F401
+from tests.workflows.test_service_opening import assert_nothing_left
+from workflows.service_opening import ServiceOpening
+
+
+@pytest.fixture(autouse=True)
+def customer(store):
+    acquired_customer(store)
+
+
+async def held_on(handle) -> str:
+    status = await wait_for_status(handle, lambda s: s.state == OrderState.held)
+    return status.sub_state.split()[1].rstrip(":")
+
+
+async def test_a_busy_province_is_asked_again_by_the_policy(client, settings, simulator, worker, store):
+    await inject(simulator, province="GD", system="crm", operation="configure_group_tariff", kind="reject",
+                 code="E1099", text="busy, try later", count=1)
+
+    result = await (await start_opening(client, settings, opening_order("FO-RETRY"))).result()
+
+    assert result.state == OrderState.completed
+    keys = {c["idempotency_key"] for c in (await simulator.get(
+        "/admin/calls", params={"province": "GD", "operation": "configure_group_tariff"})).json()}
+    assert keys == {"FO-RETRY:configure_group_tariff:GD", "FO-RETRY:configure_group_tariff:GD:attempt-2"}
+    assert "retrying configure group tariff package in GD (1 of 2)" in [
+        e.event for e in store.get_order("FO-RETRY").events]
+
+
+async def test_information_only_steps_are_skipped_by_the_policy(client, settings, simulator, worker, store):
+    opening = await opened_service(client, settings, "FO-SKIP-OPEN")
+    await inject(simulator, province="BJ", system="crm", operation="service_change_sync", kind="reject",
+                 code="E2200", text="no such service here")
+
+    await submit(client, settings, ServiceChangeOrder.model_validate(
+        order_fields(opening, "FO-SKIP", change={"paying_province": "GD"})))
+    result = await order_result(client, OrderType.service_change, "FO-SKIP")
+
+    assert result.state == OrderState.completed
+    assert "skipped service change info in BJ" in [e.event for e in store.get_order("FO-SKIP").events]
+
+
+async def test_a_held_order_resumes_when_a_person_has_the_step_retried(client, settings, simulator, worker, store):
+    await inject(simulator, province="SH", system="line", operation="schedule_line", kind="reject",
+                 code="E6001", text="duct full at the address", count=1)
+    handle = await start_opening(client, settings, opening_order("FO-HOLD-RETRY"))
+
+    fallout_id = await held_on(handle)
+    [fallout] = store.list_fallouts()
+    assert (fallout.fallout_id, fallout.step, fallout.province, fallout.system, fallout.code) == (
+        fallout_id, "dedicated-line scheduling", "SH", "line", "E6001")
+    assert store.get_order("FO-HOLD-RETRY").state == OrderState.held
+    await handle.execute_update(ServiceOpening.resolve_fallout, FalloutDecision(
+        fallout_id=fallout_id, action="retry", by="ops-wang", reason="duct cleared"))
+    result = await handle.result()
+
+    assert result.state == OrderState.completed
+    assert len(await holdings(simulator, "SH", "line")) == 1
+    decided = store.get_fallout(fallout_id)
+    assert (decided.state, decided.decision, decided.decided_by) == ("resolved", "retry", "ops-wang")
+    assert ("ops-wang", f"fallout {fallout_id} resolved: retry") in [
+        (e.actor, e.event) for e in store.get_order("FO-HOLD-RETRY").events]
+    assert store.list_fallouts() == []
+
+
+async def test_a_held_order_goes_on_without_the_step_a_person_skips(client, settings, simulator, worker, store):
+    await inject(simulator, province="SH", system="line", operation="schedule_line", kind="reject",
+                 code="E6001", text="duct full at the address")
+    handle = await start_opening(client, settings, opening_order("FO-HOLD-SKIP"))
+
+    fallout_id = await held_on(handle)
+    await handle.execute_update(ServiceOpening.resolve_fallout, FalloutDecision(
+        fallout_id=fallout_id, action="skip", by="ops-wang", reason="line built by the customer"))
+
+    assert (await handle.result()).state == OrderState.completed
+    assert await holdings(simulator, "SH", "line") == []
+    steps = (await handle.query(ServiceOpening.status)).steps
+    assert [s.state for s in steps if s.name == "dedicated-line scheduling"][-1] == "skipped"
+
+
+async def test_a_held_order_is_compensated_when_a_person_decides_so(client, settings, simulator, worker, store):
+    await inject(simulator, province="SH", system="line", operation="schedule_line", kind="reject",
+                 code="E6001", text="duct full at the address")
+    handle = await start_opening(client, settings, opening_order("FO-HOLD-UNDO"))
+
+    fallout_id = await held_on(handle)
+    with pytest.raises(WorkflowUpdateFailedError, match="update"):
+        await handle.execute_update(ServiceOpening.resolve_fallout, FalloutDecision(
+            fallout_id="FO-HOLD-UNDO-F9", action="retry", by="ops-wang"))
+    await handle.execute_update(ServiceOpening.resolve_fallout, FalloutDecision(
+        fallout_id=fallout_id, action="compensate", by="ops-wang", reason="customer moved"))
+
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+    await assert_nothing_left(simulator, ["SH", "GD", "BJ"])
+    assert store.get_order("FO-HOLD-UNDO").state == OrderState.failed
+
+
+@pytest.fixture
+def hlr_holds(tmp_path, monkeypatch):
+    """A policy that holds every HLR failure (set before the worker starts)."""
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps({"rules": [{"system": "hlr", "action": "hold"}, {"action": "compensate"}]}))
+    monkeypatch.setenv("VPDN_FALLOUT_POLICY", str(policy))
+
+
+async def test_an_action_the_step_does_not_allow_is_refused_with_the_reason(
+    hlr_holds, client, settings, service, worker, simulator, store
+):
+    await inject(simulator, province="GD", system="hlr", operation="subscribe_vpdn_batch", kind="reject",
+                 code="E3999", text="HLR maintenance")
+    handle = await member_order(client, settings, store, "FO-JOIN", GD)
+
+    fallout_id = await held_on(handle)
+    assert store.get_fallout(fallout_id).allowed == ["retry", "compensate"]
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update("resolve_fallout", FalloutDecision(fallout_id=fallout_id, action="skip",
+                                                                       by="ops-li"))
+    assert f"skip is not allowed for fallout {fallout_id} (HLR subscription GD#1): allowed are retry, compensate" \
+        in str(refused.value.cause)
+    await handle.execute_update("resolve_fallout", FalloutDecision(fallout_id=fallout_id, action="compensate",
+                                                                   by="ops-li"))
+
+    result = await handle.result()
+    assert (result.state, result.counts.failed) == (OrderState.failed, 2)
