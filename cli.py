@@ -13,7 +13,12 @@ from typing import Annotated, Any, NoReturn
 import httpx
 import typer
 from pydantic import BaseModel, ValidationError
-from rich.console import Console
+from rich.columns import Columns
+from rich.console import Console, Group
+from rich.live import Live
+from rich.markup import escape
+from rich.progress_bar import ProgressBar
+from rich.text import Text
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
@@ -133,6 +138,15 @@ def up() -> None:
     from embedded import run_embedded
 
     asyncio.run(run_embedded(Settings(), console))
+
+
+@app.command()
+def demo() -> None:
+    """A whole service life against the simulated provinces, narrated with UI links (needs
+    `vpdn up` running): acquire, open, join 200, tariff change, a fallout resolved, exit, close."""
+    from demo import run_demo
+
+    run(run_demo(Settings(), console))
 
 
 @app.command()
@@ -277,7 +291,11 @@ def order_show(order_no: str, as_json: JsonOption = False) -> None:
 
 
 @order_app.command("status")
-def order_status(order_no: str, as_json: JsonOption = False) -> None:
+def order_status(
+    order_no: str,
+    watch: Annotated[bool, typer.Option(help="Follow the order live until it ends.")] = False,
+    as_json: JsonOption = False,
+) -> None:
     """Where a running (or ended) order stands: state, what it waits for, steps per province,
     jeopardy, and the last events of its audit trail."""
     order = find_order(order_no)
@@ -286,22 +304,43 @@ def order_status(order_no: str, as_json: JsonOption = False) -> None:
         print_json({"status": status.model_dump(mode="json"),
                     "events": [e.model_dump(mode="json") for e in order.events[-10:]]})
         return
-    console.print(f"[bold]{order.order_no}[/bold] {order.order_type}  state [bold]{status.state}[/bold]"
-                  + (f" — {status.sub_state}" if status.sub_state else ""))
-    for late in status.jeopardy:
-        console.print(f"[red]in jeopardy: {late} is overdue[/red]")
+    if not watch:
+        console.print(status_view(order, status))
+        return
+    with Live(status_view(order, status), console=console, refresh_per_second=2) as live:
+        while status.state not in TERMINAL_STATES:
+            time.sleep(1)
+            order = find_order(order_no)
+            status = run(_query_status(order))
+            live.update(status_view(order, status))
+
+
+def status_view(order: OrderView, status: OrderStatus) -> Group:
+    """An order as an operator follows it: state, progress, jeopardy in red, steps per
+    province, the latest events."""
+    colour = {"completed": "green", "failed": "red", "held": "red", "partial": "yellow", "pending": "cyan"}
+    lines: list[Any] = [Text.from_markup(
+        f"[bold]{order.order_no}[/bold] {order.order_type}  state [bold {colour.get(status.state, 'white')}]"
+        f"{status.state}[/]" + (f" — {escape(status.sub_state)}" if status.sub_state else ""))]
+    done = sum(step.state in ("done", "skipped") for step in status.steps)
+    if status.steps:
+        lines.append(Columns([ProgressBar(total=len(status.steps), completed=done, width=40),
+                              Text(f"{done}/{len(status.steps)} steps")]))
+    lines += [Text(f"in jeopardy: {late} is overdue", style="bold red") for late in status.jeopardy]
     steps: dict[str, list] = {}
     for step in status.steps:
         steps.setdefault(step.name, []).append(step)
-    table = Table("step", "done", "provinces")
+    table = Table("step", "done", "provinces not done")
     for name, group in steps.items():
-        done = sum(step.state == "done" for step in group)
-        others = " ".join(f"{step.province or ''}:{step.state}" for step in group if step.state != "done")
-        table.add_row(name, f"{done}/{len(group)}", others)
-    console.print(table)
-    for event in order.events[-5:]:
-        console.print(f"  {event.at:%Y-%m-%d %H:%M:%S}  {event.actor}: {event.event}"
-                      + (f" — {event.detail}" if event.detail else ""), highlight=False)
+        finished = sum(step.state in ("done", "skipped") for step in group)
+        others = " ".join(f"{step.province or ''}:{step.state}" for step in group
+                          if step.state not in ("done", "skipped"))
+        table.add_row(name, f"{finished}/{len(group)}", others)
+    if status.steps:
+        lines.append(table)
+    lines += [Text(f"  {event.at:%Y-%m-%d %H:%M:%S}  {event.actor}: {event.event}"
+                   + (f" — {event.detail}" if event.detail else "")) for event in order.events[-5:]]
+    return Group(*lines)
 
 
 async def _query_status(order: OrderView) -> OrderStatus:
@@ -322,12 +361,19 @@ def order_list(
     state: Annotated[OrderState | None, typer.Option(help="Only orders in this state.")] = None,
     order_type: Annotated[OrderType | None, typer.Option("--type", help="Only this type of order.")] = None,
     customer: Annotated[str | None, typer.Option(help="Only this customer code.")] = None,
+    province: Annotated[str | None, typer.Option(help="Only orders touching this province.")] = None,
+    older_than: Annotated[str | None, typer.Option(help="Only orders unchanged for this long: 30m, 4h, 2d.")] = None,
     limit: int = 50,
     as_json: JsonOption = False,
 ) -> None:
     """Orders from the order store, newest first."""
+    try:
+        age = parse_age(older_than) if older_than else None
+    except ValueError as error:
+        fail(str(error), code=2)
     orders = OrderStore(Settings().database_url).list_orders(
-        state=state, order_type=order_type, customer_code=customer, limit=limit)
+        state=state, order_type=order_type, customer_code=customer, limit=limit,
+        province=province.upper() if province else None, unchanged_for=age)
     if as_json:
         print_json([order.model_dump(mode="json", exclude={"events"}) for order in orders])
         return
@@ -336,6 +382,15 @@ def order_list(
         table.add_row(order.order_no, order.order_type, order.customer_code, order.service_id or "",
                       order.state, order.sub_state, f"{order.updated_at:%Y-%m-%d %H:%M}")
     console.print(table)
+
+
+def parse_age(text: str) -> timedelta:
+    """`30m`, `4h`, `2d` as a duration."""
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    number, unit = text[:-1], text[-1:]
+    if unit not in units or not number.isdigit():
+        raise ValueError(f"age {text!r} is not like 30m, 4h or 2d")
+    return timedelta(**{units[unit]: int(number)})
 
 
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why (recorded in the audit trail).")]
@@ -519,7 +574,8 @@ def queue_service_order(order_class: type, fields: dict, as_json: bool) -> None:
 def service_order_fields(service: ServiceView, prefix: str, order_no: str | None, by: str,
                          pre_approved_by: str | None) -> dict:
     return {"order_no": order_no or new_order_no(prefix), "service_id": service.service_id,
-            "customer_code": service.customer_code, "requested_by": by, "pre_approved_by": pre_approved_by}
+            "customer_code": service.customer_code, "provinces": service.provinces, "requested_by": by,
+            "pre_approved_by": pre_approved_by}
 
 
 OrderNoOption = Annotated[str | None, typer.Option(help="Business order number (default: generated).")]
@@ -635,7 +691,8 @@ def member_order(service_id: str, file: Path, kind: str, order_no: str | None, b
         order = MemberOrder(
             order_no=order_no or new_order_no("JOIN" if kind == "join" else "EXIT"), kind=kind,
             service_id=service.service_id, customer_code=service.customer_code, apn=service.apn,
-            access_province=service.access_province, member_count=len(members), requested_by=by,
+            access_province=service.access_province, provinces=service.provinces, member_count=len(members),
+            requested_by=by,
             pre_approved_by=pre_approved_by)
     except ValidationError as error:
         fail(validation_message(error), code=2)

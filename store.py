@@ -4,6 +4,7 @@ Every write is one transaction and idempotent, so an activity retried after a cr
 either the old state or the new one, never both or half.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, event, insert
@@ -145,16 +146,22 @@ class OrderStore:
         state: str | None = None,
         order_type: str | None = None,
         customer_code: str | None = None,
+        province: str | None = None,
+        unchanged_for: timedelta | None = None,
         limit: int = 100,
     ) -> list[OrderView]:
         """Orders, newest first, filtered; without their events."""
-        query = select(Order).order_by(Order.created_at.desc()).limit(limit)
+        query = select(Order).order_by(Order.created_at.desc())
         for column, value in ((Order.state, state), (Order.order_type, order_type),
                               (Order.customer_code, customer_code)):
             if value:
                 query = query.where(column == value)
+        if unchanged_for is not None:
+            query = query.where(Order.updated_at <= utcnow() - unchanged_for)
         with Session(self.engine) as session:
-            return [OrderView(**order.model_dump()) for order in session.exec(query)]
+            orders = [OrderView(**order.model_dump()) for order in session.exec(query)
+                      if province is None or province in order.provinces]
+        return orders[:limit]
 
     def get_order(self, order_no: str) -> OrderView | None:
         with Session(self.engine) as session:

@@ -89,6 +89,8 @@ class MemberOrder(BaseModel):
     customer_code: str
     apn: str
     access_province: str
+    # The service's provinces when the order was submitted (for lists and UI filters).
+    provinces: list[str] = Field(default_factory=list)
     member_count: int = Field(gt=0)
     requested_by: str = Field(min_length=1)
     pre_approved_by: str | None = None

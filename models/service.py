@@ -264,6 +264,8 @@ class ServiceOrderBase(BaseModel):
     order_no: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     service_id: str
     customer_code: str
+    # The service's provinces when the order was submitted (for lists and UI filters).
+    provinces: list[str] = Field(default_factory=list)
     requested_by: str = Field(min_length=1)
     pre_approved_by: str | None = None
     timers: ReportTimers = Field(default_factory=ReportTimers)

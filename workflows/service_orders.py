@@ -68,7 +68,7 @@ class ServiceOrders:
             result = await workflow.execute_child_workflow(
                 workflow_class.run, order, id=workflow_id_for(order_type, order.order_no),
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                search_attributes=search_attributes.for_new_order(order_type, order.customer_code, []),
+                search_attributes=search_attributes.for_new_order(order_type, order.customer_code, order.provinces),
                 static_summary=f"{order_type} {order.order_no} on {self._state.service_id}",
             )
         except WorkflowAlreadyStartedError:
@@ -95,7 +95,8 @@ class ServiceOrders:
                 OrderStoreActivities.record_order,
                 NewOrder(order_no=order.order_no, order_type=order_type,
                          workflow_id=workflow_id_for(order_type, order.order_no), customer_code=order.customer_code,
-                         requested_by=order.requested_by, service_id=state.service_id),
+                         requested_by=order.requested_by, service_id=state.service_id,
+                         provinces=order.provinces),
                 start_to_close_timeout=STORE_TIMEOUT, summary=f"queue order {order.order_no}")
             if ahead:
                 await workflow.execute_activity_method(

@@ -229,3 +229,17 @@ def test_a_whole_service_life_through_the_cli(env, tmp_path):
         assert again.returncode == 2 and "is closed" in again.stderr
     finally:
         assert up.stop() == 0
+
+
+def test_the_demo_runs_a_whole_service_life_to_the_end(env):
+    up = Up(env)
+    try:
+        demo = vpdn(env, "demo")
+        assert demo.returncode == 0, demo.stdout + demo.stderr
+        assert "demo finished" in demo.stdout
+        assert "197 joined, 3 refused" in demo.stdout
+        listed = json.loads(vpdn(env, "order", "list", "--customer", "9100000001", "--json").stdout)
+        assert {o["state"] for o in listed} <= {"completed", "partial"} and len(listed) == 7
+        assert json.loads(vpdn(env, "fallout", "list", "--json").stdout) == []
+    finally:
+        assert up.stop() == 0

@@ -1,0 +1,173 @@
+"""`vpdn demo`: a whole service life against the simulated provinces, narrated, with the UI
+link of every workflow. Needs `vpdn up` (or a worker and the simulator) running.
+
+acquire a customer → open a 5-province VPDN with a line → 200 members join (one province
+refuses three of them) → tariff change → a line-center fault goes to fallout and is
+resolved → the members exit → the service closes.
+"""
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from rich.console import Console
+
+from models.customer import AcquireCustomerInput
+from models.fallout import FalloutDecision
+from models.members import MemberLine, MemberOrder
+from models.orders import TERMINAL_STATES, OrderState, OrderType, service_orders_workflow_id, workflow_id_for
+from models.provinces import PROVINCE_CODES
+from models.service import ServiceChangeOrder, ServiceClosureOrder, ServiceOpeningOrder, TariffChangeOrder
+from settings import Settings, connect_temporal
+from store import OrderStore
+from submission import start_order, submit_service_order
+from workflows.customer_acquisition import CustomerAcquisition
+from workflows.service_opening import ServiceOpening
+
+CUSTOMER = "9100000001"
+CREDIT = "91440000DEMO0001X"
+PROVINCES = ["GD", "SH", "BJ", "ZJ", "SC"]
+MEMBERS = [f"1360000{n:04d}" for n in range(200)]
+REFUSED_IN_ZJ = [m for i, m in enumerate(MEMBERS) if i % 5 == 3][:3]
+OPERATOR = "demo-operator"
+
+
+class Demo:
+    def __init__(self, settings: Settings, console: Console) -> None:
+        self.settings = settings
+        self.console = console
+        self.store = OrderStore(settings.database_url)
+        self.stamp = datetime.now(UTC).strftime("%m%d%H%M%S")
+        self.hub = httpx.AsyncClient(base_url=settings.hub_url, timeout=60)
+
+    def say(self, text: str) -> None:
+        self.console.print(f"[bold cyan]▶[/bold cyan] {text}")
+
+    def link(self, workflow_id: str) -> None:
+        ui = f"http://localhost:{self.settings.ui_port}/namespaces/{self.settings.namespace}/workflows"
+        self.console.print(f"   UI: {ui}/{workflow_id}", highlight=False, soft_wrap=True)
+
+    async def admin(self, path: str, body: Any = None) -> Any:
+        response = await self.hub.post(path, json=body)
+        response.raise_for_status()
+        return response.json()
+
+    async def wait(self, order_no: str, until=lambda order: order.state in TERMINAL_STATES, timeout_s: float = 90):
+        deadline = time.monotonic() + timeout_s
+        while True:
+            order = self.store.get_order(order_no)
+            if order is not None and until(order):
+                return order
+            if time.monotonic() > deadline:
+                raise SystemExit(f"demo: order {order_no} did not get there in {timeout_s:.0f} s "
+                                 f"(it is {order.state if order else 'not recorded'}): is the worker running?")
+            await asyncio.sleep(0.3)
+
+    async def run(self) -> None:
+        client = await connect_temporal(self.settings)
+        queue = self.settings.task_queue
+        self.say(f"the provinces know group customer {CUSTOMER} (group in GD, branches in 4 provinces) "
+                 f"and {len(MEMBERS)} subscribers")
+        await self.admin("/admin/seed", {
+            "customers": [{"province": p, "customer_code": CUSTOMER, "name": "Demo Logistics" + (
+                "" if p == "GD" else f" {p} branch"), "credit_code": CREDIT, "level": "group" if p == "GD" else "branch"}
+                for p in PROVINCES],
+            "subscribers": [{"msisdn": m, "home_province": PROVINCES[i % 5]} for i, m in enumerate(MEMBERS)]})
+
+        order_no = f"DEMO-ACQ-{self.stamp}"
+        self.say(f"1. customer acquisition {order_no}: all {len(PROVINCE_CODES)} provincial CRMs are asked")
+        handle = await start_order(client, queue, CustomerAcquisition.run, AcquireCustomerInput(
+            order_no=order_no, customer_code=CUSTOMER, requested_by=OPERATOR),
+            order_type=OrderType.customer_acquisition, order_no=order_no, customer_code=CUSTOMER,
+            provinces=list(PROVINCE_CODES), summary=f"Demo: acquire {CUSTOMER}")
+        self.link(handle.id)
+        hierarchy = (await handle.result()).hierarchy
+        self.console.print(f"   {hierarchy.name}: group in {hierarchy.group_province}, "
+                           f"branches in {', '.join(b.province for b in hierarchy.branches)}")
+
+        opening = ServiceOpeningOrder(
+            order_no=f"DEMO-OPN-{self.stamp}", customer_code=CUSTOMER, apn=f"demo{self.stamp}.vpdn.gd",
+            access_province="GD", provinces=PROVINCES, line={"bandwidth_mbps": 200, "address": "1 Tianhe Rd, Guangzhou"},
+            tariff={"name": "Demo 2026", "parameters": {"monthly_fee": "5000", "member_fee": "12"},
+                    "discounts": {"volume": "0.9"}},
+            paying_province="SH", requested_by=OPERATOR, pre_approved_by="hq-audit")
+        self.say(f"2. service opening {opening.order_no}: tariff configured in 5 provinces, the access line "
+                 "scheduled in GD, rental at GD billing and HQ settlement (paid by SH)")
+        handle = await start_order(client, queue, ServiceOpening.run, opening, order_type=OrderType.service_opening,
+                                   order_no=opening.order_no, customer_code=CUSTOMER, provinces=opening.provinces,
+                                   summary=f"Demo: open {opening.apn}")
+        self.link(handle.id)
+        result = await handle.result()
+        self.console.print(f"   service {opening.service_id} {result.state}, rental from {result.rental_start}")
+        service = self.store.get_service(opening.service_id)
+        common = {"service_id": service.service_id, "customer_code": CUSTOMER, "provinces": service.provinces,
+                  "requested_by": OPERATOR, "pre_approved_by": "hq-audit"}
+
+        self.say(f"3. 200 members join; ZJ's HLR refuses {len(REFUSED_IN_ZJ)} of them")
+        await self.admin("/admin/faults", {"province": "ZJ", "system": "hlr", "operation": "subscribe_vpdn_batch",
+                                           "kind": "reject", "code": "E3101", "text": "HLR profile locked",
+                                           "msisdns": REFUSED_IN_ZJ})
+        join = await self.member_order(client, "join", f"DEMO-JOIN-{self.stamp}", MEMBERS, service)
+        counts = self.store.item_counts(join)
+        self.console.print(f"   order {join} {self.store.get_order(join).state}: {counts.done} joined, "
+                           f"{counts.failed} refused (vpdn order members {join} --state failed)")
+        await self.admin("/admin/reset")
+
+        tariff = TariffChangeOrder.model_validate({**common, "order_no": f"DEMO-TRF-{self.stamp}", "change": {
+            "parameters": {"monthly_fee": "4800"}, "new_discounts": {"loyalty": "0.95"}}})
+        self.say(f"4. tariff change {tariff.order_no}: version 2, complete set to every province")
+        await submit_service_order(client, queue, tariff)
+        self.link(workflow_id_for(OrderType.tariff_change, tariff.order_no))
+        self.console.print(f"   {(await self.wait(tariff.order_no)).state}")
+
+        change = ServiceChangeOrder.model_validate({**common, "order_no": f"DEMO-CHG-{self.stamp}", "change": {
+            "line": {"bandwidth_mbps": 500, "address": "1 Tianhe Rd, Guangzhou"}}})
+        self.say(f"5. service change {change.order_no}: the GD line center rejects the new line → fallout")
+        await self.admin("/admin/faults", {"province": "GD", "system": "line", "operation": "schedule_line",
+                                           "kind": "reject", "code": "E6001", "text": "duct full at the address",
+                                           "count": 1})
+        await submit_service_order(client, queue, change)
+        self.link(workflow_id_for(OrderType.service_change, change.order_no))
+        held = await self.wait(change.order_no, lambda order: order.state == OrderState.held)
+        [fallout] = [f for f in self.store.list_fallouts() if f.order_no == change.order_no]
+        self.console.print(f"   held: {held.sub_state}")
+        self.console.print(f"   {OPERATOR} decides: vpdn fallout resolve {fallout.fallout_id} --action retry")
+        await client.get_workflow_handle(held.workflow_id).execute_update(
+            "resolve_fallout", FalloutDecision(fallout_id=fallout.fallout_id, action="retry", by=OPERATOR,
+                                               reason="duct cleared by the field team"), result_type=str)
+        self.console.print(f"   {(await self.wait(change.order_no)).state}")
+
+        members = sorted(self.store.member_homes(service.service_id))
+        self.say(f"6. the {len(members)} members exit")
+        leave = await self.member_order(client, "exit", f"DEMO-EXIT-{self.stamp}", members, service)
+        self.console.print(f"   order {leave} {self.store.get_order(leave).state}")
+
+        closure = ServiceClosureOrder.model_validate({**common, "order_no": f"DEMO-CLS-{self.stamp}"})
+        self.say(f"7. service closure {closure.order_no}: line rent terminated, tariffs cancelled, rental stopped")
+        await submit_service_order(client, queue, closure)
+        self.link(workflow_id_for(OrderType.service_closure, closure.order_no))
+        self.console.print(f"   {(await self.wait(closure.order_no)).state}; "
+                           f"service {self.store.get_service(service.service_id).state}")
+        self.link(service_orders_workflow_id(service.service_id))
+        await self.hub.aclose()
+        self.console.print("[green]demo finished[/green]: every order above is in the Temporal UI "
+                           f"(filter: VpdnCustomerCode = \"{CUSTOMER}\") and in `vpdn order list --customer {CUSTOMER}`")
+
+    async def member_order(self, client, kind: str, order_no: str, msisdns: list[str], service) -> str:
+        homes = self.store.member_homes(service.service_id, msisdns) if kind == "exit" else None
+        self.store.stage_items(order_no, [MemberLine(msisdn=m) for m in msisdns], homes)
+        await submit_service_order(client, self.settings.task_queue, MemberOrder(
+            order_no=order_no, kind=kind, service_id=service.service_id, customer_code=CUSTOMER, apn=service.apn,
+            access_province=service.access_province, provinces=service.provinces, member_count=len(msisdns),
+            requested_by=OPERATOR, pre_approved_by="hq-audit"))
+        self.link(workflow_id_for(OrderType(f"member_{kind}"), order_no))
+        await self.wait(order_no)
+        return order_no
+
+
+async def run_demo(settings: Settings, console: Console) -> None:
+    started = time.monotonic()
+    await Demo(settings, console).run()
+    console.print(f"(the demo took {time.monotonic() - started:.0f} s)")
