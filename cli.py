@@ -483,10 +483,7 @@ def service_open(
     as_json: JsonOption = False,
 ) -> None:
     """Open a cross-province VPDN (业务开通). Everything is checked before anything starts."""
-    try:
-        fields = json.loads(file.read_text()) if file else {}
-    except (OSError, ValueError) as error:
-        fail(f"cannot read order file {file}: {error}", code=2)
+    fields = read_json_file(file, "order") if file else {}
     flags = {"customer_code": customer, "apn": apn, "access_province": access, "paying_province": paying,
              "rental_rule": rental_rule, "order_no": order_no, "pre_approved_by": pre_approved_by,
              "provinces": provinces.split(",") if provinces else None}
@@ -550,10 +547,14 @@ def active_service(service_id: str, what: str) -> ServiceView:
 
 
 def read_json_file(file: Path, what: str) -> dict:
+    """A JSON object from a file, or a clear refusal."""
     try:
-        return json.loads(file.read_text())
+        content = json.loads(file.read_text())
     except (OSError, ValueError) as error:
         fail(f"cannot read {what} file {file}: {error}", code=2)
+    if not isinstance(content, dict):
+        fail(f"the {what} file {file} must hold a JSON object {{…}}, not {type(content).__name__}", code=2)
+    return content
 
 
 def queue_service_order(order_class: type, fields: dict, as_json: bool) -> None:
@@ -672,9 +673,9 @@ def member_order(service_id: str, file: Path, kind: str, order_no: str | None, b
     store = OrderStore(Settings().database_url)
     service = active_service(service_id, f"member {kind}")
     try:
-        members = parse_member_file(file.read_text())
-    except OSError as error:
-        fail(f"cannot read member file {file}: {error}", code=2)
+        members = parse_member_file(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        fail(f"cannot read member file {file} as UTF-8 text: {error}", code=2)
     except MemberFileError as error:
         fail(f"{error}\nnothing started", code=2)
     numbers = [m.msisdn for m in members]

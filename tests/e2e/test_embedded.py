@@ -11,6 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlmodel import SQLModel
+
+from store import OrderStore, engine_for
+from tests.conftest import POSTGRES_URL
 
 VPDN = str(Path(sys.executable).parent / "vpdn")
 CODE = "4400054321"
@@ -241,5 +245,33 @@ def test_the_demo_runs_a_whole_service_life_to_the_end(env):
         listed = json.loads(vpdn(env, "order", "list", "--customer", "9100000001", "--json").stdout)
         assert {o["state"] for o in listed} <= {"completed", "partial"} and len(listed) == 7
         assert json.loads(vpdn(env, "fallout", "list", "--json").stdout) == []
+        watched = vpdn(env, "order", "status", listed[0]["order_no"], "--watch")
+        assert watched.returncode == 0 and "completed" in watched.stdout
     finally:
         assert up.stop() == 0
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="VPDN_TEST_POSTGRES_URL is not set: the PostgreSQL scenario is skipped")
+def test_a_service_opens_through_vpdn_up_with_the_order_store_on_postgresql(env, tmp_path):
+    SQLModel.metadata.drop_all(engine_for(POSTGRES_URL))
+    env = {**env, "VPDN_DATABASE_URL": POSTGRES_URL}
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps({"customers": [
+        {"province": "ZJ", "customer_code": CODE, "name": "Westlake Tea", "credit_code": "91330000WT01", "level": "group"}]}))
+    order = tmp_path / "order.json"
+    order.write_text(json.dumps({
+        "customer_code": CODE, "apn": "westlake.vpdn.zj", "access_province": "ZJ", "provinces": ["SH", "JS"],
+        "tariff": {"name": "Westlake", "parameters": {"monthly_fee": "900", "member_fee": "6"}}}))
+
+    up = Up(env)
+    try:
+        assert vpdn(env, "sim", "seed", "--file", str(seed)).returncode == 0
+        assert vpdn(env, "customer", "acquire", CODE, "--by", "bob").returncode == 0
+        opened = vpdn(env, "service", "open", "--file", str(order), "--order-no", "OPN-PG", "--pre-approved-by",
+                      "hq", "--wait")
+        assert opened.returncode == 0, opened.stderr
+        assert json.loads(vpdn(env, "order", "show", "OPN-PG", "--json").stdout)["state"] == "completed"
+        assert json.loads(vpdn(env, "service", "show", "SVC-OPN-PG", "--json").stdout)["state"] == "active"
+    finally:
+        assert up.stop() == 0
+    assert OrderStore(POSTGRES_URL).get_service("SVC-OPN-PG").provinces == ["ZJ", "SH", "JS"]

@@ -1,0 +1,25 @@
+"""Every recorded history still replays on today's workflow code: a change that would break
+running orders fails here. Refresh them (when a change is intended and guarded with
+`workflow.patched`) as the README says."""
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from worker import WORKFLOWS
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+
+
+def test_every_workflow_type_has_recorded_histories():
+    recorded = {path.name.rsplit("-", 1)[0] for path in HISTORIES}
+    assert recorded == {workflow.__name__ for workflow in WORKFLOWS}
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[path.stem for path in HISTORIES])
+async def test_recorded_history_replays(path: Path):
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    await Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter).replay_workflow(history)
