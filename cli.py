@@ -150,6 +150,33 @@ def demo() -> None:
 
 
 @app.command()
+def reconcile(as_json: JsonOption = False) -> None:
+    """Compare what GPMS recorded with what every province holds; list every difference
+    (exit 1 when there is one)."""
+    from reconcile import Reconciler
+
+    async def differences() -> list:
+        settings = Settings()
+        async with httpx.AsyncClient(base_url=settings.hub_url, timeout=120) as hub:
+            return await Reconciler(OrderStore(settings.database_url), hub).differences()
+
+    try:
+        found = asyncio.run(differences())
+    except httpx.HTTPError as error:
+        fail(f"cannot read the provinces' holdings at {Settings().hub_url}: {error}")
+    if as_json:
+        print_json([vars(difference) for difference in found])
+    elif found:
+        for difference in found:
+            console.print(str(difference), highlight=False)
+        console.print(f"[red]{len(found)} differences[/red]")
+    else:
+        console.print("[green]GPMS and the provinces agree[/green]")
+    if found:
+        raise typer.Exit(1)
+
+
+@app.command()
 def worker() -> None:
     """Run only the worker (what production runs)."""
     from worker import run_worker

@@ -50,12 +50,19 @@ def engine_for(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-        # Enforce foreign keys as PostgreSQL does, so both databases accept the same writes.
-        event.listen(engine, "connect", lambda connection, _: connection.execute("PRAGMA foreign_keys=ON"))
+        event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.startswith(("postgresql://", "postgres://")):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(connection, _record) -> None:
+    # Foreign keys enforced as PostgreSQL does, so both databases accept the same writes;
+    # WAL so that readers never wait for the worker's many short writes.
+    connection.execute("PRAGMA foreign_keys=ON")
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
 
 
 class UnknownOrder(LookupError):
@@ -358,6 +365,11 @@ class OrderStore:
             session.flush()
             session.delete(service)
             session.commit()
+
+    def list_services(self) -> list[ServiceView]:
+        with Session(self.engine) as session:
+            service_ids = session.exec(select(VpdnService.service_id).order_by(VpdnService.service_id)).all()
+        return [self.get_service(service_id) for service_id in service_ids]
 
     def get_service(self, service_id: str) -> ServiceView | None:
         """A service with its current (highest) tariff package version."""

@@ -10,6 +10,7 @@ VPDN and prints members/s, history events per 1 000 members and the peak memory 
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import resource
@@ -67,6 +68,19 @@ async def wait_healthy(url: str) -> None:
     raise SystemExit("the simulator did not start")
 
 
+@contextlib.asynccontextmanager
+async def start_simulator(settings: Settings):
+    """The provinces' simulator as its own process (`vpdn simulator`), until the block ends."""
+    process = subprocess.Popen([str(Path(sys.executable).parent / "vpdn"), "simulator"], env={**os.environ},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        await wait_healthy(settings.hub_url)
+        yield
+    finally:
+        process.terminate()
+        process.wait()
+
+
 async def bench(count: int, province_count: int) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="vpdn-bench-"))
     env_vars = {"VPDN_DATA_DIR": str(data_dir), "VPDN_SIM_PORT": str(free_port()), "VPDN_SIM_REPORT_DELAY": "0"}
@@ -77,10 +91,7 @@ async def bench(count: int, province_count: int) -> None:
     ) as env:
         os.environ["TEMPORAL_ADDRESS"] = env.client.service_client.config.target_host
         settings = Settings(task_queue=f"bench-{uuid.uuid4()}")
-        simulator = subprocess.Popen([str(Path(sys.executable).parent / "vpdn"), "simulator"],
-                                     env={**os.environ}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            await wait_healthy(settings.hub_url)
+        async with start_simulator(settings):
             provinces = list(PROVINCE_CODES[:province_count])
             subscribers = members(count, provinces)
             async with httpx.AsyncClient(base_url=settings.hub_url, timeout=300) as http:
@@ -113,9 +124,6 @@ async def bench(count: int, province_count: int) -> None:
             async for execution in env.client.list_workflows(f"WorkflowId = '{handle.id}'"):
                 events += len((await env.client.get_workflow_handle(
                     handle.id, run_id=execution.run_id).fetch_history()).events)
-        finally:
-            simulator.terminate()
-            simulator.wait()
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"members: {count} over {province_count} provinces -> {result.state} "
           f"({result.counts.done} joined, {result.counts.invalid} refused, {result.counts.failed} failed)")

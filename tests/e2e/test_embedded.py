@@ -247,6 +247,8 @@ def test_the_demo_runs_a_whole_service_life_to_the_end(env):
         assert json.loads(vpdn(env, "fallout", "list", "--json").stdout) == []
         watched = vpdn(env, "order", "status", listed[0]["order_no"], "--watch")
         assert watched.returncode == 0 and "completed" in watched.stdout
+        reconciled = vpdn(env, "reconcile")
+        assert reconciled.returncode == 0 and "GPMS and the provinces agree" in reconciled.stdout, reconciled.stdout
     finally:
         assert up.stop() == 0
 
