@@ -1,6 +1,5 @@
 """`vpdn reconcile`: GPMS's records against what the simulated provinces hold."""
 
-import httpx
 import pytest
 
 from models.members import MemberLine, MemberOrder

@@ -16,7 +16,6 @@ from tests.helpers import (
     opening_order,
     order_fields,
     order_result,
-    reset_faults,
     start_opening,
     submit,
     wait_for_status,
