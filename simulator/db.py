@@ -89,6 +89,7 @@ class Fault(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     spec: dict[str, Any] = Field(sa_type=JSON)
     remaining: int | None = None  # None: no limit
+    hits: int = 0  # calls it has hit so far
 
 
 class PendingReport(SQLModel, table=True):

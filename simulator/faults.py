@@ -20,10 +20,10 @@ def add_fault(engine: Engine, spec: FaultSpec) -> int:
 
 
 def list_faults(engine: Engine) -> list[dict]:
-    """The faults in force, each with its id and the calls it may still hit."""
+    """The faults in force, each with its id, the calls it may still hit and has hit."""
     with Session(engine) as session:
         faults = session.exec(select(Fault).order_by(Fault.id)).all()
-        return [{"id": f.id, "remaining": f.remaining, "spec": f.spec} for f in faults]
+        return [{"id": f.id, "remaining": f.remaining, "hits": f.hits, "spec": f.spec} for f in faults]
 
 
 def take_faults(
@@ -44,6 +44,8 @@ def take_faults(
             if spec.rate is not None and random.random() >= spec.rate:
                 continue
             hits.append(spec)
+            fault.hits += 1
+            session.add(fault)
             if fault.remaining is not None:
                 fault.remaining -= 1
                 if fault.remaining == 0:

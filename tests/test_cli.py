@@ -248,3 +248,24 @@ def test_resolving_an_unknown_fallout_is_refused():
 
     assert result.exit_code == 1
     assert "no fallout OPN-9-F7" in result.output
+
+
+@pytest.mark.parametrize("content", ["null", "[1, 2]", '"text"'])
+def test_an_order_file_that_is_not_a_json_object_is_refused(tmp_path, content):
+    path = tmp_path / "order.json"
+    path.write_text(content)
+
+    result = runner.invoke(app, ["service", "open", "--file", str(path)])
+
+    assert result.exit_code == 2
+    assert "must hold a JSON object" in result.output
+
+
+def test_a_member_file_that_is_not_utf8_is_refused(tmp_path, active_service):
+    path = tmp_path / "members.csv"
+    path.write_bytes(b"13800000002\n\xff\xfe\x00garbage\n")
+
+    result = runner.invoke(app, ["member", "join", "SVC-OPN-0", "--file", str(path)])
+
+    assert result.exit_code == 2
+    assert "as UTF-8 text" in result.output
