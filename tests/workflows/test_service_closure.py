@@ -1,5 +1,7 @@
 """Service closure: only a VPDN without members; a closure stops every further order."""
 
+import asyncio
+
 import pytest
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 
@@ -48,6 +50,9 @@ async def test_closure_is_refused_while_members_remain_then_accepted_after_they_
     assert "still has 1 members" in str(refused.value.cause)
     assert store.get_service(opening.service_id).state == "active"
 
+    queue = client.get_workflow_handle(service_orders_workflow_id(opening.service_id))
+    while "CLS-1" in await queue.query("queue"):  # the queue takes orders again once it saw CLS-1 end
+        await asyncio.sleep(0.1)
     store.stage_items("EXIT-1", [MemberLine(msisdn="13800000001")], {"13800000001": "GD"})
     store.record_results("EXIT-1", {"13800000001": ("home_done", None, "")})
     store.finish_members("EXIT-1", opening.service_id, "exit")
@@ -61,7 +66,6 @@ async def test_closure_is_refused_while_members_remain_then_accepted_after_they_
         assert await holdings(simulator, province, "billing") == []
     assert await holdings(simulator, HQ, "settlement") == []
     assert store.get_service(opening.service_id).state == "closed"
-    queue = client.get_workflow_handle(service_orders_workflow_id(opening.service_id))
     assert "closed by order CLS-2" in await queue.result()
 
 
