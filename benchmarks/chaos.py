@@ -33,7 +33,7 @@ from temporalio.service import RPCError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.member_join import free_port, wait_healthy  # noqa: E402
+from benchmarks.harness import VPDN, free_port, wait_healthy  # noqa: E402
 from embedded import reachable, start_dev_server, stop  # noqa: E402
 from models.customer import AcquireCustomerInput  # noqa: E402
 from models.members import MemberLine, MemberOrder  # noqa: E402
@@ -48,7 +48,6 @@ from worker import ensure_search_attributes  # noqa: E402
 from workflows.customer_acquisition import CustomerAcquisition  # noqa: E402
 from workflows.service_opening import ServiceOpening  # noqa: E402
 
-VPDN = str(Path(sys.executable).parent / "vpdn")
 FAULTY_SYSTEMS = ("crm", "hlr", "billing", "aaa")
 
 

@@ -10,31 +10,22 @@ VPDN and prints members/s, history events per 1 000 members and the peak memory 
 
 import argparse
 import asyncio
-import contextlib
-import os
 import random
 import resource
-import socket
-import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import httpx
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from models import search_attributes  # noqa: E402
+from benchmarks.harness import local_environment  # noqa: E402
 from models.customer import CustomerHierarchy  # noqa: E402
 from models.members import MemberLine, MemberOrder  # noqa: E402
 from models.orders import OrderType  # noqa: E402
 from models.provinces import PROVINCE_CODES  # noqa: E402
 from models.service import ServiceRegistration  # noqa: E402
-from settings import Settings, temporal_cli_path  # noqa: E402
 from store import OrderStore  # noqa: E402
 from submission import start_order  # noqa: E402
 from worker import build_worker  # noqa: E402
@@ -44,86 +35,46 @@ CUSTOMER = "3100012345"
 SERVICE = "SVC-BENCH"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def members(count: int, provinces: list[str]) -> list[dict]:
     rng = random.Random(count)
     numbers = rng.sample(range(10**9), count)
     return [{"msisdn": f"13{n:09d}", "home_province": provinces[i % len(provinces)]} for i, n in enumerate(numbers)]
 
 
-async def wait_healthy(url: str) -> None:
-    async with httpx.AsyncClient() as http:
-        for _ in range(200):
-            try:
-                if (await http.get(url + "/health")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.1)
-    raise SystemExit("the simulator did not start")
-
-
-@contextlib.asynccontextmanager
-async def start_simulator(settings: Settings):
-    """The provinces' simulator as its own process (`vpdn simulator`), until the block ends."""
-    process = subprocess.Popen([str(Path(sys.executable).parent / "vpdn"), "simulator"], env={**os.environ},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        await wait_healthy(settings.hub_url)
-        yield
-    finally:
-        process.terminate()
-        process.wait()
-
-
 async def bench(count: int, province_count: int) -> None:
-    data_dir = Path(tempfile.mkdtemp(prefix="vpdn-bench-"))
-    env_vars = {"VPDN_DATA_DIR": str(data_dir), "VPDN_SIM_PORT": str(free_port()), "VPDN_SIM_REPORT_DELAY": "0"}
-    os.environ.update(env_vars)
-    async with await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter, dev_server_existing_path=str(temporal_cli_path()),
-        search_attributes=search_attributes.ALL, dev_server_log_level="error",
-    ) as env:
-        os.environ["TEMPORAL_ADDRESS"] = env.client.service_client.config.target_host
-        settings = Settings(task_queue=f"bench-{uuid.uuid4()}")
-        async with start_simulator(settings):
-            provinces = list(PROVINCE_CODES[:province_count])
-            subscribers = members(count, provinces)
-            async with httpx.AsyncClient(base_url=settings.hub_url, timeout=300) as http:
-                (await http.post("/admin/seed", json={"subscribers": subscribers})).raise_for_status()
+    async with local_environment() as (env, settings):
+        provinces = list(PROVINCE_CODES[:province_count])
+        subscribers = members(count, provinces)
+        async with httpx.AsyncClient(base_url=settings.hub_url, timeout=300) as http:
+            (await http.post("/admin/seed", json={"subscribers": subscribers})).raise_for_status()
 
-            store = OrderStore(settings.database_url)
-            store.save_customer(CustomerHierarchy(customer_code=CUSTOMER, name="Bench", credit_code="X",
-                                                  group_province="SH"))
-            store.register_service(ServiceRegistration(
-                order_no="OPN-BENCH", service_id=SERVICE, customer_code=CUSTOMER, apn="bench.vpdn",
-                access_province="SH", paying_province="SH", provinces=provinces,
-                tariff={"name": "t", "parameters": {"monthly_fee": "1", "member_fee": "1"}}))
-            store.set_service_state(SERVICE, "active")
-            order_no = f"JOIN-BENCH-{count}"
-            store.stage_items(order_no, [MemberLine(msisdn=s["msisdn"]) for s in subscribers])
+        store = OrderStore(settings.database_url)
+        store.save_customer(CustomerHierarchy(customer_code=CUSTOMER, name="Bench", credit_code="X",
+                                              group_province="SH"))
+        store.register_service(ServiceRegistration(
+            order_no="OPN-BENCH", service_id=SERVICE, customer_code=CUSTOMER, apn="bench.vpdn",
+            access_province="SH", paying_province="SH", provinces=provinces,
+            tariff={"name": "t", "parameters": {"monthly_fee": "1", "member_fee": "1"}}))
+        store.set_service_state(SERVICE, "active")
+        order_no = f"JOIN-BENCH-{count}"
+        store.stage_items(order_no, [MemberLine(msisdn=s["msisdn"]) for s in subscribers])
 
-            async with build_worker(env.client, settings):
-                started = time.monotonic()
-                handle = await start_order(
-                    env.client, settings.task_queue, MemberJoin.run,
-                    MemberOrder(order_no=order_no, kind="join", service_id=SERVICE, customer_code=CUSTOMER,
-                                apn="bench.vpdn", access_province="SH", member_count=count,
-                                requested_by="bench", pre_approved_by="bench"),
-                    order_type=OrderType.member_join, order_no=order_no, customer_code=CUSTOMER,
-                    provinces=["SH"], summary="benchmark")
-                result = await handle.result()
-                elapsed = time.monotonic() - started
+        async with build_worker(env.client, settings):
+            started = time.monotonic()
+            handle = await start_order(
+                env.client, settings.task_queue, MemberJoin.run,
+                MemberOrder(order_no=order_no, kind="join", service_id=SERVICE, customer_code=CUSTOMER,
+                            apn="bench.vpdn", access_province="SH", member_count=count,
+                            requested_by="bench", pre_approved_by="bench"),
+                order_type=OrderType.member_join, order_no=order_no, customer_code=CUSTOMER,
+                provinces=["SH"], summary="benchmark")
+            result = await handle.result()
+            elapsed = time.monotonic() - started
 
-            events = 0
-            async for execution in env.client.list_workflows(f"WorkflowId = '{handle.id}'"):
-                events += len((await env.client.get_workflow_handle(
-                    handle.id, run_id=execution.run_id).fetch_history()).events)
+        events = 0
+        async for execution in env.client.list_workflows(f"WorkflowId = '{handle.id}'"):
+            events += len((await env.client.get_workflow_handle(
+                handle.id, run_id=execution.run_id).fetch_history()).events)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"members: {count} over {province_count} provinces -> {result.state} "
           f"({result.counts.done} joined, {result.counts.invalid} refused, {result.counts.failed} failed)")

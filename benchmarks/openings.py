@@ -11,26 +11,20 @@ time, and the p95 time the orchestrator adds per step: from a province's complet
 
 import argparse
 import asyncio
-import os
 import statistics
 import sys
 import time
-import uuid
 from pathlib import Path
 
 from temporalio.api.enums.v1 import EventType
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.member_join import free_port, start_simulator  # noqa: E402
-from models import search_attributes  # noqa: E402
+from benchmarks.harness import local_environment  # noqa: E402
 from models.customer import CustomerHierarchy  # noqa: E402
 from models.orders import OrderType  # noqa: E402
 from models.provinces import PROVINCE_CODES  # noqa: E402
 from models.service import ServiceOpeningOrder  # noqa: E402
-from settings import Settings, temporal_cli_path  # noqa: E402
 from store import OrderStore  # noqa: E402
 from submission import start_order  # noqa: E402
 from worker import build_worker  # noqa: E402
@@ -58,38 +52,30 @@ def orchestrator_delays(history) -> list[float]:
 
 
 async def bench(count: int) -> None:
-    os.environ.update({"VPDN_SIM_PORT": str(free_port()), "VPDN_SIM_REPORT_DELAY": "0",
-                       "VPDN_DATA_DIR": f"/tmp/vpdn-bench-{uuid.uuid4().hex[:8]}"})
-    async with await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter, dev_server_existing_path=str(temporal_cli_path()),
-        search_attributes=search_attributes.ALL, dev_server_log_level="error",
-    ) as env:
-        os.environ["TEMPORAL_ADDRESS"] = env.client.service_client.config.target_host
-        settings = Settings(task_queue=f"bench-{uuid.uuid4()}")
-        async with start_simulator(settings):
-            store = OrderStore(settings.database_url)
-            store.save_customer(CustomerHierarchy(customer_code=CUSTOMER, name="Bench", credit_code="X",
-                                                  group_province="SH"))
-            orders = [ServiceOpeningOrder(
-                order_no=f"LOAD-{n}", customer_code=CUSTOMER, apn=f"load{n}.vpdn.sh", access_province="SH",
-                provinces=list(PROVINCE_CODES), requested_by="bench", pre_approved_by="bench",
-                tariff={"name": "t", "parameters": {"monthly_fee": "1", "member_fee": "1"}}) for n in range(count)]
-            async with build_worker(env.client, settings):
-                started = time.monotonic()
+    async with local_environment() as (env, settings):
+        store = OrderStore(settings.database_url)
+        store.save_customer(CustomerHierarchy(customer_code=CUSTOMER, name="Bench", credit_code="X",
+                                              group_province="SH"))
+        orders = [ServiceOpeningOrder(
+            order_no=f"LOAD-{n}", customer_code=CUSTOMER, apn=f"load{n}.vpdn.sh", access_province="SH",
+            provinces=list(PROVINCE_CODES), requested_by="bench", pre_approved_by="bench",
+            tariff={"name": "t", "parameters": {"monthly_fee": "1", "member_fee": "1"}}) for n in range(count)]
+        async with build_worker(env.client, settings):
+            started = time.monotonic()
 
-                async def one(order: ServiceOpeningOrder) -> tuple[float, object]:
-                    begin = time.monotonic()
-                    handle = await start_order(env.client, settings.task_queue, ServiceOpening.run, order,
-                                               order_type=OrderType.service_opening, order_no=order.order_no,
-                                               customer_code=CUSTOMER, provinces=order.provinces, summary="load")
-                    await handle.result()
-                    return time.monotonic() - begin, handle
+            async def one(order: ServiceOpeningOrder) -> tuple[float, object]:
+                begin = time.monotonic()
+                handle = await start_order(env.client, settings.task_queue, ServiceOpening.run, order,
+                                           order_type=OrderType.service_opening, order_no=order.order_no,
+                                           customer_code=CUSTOMER, provinces=order.provinces, summary="load")
+                await handle.result()
+                return time.monotonic() - begin, handle
 
-                outcomes = await asyncio.gather(*(one(order) for order in orders))
-                wall = time.monotonic() - started
-            delays = []
-            for _, handle in outcomes:
-                delays += orchestrator_delays(await handle.fetch_history())
+            outcomes = await asyncio.gather(*(one(order) for order in orders))
+            wall = time.monotonic() - started
+        delays = []
+        for _, handle in outcomes:
+            delays += orchestrator_delays(await handle.fetch_history())
     durations = [duration for duration, _ in outcomes]
     print(f"openings: {count} over {len(PROVINCE_CODES)} provinces each, all completed")
     print(f"wall time: {wall:.1f} s, {count / wall:.2f} completed/s")

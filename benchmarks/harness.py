@@ -1,0 +1,70 @@
+"""What the benchmarks share: free ports, the simulator as its own process, and the whole
+local set-up (an in-memory dev server, the simulator with zero added latency, settings)."""
+
+import asyncio
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from models import search_attributes  # noqa: E402
+from settings import Settings, temporal_cli_path  # noqa: E402
+
+VPDN = str(Path(sys.executable).parent / "vpdn")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def wait_healthy(url: str) -> None:
+    async with httpx.AsyncClient() as http:
+        for _ in range(200):
+            try:
+                if (await http.get(url + "/health")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.1)
+    raise SystemExit("the simulator did not start")
+
+
+@contextlib.asynccontextmanager
+async def start_simulator(settings: Settings) -> AsyncIterator[None]:
+    """The provinces' simulator as its own process (`vpdn simulator`), until the block ends."""
+    process = subprocess.Popen([VPDN, "simulator"], env={**os.environ},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        await wait_healthy(settings.hub_url)
+        yield
+    finally:
+        process.terminate()
+        process.wait()
+
+
+@contextlib.asynccontextmanager
+async def local_environment() -> AsyncIterator[tuple[WorkflowEnvironment, Settings]]:
+    """An in-memory dev server and the simulator (zero added latency) in a fresh data folder."""
+    os.environ.update({"VPDN_DATA_DIR": tempfile.mkdtemp(prefix="vpdn-bench-"), "VPDN_SIM_PORT": str(free_port()),
+                       "VPDN_SIM_REPORT_DELAY": "0"})
+    async with await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter, dev_server_existing_path=str(temporal_cli_path()),
+        search_attributes=search_attributes.ALL, dev_server_log_level="error",
+    ) as env:
+        os.environ["TEMPORAL_ADDRESS"] = env.client.service_client.config.target_host
+        settings = Settings(task_queue=f"bench-{uuid.uuid4()}")
+        async with start_simulator(settings):
+            yield env, settings
