@@ -90,6 +90,8 @@ errors = Console(stderr=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 ByOption = Annotated[str, typer.Option("--by", help="Who asks (recorded in the audit trail).")]
+OrderNoOption = Annotated[str | None, typer.Option(help="Business order number (default: generated).")]
+PreApprovedOption = Annotated[str | None, typer.Option(help="The business audit was done outside GPMS by.")]
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -207,7 +209,7 @@ def simulator() -> None:
 def customer_acquire(
     customer_code: Annotated[str, typer.Argument(help="The 10-digit customer code (客户编码).")],
     by: ByOption = getpass.getuser(),
-    order_no: Annotated[str | None, typer.Option(help="Business order number (default: generated).")] = None,
+    order_no: OrderNoOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Acquire a group customer: query every province's CRM, identify it, store its hierarchy."""
@@ -503,8 +505,8 @@ def service_open(
     rental_rule: Annotated[RentalRule | None, typer.Option(help="When the rental starts.")] = None,
     line_bandwidth: Annotated[int | None, typer.Option(help="Dedicated line bandwidth, Mbit/s.")] = None,
     line_address: Annotated[str | None, typer.Option(help="Dedicated line address.")] = None,
-    order_no: Annotated[str | None, typer.Option(help="Business order number (default: generated).")] = None,
-    pre_approved_by: Annotated[str | None, typer.Option(help="The business audit was done outside GPMS by.")] = None,
+    order_no: OrderNoOption = None,
+    pre_approved_by: PreApprovedOption = None,
     by: ByOption = getpass.getuser(),
     wait: Annotated[bool, typer.Option(help="Wait until the order ends.")] = False,
     as_json: JsonOption = False,
@@ -606,8 +608,6 @@ def service_order_fields(service: ServiceView, prefix: str, order_no: str | None
             "pre_approved_by": pre_approved_by}
 
 
-OrderNoOption = Annotated[str | None, typer.Option(help="Business order number (default: generated).")]
-PreApprovedOption = Annotated[str | None, typer.Option(help="The business audit was done outside GPMS by.")]
 
 
 @tariff_app.command("change")
@@ -790,16 +790,13 @@ def follow_members(store: OrderStore, order: MemberOrder) -> MemberOrderResult:
 
 
 FileArgument = Annotated[Path, typer.Option("--file", help="CSV: msisdn[,name] per line.")]
+WaitOption = Annotated[bool, typer.Option(help="Show progress until the order ends.")]
 
 
 @member_app.command("join")
 def member_join(
-    service_id: str, file: FileArgument,
-    order_no: Annotated[str | None, typer.Option(help="Business order number (default: generated).")] = None,
-    by: ByOption = getpass.getuser(),
-    pre_approved_by: Annotated[str | None, typer.Option(help="The business audit was done outside GPMS by.")] = None,
-    wait: Annotated[bool, typer.Option(help="Show progress until the order ends.")] = False,
-    as_json: JsonOption = False,
+    service_id: str, file: FileArgument, order_no: OrderNoOption = None, by: ByOption = getpass.getuser(),
+    pre_approved_by: PreApprovedOption = None, wait: WaitOption = False, as_json: JsonOption = False,
 ) -> None:
     """Members join a VPDN (成员加入): verified by their home CRMs, opened per province."""
     member_order(service_id, file, "join", order_no, by, pre_approved_by, wait, as_json)
@@ -807,12 +804,8 @@ def member_join(
 
 @member_app.command("exit")
 def member_exit(
-    service_id: str, file: FileArgument,
-    order_no: Annotated[str | None, typer.Option(help="Business order number (default: generated).")] = None,
-    by: ByOption = getpass.getuser(),
-    pre_approved_by: Annotated[str | None, typer.Option(help="The business audit was done outside GPMS by.")] = None,
-    wait: Annotated[bool, typer.Option(help="Show progress until the order ends.")] = False,
-    as_json: JsonOption = False,
+    service_id: str, file: FileArgument, order_no: OrderNoOption = None, by: ByOption = getpass.getuser(),
+    pre_approved_by: PreApprovedOption = None, wait: WaitOption = False, as_json: JsonOption = False,
 ) -> None:
     """Members leave a VPDN (成员退出): AAA, HLR and billing entries removed."""
     member_order(service_id, file, "exit", order_no, by, pre_approved_by, wait, as_json)

@@ -1,6 +1,6 @@
 """One small function per side effect; each calls one adapter or the order store."""
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 
 from temporalio import activity
@@ -8,6 +8,7 @@ from temporalio.exceptions import ApplicationError
 
 from adapters.hub import HubRejected
 from models.hub import ReplyTo
+from models.service import WorkOrderAck
 
 PROVINCE_REJECTED = "ProvinceRejected"
 
@@ -36,3 +37,10 @@ def rejections_are_final() -> Iterator[None]:
             type=PROVINCE_REJECTED,
             non_retryable=True,
         ) from rejection
+
+
+async def acknowledged(idempotency_key: str, answer: Awaitable[str]) -> WorkOrderAck:
+    """A province's answer to a work order (`done`, or `accepted` with a report to follow),
+    a business rejection made final."""
+    with rejections_are_final():
+        return WorkOrderAck(idempotency_key=idempotency_key, status=await answer)

@@ -2,7 +2,7 @@
 
 from temporalio import activity
 
-from activities import rejections_are_final
+from activities import acknowledged, rejections_are_final
 from adapters.billing import Billing
 from adapters.settlement import Settlement
 from activities.batches import BatchMembers
@@ -21,39 +21,31 @@ class RentalActivities:
         """Rental starts per the rule in the access province's billing.
         Key: (order, step, access province). Compensation: stop_rental."""
         key = rental.key("start_rental")
-        with rejections_are_final():
-            status = await self._billing.start_rental(
-                rental.province, rental.rental_id, rental.service_id, rental.start_date, rental.rule, key
-            )
-        return WorkOrderAck(idempotency_key=key, status=status)
+        return await acknowledged(key, self._billing.start_rental(
+            rental.province, rental.rental_id, rental.service_id, rental.start_date, rental.rule, key
+        ))
 
     @activity.defn
     async def stop_rental(self, rental: RentalStart) -> WorkOrderAck:
         """Stop the rental if it runs (compensation)."""
         key = rental.key("stop_rental")
-        with rejections_are_final():
-            status = await self._billing.stop_rental(rental.province, rental.rental_id, key)
-        return WorkOrderAck(idempotency_key=key, status=status)
+        return await acknowledged(key, self._billing.stop_rental(rental.province, rental.rental_id, key))
 
     @activity.defn
     async def record_settlement(self, rental: RentalStart) -> WorkOrderAck:
         """Off-site payment (异地付费): the access line's rental start goes to HQ settlement.
         Key: (order, step, HQ). Compensation: cancel_settlement."""
         key = rental.key("record_settlement", HQ)
-        with rejections_are_final():
-            status = await self._settlement.record_rental(
-                rental.rental_id, rental.service_id, rental.province, rental.paying_province,
-                rental.start_date, key,
-            )
-        return WorkOrderAck(idempotency_key=key, status=status)
+        return await acknowledged(key, self._settlement.record_rental(
+            rental.rental_id, rental.service_id, rental.province, rental.paying_province,
+            rental.start_date, key,
+        ))
 
     @activity.defn
     async def cancel_settlement(self, rental: RentalStart) -> WorkOrderAck:
         """Withdraw the rental record from HQ settlement if present (compensation)."""
         key = rental.key("cancel_settlement", HQ)
-        with rejections_are_final():
-            status = await self._settlement.cancel_rental(rental.rental_id, key)
-        return WorkOrderAck(idempotency_key=key, status=status)
+        return await acknowledged(key, self._settlement.cancel_rental(rental.rental_id, key))
 
 
 class MemberBillingActivities:

@@ -2,7 +2,7 @@
 
 from temporalio import activity
 
-from activities import rejections_are_final, reply_to
+from activities import acknowledged, rejections_are_final, reply_to
 import asyncio
 
 from activities.batches import BatchMembers
@@ -41,45 +41,35 @@ class CrmActivities:
         package; its configuration result comes as a report. Key: (order, step, province).
         Compensation: cancel_group_tariff."""
         key = step.key(f"{step.purpose}_group_tariff")
-        with rejections_are_final():
-            status = await self._crm.configure_group_tariff(
-                step.province, step.service_id, step.tariff, step.version, key, reply_to()
-            )
-        return WorkOrderAck(idempotency_key=key, status=status)
+        return await acknowledged(key, self._crm.configure_group_tariff(
+            step.province, step.service_id, step.tariff, step.version, key, reply_to()
+        ))
 
     @activity.defn
     async def cancel_group_tariff(self, step: ServiceStep) -> WorkOrderAck:
         """Cancel the group tariff package in one province if present (compensation, closure)."""
         key = step.key("cancel_group_tariff")
-        with rejections_are_final():
-            status = await self._crm.cancel_group_tariff(step.province, step.service_id, key, reply_to())
-        return WorkOrderAck(idempotency_key=key, status=status)
+        return await acknowledged(key, self._crm.cancel_group_tariff(step.province, step.service_id, key, reply_to()))
 
     @activity.defn
     async def service_work_order(self, step: AccessWorkOrder) -> WorkOrderAck:
         """The access CRM's work order for the service; its completion comes as a report.
         Compensation: cancel_work_order."""
         key = step.key("service_work_order")
-        with rejections_are_final():
-            status = await self._crm.service_work_order(step.province, step.service_id, step.with_line, key, reply_to())
-        return WorkOrderAck(idempotency_key=key, status=status)
+        return await acknowledged(key, self._crm.service_work_order(step.province, step.service_id, step.with_line, key, reply_to()))
 
     @activity.defn
     async def service_change_sync(self, step: ServiceStep) -> WorkOrderAck:
         """Service-change info sync to one province (业务变更信息同步); reported later.
         Key: (order, step, province). Information only: nothing to compensate."""
         key = step.key("service_change_sync")
-        with rejections_are_final():
-            status = await self._crm.service_change_sync(step.province, step.service_id, key, reply_to())
-        return WorkOrderAck(idempotency_key=key, status=status)
+        return await acknowledged(key, self._crm.service_change_sync(step.province, step.service_id, key, reply_to()))
 
     @activity.defn
     async def cancel_work_order(self, step: ServiceStep) -> WorkOrderAck:
         """Withdraw the access CRM's work order if present (compensation)."""
         key = step.key("cancel_work_order")
-        with rejections_are_final():
-            status = await self._crm.cancel_work_order(step.province, step.service_id, key)
-        return WorkOrderAck(idempotency_key=key, status=status)
+        return await acknowledged(key, self._crm.cancel_work_order(step.province, step.service_id, key))
 
     @activity.defn
     async def verify_members(self, page: VerificationPage) -> BatchOutcome:

@@ -2,7 +2,7 @@
 
 from temporalio import activity
 
-from activities import rejections_are_final, reply_to
+from activities import acknowledged, reply_to
 from adapters.line import LineCenter
 from models.service import LineScheduling, ServiceStep, WorkOrderAck
 
@@ -16,25 +16,19 @@ class LineActivities:
         """Local dedicated-line scheduling order; the line completion comes as a report.
         Key: (order, step, access province). Compensation: cancel_line."""
         key = step.key(f"{step.purpose}_line")
-        with rejections_are_final():
-            status = await self._line_center.schedule_line(
-                step.province, step.service_id, step.line, key, reply_to()
-            )
-        return WorkOrderAck(idempotency_key=key, status=status)
+        return await acknowledged(key, self._line_center.schedule_line(
+            step.province, step.service_id, step.line, key, reply_to()
+        ))
 
     @activity.defn
     async def cancel_line(self, step: ServiceStep) -> WorkOrderAck:
         """Cancel the line scheduling if present (compensation)."""
         key = step.key("cancel_line")
-        with rejections_are_final():
-            status = await self._line_center.cancel_line(step.province, step.service_id, key)
-        return WorkOrderAck(idempotency_key=key, status=status)
+        return await acknowledged(key, self._line_center.cancel_line(step.province, step.service_id, key))
 
     @activity.defn
     async def terminate_line(self, step: ServiceStep) -> WorkOrderAck:
         """The line's rent-termination order (退租); its completion comes as a report.
         Key: (order, step, access province). Compensation: schedule_line (restore)."""
         key = step.key("terminate_line")
-        with rejections_are_final():
-            status = await self._line_center.terminate_line(step.province, step.service_id, key, reply_to())
-        return WorkOrderAck(idempotency_key=key, status=status)
+        return await acknowledged(key, self._line_center.terminate_line(step.province, step.service_id, key, reply_to()))
