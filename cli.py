@@ -251,7 +251,7 @@ async def _acquire(order: AcquireCustomerInput, as_json: bool) -> AcquisitionRes
 @customer_app.command("show")
 def customer_show(customer_code: str, as_json: JsonOption = False) -> None:
     """Show a stored customer and its hierarchy (group and provincial branches)."""
-    hierarchy = OrderStore(Settings().database_url).get_customer(customer_code.strip())
+    hierarchy = OrderStore(Settings().database_url).customers.get_customer(customer_code.strip())
     if hierarchy is None:
         fail(f"customer {customer_code} is not in GPMS; acquire it with `vpdn customer acquire {customer_code}`")
     if as_json:
@@ -305,7 +305,7 @@ async def _notify_customer(change: CustomerChange) -> str:
 @order_app.command("show")
 def order_show(order_no: str, as_json: JsonOption = False) -> None:
     """Show an order's state and its audit trail (who did what, when)."""
-    order = OrderStore(Settings().database_url).get_order(order_no.strip())
+    order = OrderStore(Settings().database_url).orders.get_order(order_no.strip())
     if order is None:
         fail(f"no order {order_no}")
     if as_json:
@@ -400,7 +400,7 @@ def order_list(
         age = parse_age(older_than) if older_than else None
     except ValueError as error:
         fail(str(error), code=2)
-    orders = OrderStore(Settings().database_url).list_orders(
+    orders = OrderStore(Settings().database_url).orders.list_orders(
         state=state, order_type=order_type, customer_code=customer, limit=limit,
         province=province.upper() if province else None, unchanged_for=age)
     if as_json:
@@ -466,7 +466,7 @@ def order_resolve(
 
 
 def find_order(order_no: str) -> OrderView:
-    order = OrderStore(Settings().database_url).get_order(order_no.strip())
+    order = OrderStore(Settings().database_url).orders.get_order(order_no.strip())
     if order is None:
         fail(f"no order {order_no}; list them with `vpdn order list`")
     return order
@@ -526,10 +526,10 @@ def service_open(
     except ValidationError as error:
         fail(validation_message(error), code=2)
     store = OrderStore(Settings().database_url)
-    if store.get_customer(order.customer_code) is None:
+    if store.customers.get_customer(order.customer_code) is None:
         fail(f"customer {order.customer_code} is not acquired: run `vpdn customer acquire "
              f"{order.customer_code}` first; nothing started", code=2)
-    if owner := store.apn_in_use(order.apn):
+    if owner := store.services.apn_in_use(order.apn):
         fail(f"APN {order.apn} is already used by service {owner}; nothing started", code=2)
     result = run(_open_service(order, wait))
     if as_json:
@@ -567,7 +567,7 @@ async def _open_service(order: ServiceOpeningOrder, wait: bool) -> ServiceOpenin
 
 
 def active_service(service_id: str, what: str) -> ServiceView:
-    service = OrderStore(Settings().database_url).get_service(service_id.strip())
+    service = OrderStore(Settings().database_url).services.get_service(service_id.strip())
     if service is None:
         fail(f"no service {service_id}; nothing started", code=2)
     if service.state != "active":
@@ -653,7 +653,7 @@ def service_close(
 ) -> None:
     """Close a VPDN (业务关闭): only once every member has left it."""
     service = active_service(service_id, "closure")
-    members = OrderStore(Settings().database_url).member_count(service.service_id)
+    members = OrderStore(Settings().database_url).members.member_count(service.service_id)
     if members:
         fail(f"service {service.service_id} still has {members} members: a VPDN is closed only after every member "
              f"has left it. List them with `vpdn service members {service.service_id}` and let them exit with "
@@ -665,7 +665,7 @@ def service_close(
 @service_app.command("members")
 def service_members(service_id: str, as_json: JsonOption = False) -> None:
     """The members now in a VPDN, with their home provinces."""
-    members = OrderStore(Settings().database_url).member_homes(service_id.strip())
+    members = OrderStore(Settings().database_url).members.member_homes(service_id.strip())
     if as_json:
         print_json([{"msisdn": m, "home_province": p} for m, p in sorted(members.items())])
         return
@@ -677,7 +677,7 @@ def service_members(service_id: str, as_json: JsonOption = False) -> None:
 @service_app.command("show")
 def service_show(service_id: str, as_json: JsonOption = False) -> None:
     """A VPDN service as GPMS records it: state, provinces, current tariff package."""
-    service = OrderStore(Settings().database_url).get_service(service_id.strip())
+    service = OrderStore(Settings().database_url).services.get_service(service_id.strip())
     if service is None:
         fail(f"no service {service_id}")
     if as_json:
@@ -706,7 +706,7 @@ def member_order(service_id: str, file: Path, kind: str, order_no: str | None, b
     except MemberFileError as error:
         fail(f"{error}\nnothing started", code=2)
     numbers = [m.msisdn for m in members]
-    present = store.member_homes(service.service_id, numbers)
+    present = store.members.member_homes(service.service_id, numbers)
     if kind == "join" and present:
         fail(f"{len(present)} members are already in service {service_id}: {list_some(present)}; "
              "nothing started", code=2)
@@ -724,14 +724,14 @@ def member_order(service_id: str, file: Path, kind: str, order_no: str | None, b
             pre_approved_by=pre_approved_by)
     except ValidationError as error:
         fail(validation_message(error), code=2)
-    if store.get_order(order.order_no):
+    if store.orders.get_order(order.order_no):
         fail(f"order {order.order_no} was already submitted; nothing started", code=2)
     with console.status(f"recording {len(members)} members of order {order.order_no}…"):
-        store.stage_items(order.order_no, members, present if kind == "exit" else None)
+        store.members.stage_items(order.order_no, members, present if kind == "exit" else None)
     try:
         answer = submit_to_service(order)
     except typer.Exit:
-        store.unstage_items(order.order_no)
+        store.members.unstage_items(order.order_no)
         raise
     if not as_json:
         console.print(f"order {order.order_no} accepted: {len(members)} members to {kind} {service.service_id}")
@@ -779,9 +779,9 @@ def follow_members(store: OrderStore, order: MemberOrder) -> MemberOrderResult:
                   TimeElapsedColumn(), console=console, transient=True) as progress:
         task = progress.add_task(f"order {order.order_no}", total=order.member_count)
         while True:
-            counts = store.item_counts(order.order_no)
+            counts = store.members.item_counts(order.order_no)
             progress.update(task, completed=counts.done + counts.invalid + counts.failed)
-            stored = store.get_order(order.order_no)
+            stored = store.orders.get_order(order.order_no)
             if stored and stored.state in TERMINAL_STATES:
                 return MemberOrderResult(order_no=order.order_no, state=stored.state, counts=counts)
             if stored and stored.state == OrderState.pending:
@@ -829,10 +829,10 @@ def member_notify(
     except (ValidationError, ValueError) as error:
         fail(validation_message(error) if isinstance(error, ValidationError) else str(error), code=2)
     store = OrderStore(Settings().database_url)
-    service_id = store.service_of_member(notification.msisdn)
+    service_id = store.members.service_of_member(notification.msisdn)
     if service_id is None:
         fail(f"{notification.msisdn} is not a member of any VPDN: nothing to do", code=2)
-    service = store.get_service(service_id)
+    service = store.services.get_service(service_id)
     state = MemberChangesState(service_id=service.service_id, customer_code=service.customer_code,
                                apn=service.apn, access_province=service.access_province)
     run(_notify(state, notification))
@@ -853,7 +853,7 @@ def order_members(
 ) -> None:
     """Per-member results of a member order: state, and the code and reason of a failure."""
     find_order(order_no)
-    results = OrderStore(Settings().database_url).member_results(order_no.strip(), state)
+    results = OrderStore(Settings().database_url).members.member_results(order_no.strip(), state)
     if as_json:
         print_json([r.model_dump(mode="json") for r in results])
         return
@@ -874,7 +874,7 @@ def fallout_list(
     as_json: JsonOption = False,
 ) -> None:
     """The fallout worklist: open fallouts, oldest first."""
-    fallouts = OrderStore(Settings().database_url).list_fallouts(
+    fallouts = OrderStore(Settings().database_url).fallouts.list_fallouts(
         province=province.upper() if province else None, system=system, state=None if all_ else "open")
     if as_json:
         print_json([f.model_dump(mode="json") for f in fallouts])
@@ -902,7 +902,7 @@ def fallout_resolve(
     reason: ReasonOption = "",
 ) -> None:
     """Decide on a fallout: retry the step, skip it, or compensate the order."""
-    fallout = OrderStore(Settings().database_url).get_fallout(fallout_id.strip())
+    fallout = OrderStore(Settings().database_url).fallouts.get_fallout(fallout_id.strip())
     if fallout is None:
         fail(f"no fallout {fallout_id}; see `vpdn fallout list`")
     try:

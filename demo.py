@@ -57,7 +57,7 @@ class Demo:
     async def wait(self, order_no: str, until=lambda order: order.state in TERMINAL_STATES, timeout_s: float = 90):
         deadline = time.monotonic() + timeout_s
         while True:
-            order = self.store.get_order(order_no)
+            order = self.store.orders.get_order(order_no)
             if order is not None and until(order):
                 return order
             if time.monotonic() > deadline:
@@ -101,7 +101,7 @@ class Demo:
         self.link(handle.id)
         result = await handle.result()
         self.console.print(f"   service {opening.service_id} {result.state}, rental from {result.rental_start}")
-        service = self.store.get_service(opening.service_id)
+        service = self.store.services.get_service(opening.service_id)
         common = {"service_id": service.service_id, "customer_code": CUSTOMER, "provinces": service.provinces,
                   "requested_by": OPERATOR, "pre_approved_by": "hq-audit"}
 
@@ -110,8 +110,8 @@ class Demo:
                                            "kind": "reject", "code": "E3101", "text": "HLR profile locked",
                                            "msisdns": REFUSED_IN_ZJ})
         join = await self.member_order(client, "join", f"DEMO-JOIN-{self.stamp}", MEMBERS, service)
-        counts = self.store.item_counts(join)
-        self.console.print(f"   order {join} {self.store.get_order(join).state}: {counts.done} joined, "
+        counts = self.store.members.item_counts(join)
+        self.console.print(f"   order {join} {self.store.orders.get_order(join).state}: {counts.done} joined, "
                            f"{counts.failed} refused (vpdn order members {join} --state failed)")
         await self.admin("/admin/reset")
 
@@ -131,7 +131,7 @@ class Demo:
         await submit_service_order(client, queue, change)
         self.link(workflow_id_for(OrderType.service_change, change.order_no))
         held = await self.wait(change.order_no, lambda order: order.state == OrderState.held)
-        [fallout] = [f for f in self.store.list_fallouts() if f.order_no == change.order_no]
+        [fallout] = [f for f in self.store.fallouts.list_fallouts() if f.order_no == change.order_no]
         self.console.print(f"   held: {held.sub_state}")
         self.console.print(f"   {OPERATOR} decides: vpdn fallout resolve {fallout.fallout_id} --action retry")
         await client.get_workflow_handle(held.workflow_id).execute_update(
@@ -139,25 +139,25 @@ class Demo:
                                                reason="duct cleared by the field team"), result_type=str)
         self.console.print(f"   {(await self.wait(change.order_no)).state}")
 
-        members = sorted(self.store.member_homes(service.service_id))
+        members = sorted(self.store.members.member_homes(service.service_id))
         self.say(f"6. the {len(members)} members exit")
         leave = await self.member_order(client, "exit", f"DEMO-EXIT-{self.stamp}", members, service)
-        self.console.print(f"   order {leave} {self.store.get_order(leave).state}")
+        self.console.print(f"   order {leave} {self.store.orders.get_order(leave).state}")
 
         closure = ServiceClosureOrder.model_validate({**common, "order_no": f"DEMO-CLS-{self.stamp}"})
         self.say(f"7. service closure {closure.order_no}: line rent terminated, tariffs cancelled, rental stopped")
         await submit_service_order(client, queue, closure)
         self.link(workflow_id_for(OrderType.service_closure, closure.order_no))
         self.console.print(f"   {(await self.wait(closure.order_no)).state}; "
-                           f"service {self.store.get_service(service.service_id).state}")
+                           f"service {self.store.services.get_service(service.service_id).state}")
         self.link(service_orders_workflow_id(service.service_id))
         await self.hub.aclose()
         self.console.print("[green]demo finished[/green]: every order above is in the Temporal UI "
                            f"(filter: VpdnCustomerCode = \"{CUSTOMER}\") and in `vpdn order list --customer {CUSTOMER}`")
 
     async def member_order(self, client, kind: str, order_no: str, msisdns: list[str], service) -> str:
-        homes = self.store.member_homes(service.service_id, msisdns) if kind == "exit" else None
-        self.store.stage_items(order_no, [MemberLine(msisdn=m) for m in msisdns], homes)
+        homes = self.store.members.member_homes(service.service_id, msisdns) if kind == "exit" else None
+        self.store.members.stage_items(order_no, [MemberLine(msisdn=m) for m in msisdns], homes)
         await submit_service_order(client, self.settings.task_queue, MemberOrder(
             order_no=order_no, kind=kind, service_id=service.service_id, customer_code=CUSTOMER, apn=service.apn,
             access_province=service.access_province, provinces=service.provinces, member_count=len(msisdns),

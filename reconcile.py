@@ -47,7 +47,7 @@ class Reconciler:
             response.raise_for_status()
             self._holdings[province, system] = response.json()
         found: list[Difference] = []
-        for service in self._store.list_services():
+        for service in self._store.services.list_services():
             found += self._service(service, service.state in OPEN_STATES)
         return found
 
@@ -77,7 +77,7 @@ class Reconciler:
         if service.rental_id:
             check(access, "billing", "rental", service.rental_id, expected_open)
             check(HQ, "settlement", "rental_record", service.rental_id, expected_open and service.off_site_payment)
-        members = self._store.member_homes(sid) if expected_open else {}
+        members = self._store.members.member_homes(sid) if expected_open else {}
         for msisdn, home in members.items():
             check(home, "hlr", "vpdn_subscription", msisdn, True)
             check(home, "billing", "member_billing", msisdn, True)

@@ -4,7 +4,6 @@ per-member results it writes back (so numbers never travel through workflow hist
 import asyncio
 
 from models.members import BatchOutcome, ItemState, MemberStep
-from models.tables import OrderItem
 from store import OrderStore
 
 
@@ -12,14 +11,12 @@ class BatchMembers:
     def __init__(self, store: OrderStore) -> None:
         self._store = store
 
-    async def members(self, step: MemberStep) -> list[OrderItem]:
+    async def numbers(self, step: MemberStep) -> list[str]:
+        """The numbers of the batch's members this step acts on."""
         batch = step.batch
         return await asyncio.to_thread(
-            self._store.batch_items, batch.order_no, batch.home_province, batch.batch_no,
+            self._store.members.batch_numbers, batch.order_no, batch.home_province, batch.batch_no,
             step.acting_on, step.failed_stage)
-
-    async def numbers(self, step: MemberStep) -> list[str]:
-        return [item.msisdn for item in await self.members(step)]
 
     async def record(self, step: MemberStep, results: list[dict]) -> BatchOutcome:
         """Members the province accepted move to `ok_state`; the others fail at this stage
@@ -30,5 +27,5 @@ class BatchMembers:
         if step.ok_state is not None:
             updates |= {r["msisdn"]: (step.ok_state, None, "") for r in ok}
         if updates:
-            await asyncio.to_thread(self._store.record_results, step.batch.order_no, updates, stage=step.stage)
+            await asyncio.to_thread(self._store.members.record_results, step.batch.order_no, updates, stage=step.stage)
         return BatchOutcome(ok=len(ok), failed=len(failed))

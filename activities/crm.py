@@ -76,10 +76,11 @@ class CrmActivities:
         """Member verification (成员核查) of one page of the order's members by their home
         CRMs; each becomes valid (with its home province) or invalid with the reason.
         A read: nothing to compensate. Key: (order, "verify_members", HQ, page)."""
-        items = await asyncio.to_thread(self._store.items_page, page.order_no, page.page * page.size, page.size)
+        numbers = await asyncio.to_thread(
+            self._store.members.page_numbers, page.order_no, page.page * page.size, page.size)
         with rejections_are_final():
             answers = await self._crm.verify_members(
-                [item.msisdn for item in items],
+                numbers,
                 idempotency_key(page.order_no, "verify_members", HQ, page.batch_label))
         results, homes = {}, {}
         for answer in answers:
@@ -87,7 +88,7 @@ class CrmActivities:
             results[answer["msisdn"]] = (ItemState.invalid, *failure) if failure else (ItemState.valid, None, "")
             if answer.get("home_province"):
                 homes[answer["msisdn"]] = answer["home_province"]
-        await asyncio.to_thread(self._store.record_results, page.order_no, results, homes=homes)
+        await asyncio.to_thread(self._store.members.record_results, page.order_no, results, homes=homes)
         invalid = sum(state == ItemState.invalid for state, _, _ in results.values())
         return BatchOutcome(ok=len(results) - invalid, failed=invalid)
 

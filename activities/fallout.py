@@ -19,9 +19,9 @@ class FalloutActivities:
     @activity.defn
     def open_fallout(self, fallout: Fallout) -> None:
         """Record a fallout on the worklist. Idempotent by fallout id."""
-        self._store.open_fallout(fallout)
+        self._store.fallouts.open_fallout(fallout)
 
     @activity.defn
     def resolve_fallout(self, decision: FalloutDecision) -> None:
         """Record the decision that closes a fallout (a person's, or the deadline's)."""
-        self._store.resolve_fallout(decision)
+        self._store.fallouts.resolve_fallout(decision)

@@ -28,34 +28,34 @@ class OrderStoreActivities:
     @activity.defn
     def record_order(self, order: NewOrder) -> None:
         """Record the accepted order (受理). Idempotent by order number."""
-        self._store.record_order(order, event_key())
+        self._store.orders.record_order(order, event_key())
 
     @activity.defn
     def record_order_event(self, event: OrderEventIn) -> None:
         """Append to the audit trail and move the order's state. Idempotent by event key."""
         try:
-            self._store.record_event(event, event_key())
+            self._store.orders.record_event(event, event_key())
         except InvalidTransition as error:
             raise ApplicationError(str(error), type="InvalidTransition", non_retryable=True) from error
 
     @activity.defn
     def save_customer(self, hierarchy: CustomerHierarchy) -> None:
         """Store the identified customer and its hierarchy (an upsert: safe to repeat)."""
-        self._store.save_customer(hierarchy)
+        self._store.customers.save_customer(hierarchy)
 
     @activity.defn
     def register_service(self, registration: ServiceRegistration) -> None:
         """Record the service being opened with tariff version 1. Idempotent by service id.
         Compensation: discard_service_if_present."""
         try:
-            self._store.register_service(registration)
+            self._store.services.register_service(registration)
         except ServiceRefused as error:
             raise ApplicationError(str(error), type=SERVICE_REFUSED, non_retryable=True) from error
 
     @activity.defn
     def service_view(self, service_id: str) -> ServiceView:
         """The service as GPMS records it now (an order on it starts from this)."""
-        service = self._store.get_service(service_id)
+        service = self._store.services.get_service(service_id)
         if service is None:
             raise ApplicationError(f"no service {service_id}", type=SERVICE_REFUSED, non_retryable=True)
         return service
@@ -63,50 +63,50 @@ class OrderStoreActivities:
     @activity.defn
     def update_service(self, update: ServiceUpdate) -> None:
         """Record what an order changed on the service (state, line, provinces, payer, rental)."""
-        self._store.update_service(update)
+        self._store.services.update_service(update)
 
     @activity.defn
     def record_tariff_version(self, version: TariffVersion) -> None:
         """Record the new tariff package version every province configured. Idempotent."""
-        self._store.record_tariff_version(version)
+        self._store.services.record_tariff_version(version)
 
     @activity.defn
     def member_count(self, service_id: str) -> int:
-        return self._store.member_count(service_id)
+        return self._store.members.member_count(service_id)
 
     @activity.defn
     def discard_service_if_present(self, service_id: str) -> None:
         """Forget a service whose opening failed or was cancelled, freeing its APN."""
-        self._store.discard_service_if_present(service_id)
+        self._store.services.discard_service_if_present(service_id)
 
     @activity.defn
     def assign_batches(self, order_no: str) -> list[BatchRef]:
         """Cut the order's valid members into per-home-province batches (idempotent)."""
-        return self._store.assign_batches(order_no, BATCH_SIZE)
+        return self._store.members.assign_batches(order_no, BATCH_SIZE)
 
     @activity.defn
     def fail_batch(self, failure: FailedBatch) -> int:
         """A province-wide failure: the batch's members still in progress fail with the cause."""
-        return self._store.fail_batch(failure.order_no, failure.home_province, failure.batch_no,
+        return self._store.members.fail_batch(failure.order_no, failure.home_province, failure.batch_no,
                                       failure.from_state, failure.stage, failure.code, failure.detail)
 
     @activity.defn
     def member_counts(self, order_no: str) -> MemberCounts:
-        return self._store.item_counts(order_no)
+        return self._store.members.item_counts(order_no)
 
     @activity.defn
     def finish_members(self, finished: FinishedMembers) -> None:
         """Record the members done: joined ones `active` in the service, exited ones `exited`."""
-        self._store.finish_members(finished.order_no, finished.service_id, finished.kind)
+        self._store.members.finish_members(finished.order_no, finished.service_id, finished.kind)
 
     @activity.defn
     def stage_members(self, staged: StagedMembers) -> int:
         """Stage the members of an order GPMS starts itself; leaving members must be members
         of the service (their home province is known). Returns how many were staged."""
-        homes = None if staged.joining else self._store.member_homes(staged.service_id, staged.msisdns)
+        homes = None if staged.joining else self._store.members.member_homes(staged.service_id, staged.msisdns)
         members = [MemberLine(msisdn=m) for m in staged.msisdns if staged.joining or m in homes]
         if members:
-            self._store.stage_items(staged.order_no, members, homes)
+            self._store.members.stage_items(staged.order_no, members, homes)
         return len(members)
 
     @activity.defn
@@ -114,6 +114,6 @@ class OrderStoreActivities:
         """Apply a province's changed customer record to the customer and its hierarchy;
         what changed, in one line. Idempotent. A customer never acquired fails for good."""
         try:
-            return self._store.apply_customer_change(change)
+            return self._store.customers.apply_customer_change(change)
         except LookupError as error:
             raise ApplicationError(str(error), type=CUSTOMER_NOT_ACQUIRED, non_retryable=True) from error

@@ -112,7 +112,7 @@ async def chaos(parts: Parts, kills: int, interval_s: float, done: asyncio.Event
 async def wait_for(store: OrderStore, order_nos: list[str], timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        orders = [store.get_order(order_no) for order_no in order_nos]
+        orders = [store.orders.get_order(order_no) for order_no in order_nos]
         if all(o is not None and (o.state in TERMINAL_STATES or o.state == OrderState.held) for o in orders):
             return
         await asyncio.sleep(1)
@@ -181,11 +181,11 @@ async def run(services: int, members: int, kills: int, fault_rate: float) -> Non
         # Phase 2: joins, each followed by two tariff changes on the same service's queue.
         phase2 = []
         for n, opening in enumerate(openings):
-            service = store.get_service(opening.service_id)
+            service = store.services.get_service(opening.service_id)
             if service is None or service.state != "active":
                 continue
             mine = numbers[n * members:(n + 1) * members]
-            store.stage_items(f"C-JOIN-{n}", [MemberLine(msisdn=m) for m in mine])
+            store.members.stage_items(f"C-JOIN-{n}", [MemberLine(msisdn=m) for m in mine])
             base = {"service_id": service.service_id, "customer_code": service.customer_code,
                     "provinces": service.provinces, "requested_by": "chaos", "pre_approved_by": "chaos"}
             orders = [MemberOrder(order_no=f"C-JOIN-{n}", kind="join", apn=service.apn,
@@ -203,15 +203,15 @@ async def run(services: int, members: int, kills: int, fault_rate: float) -> Non
         # Phase 3: every member exits, then the service closes.
         phase3 = []
         for n, opening in enumerate(openings):
-            service = store.get_service(opening.service_id)
+            service = store.services.get_service(opening.service_id)
             if service is None or service.state != "active":
                 continue
-            homes = store.member_homes(service.service_id)
+            homes = store.members.member_homes(service.service_id)
             base = {"service_id": service.service_id, "customer_code": service.customer_code,
                     "provinces": service.provinces, "requested_by": "chaos", "pre_approved_by": "chaos"}
             orders = []
             if homes:
-                store.stage_items(f"C-EXIT-{n}", [MemberLine(msisdn=m) for m in homes], homes)
+                store.members.stage_items(f"C-EXIT-{n}", [MemberLine(msisdn=m) for m in homes], homes)
                 orders.append(MemberOrder(order_no=f"C-EXIT-{n}", kind="exit", apn=service.apn,
                                           access_province=service.access_province, member_count=len(homes), **base))
             orders.append(ServiceClosureOrder.model_validate({**base, "order_no": f"C-CLS-{n}"}))
@@ -225,9 +225,9 @@ async def run(services: int, members: int, kills: int, fault_rate: float) -> Non
             parts.start_worker()
 
         # The proof.
-        all_orders = store.list_orders(limit=100_000)
+        all_orders = store.orders.list_orders(limit=100_000)
         stuck = [o for o in all_orders if o.state not in TERMINAL_STATES and not (
-            o.state == OrderState.held and any(f.order_no == o.order_no for f in store.list_fallouts()))]
+            o.state == OrderState.held and any(f.order_no == o.order_no for f in store.fallouts.list_fallouts()))]
         sms = collections.Counter(m["msisdn"] for m in (await hub.get("/admin/sms")).json())
         duplicates = {m: c for m, c in sms.items() if c > 1}
         differences = await Reconciler(store, hub).differences()

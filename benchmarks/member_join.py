@@ -49,15 +49,15 @@ async def bench(count: int, province_count: int) -> None:
             (await http.post("/admin/seed", json={"subscribers": subscribers})).raise_for_status()
 
         store = OrderStore(settings.database_url)
-        store.save_customer(CustomerHierarchy(customer_code=CUSTOMER, name="Bench", credit_code="X",
+        store.customers.save_customer(CustomerHierarchy(customer_code=CUSTOMER, name="Bench", credit_code="X",
                                               group_province="SH"))
-        store.register_service(ServiceRegistration(
+        store.services.register_service(ServiceRegistration(
             order_no="OPN-BENCH", service_id=SERVICE, customer_code=CUSTOMER, apn="bench.vpdn",
             access_province="SH", paying_province="SH", provinces=provinces,
             tariff={"name": "t", "parameters": {"monthly_fee": "1", "member_fee": "1"}}))
-        store.set_service_state(SERVICE, "active")
+        store.services.set_service_state(SERVICE, "active")
         order_no = f"JOIN-BENCH-{count}"
-        store.stage_items(order_no, [MemberLine(msisdn=s["msisdn"]) for s in subscribers])
+        store.members.stage_items(order_no, [MemberLine(msisdn=s["msisdn"]) for s in subscribers])
 
         async with build_worker(env.client, settings):
             started = time.monotonic()

@@ -54,7 +54,7 @@ def orchestrator_delays(history) -> list[float]:
 async def bench(count: int) -> None:
     async with local_environment() as (env, settings):
         store = OrderStore(settings.database_url)
-        store.save_customer(CustomerHierarchy(customer_code=CUSTOMER, name="Bench", credit_code="X",
+        store.customers.save_customer(CustomerHierarchy(customer_code=CUSTOMER, name="Bench", credit_code="X",
                                               group_province="SH"))
         orders = [ServiceOpeningOrder(
             order_no=f"LOAD-{n}", customer_code=CUSTOMER, apn=f"load{n}.vpdn.sh", access_province="SH",

@@ -20,7 +20,7 @@ CUSTOMER = "3100012345"
 
 
 def acquired_customer(store: OrderStore, code: str = CUSTOMER) -> None:
-    store.save_customer(CustomerHierarchy(customer_code=code, name="Acme Logistics",
+    store.customers.save_customer(CustomerHierarchy(customer_code=code, name="Acme Logistics",
                                           credit_code="91310000MA1FL0001X", group_province="SH"))
 
 

@@ -47,11 +47,11 @@ def store(tmp_path, monkeypatch) -> OrderStore:
     monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
     store = OrderStore(Settings().database_url)
     acquired_customer(store)
-    store.register_service(ServiceRegistration(
+    store.services.register_service(ServiceRegistration(
         order_no="OPN-0", service_id="SVC-OPN-0", customer_code="3100012345", apn="acme.vpdn.sh",
         access_province="SH", paying_province="SH", provinces=["SH"],
         tariff={"name": "t", "parameters": {"monthly_fee": "1", "member_fee": "1"}}))
-    store.set_service_state("SVC-OPN-0", "active")
+    store.services.set_service_state("SVC-OPN-0", "active")
     return store
 
 
@@ -71,8 +71,8 @@ def test_any_order_file_starts_an_order_or_is_refused_cleanly(store, tmp_path, c
     path.write_text(json.dumps(content))
 
     assert_clean(runner.invoke(app, ["service", "open", "--file", str(path), "--by", "alice"]))
-    assert store.list_orders() == []
-    assert [s for s in ("SVC-OPN-P",) if store.get_service(s)] == []
+    assert store.orders.list_orders() == []
+    assert [s for s in ("SVC-OPN-P",) if store.services.get_service(s)] == []
 
 
 @SETTINGS
@@ -84,7 +84,7 @@ def test_any_member_file_starts_an_order_or_is_refused_cleanly(store, tmp_path, 
     result = runner.invoke(app, ["member", "join", "SVC-OPN-0", "--file", str(path), "--order-no", "JOIN-P"])
 
     assert_clean(result)
-    assert store.member_results("JOIN-P") == []  # nothing staged is left behind
+    assert store.members.member_results("JOIN-P") == []  # nothing staged is left behind
 
 
 @SETTINGS

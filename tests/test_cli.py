@@ -100,7 +100,7 @@ def test_service_opening_for_a_customer_not_acquired_is_refused(tmp_path):
 def test_service_opening_with_an_apn_in_use_is_refused(tmp_path):
     store = OrderStore(Settings().database_url)
     acquired_customer(store)
-    store.register_service(ServiceRegistration(
+    store.services.register_service(ServiceRegistration(
         order_no="OPN-0", service_id="SVC-OPN-0", customer_code="3100012345", apn="acme.vpdn.sh",
         access_province="SH", paying_province="SH", provinces=["SH"], tariff=ORDER["tariff"]))
 
@@ -121,14 +121,14 @@ def test_decisions_on_an_unknown_order_are_refused():
 def active_service(tmp_path) -> OrderStore:
     store = OrderStore(Settings().database_url)
     acquired_customer(store)
-    store.register_service(ServiceRegistration(
+    store.services.register_service(ServiceRegistration(
         order_no="OPN-0", service_id="SVC-OPN-0", customer_code="3100012345", apn="acme.vpdn.sh",
         access_province="SH", paying_province="SH", provinces=["SH"], tariff=ORDER["tariff"]))
-    store.set_service_state("SVC-OPN-0", "active")
-    store.stage_items("JOIN-0", [MemberLine(msisdn="13800000001")])
-    store.assign_batches("JOIN-0", 10)
-    store.record_results("JOIN-0", {"13800000001": ("home_done", None, "")}, homes={"13800000001": "GD"})
-    store.finish_members("JOIN-0", "SVC-OPN-0", "join")
+    store.services.set_service_state("SVC-OPN-0", "active")
+    store.members.stage_items("JOIN-0", [MemberLine(msisdn="13800000001")])
+    store.members.assign_batches("JOIN-0", 10)
+    store.members.record_results("JOIN-0", {"13800000001": ("home_done", None, "")}, homes={"13800000001": "GD"})
+    store.members.finish_members("JOIN-0", "SVC-OPN-0", "join")
     return store
 
 
@@ -157,7 +157,7 @@ def test_joining_members_already_in_the_vpdn_is_refused_with_the_list(tmp_path, 
 
     assert result.exit_code == 2
     assert "1 members are already in service SVC-OPN-0: 13800000001; nothing started" in result.output
-    assert active_service.list_orders() == []
+    assert active_service.orders.list_orders() == []
 
 
 def test_exiting_numbers_that_are_not_members_is_refused_with_the_list(tmp_path, active_service):
@@ -169,7 +169,7 @@ def test_exiting_numbers_that_are_not_members_is_refused_with_the_list(tmp_path,
 
 
 def test_members_cannot_join_a_service_that_is_not_active(tmp_path, active_service):
-    active_service.set_service_state("SVC-OPN-0", "closed")
+    active_service.services.set_service_state("SVC-OPN-0", "closed")
 
     result = runner.invoke(app, ["member", "join", "SVC-OPN-0", "--file", members_file(tmp_path, "13800000002\n")])
 
@@ -208,7 +208,7 @@ def test_closing_a_service_with_members_is_refused_saying_how_many_and_how_to_li
 
 
 def test_orders_on_a_closed_service_are_refused(tmp_path, active_service):
-    active_service.set_service_state("SVC-OPN-0", "closed")
+    active_service.services.set_service_state("SVC-OPN-0", "closed")
     path = tmp_path / "change.json"
     path.write_text(json.dumps({"line": {"bandwidth_mbps": 10, "address": "x"}}))
 
@@ -219,9 +219,9 @@ def test_orders_on_a_closed_service_are_refused(tmp_path, active_service):
 
 
 def test_the_fallout_worklist_prints_json_for_scripts(active_service):
-    active_service.record_order(NewOrder(order_no="OPN-9", order_type="service_opening", workflow_id="w",
+    active_service.orders.record_order(NewOrder(order_no="OPN-9", order_type="service_opening", workflow_id="w",
                                          customer_code="3100012345", requested_by="alice"), "k")
-    active_service.open_fallout(Fallout(
+    active_service.fallouts.open_fallout(Fallout(
         fallout_id="OPN-9-F1", order_no="OPN-9", order_type="service_opening", step="dedicated-line scheduling",
         province="SH", system="line", code="E6001", text="duct full", allowed=["retry", "skip", "compensate"],
         deadline=datetime.now(UTC)))

@@ -9,7 +9,7 @@ from sqlmodel import Session
 from models.customer import CustomerChange, CustomerHierarchy, ProvincialCustomerRecord
 from models.fallout import Fallout, FalloutDecision
 from models.orders import InvalidTransition, NewOrder, OrderEventIn, OrderState, OrderType
-from models.tables import GroupCustomer, Member, TariffPackage, TariffParameter, VpdnService
+from store.tables import GroupCustomer, Member, TariffPackage, TariffParameter, VpdnService
 from store import OrderStore
 
 
@@ -32,54 +32,54 @@ def hierarchy(*branches: str) -> CustomerHierarchy:
 
 
 def test_an_order_is_recorded_once_with_its_acceptance_event(order_store):
-    order_store.record_order(new_order(), "k0")
-    order_store.record_order(new_order(), "k0-retry")
+    order_store.orders.record_order(new_order(), "k0")
+    order_store.orders.record_order(new_order(), "k0-retry")
 
-    order = order_store.get_order("ACQ-1")
+    order = order_store.orders.get_order("ACQ-1")
     assert (order.state, order.requested_by, order.provinces) == (OrderState.acknowledged, "alice", ["GD", "SH"])
     assert [(e.actor, e.event) for e in order.events] == [("alice", "order accepted")]
 
 
 def test_events_move_the_order_and_a_repeated_event_key_is_recorded_once(order_store):
-    order_store.record_order(new_order(), "k0")
+    order_store.orders.record_order(new_order(), "k0")
     start = OrderEventIn(order_no="ACQ-1", actor="gpms", event="querying", state=OrderState.in_progress,
                          sub_state="awaiting 31 provincial CRMs")
-    order_store.record_event(start, "k1")
-    order_store.record_event(start, "k1")
-    order_store.record_event(OrderEventIn(order_no="ACQ-1", actor="gpms", event="done",
+    order_store.orders.record_event(start, "k1")
+    order_store.orders.record_event(start, "k1")
+    order_store.orders.record_event(OrderEventIn(order_no="ACQ-1", actor="gpms", event="done",
                                           state=OrderState.completed), "k2")
 
-    order = order_store.get_order("ACQ-1")
+    order = order_store.orders.get_order("ACQ-1")
     assert order.state == OrderState.completed
     assert [e.event for e in order.events] == ["order accepted", "querying", "done"]
 
 
 def test_a_transition_the_table_forbids_is_refused_and_changes_nothing(order_store):
-    order_store.record_order(new_order(), "k0")
-    order_store.record_event(OrderEventIn(order_no="ACQ-1", actor="gpms", event="done",
+    order_store.orders.record_order(new_order(), "k0")
+    order_store.orders.record_event(OrderEventIn(order_no="ACQ-1", actor="gpms", event="done",
                                           state=OrderState.failed), "k1")
 
     with pytest.raises(InvalidTransition, match="from failed to in_progress"):
-        order_store.record_event(OrderEventIn(order_no="ACQ-1", actor="gpms", event="again",
+        order_store.orders.record_event(OrderEventIn(order_no="ACQ-1", actor="gpms", event="again",
                                               state=OrderState.in_progress), "k2")
 
-    order = order_store.get_order("ACQ-1")
+    order = order_store.orders.get_order("ACQ-1")
     assert order.state == OrderState.failed
     assert [e.event for e in order.events] == ["order accepted", "done"]
 
 
 def test_reacquiring_a_customer_replaces_its_hierarchy(order_store):
-    order_store.save_customer(hierarchy("BJ", "GD"))
-    order_store.save_customer(hierarchy("GD", "ZJ"))
+    order_store.customers.save_customer(hierarchy("BJ", "GD"))
+    order_store.customers.save_customer(hierarchy("GD", "ZJ"))
 
-    stored = order_store.get_customer("3100012345")
+    stored = order_store.customers.get_customer("3100012345")
     assert stored.group_province == "SH"
     assert [b.province for b in stored.branches] == ["GD", "ZJ"]
-    assert order_store.get_customer("9999999999") is None
+    assert order_store.customers.get_customer("9999999999") is None
 
 
 def test_tariff_packages_are_versioned_per_service_and_members_unique(order_store):
-    order_store.save_customer(hierarchy())
+    order_store.customers.save_customer(hierarchy())
     with Session(order_store.engine) as session:
         session.add(VpdnService(service_id="VPDN-1", customer_code="3100012345", apn="acme.vpdn",
                                 access_province="SH", paying_province="SH", provinces=["SH", "GD"]))
@@ -110,7 +110,7 @@ def record_change(province: str, version: int, name: str, **fields) -> CustomerC
 
 
 def test_provincial_changes_update_the_customer_and_its_hierarchy_idempotently(order_store):
-    order_store.save_customer(hierarchy("BJ", "GD"))
+    order_store.customers.save_customer(hierarchy("BJ", "GD"))
     changes = [
         record_change("GD", 2, "Acme South China"),
         record_change("ZJ", 1, "Acme ZJ"),
@@ -118,21 +118,21 @@ def test_provincial_changes_update_the_customer_and_its_hierarchy_idempotently(o
         record_change("GD", 3, "Acme Group", level="group", credit_code="91440000MA1FL0009Z"),
     ]
 
-    done = [order_store.apply_customer_change(change) for change in changes]
-    once = order_store.get_customer("3100012345")
+    done = [order_store.customers.apply_customer_change(change) for change in changes]
+    once = order_store.customers.get_customer("3100012345")
     for change in changes:
-        order_store.apply_customer_change(change)
+        order_store.customers.apply_customer_change(change)
 
     assert done == ["branch GD updated: Acme South China", "branch ZJ added: Acme ZJ", "branch BJ removed",
                     "group in GD: Acme Group (91440000MA1FL0009Z)"]
     assert (once.name, once.credit_code, once.group_province) == ("Acme Group", "91440000MA1FL0009Z", "GD")
     assert [(b.province, b.name) for b in once.branches] == [("ZJ", "Acme ZJ")]
-    assert order_store.get_customer("3100012345") == once
+    assert order_store.customers.get_customer("3100012345") == once
 
 
 def test_a_change_for_a_customer_never_acquired_is_refused(order_store):
     with pytest.raises(LookupError, match="customer 3100012345 is not in GPMS"):
-        order_store.apply_customer_change(record_change("GD", 1, "Acme GD"))
+        order_store.customers.apply_customer_change(record_change("GD", 1, "Acme GD"))
 
 
 def fallout(fallout_id: str, order_no: str, province: str, system: str) -> Fallout:
@@ -143,15 +143,15 @@ def fallout(fallout_id: str, order_no: str, province: str, system: str) -> Fallo
 
 def test_the_fallout_worklist_is_oldest_first_filtered_and_drops_resolved_ones(order_store):
     for n in (1, 2, 3):
-        order_store.record_order(new_order(f"ACQ-{n}"), f"k{n}")
-    order_store.open_fallout(fallout("ACQ-2-F1", "ACQ-2", "GD", "crm"))
-    order_store.open_fallout(fallout("ACQ-1-F1", "ACQ-1", "GD", "line"))
-    order_store.open_fallout(fallout("ACQ-3-F1", "ACQ-3", "SH", "crm"))
-    order_store.open_fallout(fallout("ACQ-3-F1", "ACQ-3", "SH", "crm"))  # recorded once
+        order_store.orders.record_order(new_order(f"ACQ-{n}"), f"k{n}")
+    order_store.fallouts.open_fallout(fallout("ACQ-2-F1", "ACQ-2", "GD", "crm"))
+    order_store.fallouts.open_fallout(fallout("ACQ-1-F1", "ACQ-1", "GD", "line"))
+    order_store.fallouts.open_fallout(fallout("ACQ-3-F1", "ACQ-3", "SH", "crm"))
+    order_store.fallouts.open_fallout(fallout("ACQ-3-F1", "ACQ-3", "SH", "crm"))  # recorded once
 
-    assert [f.fallout_id for f in order_store.list_fallouts()] == ["ACQ-2-F1", "ACQ-1-F1", "ACQ-3-F1"]
-    assert [f.fallout_id for f in order_store.list_fallouts(province="GD")] == ["ACQ-2-F1", "ACQ-1-F1"]
-    assert [f.fallout_id for f in order_store.list_fallouts(system="crm")] == ["ACQ-2-F1", "ACQ-3-F1"]
-    order_store.resolve_fallout(FalloutDecision(fallout_id="ACQ-2-F1", action="skip", by="ops-wang"))
-    assert [f.fallout_id for f in order_store.list_fallouts()] == ["ACQ-1-F1", "ACQ-3-F1"]
-    assert order_store.get_fallout("ACQ-2-F1").decided_by == "ops-wang"
+    assert [f.fallout_id for f in order_store.fallouts.list_fallouts()] == ["ACQ-2-F1", "ACQ-1-F1", "ACQ-3-F1"]
+    assert [f.fallout_id for f in order_store.fallouts.list_fallouts(province="GD")] == ["ACQ-2-F1", "ACQ-1-F1"]
+    assert [f.fallout_id for f in order_store.fallouts.list_fallouts(system="crm")] == ["ACQ-2-F1", "ACQ-3-F1"]
+    order_store.fallouts.resolve_fallout(FalloutDecision(fallout_id="ACQ-2-F1", action="skip", by="ops-wang"))
+    assert [f.fallout_id for f in order_store.fallouts.list_fallouts()] == ["ACQ-1-F1", "ACQ-3-F1"]
+    assert order_store.fallouts.get_fallout("ACQ-2-F1").decided_by == "ops-wang"

@@ -276,4 +276,4 @@ def test_a_service_opens_through_vpdn_up_with_the_order_store_on_postgresql(env,
         assert json.loads(vpdn(env, "service", "show", "SVC-OPN-PG", "--json").stdout)["state"] == "active"
     finally:
         assert up.stop() == 0
-    assert OrderStore(POSTGRES_URL).get_service("SVC-OPN-PG").provinces == ["ZJ", "SH", "JS"]
+    assert OrderStore(POSTGRES_URL).services.get_service("SVC-OPN-PG").provinces == ["ZJ", "SH", "JS"]

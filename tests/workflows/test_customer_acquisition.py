@@ -64,12 +64,12 @@ async def test_acquisition_identifies_customer_and_stores_its_hierarchy(
 
     result = await acquire(client, settings, "ACQ-1")
 
-    stored = store.get_customer(CODE)
+    stored = store.customers.get_customer(CODE)
     assert stored is not None
     assert (stored.name, stored.group_province, stored.credit_code) == ("Acme Logistics", "SH", CREDIT)
     assert [b.province for b in stored.branches] == ["BJ", "GD"]
     assert [c.province for c in result.hierarchy.conflicts] == ["ZJ"]
-    order = store.get_order("ACQ-1")
+    order = store.orders.get_order("ACQ-1")
     assert order.state == OrderState.completed
     assert [e.state for e in order.events if e.state] == [
         OrderState.acknowledged, OrderState.in_progress, OrderState.completed]
@@ -91,7 +91,7 @@ async def test_transient_province_failure_is_retried_by_the_engine(client, setti
 
     assert [b.province for b in result.hierarchy.branches] == ["GD"]
     assert [call["calls"] for call in await query_calls(simulator, "GD")] == [3]
-    assert store.get_customer(CODE).branches[0].province == "GD"
+    assert store.customers.get_customer(CODE).branches[0].province == "GD"
 
 
 async def test_unknown_customer_fails_the_order_with_the_reason(client, settings, simulator, worker, store):
@@ -100,10 +100,10 @@ async def test_unknown_customer_fails_the_order_with_the_reason(client, settings
 
     assert isinstance(failure.value.cause, ApplicationError)
     assert failure.value.cause.type == "CustomerNotIdentified"
-    order = store.get_order("ACQ-UNKNOWN")
+    order = store.orders.get_order("ACQ-UNKNOWN")
     assert order.state == OrderState.failed
     assert order.events[-1].detail == f"no province knows customer {CODE}"
-    assert store.get_customer(CODE) is None
+    assert store.customers.get_customer(CODE) is None
 
 
 async def test_province_rejection_fails_the_order_with_its_code(client, settings, simulator, worker, store):
@@ -114,10 +114,10 @@ async def test_province_rejection_fails_the_order_with_its_code(client, settings
     with pytest.raises(WorkflowFailureError):
         await acquire(client, settings, "ACQ-REJECTED")
 
-    order = store.get_order("ACQ-REJECTED")
+    order = store.orders.get_order("ACQ-REJECTED")
     assert order.state == OrderState.failed
     assert "province HA crm rejected: E2001 customer query not authorised" in order.events[-1].detail
-    assert store.get_customer(CODE) is None
+    assert store.customers.get_customer(CODE) is None
 
 
 async def test_same_order_number_submitted_twice_is_rejected(client, settings, simulator, worker):

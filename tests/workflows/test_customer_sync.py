@@ -28,7 +28,7 @@ def customer_code() -> str:
 @pytest.fixture
 def acquired(store, customer_code) -> None:
     """The customer as acquisition stored it: the group in SH, branches in BJ and GD."""
-    store.save_customer(CustomerHierarchy(
+    store.customers.save_customer(CustomerHierarchy(
         customer_code=customer_code, name="Acme Logistics", credit_code=CREDIT_CODE, group_province="SH",
         branches=[ProvincialCustomerRecord(province=p, customer_code=customer_code, name=f"Acme Logistics {p}",
                                            credit_code=CREDIT_CODE, level="branch") for p in ("BJ", "GD")],
@@ -85,7 +85,7 @@ async def test_a_branch_change_updates_the_stored_hierarchy(client, settings, st
     handle = await deliver(client, settings, change(customer_code, "GD", 2, "Acme Logistics South China"))
     await until_versions(handle, {"GD": 2})
 
-    branches = store.get_customer(customer_code).branches
+    branches = store.customers.get_customer(customer_code).branches
     assert [(b.province, b.name) for b in branches] == [
         ("BJ", "Acme Logistics BJ"), ("GD", "Acme Logistics South China")]
 
@@ -96,7 +96,7 @@ async def test_a_new_provinces_branch_is_added_and_a_deleted_one_removed(client,
                            change(customer_code, "BJ", 2, "Acme Logistics BJ", deleted=True))
     await until_versions(handle, {"ZJ": 1, "BJ": 2})
 
-    stored = store.get_customer(customer_code)
+    stored = store.customers.get_customer(customer_code)
     assert [b.province for b in stored.branches] == ["GD", "ZJ"]
     assert stored.provinces == ["GD", "SH", "ZJ"]
 
@@ -107,7 +107,7 @@ async def test_a_group_level_change_renames_the_customer(client, settings, store
                                                     level="group", credit_code="91310000MA1FL0002Y"))
     await until_versions(handle, {"SH": 2})
 
-    stored = store.get_customer(customer_code)
+    stored = store.customers.get_customer(customer_code)
     assert (stored.name, stored.credit_code, stored.group_province) == (
         "Acme Logistics Group", "91310000MA1FL0002Y", "SH")
     assert [b.province for b in stored.branches] == ["BJ", "GD"]
@@ -121,7 +121,7 @@ async def test_an_older_version_delivered_late_is_ignored(client, settings, stor
     await until_versions(handle, {"GD": 3, "BJ": 2})
 
     assert await applied(client, handle) == [("GD", 3), ("BJ", 2)]
-    assert {b.province: b.name for b in store.get_customer(customer_code).branches}["GD"] == "Acme Logistics GD v3"
+    assert {b.province: b.name for b in store.customers.get_customer(customer_code).branches}["GD"] == "Acme Logistics GD v3"
 
 
 async def test_the_same_change_twice_is_applied_once(client, settings, store, acquired, sync_worker, customer_code):
@@ -136,11 +136,11 @@ async def test_a_change_for_a_customer_not_acquired_is_ignored_without_failing_t
         client, settings, store, sync_worker, customer_code):
     handle = await deliver(client, settings, change(customer_code, "GD", 1, "Acme Logistics GD"))
     await until_versions(handle, {"GD": 1})
-    assert store.get_customer(customer_code) is None
+    assert store.customers.get_customer(customer_code) is None
     assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
 
-    store.save_customer(CustomerHierarchy(customer_code=customer_code, name="Acme Logistics",
+    store.customers.save_customer(CustomerHierarchy(customer_code=customer_code, name="Acme Logistics",
                                           credit_code=CREDIT_CODE, group_province="SH"))
     await deliver(client, settings, change(customer_code, "GD", 2, "Acme Logistics GD"))
     await until_versions(handle, {"GD": 2})
-    assert [b.province for b in store.get_customer(customer_code).branches] == ["GD"]
+    assert [b.province for b in store.customers.get_customer(customer_code).branches] == ["GD"]

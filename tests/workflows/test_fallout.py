@@ -47,7 +47,7 @@ async def test_a_busy_province_is_asked_again_by_the_policy(client, settings, si
         "/admin/calls", params={"province": "GD", "operation": "configure_group_tariff"})).json()}
     assert keys == {"FO-RETRY:configure_group_tariff:GD", "FO-RETRY:configure_group_tariff:GD:attempt-2"}
     assert "retrying configure group tariff package in GD (1 of 2)" in [
-        e.event for e in store.get_order("FO-RETRY").events]
+        e.event for e in store.orders.get_order("FO-RETRY").events]
 
 
 async def test_information_only_steps_are_skipped_by_the_policy(client, settings, simulator, worker, store):
@@ -60,7 +60,7 @@ async def test_information_only_steps_are_skipped_by_the_policy(client, settings
     result = await order_result(client, OrderType.service_change, "FO-SKIP")
 
     assert result.state == OrderState.completed
-    assert "skipped service change info in BJ" in [e.event for e in store.get_order("FO-SKIP").events]
+    assert "skipped service change info in BJ" in [e.event for e in store.orders.get_order("FO-SKIP").events]
 
 
 async def test_a_held_order_resumes_when_a_person_has_the_step_retried(client, settings, simulator, worker, store):
@@ -69,21 +69,21 @@ async def test_a_held_order_resumes_when_a_person_has_the_step_retried(client, s
     handle = await start_opening(client, settings, opening_order("FO-HOLD-RETRY"))
 
     fallout_id = await held_on(handle)
-    [fallout] = store.list_fallouts()
+    [fallout] = store.fallouts.list_fallouts()
     assert (fallout.fallout_id, fallout.step, fallout.province, fallout.system, fallout.code) == (
         fallout_id, "dedicated-line scheduling", "SH", "line", "E6001")
-    assert store.get_order("FO-HOLD-RETRY").state == OrderState.held
+    assert store.orders.get_order("FO-HOLD-RETRY").state == OrderState.held
     await handle.execute_update(ServiceOpening.resolve_fallout, FalloutDecision(
         fallout_id=fallout_id, action="retry", by="ops-wang", reason="duct cleared"))
     result = await handle.result()
 
     assert result.state == OrderState.completed
     assert len(await holdings(simulator, "SH", "line")) == 1
-    decided = store.get_fallout(fallout_id)
+    decided = store.fallouts.get_fallout(fallout_id)
     assert (decided.state, decided.decision, decided.decided_by) == ("resolved", "retry", "ops-wang")
     assert ("ops-wang", f"fallout {fallout_id} resolved: retry") in [
-        (e.actor, e.event) for e in store.get_order("FO-HOLD-RETRY").events]
-    assert store.list_fallouts() == []
+        (e.actor, e.event) for e in store.orders.get_order("FO-HOLD-RETRY").events]
+    assert store.fallouts.list_fallouts() == []
 
 
 async def test_a_held_order_goes_on_without_the_step_a_person_skips(client, settings, simulator, worker, store):
@@ -116,7 +116,7 @@ async def test_a_held_order_is_compensated_when_a_person_decides_so(client, sett
     with pytest.raises(WorkflowFailureError):
         await handle.result()
     await assert_nothing_left(simulator, ["SH", "GD", "BJ"])
-    assert store.get_order("FO-HOLD-UNDO").state == OrderState.failed
+    assert store.orders.get_order("FO-HOLD-UNDO").state == OrderState.failed
 
 
 @pytest.fixture
@@ -135,7 +135,7 @@ async def test_an_action_the_step_does_not_allow_is_refused_with_the_reason(
     handle = await member_order(client, settings, store, "FO-JOIN", GD)
 
     fallout_id = await held_on(handle)
-    assert store.get_fallout(fallout_id).allowed == ["retry", "compensate"]
+    assert store.fallouts.get_fallout(fallout_id).allowed == ["retry", "compensate"]
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update("resolve_fallout", FalloutDecision(fallout_id=fallout_id, action="skip",
                                                                        by="ops-li"))

@@ -50,9 +50,9 @@ async def test_a_cancelled_number_leaves_the_vpdn(client, settings, simulator, j
     assert await held_keys(simulator, "GD", "hlr") == {GD[1]}
     assert await held_keys(simulator, "GD", "billing") == {GD[1]}
     assert GD[0] not in await held_keys(simulator, "SH", "aaa")
-    assert GD[0] not in store.member_homes(SERVICE)
-    assert store.get_order("CHG-GD-0001-EXIT").state == OrderState.completed
-    assert store.get_order("CHG-GD-0001-EXIT").events[0].actor == "crm-GD"
+    assert GD[0] not in store.members.member_homes(SERVICE)
+    assert store.orders.get_order("CHG-GD-0001-EXIT").state == OrderState.completed
+    assert store.orders.get_order("CHG-GD-0001-EXIT").events[0].actor == "crm-GD"
 
 
 async def test_a_changed_number_moves_its_aaa_account_and_hlr_subscription(client, settings, simulator, joined, store):
@@ -64,7 +64,7 @@ async def test_a_changed_number_moves_its_aaa_account_and_hlr_subscription(clien
     aaa = await held_keys(simulator, "SH", "aaa")
     assert NEW_NUMBER in aaa and BJ[0] not in aaa
     assert len((await simulator.get("/admin/sms", params={"msisdn": NEW_NUMBER})).json()) == 1
-    assert store.member_homes(SERVICE, [BJ[0], NEW_NUMBER]) == {NEW_NUMBER: "HB"}
+    assert store.members.member_homes(SERVICE, [BJ[0], NEW_NUMBER]) == {NEW_NUMBER: "HB"}
 
 
 async def test_the_same_notification_twice_has_one_effect(client, settings, simulator, joined, store):

@@ -29,11 +29,11 @@ MEMBERS = GD + BJ + SH
 async def service(store, simulator):
     """An active VPDN with access province SH, and subscribers all over the country."""
     acquired_customer(store)
-    store.register_service(ServiceRegistration(
+    store.services.register_service(ServiceRegistration(
         order_no="OPN-M", service_id=SERVICE, customer_code=CUSTOMER, apn=APN, access_province="SH",
         paying_province="SH", provinces=["SH", "GD", "BJ"],
         tariff={"name": "t", "parameters": {"monthly_fee": "1", "member_fee": "1"}}))
-    store.set_service_state(SERVICE, "active")
+    store.services.set_service_state(SERVICE, "active")
     subscribers = [{"msisdn": m, "home_province": p} for p, ms in (("GD", GD), ("BJ", BJ), ("SH", SH)) for m in ms]
     subscribers += [{"msisdn": "18600000009", "home_province": "ZJ", "status": "barred"},
                     {"msisdn": "18600000008", "home_province": "ZJ"}]
@@ -42,8 +42,8 @@ async def service(store, simulator):
 
 async def member_order(client, settings, store, order_no: str, msisdns: list[str], kind: str = "join",
                        **fields):
-    homes = store.member_homes(SERVICE, msisdns) if kind == "exit" else None
-    store.stage_items(order_no, [MemberLine(msisdn=m) for m in msisdns], homes)
+    homes = store.members.member_homes(SERVICE, msisdns) if kind == "exit" else None
+    store.members.stage_items(order_no, [MemberLine(msisdn=m) for m in msisdns], homes)
     order = MemberOrder(order_no=order_no, kind=kind, service_id=SERVICE, customer_code=CUSTOMER, apn=APN,
                         access_province="SH", member_count=len(msisdns), requested_by="alice",
                         pre_approved_by=fields.pop("pre_approved_by", "hq-audit"), **fields)
@@ -54,7 +54,7 @@ async def member_order(client, settings, store, order_no: str, msisdns: list[str
 
 
 def results(store, order_no: str) -> dict[str, tuple[str, str | None]]:
-    return {r.msisdn: (r.state, r.code) for r in store.member_results(order_no)}
+    return {r.msisdn: (r.state, r.code) for r in store.members.member_results(order_no)}
 
 
 async def held_keys(simulator, province: str, system: str) -> set[str]:
@@ -74,9 +74,9 @@ async def test_join_of_members_in_three_provinces_opens_each_of_them_everywhere(
         [opening_order] = await holdings(simulator, province, "crm", "member_opening_order")
         assert sorted(opening_order["data"]["members"]) == sorted(numbers)  # only that province's users
     assert await held_keys(simulator, "SH", "aaa") == set(MEMBERS)
-    assert store.member_homes(SERVICE) == {**dict.fromkeys(GD, "GD"), **dict.fromkeys(BJ, "BJ"),
+    assert store.members.member_homes(SERVICE) == {**dict.fromkeys(GD, "GD"), **dict.fromkeys(BJ, "BJ"),
                                            **dict.fromkeys(SH, "SH")}
-    assert store.get_order("JOIN-1").state == OrderState.completed
+    assert store.orders.get_order("JOIN-1").state == OrderState.completed
 
 
 async def test_invalid_members_are_reported_with_the_reason_and_the_others_join(
@@ -99,7 +99,7 @@ async def test_a_number_already_in_a_vpdn_is_refused_by_verification(client, set
     result = await (await member_order(client, settings, store, "JOIN-AGAIN", ["18600000008"])).result()
 
     assert result.state == OrderState.failed
-    [member] = store.member_results("JOIN-AGAIN")
+    [member] = store.members.member_results("JOIN-AGAIN")
     assert (member.code, member.detail) == ("E2003", f"already in VPDN {APN}")
 
 
@@ -120,7 +120,7 @@ async def test_members_rejected_in_their_home_province_are_compensated_alone(
     assert await held_keys(simulator, "BJ", "hlr") == {BJ[0]}  # BJ[1]'s subscription was removed
     assert await held_keys(simulator, "BJ", "billing") == {BJ[0]}
     assert await held_keys(simulator, "SH", "aaa") == {GD[1], BJ[0], *SH}
-    assert set(store.member_homes(SERVICE)) == {GD[1], BJ[0], *SH}
+    assert set(store.members.member_homes(SERVICE)) == {GD[1], BJ[0], *SH}
 
 
 async def test_a_province_failing_a_whole_batch_fails_only_its_members(client, settings, simulator, worker, store):
@@ -131,7 +131,7 @@ async def test_a_province_failing_a_whole_batch_fails_only_its_members(client, s
 
     assert (result.state, result.counts.done, result.counts.failed) == (OrderState.partial, 4, 2)
     assert {m: r for m, r in results(store, "JOIN-4").items() if m in BJ} == {m: ("failed", "E5000") for m in BJ}
-    assert "billing closed for the month" in store.member_results("JOIN-4", "failed")[0].detail
+    assert "billing closed for the month" in store.members.member_results("JOIN-4", "failed")[0].detail
     assert await held_keys(simulator, "BJ", "hlr") == set()
     assert await held_keys(simulator, "SH", "aaa") == set(GD + SH)
 
@@ -161,7 +161,7 @@ async def test_exit_removes_the_members_everywhere(client, settings, simulator, 
     assert await held_keys(simulator, "GD", "hlr") == {GD[1]}
     assert await held_keys(simulator, "BJ", "billing") == {BJ[1]}
     assert await held_keys(simulator, "SH", "aaa") == set(MEMBERS) - {GD[0], BJ[0]}
-    assert set(store.member_homes(SERVICE)) == set(MEMBERS) - {GD[0], BJ[0]}
+    assert set(store.members.member_homes(SERVICE)) == set(MEMBERS) - {GD[0], BJ[0]}
     [closing] = await holdings(simulator, "GD", "crm", "member_closing_order")
     assert closing["data"]["members"] == [GD[0]]
 
@@ -176,7 +176,7 @@ async def test_cancelled_join_waiting_for_its_audit_leaves_nothing(client, setti
     assert result.state == OrderState.cancelled
     for province in ("GD", "BJ", "SH"):
         assert await held_keys(simulator, province, "hlr") == set()
-    assert store.member_homes(SERVICE) == {}
+    assert store.members.member_homes(SERVICE) == {}
 
 
 async def test_a_long_join_continues_as_new_and_completes(client, settings, simulator, worker, store):

@@ -47,7 +47,7 @@ async def test_a_line_change_waits_for_the_customer_then_starts_the_new_rental_a
     assert result.state == OrderState.completed
     [rental] = await holdings(simulator, "SH", "billing")
     assert rental["key"] == f"{opening.service_id}:rental:CHG-1"  # the old rental stopped
-    service = store.get_service(opening.service_id)
+    service = store.services.get_service(opening.service_id)
     assert (service.line.bandwidth_mbps, service.rental_id) == (1000, f"{opening.service_id}:rental:CHG-1")
 
 
@@ -65,7 +65,7 @@ async def test_provinces_and_payer_change_configures_joiners_cancels_leavers_and
         assert len(await holdings(simulator, province, "crm", "service_change")) == 1, province
     [record] = await holdings(simulator, HQ, "settlement")
     assert record["data"]["paying_province"] == "GD"
-    service = store.get_service(opening.service_id)
+    service = store.services.get_service(opening.service_id)
     assert (service.provinces, service.paying_province) == (["SH", "GD", "ZJ"], "GD")
 
 
@@ -85,7 +85,7 @@ async def test_a_joining_province_rejecting_puts_the_previous_line_back(client, 
     assert await holdings(simulator, "ZJ", "crm") == []
     [rental] = await holdings(simulator, "SH", "billing")
     assert rental["key"] == f"{opening.service_id}:rental"
-    service = store.get_service(opening.service_id)
+    service = store.services.get_service(opening.service_id)
     assert (service.line.bandwidth_mbps, service.provinces) == (100, ["SH", "GD", "BJ"])
 
 
@@ -97,4 +97,4 @@ async def test_a_change_that_changes_nothing_is_rejected(client, settings, simul
         await order_result(client, OrderType.service_change, "CHG-4")
 
     assert "the change changes nothing" in str(failure.value.cause)
-    assert store.get_order("CHG-4").state == OrderState.rejected
+    assert store.orders.get_order("CHG-4").state == OrderState.rejected

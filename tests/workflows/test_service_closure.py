@@ -33,9 +33,9 @@ def closure(opening, order_no: str, **fields) -> ServiceClosureOrder:
 
 
 def add_member(store, service_id: str, msisdn: str) -> None:
-    store.stage_items(f"JOIN-{msisdn}", [MemberLine(msisdn=msisdn)])
-    store.record_results(f"JOIN-{msisdn}", {msisdn: ("home_done", None, "")}, homes={msisdn: "GD"})
-    store.finish_members(f"JOIN-{msisdn}", service_id, "join")
+    store.members.stage_items(f"JOIN-{msisdn}", [MemberLine(msisdn=msisdn)])
+    store.members.record_results(f"JOIN-{msisdn}", {msisdn: ("home_done", None, "")}, homes={msisdn: "GD"})
+    store.members.finish_members(f"JOIN-{msisdn}", service_id, "join")
 
 
 async def test_closure_is_refused_while_members_remain_then_accepted_after_they_left(
@@ -48,14 +48,14 @@ async def test_closure_is_refused_while_members_remain_then_accepted_after_they_
     with pytest.raises(WorkflowFailureError) as refused:
         await order_result(client, OrderType.service_closure, "CLS-1")
     assert "still has 1 members" in str(refused.value.cause)
-    assert store.get_service(opening.service_id).state == "active"
+    assert store.services.get_service(opening.service_id).state == "active"
 
     queue = client.get_workflow_handle(service_orders_workflow_id(opening.service_id))
     while "CLS-1" in await queue.query("queue"):  # the queue takes orders again once it saw CLS-1 end
         await asyncio.sleep(0.1)
-    store.stage_items("EXIT-1", [MemberLine(msisdn="13800000001")], {"13800000001": "GD"})
-    store.record_results("EXIT-1", {"13800000001": ("home_done", None, "")})
-    store.finish_members("EXIT-1", opening.service_id, "exit")
+    store.members.stage_items("EXIT-1", [MemberLine(msisdn="13800000001")], {"13800000001": "GD"})
+    store.members.record_results("EXIT-1", {"13800000001": ("home_done", None, "")})
+    store.members.finish_members("EXIT-1", opening.service_id, "exit")
     await submit(client, settings, closure(opening, "CLS-2"))
     result = await order_result(client, OrderType.service_closure, "CLS-2")
 
@@ -65,7 +65,7 @@ async def test_closure_is_refused_while_members_remain_then_accepted_after_they_
         assert await holdings(simulator, province, "line") == []
         assert await holdings(simulator, province, "billing") == []
     assert await holdings(simulator, HQ, "settlement") == []
-    assert store.get_service(opening.service_id).state == "closed"
+    assert store.services.get_service(opening.service_id).state == "closed"
     assert "closed by order CLS-2" in await queue.result()
 
 
@@ -84,7 +84,7 @@ async def test_a_join_after_a_closure_was_accepted_is_refused(client, settings, 
     assert "is being closed by order CLS-3: it accepts no further orders" in str(refused.value.cause)
     await closing.execute_update("approve", Decision(by="hq-wang"))
     assert (await order_result(client, OrderType.service_closure, "CLS-3")).state == OrderState.completed
-    assert store.get_order("JOIN-LATE") is None
+    assert store.orders.get_order("JOIN-LATE") is None
 
 
 async def test_a_province_refusing_the_closure_puts_everything_back(client, settings, simulator, worker, store):
@@ -103,4 +103,4 @@ async def test_a_province_refusing_the_closure_puts_everything_back(client, sett
         assert package["data"]["version"] == 1
     assert len(await holdings(simulator, "SH", "line")) == 1
     assert len(await holdings(simulator, "SH", "crm", "service_order")) == 1
-    assert store.get_service(opening.service_id).state == "active"
+    assert store.services.get_service(opening.service_id).state == "active"

@@ -62,10 +62,10 @@ async def test_opening_over_three_provinces_with_a_line_configures_each_and_star
     assert (rental["data"]["start_date"], rental["data"]["rule"]) == (tomorrow, "next_day")
     assert await holdings(simulator, HQ, "settlement") == []
 
-    service = store.get_service(order.service_id)
+    service = store.services.get_service(order.service_id)
     assert (service.state, service.provinces, service.tariff_version) == ("active", ["SH", "GD", "BJ"], 1)
     assert service.tariff.parameters == {"monthly_fee": "2000", "member_fee": "10"}
-    stored = store.get_order("OPEN-1")
+    stored = store.orders.get_order("OPEN-1")
     assert stored.state == OrderState.completed
     assert stored.service_id == order.service_id
     assert [e.state for e in stored.events if e.state] == [
@@ -109,7 +109,7 @@ async def test_approval_lets_the_order_proceed_and_a_second_approval_is_refused(
 
     assert "cannot be approved" in str(refused.value.cause)
     assert (await handle.result()).state == OrderState.completed
-    assert ("bob", "business audit approved") in [(e.actor, e.event) for e in store.get_order("OPEN-AUDIT").events]
+    assert ("bob", "business audit approved") in [(e.actor, e.event) for e in store.orders.get_order("OPEN-AUDIT").events]
 
 
 async def test_rejected_audit_ends_the_order_rejected_with_nothing_provisioned(
@@ -126,8 +126,8 @@ async def test_rejected_audit_ends_the_order_rejected_with_nothing_provisioned(
         await handle.result()
 
     assert "business audit rejected by bob: tariff below floor" in str(failure.value.cause)
-    assert store.get_order("OPEN-REJECT").state == OrderState.rejected
-    assert store.get_service(order.service_id) is None  # the APN is free again
+    assert store.orders.get_order("OPEN-REJECT").state == OrderState.rejected
+    assert store.services.get_service(order.service_id) is None  # the APN is free again
     await assert_nothing_left(simulator, ["SH", "GD", "BJ"])
 
 
@@ -146,13 +146,13 @@ async def test_province_rejection_after_others_configured_compensates_everything
     # SH and BJ had configured it: their packages were cancelled by the compensation.
     calls = (await simulator.get("/admin/calls", params={"operation": "cancel_group_tariff"})).json()
     assert sorted(call["province"] for call in calls) == ["BJ", "GD", "SH"]
-    stored = store.get_order("OPEN-GD-REJECTS")
+    stored = store.orders.get_order("OPEN-GD-REJECTS")
     assert stored.state == OrderState.failed
     events = [e.event for e in stored.events]
     assert events.index("compensated: cancel the group tariff package") < events.index(
         "compensated: discard the service record")
     assert "province GD crm rejected: E1021 unknown discount" in stored.events[-1].detail
-    assert store.get_service(order.service_id) is None
+    assert store.services.get_service(order.service_id) is None
 
 
 async def test_cancellation_while_waiting_for_the_customer_compensates_and_ends_cancelled(
@@ -167,7 +167,7 @@ async def test_cancellation_while_waiting_for_the_customer_compensates_and_ends_
 
     assert result.state == OrderState.cancelled
     await assert_nothing_left(simulator, ["SH", "GD", "BJ"])
-    stored = store.get_order("OPEN-CANCEL")
+    stored = store.orders.get_order("OPEN-CANCEL")
     assert stored.state == OrderState.cancelled
     assert "cancelled by alice: customer withdrew" in stored.events[-1].detail
     with pytest.raises(Exception, match="completed|cannot"):
@@ -199,7 +199,7 @@ async def test_failed_compensation_holds_the_order_until_a_person_has_it_retried
 
     status = await wait_for_status(handle, lambda s: s.state == OrderState.held)
     assert status.sub_state == "compensation failed: cancel the group tariff package"
-    assert store.get_order("OPEN-HELD").state == OrderState.held
+    assert store.orders.get_order("OPEN-HELD").state == OrderState.held
     assert len(await holdings(simulator, "GD", "crm", "group_tariff_package")) == 1
 
     await reset_faults(simulator)
@@ -209,7 +209,7 @@ async def test_failed_compensation_holds_the_order_until_a_person_has_it_retried
         await handle.result()
 
     await assert_nothing_left(simulator, ["SH", "GD", "BJ"])
-    assert store.get_order("OPEN-HELD").state == OrderState.failed
+    assert store.orders.get_order("OPEN-HELD").state == OrderState.failed
 
 
 async def test_same_order_submitted_twice_runs_once(client, settings, simulator, worker):
@@ -233,8 +233,8 @@ async def test_apn_already_in_use_and_customer_not_acquired_are_rejected(client,
 
     assert "APN shared.acme.vpdn is already used by service SVC-OPEN-APN-1" in str(taken.value.cause)
     assert "customer 9999999999 is not acquired" in str(unknown.value.cause)
-    assert store.get_order("OPEN-APN-2").state == OrderState.rejected
-    assert store.get_service("SVC-OPEN-APN-1").state == "active"
+    assert store.orders.get_order("OPEN-APN-2").state == OrderState.rejected
+    assert store.services.get_service("SVC-OPEN-APN-1").state == "active"
 
 
 async def test_search_attributes_follow_the_order_state(client, settings, simulator, worker):

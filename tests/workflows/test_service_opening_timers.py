@@ -74,7 +74,7 @@ async def test_late_report_flags_jeopardy_then_the_order_completes(time_env, cli
 
     assert result.state == OrderState.completed
     assert (await handle.query(ServiceOpening.status)).jeopardy == []
-    events = [e.event for e in store.get_order("OPEN-LATE").events]
+    events = [e.event for e in store.orders.get_order("OPEN-LATE").events]
     assert "in jeopardy: configure group tariff package in GD is overdue" in events
     assert "late report received: configure group tariff package in GD" in events
 
@@ -90,7 +90,7 @@ async def test_passed_deadline_holds_the_order_then_the_fallout_deadline_compens
     await wait_for_status(handle, lambda s: bool(s.jeopardy))
     await time_env.sleep(timedelta(hours=44))
     held = await wait_for_status(handle, lambda s: s.state == OrderState.held)
-    [fallout] = store.list_fallouts()
+    [fallout] = store.fallouts.list_fallouts()
     assert (fallout.fallout_id, fallout.province, fallout.system, fallout.code) == (
         "OPEN-DEADLINE-F1", "GD", "report", "DEADLINE")
     assert "no completion report within 2 days" in held.sub_state
@@ -101,7 +101,7 @@ async def test_passed_deadline_holds_the_order_then_the_fallout_deadline_compens
 
     assert "configure group tariff package in GD: no completion report within 2 days" in str(failure.value.cause)
     await assert_nothing_left(simulator, ["SH", "GD", "BJ"])
-    assert store.get_order("OPEN-DEADLINE").state == OrderState.failed
-    resolved = store.get_fallout("OPEN-DEADLINE-F1")
+    assert store.orders.get_order("OPEN-DEADLINE").state == OrderState.failed
+    resolved = store.fallouts.get_fallout("OPEN-DEADLINE-F1")
     assert (resolved.state, resolved.decision, resolved.decided_by, resolved.reason) == (
         "resolved", "compensate", "gpms", "the fallout deadline passed")

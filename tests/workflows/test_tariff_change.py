@@ -40,7 +40,7 @@ async def test_every_province_gets_the_complete_new_version(client, settings, si
     [package] = await holdings(simulator, "GD", "crm", "group_tariff_package")
     assert package["data"]["parameters"] == {"monthly_fee": "2500", "member_fee": "10"}  # the complete set
     assert package["data"]["discounts"] == {"volume": "0.9", "loyalty": "0.95"}
-    service = store.get_service(opening.service_id)
+    service = store.services.get_service(opening.service_id)
     assert (service.tariff_version, service.tariff.parameters["monthly_fee"]) == (2, "2500")
 
 
@@ -58,7 +58,7 @@ async def test_a_change_of_an_unknown_parameter_or_that_changes_nothing_is_rejec
 
     assert "unknown in the current package: parameter speed" in str(unknown.value.cause)
     assert "the change changes nothing" in str(nothing.value.cause)
-    assert store.get_order("TRF-2").state == OrderState.rejected
+    assert store.orders.get_order("TRF-2").state == OrderState.rejected
     assert await package_versions(simulator, PROVINCES) == {p: 1 for p in PROVINCES}
 
 
@@ -77,8 +77,8 @@ async def test_a_province_rejecting_puts_the_previous_version_back_everywhere(
     assert await package_versions(simulator, PROVINCES) == {p: 1 for p in PROVINCES}
     [package] = await holdings(simulator, "SH", "crm", "group_tariff_package")
     assert package["data"]["discounts"] == {"volume": "0.9"}
-    assert store.get_service(opening.service_id).tariff_version == 1
-    assert store.get_order("TRF-4").state == OrderState.failed
+    assert store.services.get_service(opening.service_id).tariff_version == 1
+    assert store.orders.get_order("TRF-4").state == OrderState.failed
 
 
 async def test_two_changes_in_a_row_end_on_the_later_version_everywhere(client, settings, simulator, worker, store):
@@ -93,5 +93,5 @@ async def test_two_changes_in_a_row_end_on_the_later_version_everywhere(client, 
     assert await package_versions(simulator, PROVINCES) == {p: 3 for p in PROVINCES}
     [package] = await holdings(simulator, "BJ", "crm", "group_tariff_package")
     assert package["data"]["parameters"]["monthly_fee"] == "2200"
-    assert store.get_service(opening.service_id).tariff_version == 3
-    assert "queued behind order TRF-5A" in [e.event for e in store.get_order("TRF-5B").events]
+    assert store.services.get_service(opening.service_id).tariff_version == 3
+    assert "queued behind order TRF-5A" in [e.event for e in store.orders.get_order("TRF-5B").events]

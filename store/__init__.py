@@ -1,0 +1,31 @@
+"""The order store (GPMS records): one module per kind of record over one engine.
+
+Every write is one transaction and idempotent, so an activity retried after a crash leaves
+either the old state or the new one, never both or half. Reads return pydantic views:
+table rows never leave this package.
+"""
+
+from sqlmodel import SQLModel
+
+from store.customers import CustomerRecords
+from store.engine import engine_for
+from store.fallouts import FalloutRecords
+from store.members import MemberRecords
+from store.orders import OrderRecords, UnknownOrder
+from store.services import ServiceRecords, ServiceRefused
+
+__all__ = ["OrderStore", "ServiceRefused", "UnknownOrder", "engine_for"]
+
+
+class OrderStore:
+    """The GPMS records, by kind: `orders` (and their audit trail), `customers`, `services`
+    (and their tariff packages), `members` (and member orders' items), `fallouts`."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = engine_for(url)
+        SQLModel.metadata.create_all(self.engine)
+        self.orders = OrderRecords(self.engine)
+        self.customers = CustomerRecords(self.engine)
+        self.services = ServiceRecords(self.engine)
+        self.members = MemberRecords(self.engine)
+        self.fallouts = FalloutRecords(self.engine)

@@ -1,0 +1,26 @@
+"""The order store's database: SQLite by default (WAL), PostgreSQL by URL."""
+
+from pathlib import Path
+
+from sqlalchemy import Engine, event
+from sqlmodel import create_engine
+
+
+def engine_for(url: str) -> Engine:
+    """An engine for a database URL; creates the folder of a SQLite file."""
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(connection, _record) -> None:
+    # Foreign keys enforced as PostgreSQL does, so both databases accept the same writes;
+    # WAL so that readers never wait for the worker's many short writes.
+    connection.execute("PRAGMA foreign_keys=ON")
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")

@@ -1,0 +1,129 @@
+"""Orders (订单) and their audit trail: every state change is an order event."""
+
+from datetime import timedelta
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from models.orders import (
+    NewOrder,
+    OrderEventIn,
+    OrderEventView,
+    OrderState,
+    OrderView,
+    check_transition,
+)
+from store.tables import Order, OrderEvent, utcnow
+
+
+class UnknownOrder(LookupError):
+    pass
+
+
+class OrderRecords:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def record_order(self, order: NewOrder, event_key: str) -> None:
+        """Record an accepted order (受理), state acknowledged; a repeat changes nothing."""
+        with Session(self.engine) as session:
+            if session.get(Order, order.order_no):
+                return
+            session.add(
+                Order(
+                    order_no=order.order_no,
+                    order_type=order.order_type,
+                    workflow_id=order.workflow_id,
+                    customer_code=order.customer_code,
+                    service_id=order.service_id,
+                    state=OrderState.acknowledged,
+                    requested_by=order.requested_by,
+                    provinces=order.provinces,
+                )
+            )
+            session.flush()
+            session.add(
+                OrderEvent(
+                    order_no=order.order_no,
+                    event_key=event_key,
+                    actor=order.requested_by,
+                    event="order accepted",
+                    detail=f"{order.order_type} for customer {order.customer_code}",
+                    state=OrderState.acknowledged,
+                )
+            )
+            session.commit()
+
+    def record_event(self, event: OrderEventIn, event_key: str) -> None:
+        """Append to the audit trail and move the order's state; a repeated key is ignored.
+
+        Raises InvalidTransition when the transition table forbids the move.
+        """
+        with Session(self.engine) as session:
+            order = session.get(Order, event.order_no, with_for_update=True)
+            if order is None:
+                raise UnknownOrder(f"no order {event.order_no}")
+            if session.exec(
+                select(OrderEvent.id).where(
+                    OrderEvent.order_no == event.order_no, OrderEvent.event_key == event_key
+                )
+            ).first():
+                return
+            if event.state is not None:
+                check_transition(OrderState(order.state), event.state)
+                order.state = event.state
+                order.sub_state = event.sub_state
+            order.updated_at = utcnow()
+            session.add(order)
+            session.add(
+                OrderEvent(
+                    order_no=event.order_no,
+                    event_key=event_key,
+                    actor=event.actor,
+                    event=event.event,
+                    detail=event.detail,
+                    state=event.state,
+                )
+            )
+            try:
+                session.commit()
+            except IntegrityError:
+                # The same event was committed concurrently by a retry: it is recorded once.
+                session.rollback()
+
+    def list_orders(
+        self,
+        *,
+        state: str | None = None,
+        order_type: str | None = None,
+        customer_code: str | None = None,
+        province: str | None = None,
+        unchanged_for: timedelta | None = None,
+        limit: int = 100,
+    ) -> list[OrderView]:
+        """Orders, newest first, filtered; without their events."""
+        query = select(Order).order_by(Order.created_at.desc())
+        for column, value in ((Order.state, state), (Order.order_type, order_type),
+                              (Order.customer_code, customer_code)):
+            if value:
+                query = query.where(column == value)
+        if unchanged_for is not None:
+            query = query.where(Order.updated_at <= utcnow() - unchanged_for)
+        with Session(self.engine) as session:
+            orders = [OrderView(**order.model_dump()) for order in session.exec(query)
+                      if province is None or province in order.provinces]
+        return orders[:limit]
+
+    def get_order(self, order_no: str) -> OrderView | None:
+        with Session(self.engine) as session:
+            order = session.get(Order, order_no)
+            if order is None:
+                return None
+            events = session.exec(
+                select(OrderEvent).where(OrderEvent.order_no == order_no).order_by(OrderEvent.id)
+            ).all()
+            return OrderView(
+                **order.model_dump(),
+                events=[OrderEventView(**event.model_dump()) for event in events],
+            )
