@@ -21,11 +21,10 @@ from rich.progress_bar import ProgressBar
 from rich.text import Text
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.client import WorkflowFailureError
 from temporalio.service import RPCError, RPCStatusCode
 
-from models.customer import AcquireCustomerInput, AcquisitionResult, CustomerChange, CustomerHierarchy
+from models.customer import AcquisitionResult, CustomerHierarchy
 from models.fallout import FalloutDecision, FalloutPolicy
 from models.hub import FaultKind, FaultSpec, SeedData
 from models.orders import (
@@ -36,37 +35,21 @@ from models.orders import (
     OrderType,
     OrderView,
     TERMINAL_STATES,
-    workflow_id_for,
 )
 from models.members import (
     ItemState,
-    MemberChangesState,
-    MemberFileError,
-    MemberNotification,
-    MemberOrder,
     MemberOrderResult,
-    parse_member_file,
 )
-from models.provinces import PROVINCE_CODES, check_province
+from models.provinces import PROVINCE_CODES
 from models.service import (
     RentalRule,
-    ServiceChangeOrder,
-    ServiceClosureOrder,
-    ServiceOpeningOrder,
     ServiceOpeningResult,
-    ServiceView,
-    TariffChange,
-    TariffChangeOrder,
-    TariffChangeRefused,
-    apply_tariff_change,
 )
-from models.service_orders import ServiceOrder, SubmissionAnswer
+from models.service_orders import SubmissionAnswer
+from intake import Accepted, Intake, Refusal, RefusalKind, validation_text
 from settings import Settings, connect_temporal
 from store import OrderStore
-from submission import notify_customer_change, notify_member_change, start_order, submit_service_order
 from workflows.common import failure_text
-from workflows.customer_acquisition import CustomerAcquisition
-from workflows.service_opening import ServiceOpening
 
 app = typer.Typer(help="VPDN order orchestrator (GPMS): cross-province VPDN orders on Temporal.",
                   no_args_is_help=True)
@@ -105,15 +88,6 @@ def print_json(value: BaseModel | dict | list) -> None:
     print(json.dumps(value, indent=2, ensure_ascii=False))
 
 
-def validation_message(error: ValidationError) -> str:
-    """A pydantic error as an operator reads it: `field: what is wrong`, one per problem."""
-    return "; ".join(
-        (".".join(str(part) for part in e["loc"]) + ": " if e["loc"] else "")
-        + e["msg"].removeprefix("Value error, ")
-        for e in error.errors()
-    )
-
-
 def new_order_no(prefix: str) -> str:
     return f"{prefix}{datetime.now(UTC):%Y%m%d%H%M%S%f}"
 
@@ -126,6 +100,28 @@ def run(coroutine: Any) -> Any:
         if "connect" in str(error).lower():
             fail(f"cannot reach Temporal at {Settings().temporal_address}: is `vpdn up` running? ({error})")
         raise
+
+
+def intake() -> Intake:
+    settings = Settings()
+    return Intake(settings, OrderStore(settings.database_url), lambda: connect_temporal(settings))
+
+
+def submit(coroutine: Any) -> Any:
+    """Run an intake call that submits an order; a refusal ends the command: nothing started."""
+    try:
+        return run(coroutine)
+    except Refusal as refusal:
+        fail(f"{refusal.text}; nothing started", code=2)
+
+
+async def outcome(accepted: Accepted, result_type: type) -> Any:
+    """Wait for a started order's result; a failed order ends the command with its cause."""
+    client = await connect_temporal(Settings())
+    try:
+        return await client.get_workflow_handle(accepted.workflow_id, result_type=result_type).result()
+    except WorkflowFailureError as error:
+        fail(f"order {accepted.order_no} failed: {failure_text(error.cause)}")
 
 
 # The embedded default and its parts
@@ -213,40 +209,17 @@ def customer_acquire(
     as_json: JsonOption = False,
 ) -> None:
     """Acquire a group customer: query every province's CRM, identify it, store its hierarchy."""
-    try:
-        order = AcquireCustomerInput(
-            order_no=order_no or new_order_no("ACQ"), customer_code=customer_code, requested_by=by
-        )
-    except ValidationError as error:
-        fail(validation_message(error), code=2)
-    result = run(_acquire(order, as_json))
+    accepted = submit(intake().acquire_customer(
+        {"order_no": order_no or new_order_no("ACQ"), "customer_code": customer_code, "requested_by": by}))
+    if not as_json:
+        console.print(f"order {accepted.order_no}: acquiring customer {customer_code.strip()} "
+                      f"from {len(PROVINCE_CODES)} provinces (workflow {accepted.workflow_id})")
+    result = run(outcome(accepted, AcquisitionResult))
     if as_json:
         print_json(result)
         return
     console.print(f"order {result.order_no} completed")
     print_hierarchy(result.hierarchy)
-
-
-async def _acquire(order: AcquireCustomerInput, as_json: bool) -> AcquisitionResult:
-    settings = Settings()
-    client = await connect_temporal(settings)
-    workflow_id = workflow_id_for(OrderType.customer_acquisition, order.order_no)
-    if not as_json:
-        console.print(f"order {order.order_no}: acquiring customer {order.customer_code} "
-                      f"from {len(PROVINCE_CODES)} provinces (workflow {workflow_id})")
-    try:
-        handle = await start_order(
-            client, settings.task_queue, CustomerAcquisition.run, order,
-            order_type=OrderType.customer_acquisition, order_no=order.order_no,
-            customer_code=order.customer_code, provinces=list(PROVINCE_CODES),
-            summary=f"Customer acquisition {order.customer_code} by {order.requested_by}",
-        )
-        return await handle.result()
-    except WorkflowAlreadyStartedError:
-        fail(f"order {order.order_no} was already submitted (workflow {workflow_id}); nothing started")
-    except WorkflowFailureError as error:
-        fail(f"order {order.order_no} failed: {failure_text(error.cause)}")
-
 
 @customer_app.command("show")
 def customer_show(customer_code: str, as_json: JsonOption = False) -> None:
@@ -283,21 +256,11 @@ def customer_notify(
 ) -> None:
     """Deliver a provincial CRM's changed customer record, as the CRM would through the hub
     (signal-with-start of the customer's sync workflow)."""
-    try:
-        change = CustomerChange(province=check_province(province), customer_code=customer_code, version=version,
-                                name=name, credit_code=credit_code, level=level, deleted=deleted)
-    except (ValidationError, ValueError) as error:
-        fail(validation_message(error) if isinstance(error, ValidationError) else str(error), code=2)
-    workflow_id = run(_notify_customer(change))
-    console.print(f"{change.province} record version {change.version} of customer {change.customer_code} "
+    workflow_id = submit(intake().customer_change({
+        "province": province, "customer_code": customer_code, "version": version, "name": name,
+        "credit_code": credit_code, "level": level, "deleted": deleted}))
+    console.print(f"{province.strip().upper()} record version {version} of customer {customer_code.strip()} "
                   f"delivered (workflow {workflow_id})")
-
-
-async def _notify_customer(change: CustomerChange) -> str:
-    settings = Settings()
-    handle = await notify_customer_change(await connect_temporal(settings), settings.task_queue, change)
-    return handle.id
-
 
 # Orders
 
@@ -461,7 +424,7 @@ def order_resolve(
     try:
         decision = CompensationDecision(by=by, action=action, reason=reason)
     except ValidationError as error:
-        fail(validation_message(error), code=2)
+        fail(validation_text(error), code=2)
     decide(order_no, "resolve_compensation", decision)
 
 
@@ -471,25 +434,12 @@ def find_order(order_no: str) -> OrderView:
         fail(f"no order {order_no}; list them with `vpdn order list`")
     return order
 
-
 def decide(order_no: str, update: str, decision: BaseModel) -> None:
     """Send a person's decision to the order's workflow; say at once whether it was taken."""
-    order = find_order(order_no)
-    console.print(run(_decide(order, update, decision)))
-
-
-async def _decide(order: OrderView, update: str, decision: BaseModel) -> str:
-    client = await connect_temporal(Settings())
     try:
-        return await client.get_workflow_handle(order.workflow_id).execute_update(
-            update, decision, result_type=str)
-    except WorkflowUpdateFailedError as error:
-        fail(f"refused: {failure_text(error.cause)}")
-    except RPCError as error:
-        if error.status == RPCStatusCode.NOT_FOUND or "already completed" in error.message:
-            fail(f"order {order.order_no} is {order.state}: it takes no more decisions")
-        raise
-
+        console.print(run(intake().decide(order_no, update, decision)))
+    except Refusal as refusal:
+        fail(refusal.text if refusal.kind == RefusalKind.not_found else f"refused: {refusal.text}")
 
 # VPDN services
 
@@ -521,58 +471,19 @@ def service_open(
         fields["line"] = {**fields.get("line", {}), "bandwidth_mbps": line_bandwidth, "address": line_address}
     fields.setdefault("order_no", new_order_no("OPN"))
     fields["requested_by"] = by
-    try:
-        order = ServiceOpeningOrder.model_validate(fields)
-    except ValidationError as error:
-        fail(validation_message(error), code=2)
-    store = OrderStore(Settings().database_url)
-    if store.customers.get_customer(order.customer_code) is None:
-        fail(f"customer {order.customer_code} is not acquired: run `vpdn customer acquire "
-             f"{order.customer_code}` first; nothing started", code=2)
-    if owner := store.services.apn_in_use(order.apn):
-        fail(f"APN {order.apn} is already used by service {owner}; nothing started", code=2)
-    result = run(_open_service(order, wait))
+    accepted = submit(intake().open_service(fields))
+    result = run(outcome(accepted, ServiceOpeningResult)) if wait else None
     if as_json:
-        print_json({"order_no": order.order_no, "service_id": order.service_id,
-                    "workflow_id": workflow_id_for(OrderType.service_opening, order.order_no),
+        print_json({"order_no": accepted.order_no, "service_id": accepted.service_id,
+                    "workflow_id": accepted.workflow_id,
                     **({"result": result.model_dump(mode="json")} if result else {})})
         return
-    console.print(f"order {order.order_no} accepted: service {order.service_id} ({order.apn}) "
-                  f"in {', '.join(order.provinces)}")
+    console.print(f"order {accepted.order_no} accepted: service {accepted.service_id}")
     if result:
-        console.print(f"order {order.order_no} {result.state}; rental from {result.rental_start}")
-    elif not order.pre_approved_by:
-        console.print(f"awaiting business audit: vpdn order approve {order.order_no} --by <name>")
-    console.print(f"follow it: vpdn order status {order.order_no}")
-
-
-async def _open_service(order: ServiceOpeningOrder, wait: bool) -> ServiceOpeningResult | None:
-    settings = Settings()
-    client = await connect_temporal(settings)
-    try:
-        handle = await start_order(
-            client, settings.task_queue, ServiceOpening.run, order,
-            order_type=OrderType.service_opening, order_no=order.order_no,
-            customer_code=order.customer_code, provinces=order.provinces,
-            summary=f"Open VPDN {order.apn} for {order.customer_code} in {len(order.provinces)} provinces",
-        )
-    except WorkflowAlreadyStartedError:
-        fail(f"order {order.order_no} was already submitted; nothing started")
-    if not wait:
-        return None
-    try:
-        return await handle.result()
-    except WorkflowFailureError as error:
-        fail(f"order {order.order_no} failed: {failure_text(error.cause)}")
-
-
-def active_service(service_id: str, what: str) -> ServiceView:
-    service = OrderStore(Settings().database_url).services.get_service(service_id.strip())
-    if service is None:
-        fail(f"no service {service_id}; nothing started", code=2)
-    if service.state != "active":
-        fail(f"service {service_id} is {service.state}: it takes no {what}; nothing started", code=2)
-    return service
+        console.print(f"order {accepted.order_no} {result.state}; rental from {result.rental_start}")
+    elif not fields.get("pre_approved_by"):
+        console.print(f"awaiting business audit: vpdn order approve {accepted.order_no} --by <name>")
+    console.print(f"follow it: vpdn order status {accepted.order_no}")
 
 
 def read_json_file(file: Path, what: str) -> dict:
@@ -586,29 +497,17 @@ def read_json_file(file: Path, what: str) -> dict:
     return content
 
 
-def queue_service_order(order_class: type, fields: dict, as_json: bool) -> None:
-    """Validate an order on an existing service, queue it, say where it stands."""
-    try:
-        order = order_class.model_validate(fields)
-    except ValidationError as error:
-        fail(validation_message(error), code=2)
-    answer = submit_to_service(order)
+def print_queued(accepted: Accepted, pre_approved_by: str | None, as_json: bool) -> None:
+    """Say where an order queued on its service stands."""
     if as_json:
-        print_json(answer)
+        print_json(accepted.queue)
         return
-    console.print(f"order {order.order_no} accepted for service {order.service_id}")
-    print_queue_position(answer, order.pre_approved_by)
-    console.print(f"follow it: vpdn order status {order.order_no}")
+    console.print(f"order {accepted.order_no} accepted for service {accepted.service_id}")
+    print_queue_position(accepted.queue, pre_approved_by)
+    console.print(f"follow it: vpdn order status {accepted.order_no}")
 
-
-def service_order_fields(service: ServiceView, prefix: str, order_no: str | None, by: str,
-                         pre_approved_by: str | None) -> dict:
-    return {"order_no": order_no or new_order_no(prefix), "service_id": service.service_id,
-            "customer_code": service.customer_code, "provinces": service.provinces, "requested_by": by,
-            "pre_approved_by": pre_approved_by}
-
-
-
+def order_fields(prefix: str, order_no: str | None, by: str, pre_approved_by: str | None) -> dict:
+    return {"order_no": order_no or new_order_no(prefix), "requested_by": by, "pre_approved_by": pre_approved_by}
 
 @tariff_app.command("change")
 def tariff_change(
@@ -619,17 +518,9 @@ def tariff_change(
 ) -> None:
     """Change the group tariff package (集团资费套餐标准变更): every province gets the new
     version's complete set. Unknown names or no actual change are refused."""
-    service = active_service(service_id, "tariff change")
-    try:
-        change = TariffChange.model_validate(read_json_file(file, "tariff change"))
-        apply_tariff_change(service.tariff, change)
-    except ValidationError as error:
-        fail(validation_message(error), code=2)
-    except TariffChangeRefused as error:
-        fail(f"{error}; nothing started", code=2)
-    queue_service_order(TariffChangeOrder, {**service_order_fields(service, "TRF", order_no, by, pre_approved_by),
-                                            "change": change.model_dump()}, as_json)
-
+    change = read_json_file(file, "tariff change")
+    accepted = submit(intake().change_tariff(service_id, order_fields("TRF", order_no, by, pre_approved_by), change))
+    print_queued(accepted, pre_approved_by, as_json)
 
 @service_app.command("change")
 def service_change(
@@ -640,10 +531,9 @@ def service_change(
     as_json: JsonOption = False,
 ) -> None:
     """Change a service (业务变更): its dedicated line, related provinces or paying province."""
-    service = active_service(service_id, "service change")
-    queue_service_order(ServiceChangeOrder, {**service_order_fields(service, "CHG", order_no, by, pre_approved_by),
-                                             "change": read_json_file(file, "service change")}, as_json)
-
+    change = read_json_file(file, "service change")
+    accepted = submit(intake().change_service(service_id, order_fields("CHG", order_no, by, pre_approved_by), change))
+    print_queued(accepted, pre_approved_by, as_json)
 
 @service_app.command("close")
 def service_close(
@@ -652,15 +542,8 @@ def service_close(
     as_json: JsonOption = False,
 ) -> None:
     """Close a VPDN (业务关闭): only once every member has left it."""
-    service = active_service(service_id, "closure")
-    members = OrderStore(Settings().database_url).members.member_count(service.service_id)
-    if members:
-        fail(f"service {service.service_id} still has {members} members: a VPDN is closed only after every member "
-             f"has left it. List them with `vpdn service members {service.service_id}` and let them exit with "
-             f"`vpdn member exit {service.service_id} --file …`; nothing started", code=2)
-    queue_service_order(ServiceClosureOrder, service_order_fields(service, "CLS", order_no, by, pre_approved_by),
-                        as_json)
-
+    accepted = submit(intake().close_service(service_id, order_fields("CLS", order_no, by, pre_approved_by)))
+    print_queued(accepted, pre_approved_by, as_json)
 
 @service_app.command("members")
 def service_members(service_id: str, as_json: JsonOption = False) -> None:
@@ -696,75 +579,29 @@ def service_show(service_id: str, as_json: JsonOption = False) -> None:
 
 def member_order(service_id: str, file: Path, kind: str, order_no: str | None, by: str,
                  pre_approved_by: str | None, wait: bool, as_json: bool) -> None:
-    """Check a member file against the service, stage its members, start the order."""
-    store = OrderStore(Settings().database_url)
-    service = active_service(service_id, f"member {kind}")
+    """Submit a member join or exit from a member file; follow it with `wait`."""
     try:
-        members = parse_member_file(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        fail(f"cannot read member file {file} as UTF-8 text: {error}", code=2)
-    except MemberFileError as error:
-        fail(f"{error}\nnothing started", code=2)
-    numbers = [m.msisdn for m in members]
-    present = store.members.member_homes(service.service_id, numbers)
-    if kind == "join" and present:
-        fail(f"{len(present)} members are already in service {service_id}: {list_some(present)}; "
-             "nothing started", code=2)
-    missing = [n for n in numbers if n not in present]
-    if kind == "exit" and missing:
-        fail(f"{len(missing)} numbers are not members of service {service_id} (unknown or already "
-             f"exited): {list_some(missing)}; nothing started", code=2)
-    order_type = OrderType.member_join if kind == "join" else OrderType.member_exit
-    try:
-        order = MemberOrder(
-            order_no=order_no or new_order_no("JOIN" if kind == "join" else "EXIT"), kind=kind,
-            service_id=service.service_id, customer_code=service.customer_code, apn=service.apn,
-            access_province=service.access_province, provinces=service.provinces, member_count=len(members),
-            requested_by=by,
-            pre_approved_by=pre_approved_by)
-    except ValidationError as error:
-        fail(validation_message(error), code=2)
-    if store.orders.get_order(order.order_no):
-        fail(f"order {order.order_no} was already submitted; nothing started", code=2)
-    with console.status(f"recording {len(members)} members of order {order.order_no}…"):
-        store.members.stage_items(order.order_no, members, present if kind == "exit" else None)
-    try:
-        answer = submit_to_service(order)
-    except typer.Exit:
-        store.members.unstage_items(order.order_no)
-        raise
+        content = file.read_bytes()
+    except OSError as error:
+        fail(f"cannot read member file {file}: {error}", code=2)
+    fields = order_fields("JOIN" if kind == "join" else "EXIT", order_no, by, pre_approved_by)
+    with console.status(f"checking and recording the members of order {fields['order_no']}…"):
+        accepted = submit(intake().member_order(service_id, kind, content, fields))
     if not as_json:
-        console.print(f"order {order.order_no} accepted: {len(members)} members to {kind} {service.service_id}")
-        print_queue_position(answer, pre_approved_by)
-    result = follow_members(store, order) if wait else None
+        console.print(f"order {accepted.order_no} accepted: {accepted.member_count} members to {kind} "
+                      f"{accepted.service_id}")
+        print_queue_position(accepted.queue, pre_approved_by)
+    store = OrderStore(Settings().database_url)
+    result = follow_members(store, accepted.order_no, accepted.member_count) if wait else None
     if as_json:
-        print_json({"order_no": order.order_no, "workflow_id": workflow_id_for(order_type, order.order_no),
+        print_json({"order_no": accepted.order_no, "workflow_id": accepted.workflow_id,
                     **({"result": result.model_dump(mode="json")} if result else {})})
     elif result:
         counts = result.counts
-        console.print(f"order {order.order_no} {result.state}: {counts.done} done, {counts.invalid} refused "
-                      f"by verification, {counts.failed} failed (vpdn order members {order.order_no})")
+        console.print(f"order {accepted.order_no} {result.state}: {counts.done} done, {counts.invalid} refused "
+                      f"by verification, {counts.failed} failed (vpdn order members {accepted.order_no})")
     else:
-        console.print(f"follow it: vpdn order status {order.order_no}")
-
-
-def list_some(numbers: Any, shown: int = 10) -> str:
-    numbers = list(numbers)
-    return " ".join(numbers[:shown]) + (f" … and {len(numbers) - shown} more" if len(numbers) > shown else "")
-
-
-def submit_to_service(order: ServiceOrder) -> SubmissionAnswer:
-    """Queue an order on its service (one order at a time); a refusal ends the command."""
-    return run(_submit_to_service(order))
-
-
-async def _submit_to_service(order: ServiceOrder) -> SubmissionAnswer:
-    settings = Settings()
-    try:
-        return await submit_service_order(await connect_temporal(settings), settings.task_queue, order)
-    except WorkflowUpdateFailedError as error:
-        fail(f"refused: {failure_text(error.cause)}; nothing started", code=2)
-
+        console.print(f"follow it: vpdn order status {accepted.order_no}")
 
 def print_queue_position(answer: SubmissionAnswer, pre_approved_by: str | None) -> None:
     if answer.waiting_behind:
@@ -773,19 +610,19 @@ def print_queue_position(answer: SubmissionAnswer, pre_approved_by: str | None) 
         console.print(f"it will await its business audit: vpdn order approve {answer.order_no} --by <name>")
 
 
-def follow_members(store: OrderStore, order: MemberOrder) -> MemberOrderResult:
+def follow_members(store: OrderStore, order_no: str, member_count: int) -> MemberOrderResult:
     """Show the members' progress until the order ends; its result."""
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=True) as progress:
-        task = progress.add_task(f"order {order.order_no}", total=order.member_count)
+        task = progress.add_task(f"order {order_no}", total=member_count)
         while True:
-            counts = store.members.item_counts(order.order_no)
+            counts = store.members.item_counts(order_no)
             progress.update(task, completed=counts.done + counts.invalid + counts.failed)
-            stored = store.orders.get_order(order.order_no)
+            stored = store.orders.get_order(order_no)
             if stored and stored.state in TERMINAL_STATES:
-                return MemberOrderResult(order_no=order.order_no, state=stored.state, counts=counts)
+                return MemberOrderResult(order_no=order_no, state=stored.state, counts=counts)
             if stored and stored.state == OrderState.pending:
-                progress.update(task, description=f"order {order.order_no}: {stored.sub_state}")
+                progress.update(task, description=f"order {order_no}: {stored.sub_state}")
             time.sleep(0.5)
 
 
@@ -821,29 +658,12 @@ def member_notify(
 ) -> None:
     """Deliver a provincial CRM's notification that a member cancelled or changed its number,
     as the CRM would (signal-with-start of the service's member-changes workflow)."""
-    try:
-        notification = MemberNotification(
-            notification_id=notification_id, province=check_province(province),
-            kind={"cancelled": "number_cancelled", "changed": "number_changed"}.get(kind, kind),
-            msisdn=msisdn, new_msisdn=new)
-    except (ValidationError, ValueError) as error:
-        fail(validation_message(error) if isinstance(error, ValidationError) else str(error), code=2)
-    store = OrderStore(Settings().database_url)
-    service_id = store.members.service_of_member(notification.msisdn)
-    if service_id is None:
-        fail(f"{notification.msisdn} is not a member of any VPDN: nothing to do", code=2)
-    service = store.services.get_service(service_id)
-    state = MemberChangesState(service_id=service.service_id, customer_code=service.customer_code,
-                               apn=service.apn, access_province=service.access_province)
-    run(_notify(state, notification))
-    console.print(f"notification {notification.notification_id} delivered to service {service_id}; "
-                  f"the change runs as order CHG-{notification.notification_id}-…")
-
-
-async def _notify(state: MemberChangesState, notification: MemberNotification) -> None:
-    settings = Settings()
-    await notify_member_change(await connect_temporal(settings), settings.task_queue, state, notification)
-
+    service_id = submit(intake().member_notification({
+        "notification_id": notification_id, "province": province,
+        "kind": {"cancelled": "number_cancelled", "changed": "number_changed"}.get(kind, kind),
+        "msisdn": msisdn, "new_msisdn": new}))
+    console.print(f"notification {notification_id} delivered to service {service_id}; "
+                  f"the change runs as order CHG-{notification_id}-…")
 
 @order_app.command("members")
 def order_members(
@@ -908,7 +728,7 @@ def fallout_resolve(
     try:
         decision = FalloutDecision(fallout_id=fallout.fallout_id, action=action, by=by, reason=reason)
     except ValidationError as error:
-        fail(validation_message(error), code=2)
+        fail(validation_text(error), code=2)
     decide(fallout.order_no, "resolve_fallout", decision)
 
 

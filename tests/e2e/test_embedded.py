@@ -105,7 +105,7 @@ def test_vpdn_up_acquires_a_customer_through_the_cli_and_keeps_history_across_re
         assert order["events"][0]["actor"] == "bob"
 
         again = vpdn(env, "customer", "acquire", CODE, "--order-no", "ACQ-E2E-1")
-        assert again.returncode == 1
+        assert again.returncode == 2  # refused: nothing started
         assert "already submitted" in again.stderr
 
         malformed = vpdn(env, "customer", "acquire", "44000X")

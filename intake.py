@@ -1,0 +1,260 @@
+"""The intake: how every order and every decision enters GPMS.
+
+One place does the checks, stages a member order's members and starts or queues the order;
+anything it will not take is a `Refusal` with the text the person reads (and the kind of
+refusal, which the API turns into its HTTP status). Nothing is started when it refuses.
+The CLI, the demo, the benchmarks and the tests submit through here.
+"""
+
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from models.customer import AcquireCustomerInput, CustomerChange
+from models.members import MemberChangesState, MemberFileError, MemberNotification, MemberOrder, parse_member_file
+from models.orders import OrderType, OrderView, workflow_id_for
+from models.service import (
+    ServiceChangeOrder,
+    ServiceClosureOrder,
+    ServiceOpeningOrder,
+    ServiceView,
+    TariffChange,
+    TariffChangeOrder,
+    TariffChangeRefused,
+    apply_tariff_change,
+)
+from models.service_orders import ServiceOrder, SubmissionAnswer
+from models.provinces import PROVINCE_CODES
+from settings import Settings
+from store import OrderStore
+from submission import notify_customer_change, notify_member_change, start_order, submit_service_order
+from workflows.common import failure_text
+from workflows.customer_acquisition import CustomerAcquisition
+from workflows.service_opening import ServiceOpening
+
+
+class RefusalKind(StrEnum):
+    invalid = "invalid"  # bad input: a field, a file, a rule of the business
+    not_found = "not_found"  # no such order, service, customer, fallout
+    conflict = "conflict"  # the order number exists, or the order does not await that decision
+
+
+class Refusal(Exception):
+    """An order or decision GPMS does not take; nothing was started."""
+
+    def __init__(self, text: str, kind: RefusalKind = RefusalKind.invalid) -> None:
+        super().__init__(text)
+        self.text, self.kind = text, kind
+
+
+class Accepted(BaseModel):
+    """An order taken: its workflow started, or queued on its service."""
+
+    order_no: str
+    order_type: OrderType
+    workflow_id: str
+    service_id: str | None = None
+    member_count: int | None = None
+    queue: SubmissionAnswer | None = None
+
+
+def validation_text(error: ValidationError) -> str:
+    """A pydantic error as an operator reads it: `field: what is wrong`, one per problem."""
+    return "; ".join(
+        (".".join(str(part) for part in e["loc"]) + ": " if e["loc"] else "")
+        + e["msg"].removeprefix("Value error, ")
+        for e in error.errors()
+    )
+
+
+def validated(model: type[BaseModel], fields: dict) -> Any:
+    try:
+        return model.model_validate(fields)
+    except ValidationError as error:
+        raise Refusal(validation_text(error)) from None
+
+
+def list_some(numbers: Any, shown: int = 10) -> str:
+    numbers = list(numbers)
+    return " ".join(numbers[:shown]) + (f" … and {len(numbers) - shown} more" if len(numbers) > shown else "")
+
+
+class Intake:
+    def __init__(self, settings: Settings, store: OrderStore, connect: Callable[[], Awaitable[Client]]) -> None:
+        self._settings = settings
+        self._store = store
+        self._connect = connect
+
+    # Orders that start their own workflow
+
+    async def acquire_customer(self, fields: dict) -> Accepted:
+        """Customer information acquisition (客户信息获取) for a 10-digit customer code."""
+        order = validated(AcquireCustomerInput, fields)
+        await self._start(CustomerAcquisition.run, order, OrderType.customer_acquisition, order.order_no,
+                          order.customer_code, list(PROVINCE_CODES),
+                          f"Customer acquisition {order.customer_code} by {order.requested_by}")
+        return self._accepted(order.order_no, OrderType.customer_acquisition)
+
+    async def open_service(self, fields: dict) -> Accepted:
+        """Service opening (业务开通): refused for a customer not acquired or an APN in use."""
+        order: ServiceOpeningOrder = validated(ServiceOpeningOrder, fields)
+        if self._store.customers.get_customer(order.customer_code) is None:
+            raise Refusal(f"customer {order.customer_code} is not acquired: run `vpdn customer acquire "
+                          f"{order.customer_code}` first")
+        if owner := self._store.services.apn_in_use(order.apn):
+            raise Refusal(f"APN {order.apn} is already used by service {owner}")
+        await self._start(ServiceOpening.run, order, OrderType.service_opening, order.order_no,
+                          order.customer_code, order.provinces,
+                          f"Open VPDN {order.apn} for {order.customer_code} in {len(order.provinces)} provinces")
+        return self._accepted(order.order_no, OrderType.service_opening, service_id=order.service_id)
+
+    # Orders on an existing service, queued one at a time
+
+    async def change_tariff(self, service_id: str, fields: dict, change: dict) -> Accepted:
+        """Group tariff package standard change: refused when a name is unknown or nothing changes."""
+        service = self.active_service(service_id, "tariff change")
+        parsed = validated(TariffChange, change)
+        try:
+            apply_tariff_change(service.tariff, parsed)
+        except TariffChangeRefused as error:
+            raise Refusal(str(error)) from None
+        return await self._queue(TariffChangeOrder, service, {**fields, "change": parsed.model_dump()})
+
+    async def change_service(self, service_id: str, fields: dict, change: dict) -> Accepted:
+        """Service change (业务变更): the line, the related provinces or the payer."""
+        service = self.active_service(service_id, "service change")
+        return await self._queue(ServiceChangeOrder, service, {**fields, "change": change})
+
+    async def close_service(self, service_id: str, fields: dict) -> Accepted:
+        """Service closure (业务关闭): refused while any member is in the VPDN."""
+        service = self.active_service(service_id, "closure")
+        if members := self._store.members.member_count(service.service_id):
+            raise Refusal(
+                f"service {service.service_id} still has {members} members: a VPDN is closed only after every "
+                f"member has left it. List them with `vpdn service members {service.service_id}` and let them "
+                f"exit with `vpdn member exit {service.service_id} --file …`")
+        return await self._queue(ServiceClosureOrder, service, fields)
+
+    async def member_order(self, service_id: str, kind: str, member_file: bytes, fields: dict) -> Accepted:
+        """Member join or exit (成员加入/退出): the file checked against the service, its members
+        staged in the store, the order queued; a refused submission leaves nothing staged."""
+        service = self.active_service(service_id, f"member {kind}")
+        try:
+            members = parse_member_file(member_file.decode("utf-8"))
+        except UnicodeDecodeError as error:
+            raise Refusal(f"the member file cannot be read as UTF-8 text: {error}") from None
+        except MemberFileError as error:
+            raise Refusal(str(error)) from None
+        numbers = [m.msisdn for m in members]
+        present = self._store.members.member_homes(service.service_id, numbers)
+        if kind == "join" and present:
+            raise Refusal(f"{len(present)} members are already in service {service_id}: {list_some(present)}")
+        missing = [n for n in numbers if n not in present]
+        if kind == "exit" and missing:
+            raise Refusal(f"{len(missing)} numbers are not members of service {service_id} (unknown or already "
+                          f"exited): {list_some(missing)}")
+        order: MemberOrder = validated(MemberOrder, {
+            **fields, "kind": kind, "service_id": service.service_id, "customer_code": service.customer_code,
+            "apn": service.apn, "access_province": service.access_province, "provinces": service.provinces,
+            "member_count": len(members)})
+        self._refuse_known_order_no(order.order_no)
+        self._store.members.stage_items(order.order_no, members, present if kind == "exit" else None)
+        try:
+            answer = await self._submit(order)
+        except BaseException:
+            self._store.members.unstage_items(order.order_no)
+            raise
+        return self._accepted(order.order_no, OrderType(f"member_{kind}"), service_id=service.service_id,
+                              member_count=len(members), queue=answer)
+
+    # What the provinces' CRMs tell GPMS
+
+    async def member_notification(self, fields: dict) -> str:
+        """A CRM's notification that a member cancelled or changed its number; the service's
+        member-changes workflow applies it. Returns the service's id."""
+        notification: MemberNotification = validated(MemberNotification, fields)
+        service_id = self._store.members.service_of_member(notification.msisdn)
+        if service_id is None:
+            raise Refusal(f"{notification.msisdn} is not a member of any VPDN: nothing to do")
+        service = self._store.services.get_service(service_id)
+        state = MemberChangesState(service_id=service.service_id, customer_code=service.customer_code,
+                                   apn=service.apn, access_province=service.access_province)
+        await notify_member_change(await self._connect(), self._settings.task_queue, state, notification)
+        return service_id
+
+    async def customer_change(self, fields: dict) -> str:
+        """A CRM's changed record of a group customer; the customer's sync workflow applies it.
+        Returns the workflow's id."""
+        change = validated(CustomerChange, fields)
+        handle = await notify_customer_change(await self._connect(), self._settings.task_queue, change)
+        return handle.id
+
+    # People's decisions on an order
+
+    async def decide(self, order_no: str, update: str, decision: BaseModel) -> str:
+        """Send a decision to the order's workflow (an update with a validator): its answer,
+        or a Refusal with the workflow's reason."""
+        order = self.order(order_no)
+        client = await self._connect()
+        try:
+            return await client.get_workflow_handle(order.workflow_id).execute_update(update, decision, result_type=str)
+        except WorkflowUpdateFailedError as error:
+            raise Refusal(failure_text(error.cause), RefusalKind.conflict) from None
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND or "already completed" in error.message:
+                raise Refusal(f"order {order.order_no} is {order.state}: it takes no more decisions",
+                              RefusalKind.conflict) from None
+            raise
+
+    # Look-ups the checks share
+
+    def order(self, order_no: str) -> OrderView:
+        order = self._store.orders.get_order(order_no.strip())
+        if order is None:
+            raise Refusal(f"no order {order_no}; list them with `vpdn order list`", RefusalKind.not_found)
+        return order
+
+    def active_service(self, service_id: str, what: str) -> ServiceView:
+        service = self._store.services.get_service(service_id.strip())
+        if service is None:
+            raise Refusal(f"no service {service_id}", RefusalKind.not_found)
+        if service.state != "active":
+            raise Refusal(f"service {service_id} is {service.state}: it takes no {what}")
+        return service
+
+    # Starting and queueing
+
+    def _refuse_known_order_no(self, order_no: str) -> None:
+        if self._store.orders.get_order(order_no):
+            raise Refusal(f"order {order_no} was already submitted", RefusalKind.conflict)
+
+    async def _start(self, run: Any, order: Any, order_type: OrderType, order_no: str, customer_code: str,
+                     provinces: list[str], summary: str) -> None:
+        try:
+            await start_order(await self._connect(), self._settings.task_queue, run, order, order_type=order_type,
+                              order_no=order_no, customer_code=customer_code, provinces=provinces, summary=summary)
+        except WorkflowAlreadyStartedError:
+            raise Refusal(f"order {order_no} was already submitted (workflow {workflow_id_for(order_type, order_no)})",
+                          RefusalKind.conflict) from None
+
+    async def _queue(self, order_class: type, service: ServiceView, fields: dict) -> Accepted:
+        order = validated(order_class, {**fields, "service_id": service.service_id,
+                                        "customer_code": service.customer_code, "provinces": service.provinces})
+        answer = await self._submit(order)
+        return self._accepted(order.order_no, OrderType(order.kind), service_id=service.service_id, queue=answer)
+
+    async def _submit(self, order: ServiceOrder) -> SubmissionAnswer:
+        try:
+            return await submit_service_order(await self._connect(), self._settings.task_queue, order)
+        except WorkflowUpdateFailedError as error:
+            raise Refusal(failure_text(error.cause), RefusalKind.conflict) from None
+
+    @staticmethod
+    def _accepted(order_no: str, order_type: OrderType, **fields: Any) -> Accepted:
+        return Accepted(order_no=order_no, order_type=order_type, workflow_id=workflow_id_for(order_type, order_no),
+                        **fields)
