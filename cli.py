@@ -100,6 +100,8 @@ def run(coroutine: Any) -> Any:
         if "connect" in str(error).lower():
             fail(f"cannot reach Temporal at {Settings().temporal_address}: is `vpdn up` running? ({error})")
         raise
+    except RPCError as error:
+        fail(f"Temporal refused: {error.message}")
 
 
 def intake() -> Intake:
@@ -319,6 +321,7 @@ def status_view(order: OrderView, status: OrderStatus) -> Group:
         lines.append(Columns([ProgressBar(total=len(status.steps), completed=done, width=40),
                               Text(f"{done}/{len(status.steps)} steps")]))
     lines += [Text(f"in jeopardy: {late} is overdue", style="bold red") for late in status.jeopardy]
+    lines += [Text(f"unexpected {report}", style="yellow") for report in status.unexpected_reports]
     steps: dict[str, list] = {}
     for step in status.steps:
         steps.setdefault(step.name, []).append(step)

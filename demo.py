@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 from rich.console import Console
+from temporalio.client import WorkflowFailureError
 
 from models.customer import AcquireCustomerInput
 from models.fallout import FalloutDecision
@@ -20,9 +21,11 @@ from models.members import MemberLine, MemberOrder
 from models.orders import TERMINAL_STATES, OrderState, OrderType, service_orders_workflow_id, workflow_id_for
 from models.provinces import PROVINCE_CODES
 from models.service import ServiceChangeOrder, ServiceClosureOrder, ServiceOpeningOrder, TariffChangeOrder
+from intake import Intake, Refusal
 from settings import Settings, connect_temporal
 from store import OrderStore
 from submission import start_order, submit_service_order
+from workflows.common import failure_text
 from workflows.customer_acquisition import CustomerAcquisition
 from workflows.service_opening import ServiceOpening
 
@@ -41,6 +44,7 @@ class Demo:
         self.store = OrderStore(settings.database_url)
         self.stamp = datetime.now(UTC).strftime("%m%d%H%M%S")
         self.hub = httpx.AsyncClient(base_url=settings.hub_url, timeout=60)
+        self.intake = Intake(settings, self.store, lambda: connect_temporal(settings))
 
     def say(self, text: str) -> None:
         self.console.print(f"[bold cyan]▶[/bold cyan] {text}")
@@ -134,9 +138,8 @@ class Demo:
         [fallout] = [f for f in self.store.fallouts.list_fallouts() if f.order_no == change.order_no]
         self.console.print(f"   held: {held.sub_state}")
         self.console.print(f"   {OPERATOR} decides: vpdn fallout resolve {fallout.fallout_id} --action retry")
-        await client.get_workflow_handle(held.workflow_id).execute_update(
-            "resolve_fallout", FalloutDecision(fallout_id=fallout.fallout_id, action="retry", by=OPERATOR,
-                                               reason="duct cleared by the field team"), result_type=str)
+        await self.intake.decide(change.order_no, "resolve_fallout", FalloutDecision(
+            fallout_id=fallout.fallout_id, action="retry", by=OPERATOR, reason="duct cleared by the field team"))
         self.console.print(f"   {(await self.wait(change.order_no)).state}")
 
         members = sorted(self.store.members.member_homes(service.service_id))
@@ -168,6 +171,12 @@ class Demo:
 
 
 async def run_demo(settings: Settings, console: Console) -> None:
+    """The demo, narrated; a refusal or a failed order stops it with one line (exit 1)."""
     started = time.monotonic()
-    await Demo(settings, console).run()
+    try:
+        await Demo(settings, console).run()
+    except Refusal as refusal:
+        raise SystemExit(f"demo stopped, refused: {refusal.text}") from None
+    except WorkflowFailureError as failure:
+        raise SystemExit(f"demo stopped: {failure_text(failure.cause)}") from None
     console.print(f"(the demo took {time.monotonic() - started:.0f} s)")

@@ -2,7 +2,8 @@
 
 For each service in the order store, what its provinces should hold — the group tariff
 package of the current version in every related province, the access CRM's work order,
-the line order when there is a line, the running rental, and for every member the HLR
+the line order when there is a line, the running rental from its start date (and its
+settlement record), and for every member the HLR
 subscription and member billing in its home province and the AAA account in the access
 province — is compared with the provinces' holdings (through the hub's admin API, which
 the simulator offers). Holdings of a service GPMS does not count as open are differences
@@ -57,7 +58,8 @@ class Reconciler:
     def _service(self, service, expected_open: bool) -> list[Difference]:
         found: list[Difference] = []
 
-        def check(province: str, system: str, kind: str, key: str, expected: bool, version: int | None = None):
+        def check(province: str, system: str, kind: str, key: str, expected: bool, version: int | None = None,
+                  start_date: str | None = None):
             held = self._held(province, system, kind)
             if expected and key not in held:
                 found.append(Difference(service.service_id, province, system, kind, key, "missing"))
@@ -66,6 +68,9 @@ class Reconciler:
             elif expected and version is not None and held[key].get("version") != version:
                 found.append(Difference(service.service_id, province, system, kind, key,
                                         f"stale version {held[key].get('version')} (GPMS has {version})"))
+            elif expected and start_date is not None and held[key].get("start_date") != start_date:
+                found.append(Difference(service.service_id, province, system, kind, key,
+                                        f"starts {held[key].get('start_date')} (GPMS has {start_date})"))
 
         sid, access = service.service_id, service.access_province
         all_provinces = sorted({*service.provinces, access})
@@ -75,8 +80,9 @@ class Reconciler:
         check(access, "crm", "service_order", sid, expected_open)
         check(access, "line", "line_order", sid, expected_open and service.line is not None)
         if service.rental_id:
-            check(access, "billing", "rental", service.rental_id, expected_open)
-            check(HQ, "settlement", "rental_record", service.rental_id, expected_open and service.off_site_payment)
+            check(access, "billing", "rental", service.rental_id, expected_open, start_date=service.rental_start)
+            check(HQ, "settlement", "rental_record", service.rental_id, expected_open and service.off_site_payment,
+                  start_date=service.rental_start)
         members = self._store.members.member_homes(sid) if expected_open else {}
         for msisdn, home in members.items():
             check(home, "hlr", "vpdn_subscription", msisdn, True)

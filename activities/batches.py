@@ -12,11 +12,12 @@ class BatchMembers:
         self._store = store
 
     async def numbers(self, step: MemberStep) -> list[str]:
-        """The numbers of the batch's members this step acts on."""
+        """The numbers of the batch's members this step acts on: fixed when the step first
+        asks, so every attempt of it (a retry, a new request) sends the same set."""
         batch = step.batch
         return await asyncio.to_thread(
-            self._store.members.batch_numbers, batch.order_no, batch.home_province, batch.batch_no,
-            step.acting_on, step.failed_stage)
+            self._store.batch_steps.members, step.members_key, batch.order_no, batch.home_province,
+            batch.batch_no, step.acting_on, step.failed_stage)
 
     async def record(self, step: MemberStep, results: list[dict]) -> BatchOutcome:
         """Members the province accepted move to `ok_state`; the others fail at this stage

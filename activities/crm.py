@@ -40,7 +40,7 @@ class CrmActivities:
         """Group business acceptance order: the province configures the complete group tariff
         package; its configuration result comes as a report. Key: (order, step, province).
         Compensation: cancel_group_tariff."""
-        key = step.key(f"{step.purpose}_group_tariff")
+        key = step.work_order_key("configure_group_tariff")
         return await acknowledged(key, self._crm.configure_group_tariff(
             step.province, step.service_id, step.tariff, step.version, key, reply_to()
         ))

@@ -15,7 +15,7 @@ class LineActivities:
     async def schedule_line(self, step: LineScheduling) -> WorkOrderAck:
         """Local dedicated-line scheduling order; the line completion comes as a report.
         Key: (order, step, access province). Compensation: cancel_line."""
-        key = step.key(f"{step.purpose}_line")
+        key = step.work_order_key("schedule_line")
         return await acknowledged(key, self._line_center.schedule_line(
             step.province, step.service_id, step.line, key, reply_to()
         ))

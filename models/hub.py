@@ -44,6 +44,16 @@ class HubRejection(BaseModel):
     text: str
 
 
+class ExpectedReport(BaseModel):
+    """A work order an order sent and expects a completion report for: the report counts
+    only with this key from this province, system and operation."""
+
+    idempotency_key: str
+    province: str
+    system: str
+    operation: str
+
+
 class CompletionReport(BaseModel):
     """A province's completion report (报竣), delivered as the `report` signal."""
 

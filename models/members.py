@@ -183,6 +183,19 @@ class MemberStep(BaseModel):
     def key(self) -> str:
         return self.batch.key(self.stage)
 
+    @property
+    def members_key(self) -> str:
+        """The step whatever its attempt: every attempt acts on the members it first acted on."""
+        return self.batch.model_copy(update={"attempt": 1}).key(self.stage)
+
+    @property
+    def province(self) -> str:
+        return self.batch.province
+
+    def work_order_key(self, operation: str) -> str:
+        """The key of the member order sent for this step (what its report names)."""
+        return self.key
+
     def retried(self, attempt: int) -> "MemberStep":
         """The same step asked again (a new request to the province: a new key)."""
         if attempt == 1:

@@ -124,7 +124,8 @@ class OrderEventIn(BaseModel):
     event: str
     detail: str = ""
     state: OrderState | None = None
-    sub_state: str = ""
+    # What the order waits for now; None leaves it as it is.
+    sub_state: str | None = None
 
 
 class OrderEventView(BaseModel):
@@ -159,6 +160,26 @@ class StepStatus(BaseModel):
     detail: str = ""
 
 
+class UnexpectedReport(BaseModel):
+    """A completion report the order did not believe: no work order was sent with its key,
+    it names another province, system or operation, or it contradicts the first report."""
+
+    report_id: str
+    province: str
+    system: str
+    operation: str
+    idempotency_key: str
+    outcome: str
+    code: str | None = None
+    text: str | None = None
+    why: str
+
+    def __str__(self) -> str:
+        said = " ".join(part for part in (self.outcome, self.code, self.text) if part)
+        return (f"report {self.report_id} from {self.province} {self.system} {self.operation} for "
+                f"{self.idempotency_key}: {said} ({self.why})")
+
+
 class OrderStatus(BaseModel):
     """What the `status` query of every order workflow returns."""
 
@@ -169,6 +190,8 @@ class OrderStatus(BaseModel):
     steps: list[StepStatus] = Field(default_factory=list)
     # The completion reports that are overdue (past their SLA), in words.
     jeopardy: list[str] = Field(default_factory=list)
+    # Completion reports that were recorded but not believed.
+    unexpected_reports: list[UnexpectedReport] = Field(default_factory=list)
 
 
 class Decision(BaseModel):

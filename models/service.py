@@ -160,6 +160,10 @@ class ServiceStep(BaseModel):
         attempt = f"attempt-{self.attempt}" if self.attempt > 1 else ""
         return idempotency_key(self.order_no, step, province or self.province, attempt)
 
+    def work_order_key(self, operation: str) -> str:
+        """The key of the work order `operation` sent for this step (what its report names)."""
+        return self.key(operation)
+
 
 class AccessWorkOrder(ServiceStep):
     """The access CRM's work order (生成业务定单); `province` is the access province."""
@@ -173,11 +177,17 @@ class TariffConfiguration(ServiceStep):
     # "restore" puts a previous version back (compensation of a change or a closure).
     purpose: Literal["configure", "restore"] = "configure"
 
+    def work_order_key(self, operation: str) -> str:
+        return self.key(f"{self.purpose}_group_tariff")
+
 
 class LineScheduling(ServiceStep):
     line: DedicatedLine
     # "change" schedules a changed line; "restore" puts the previous line back.
     purpose: Literal["schedule", "change", "restore"] = "schedule"
+
+    def work_order_key(self, operation: str) -> str:
+        return self.key(f"{self.purpose}_line")
 
 
 class RentalStart(ServiceStep):
@@ -212,6 +222,7 @@ class ServiceView(BaseModel):
     tariff: TariffPackage
     line: DedicatedLine | None = None
     rental_id: str | None = None
+    rental_start: str | None = None  # ISO date, Beijing time
     rental_rule: RentalRule = RentalRule.next_day
 
     @property
@@ -326,6 +337,7 @@ class ServiceUpdate(BaseModel):
     provinces: list[str] | None = None
     paying_province: str | None = None
     rental_id: str | None = None
+    rental_start: str | None = None
     state: str | None = None
 
 

@@ -20,7 +20,7 @@ from models.hub import FaultKind, FaultSpec, HubRequest, SeedData
 from models.provinces import HQ, PROVINCE_CODES, System
 from settings import Settings
 from simulator import db, seed
-from simulator.calls import answer_call, batch_msisdns, refusal
+from simulator.calls import answer_call, batch_msisdns, refusal, repeated_answer
 from simulator.customers import ChangeSink, RecordChange, TemporalChangeSink, change_record
 from simulator.db import IdempotencyRecord, PendingReport, Resource
 from simulator.faults import add_fault, list_faults, take_faults
@@ -59,14 +59,17 @@ hub = APIRouter()
 async def call_system(
     province: str, system: str, operation: str, call: HubRequest, request: Request
 ) -> JSONResponse:
-    """One call from the hub to an operation of a province's system. Faults hit first
+    """One call from the hub to an operation of a province's system. A key already answered
+    gets its first answer before anything else; then the request is checked, faults hit
     (latency, transient 503, rejection of the call or of the batch members a fault names),
-    then the key's first answer or the operation."""
+    and the operation runs."""
     province = province.upper()
     op = find_operation(province, system, operation)
+    engine = request.app.state.engine
+    if repeated := await run_in_threadpool(repeated_answer, engine, op, province, call.idempotency_key):
+        return JSONResponse(repeated.body, status_code=repeated.status_code)
     if rejection := refusal(op, call):
         return JSONResponse(rejection.model_dump(), status_code=422)
-    engine = request.app.state.engine
     faults = await run_in_threadpool(
         take_faults, engine, province, system, operation, batch_msisdns(op, call)
     )

@@ -69,6 +69,27 @@ def _carries_password(value: Any) -> bool:
     return False
 
 
+def repeated_answer(engine: Engine, op: Operation, province: str, key: str) -> Reply | None:
+    """The first answer to a key already answered, before anything is checked (as idempotent
+    APIs do): the call is counted and changes nothing. None for a key not answered yet."""
+    with Session(engine) as session, session.begin():
+        record = session.exec(
+            select(IdempotencyRecord)
+            .where(
+                IdempotencyRecord.idempotency_key == key,
+                IdempotencyRecord.province == province,
+                IdempotencyRecord.system == op.system,
+                IdempotencyRecord.operation == op.name,
+                IdempotencyRecord.status_code.is_not(None),
+            )
+            .with_for_update()
+        ).first()
+        if record is None:
+            return None
+        record.calls += 1
+        return Reply(record.status_code, record.answer)
+
+
 def answer_call(
     engine: Engine,
     op: Operation,

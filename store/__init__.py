@@ -7,6 +7,7 @@ table rows never leave this package.
 
 from sqlmodel import SQLModel
 
+from store.batch_steps import BatchStepRecords
 from store.customers import CustomerRecords
 from store.engine import engine_for
 from store.fallouts import FalloutRecords
@@ -19,7 +20,8 @@ __all__ = ["OrderStore", "ServiceRefused", "UnknownOrder", "engine_for"]
 
 class OrderStore:
     """The GPMS records, by kind: `orders` (and their audit trail), `customers`, `services`
-    (and their tariff packages), `members` (and member orders' items), `fallouts`."""
+    (and their tariff packages), `members` (and member orders' items), `batch_steps` (the
+    members each batch step acts on), `fallouts`."""
 
     def __init__(self, url: str) -> None:
         self.engine = engine_for(url)
@@ -29,3 +31,4 @@ class OrderStore:
         self.services = ServiceRecords(self.engine)
         self.members = MemberRecords(self.engine)
         self.fallouts = FalloutRecords(self.engine)
+        self.batch_steps = BatchStepRecords(self.engine)

@@ -85,17 +85,6 @@ class MemberRecords:
             session.commit()
             return batches
 
-    def batch_numbers(self, order_no: str, home_province: str, batch_no: int, state: str,
-                      failed_stage: str | None = None) -> list[str]:
-        """The numbers of a batch's members in `state` (that failed at `failed_stage`)."""
-        query = select(OrderItem.msisdn).where(
-            OrderItem.order_no == order_no, OrderItem.home_province == home_province,
-            OrderItem.batch_no == batch_no, OrderItem.state == state).order_by(OrderItem.id)
-        if failed_stage is not None:
-            query = query.where(OrderItem.failed_stage == failed_stage)
-        with Session(self.engine) as session:
-            return list(session.exec(query))
-
     def record_results(
         self, order_no: str, results: dict[str, tuple[str, str | None, str]], *,
         ok_state: str | None = None, stage: str = "", homes: dict[str, str] | None = None,

@@ -73,6 +73,7 @@ class OrderRecords:
             if event.state is not None:
                 check_transition(OrderState(order.state), event.state)
                 order.state = event.state
+            if event.sub_state is not None:
                 order.sub_state = event.sub_state
             order.updated_at = utcnow()
             session.add(order)

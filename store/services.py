@@ -89,7 +89,7 @@ class ServiceRecords:
                 service.line = update.line.model_dump()
             if update.remove_line:
                 service.line = None
-            for field in ("provinces", "paying_province", "rental_id", "state"):
+            for field in ("provinces", "paying_province", "rental_id", "rental_start", "state"):
                 if getattr(update, field) is not None:
                     setattr(service, field, getattr(update, field))
             session.add(service)

@@ -57,6 +57,7 @@ class VpdnService(SQLModel, table=True):
     line: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     rental_rule: str = "next_day"
     rental_id: str | None = None  # the rental running in the access province's billing
+    rental_start: str | None = None  # its start date (ISO, Beijing time)
     created_at: datetime = timestamp()
 
 
@@ -183,3 +184,23 @@ class FalloutRecord(SQLModel, table=True):
     decision: str | None = None
     decided_by: str | None = None
     reason: str = ""
+
+
+class BatchStep(SQLModel, table=True):
+    """A member batch step whose members were fixed when it was first asked for them: every
+    attempt of the step sends that same set."""
+
+    __tablename__ = "batch_step"
+
+    step_key: str = Field(primary_key=True)
+    formed_at: datetime = timestamp()
+
+
+class BatchStepMember(SQLModel, table=True):
+    """One member of a batch step, as fixed when the step was formed."""
+
+    __tablename__ = "batch_step_member"
+
+    id: int | None = Field(default=None, primary_key=True)
+    step_key: str = Field(foreign_key="batch_step.step_key", index=True)
+    msisdn: str

@@ -13,7 +13,15 @@ with workflow.unsafe.imports_passed_through():
     from activities import PROVINCE_REJECTED
     from activities.order_store import OrderStoreActivities
     from models import search_attributes
-    from models.orders import NewOrder, OrderEventIn, OrderState, OrderStatus, OrderType, StepStatus
+    from models.orders import (
+        TERMINAL_STATES,
+        NewOrder,
+        OrderEventIn,
+        OrderState,
+        OrderStatus,
+        OrderType,
+        StepStatus,
+    )
 
 T = TypeVar("T")
 
@@ -61,6 +69,8 @@ class OrderTracker:
         self.status = OrderStatus(
             order_no=order_no, order_type=order_type, state=OrderState.acknowledged
         )
+        # The order's final state is being recorded: it takes no cancellation any more.
+        self.ending = False
 
     async def accept(self, order: NewOrder) -> None:
         await workflow.execute_activity_method(
@@ -76,11 +86,16 @@ class OrderTracker:
         event: str,
         *,
         state: OrderState | None = None,
-        sub_state: str = "",
+        sub_state: str | None = None,
         detail: str = "",
         actor: str = GPMS,
     ) -> None:
-        """Write one audit-trail event; with `state`, the order moves (transition table)."""
+        """Write one audit-trail event; with `state`, the order moves (transition table);
+        with `sub_state`, what it waits for changes (a new state without one waits for nothing)."""
+        if state is not None and sub_state is None:
+            sub_state = ""
+        if state in TERMINAL_STATES:
+            self.ending = True
         await workflow.execute_activity_method(
             OrderStoreActivities.record_order_event,
             OrderEventIn(
@@ -90,8 +105,10 @@ class OrderTracker:
             start_to_close_timeout=STORE_TIMEOUT,
             summary=event,
         )
+        if sub_state is not None:
+            self.status.sub_state = sub_state
         if state is not None:
-            self.status.state, self.status.sub_state = state, sub_state
+            self.status.state = state
             self._upsert(search_attributes.ORDER_STATE.value_set(state))
         self._show(f"{event}: {detail}" if detail else event)
 

@@ -66,14 +66,15 @@ class Fallouts:
         fallout = Fallout(**failure.model_dump(), fallout_id=f"{failure.order_no}-F{self._count}",
                           allowed=["retry", "skip", "compensate"] if can_skip else ["retry", "compensate"],
                           deadline=workflow.now() + hold_for)
+        # A person may decide as soon as the fallout is on the worklist: it is open here first.
+        self.open, self.decision = fallout, None
+        previous = (self._tracker.status.state, self._tracker.status.sub_state)
         await workflow.execute_activity_method(FalloutActivities.open_fallout, fallout,
                                                start_to_close_timeout=STORE_TIMEOUT, summary="open fallout")
-        previous = (self._tracker.status.state, self._tracker.status.sub_state)
         await self._tracker.record(
             f"held: fallout {fallout.fallout_id}", state=OrderState.held,
             sub_state=f"fallout {fallout.fallout_id}: {failure.step} in {failure.province} — {failure.text}",
             detail=f"allowed: {', '.join(fallout.allowed)}; compensates by itself at {fallout.deadline:%Y-%m-%d %H:%M} UTC")
-        self.open, self.decision = fallout, None
         try:
             await workflow.wait_condition(lambda: self.decision is not None, timeout=hold_for)
         except TimeoutError:

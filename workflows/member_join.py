@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from models.provinces import HQ
 
 VERIFICATION_PAGE = 1000
+BATCHES_KNOWN_TO_UNDO = "join-undo-knows-its-batches"
 
 
 @workflow.defn
@@ -49,7 +50,6 @@ class MemberJoin(MemberOrderWorkflow):
 
     async def _join(self) -> MemberOrderResult:
         order, tracker = self._order, self._tracker
-        self._saga.add("remove the members joined so far", lambda attempt: self._remove_all(attempt))
         batches = order.resume_batches
         if batches is None:
             await self._accept()
@@ -61,6 +61,8 @@ class MemberJoin(MemberOrderWorkflow):
             await tracker.record(
                 f"opening {valid} members in {len({b.home_province for b in batches})} home provinces",
                 state=OrderState.in_progress, sub_state=f"opening {len(batches)} batches")
+        # Nothing reaches a province before the audit: only from here on is there anything to undo.
+        self._saga.add("remove the members joined so far", lambda attempt: self._remove_all(attempt, batches))
         await self._run_batches(batches, order.resume_from)
         return await self._finish()
 
@@ -103,10 +105,11 @@ class MemberJoin(MemberOrderWorkflow):
         if await self._guarded(ref, "home_province", [ItemState.valid, ItemState.home_done], in_home_province()):
             await self._guarded(ref, "access_province", [ItemState.home_done], in_access_province())
 
-    async def _remove_all(self, attempt: int) -> None:
+    async def _remove_all(self, attempt: int, batches: list[BatchRef]) -> None:
         """Compensation of a cancelled or failed join: every member not yet done fails, and
         what it left behind is removed."""
-        batches = self._order.resume_batches or await self._assign_batches()
+        if not workflow.patched(BATCHES_KNOWN_TO_UNDO):  # joins undone before: they asked the store again
+            batches = self._order.resume_batches or await self._assign_batches()
 
         async def undo(ref: BatchRef) -> None:
             await self._fail_batch(ref, [ItemState.valid, ItemState.home_done], f"cancelled-{attempt}",

@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.common import STORE_TIMEOUT, OrderTracker, failure_text, fan_out
+from workflows.common import BEIJING, STORE_TIMEOUT, OrderTracker, failure_text, fan_out
 from workflows.fallout import Fallouts
 from workflows.provinces import ProvinceWork
 from workflows.saga import Saga
@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         OrderState,
         OrderStatus,
         OrderType,
+        TERMINAL_STATES,
         workflow_id_for,
     )
     from models.provinces import HQ
@@ -84,15 +85,21 @@ class OrderWorkflow(Generic[Result]):
             await self._tracker.record("order rejected", state=OrderState.rejected, detail=str(rejection))
             raise ApplicationError(str(rejection), type=ORDER_REJECTED, non_retryable=True) from None
         except asyncio.CancelledError:
-            cancellation = self._cancellation or Decision(by="temporal", reason="workflow cancelled")
-            result = await self._unwind(OrderState.cancelled,
-                                        f"cancelled by {cancellation.by}: {cancellation.reason}", cancellation.by)
+            result = await self._cancelled()
         except (ActivityError, ApplicationError) as failure:
-            await self._unwind(OrderState.failed, failure_text(failure), "gpms")
-            raise ApplicationError(f"{self.order_type} failed: {failure_text(failure)}",
-                                   type=ORDER_FAILED, non_retryable=True) from None
+            if self._cancellation is None:
+                await self._unwind(OrderState.failed, failure_text(failure), "gpms")
+                raise ApplicationError(f"{self.order_type} failed: {failure_text(failure)}",
+                                       type=ORDER_FAILED, non_retryable=True) from None
+            result = await self._cancelled()  # what failed meanwhile is undone with the rest
         await workflow.wait_condition(workflow.all_handlers_finished)
         return result
+
+    async def _cancelled(self) -> Result:
+        """An accepted cancellation: everything done is undone, and the order ends cancelled."""
+        cancellation = self._cancellation or Decision(by="temporal", reason="workflow cancelled")
+        return await self._unwind(OrderState.cancelled,
+                                  f"cancelled by {cancellation.by}: {cancellation.reason}", cancellation.by)
 
     async def _business_audit(self, pre_approved_by: str | None) -> None:
         """Business audit (业务审核): done outside GPMS, or a person approves or rejects."""
@@ -141,11 +148,12 @@ class OrderWorkflow(Generic[Result]):
         undo_name: str, undo_activity: Any, undo_arg: Callable[[str, int], Any],
     ) -> None:
         """One work order to each province at once, each reported complete; the undo (in
-        every province that was asked) is registered before any is sent. `arg(province,
+        every province that was asked, except one that refused it) is registered before any is sent. `arg(province,
         attempt)` and `undo_arg(province, attempt)` build the activities' arguments."""
         asked: list[str] = []
-        self._saga.add(undo_name, lambda attempt: fan_out(list(asked), lambda province: self._provinces.run(
-            undo_name, province, undo_activity, undo_arg(province, attempt))))
+        self._saga.add(undo_name, lambda attempt: fan_out(
+            [p for p in asked if not self._provinces.refused(name, p)],
+            lambda province: self._provinces.run(undo_name, province, undo_activity, undo_arg(province, attempt))))
 
         async def one(province: str) -> None:
             asked.append(province)
@@ -180,9 +188,14 @@ class OrderWorkflow(Generic[Result]):
     # What people and provinces send
 
     @workflow.signal(name=REPORT_SIGNAL)
-    def report(self, report: CompletionReport) -> None:
-        """A province's completion report (报竣)."""
-        self._provinces.receive(report)
+    async def report(self, report: CompletionReport) -> None:
+        """A province's completion report (报竣); one the order does not believe is written
+        to the audit trail and shown in its status. Once the order has ended, it is dropped."""
+        if self._tracker.status.state in TERMINAL_STATES:
+            workflow.logger.info("report %s for ended order %s dropped", report.report_id, self._order_no)
+            return
+        if unexpected := self._provinces.receive(report):
+            await self._tracker.record("unexpected completion report ignored", detail=str(unexpected))
 
     @workflow.query
     def status(self) -> OrderStatus:
@@ -228,6 +241,7 @@ class OrderWorkflow(Generic[Result]):
     @workflow.update
     def cancel(self, decision: Decision) -> str:
         self._cancellation = decision
+        self._provinces.cancelling = True
         self._flow.cancel()
         return f"order {self._order_no} is being cancelled and compensated"
 
@@ -235,7 +249,7 @@ class OrderWorkflow(Generic[Result]):
     def _validate_cancel(self, decision: Decision) -> None:
         if not decision.reason:
             raise ValueError("a cancellation needs a reason")
-        if self._cancellation or self._flow is None or self._flow.done():
+        if self._cancellation or self._flow is None or self._flow.done() or self._tracker.ending:
             status = self._tracker.status
             raise ValueError(f"order {self._order_no} can no longer be cancelled "
                              f"(it is {status.state}: {status.sub_state or 'finishing'})")
@@ -285,6 +299,12 @@ class ServiceOrderWorkflow(OrderWorkflow[ServiceOrderResult]):
     async def _record_service(self, update: ServiceUpdate, summary: str) -> None:
         await workflow.execute_activity_method(
             OrderStoreActivities.update_service, update, start_to_close_timeout=STORE_TIMEOUT, summary=summary)
+
+    @staticmethod
+    def _rental_start_of(service: ServiceView) -> str:
+        """When the service's rental started (a service recorded before start dates were
+        kept: today, the best GPMS knows)."""
+        return service.rental_start or workflow.now().astimezone(BEIJING).date().isoformat()
 
     async def _complete(self, detail: str) -> ServiceOrderResult:
         await self._tracker.record(f"{self.order_type} completed", state=OrderState.completed, detail=detail)

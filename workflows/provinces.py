@@ -1,7 +1,10 @@
-"""Work orders to the provinces' systems: send one, then wait for its completion report
-(报竣) with an SLA (jeopardy) and a hard deadline (the step fails)."""
+"""Work orders to the provinces' systems: register the report expected, send the work order,
+then wait for its completion report (报竣) with an SLA (jeopardy) and a hard deadline (the
+step fails). Every work order of every process goes through `run`, which applies the
+fallout policy to a failure."""
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -14,16 +17,28 @@ from workflows.fallout import Fallouts
 
 with workflow.unsafe.imports_passed_through():
     from activities import PROVINCE_REJECTED
-    from models.hub import CompletionReport
+    from activities.work_orders import expected_report
+    from models.hub import CompletionReport, ExpectedReport
+    from models.orders import UnexpectedReport
     from models.service import ReportTimers, WorkOrderAck
 
 REPORT_DEADLINE_PASSED = "ReportDeadlinePassed"
+UNEXPECTED_ACKNOWLEDGEMENT = "UnexpectedAcknowledgement"
 PROVINCE_CALL_TIMEOUT = timedelta(seconds=30)
 
 
+def is_rejection(error: BaseException) -> bool:
+    """Whether a failure is the province's own refusal (it did nothing), not an unknown outcome."""
+    while isinstance(error, ActivityError) and error.cause is not None:
+        error = error.cause
+    return isinstance(error, ApplicationError) and error.type == PROVINCE_REJECTED
+
+
 class ProvinceWork:
-    """An order's work orders and the reports received for them (by the `report` signal,
-    keyed by the work order's idempotency key; a report delivered twice counts once)."""
+    """An order's work orders and the reports received for them (the `report` signal). A
+    report counts only for a work order registered before it was sent, from the province,
+    system and operation it was sent to; the first one counts; anything else is kept as an
+    unexpected report, never applied."""
 
     def __init__(self, tracker: OrderTracker, timers: ReportTimers, fallouts: Fallouts) -> None:
         self._tracker = tracker
@@ -31,28 +46,71 @@ class ProvinceWork:
         self._fallouts = fallouts
         # While the order is being undone, failures go to the saga, not to fallout.
         self.compensating = False
+        # A cancellation was accepted: no further step starts once the one in flight returns.
+        self.cancelling = False
+        self._expected: dict[str, ExpectedReport] = {}
         self._reports: dict[str, CompletionReport] = {}
         self._report_ids: set[str] = set()
+        self._refused: set[tuple[str, str]] = set()
 
-    def receive(self, report: CompletionReport) -> None:
-        if report.report_id not in self._report_ids:
-            self._report_ids.add(report.report_id)
-            self._reports[report.idempotency_key] = report
+    def receive(self, report: CompletionReport) -> UnexpectedReport | None:
+        """Believe a report for a work order sent; return it as unexpected otherwise (a
+        report delivered twice counts once, and a repeat of the first one is no news)."""
+        if report.report_id in self._report_ids:
+            return None
+        self._report_ids.add(report.report_id)
+        key = report.idempotency_key
+        expected, first = self._expected.get(key), self._reports.get(key)
+        if expected is None:
+            why = "no work order was sent with this key"
+        elif (report.province, report.system, report.operation) != (
+                expected.province, expected.system, expected.operation):
+            why = f"the work order with this key went to {expected.province} {expected.system} {expected.operation}"
+        elif first is None:
+            self._reports[key] = report
+            return None
+        elif (first.outcome, first.code) == (report.outcome, report.code):
+            return None
+        else:
+            why = f"contradicts report {first.report_id} ({first.outcome}), which counts"
+        unexpected = UnexpectedReport(**report.model_dump(exclude={"data"}), why=why)
+        self._tracker.status.unexpected_reports.append(unexpected)
+        return unexpected
 
-    async def run(self, name: str, province: str, activity: Any, arg: Any) -> None:
-        """Send one work order and wait until the province reports it complete; a failure
-        goes to the fallout policy (retry, skip, hold for a person, or compensate)."""
-        attempt = 1
+    def refused(self, name: str, province: str) -> bool:
+        """Whether the province refused every request of that step (so it holds nothing of it)."""
+        return (name, province) in self._refused
+
+    async def run(self, name: str, province: str, activity: Any, arg: Any,
+                  meanwhile: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Send one work order and wait until the province reports it complete; `meanwhile`
+        runs once between the two (a work order completed only after another one). A
+        failure of the work order goes to the fallout policy (retry, skip, hold for a
+        person, or compensate)."""
+        attempt, only_refusals = 1, True
         while True:
             try:
-                await self.complete(name, province, await self.send(name, province, activity, arg.retried(attempt)))
+                ack = await self._send(name, province, activity, arg.retried(attempt))
+                if meanwhile is not None:  # its failures are its own: they pass through
+                    await meanwhile()
+                    meanwhile = None
+                await self._complete(name, province, ack)
                 return
-            except (ActivityError, ApplicationError) as error:
+            except _StepFailure as failure:
+                error = failure.error
+            only_refusals = only_refusals and is_rejection(error)
+            try:
                 action = await self._after_failure(name, province, error, can_skip=True)
-                if action == "skip":
-                    self._tracker.find_step(name, province).state = "skipped"
-                    return
-                attempt += 1
+            except BaseException:
+                if only_refusals:
+                    self._refused.add((name, province))
+                raise
+            if action == "skip":
+                self._tracker.find_step(name, province).state = "skipped"
+                if meanwhile is not None:
+                    await meanwhile()
+                return
+            attempt += 1
 
     async def _after_failure(self, name: str, province: str, error: BaseException, can_skip: bool) -> str:
         """retry or skip, as the fallout policy or a person decides; else the error stands."""
@@ -63,10 +121,21 @@ class ProvinceWork:
             raise error
         return action
 
-    async def send(self, name: str, province: str, activity: Any, arg: Any) -> WorkOrderAck:
-        """Send a work order; `accepted` means its completion report follows."""
-        ack: WorkOrderAck = await self._call_once(name, province, activity, arg)
+    async def _send(self, name: str, province: str, activity: Any, arg: Any) -> WorkOrderAck:
+        """Register the report expected, then send the work order; `accepted` means that
+        report follows."""
+        expected = expected_report(activity, arg)
+        if expected is not None:
+            self._expected[expected.idempotency_key] = expected
+        try:
+            ack: WorkOrderAck = await self._call_once(name, province, activity, arg)
+        except (ActivityError, ApplicationError) as error:
+            raise _StepFailure(error) from None
         if ack.status == "accepted":
+            if expected is None:
+                raise _StepFailure(ApplicationError(
+                    f"{name} in {province}: the province will report, but no report is expected",
+                    type=UNEXPECTED_ACKNOWLEDGEMENT, non_retryable=True))
             self._tracker.find_step(name, province).state = "awaiting report"
         return ack
 
@@ -82,30 +151,54 @@ class ProvinceWork:
                 attempt += 1
 
     async def _call_once(self, name: str, province: str, activity: Any, arg: Any) -> Any:
+        """One call; when a cancellation came while it was in flight, the call is settled
+        (asked again with the same key if its outcome is unknown) and the order stops here,
+        so that its undo comes after the call, whatever it answered."""
         step = self._tracker.step(name, province)
         try:
-            answer = await workflow.execute_activity_method(
-                activity,
-                arg,
-                start_to_close_timeout=PROVINCE_CALL_TIMEOUT,
-                schedule_to_close_timeout=self._timers.fail_after,
-                retry_policy=PROVINCE_RETRY,
-                # A cancelled order waits for a call in flight, so its undo comes after it.
-                cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-                summary=f"{name} ({province})",
-            )
+            answer = await self._execute(name, province, activity, arg)
         except BaseException as error:
             step.state, step.detail = "failed", failure_text(error)
+            if self.cancelling and not self.compensating:
+                if not is_rejection(error):
+                    await self._settle(name, province, activity, arg)
+                raise asyncio.CancelledError() from error
             raise
         step.state = "done"
+        if self.cancelling and not self.compensating:
+            raise asyncio.CancelledError()
         return answer
 
-    async def complete(self, name: str, province: str, ack: WorkOrderAck) -> None:
+    async def _settle(self, name: str, province: str, activity: Any, arg: Any) -> None:
+        """Ask again with the same key until the province answers (a repeated key gets the
+        first answer and changes nothing), so nothing it does comes after the undo."""
+        try:
+            await self._execute(name, province, activity, arg)
+        except (ActivityError, ApplicationError) as error:
+            workflow.logger.warning("%s in %s: outcome still unknown before its undo: %s",
+                                    name, province, failure_text(error))
+
+    def _execute(self, name: str, province: str, activity: Any, arg: Any) -> Awaitable[Any]:
+        return workflow.execute_activity_method(
+            activity,
+            arg,
+            start_to_close_timeout=PROVINCE_CALL_TIMEOUT,
+            schedule_to_close_timeout=self._timers.fail_after,
+            retry_policy=PROVINCE_RETRY,
+            # A cancelled order waits for a call in flight, so its undo comes after it.
+            cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+            summary=f"{name} ({province})",
+        )
+
+    async def _complete(self, name: str, province: str, ack: WorkOrderAck) -> None:
         """Wait for the completion report of a work order the province accepted."""
         step = self._tracker.find_step(name, province)
         if ack.status == "accepted":
             try:
                 await self._wait(ack.idempotency_key, f"{name} in {province}")
+            except (ActivityError, ApplicationError) as error:
+                step.state, step.detail = "failed", failure_text(error)
+                raise _StepFailure(error) from None
             except BaseException as error:
                 step.state, step.detail = "failed", failure_text(error)
                 raise
@@ -135,3 +228,11 @@ class ProvinceWork:
                 type=PROVINCE_REJECTED, non_retryable=True,
             )
         return report
+
+
+class _StepFailure(Exception):
+    """A work order's own failure, told apart from that of a step run in the meantime."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error

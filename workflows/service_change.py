@@ -56,9 +56,9 @@ class ServiceChange(ServiceOrderWorkflow):
         await self._business_audit(order.pre_approved_by)
         await self._tracker.record("service change initiated", state=OrderState.in_progress,
                                    sub_state="awaiting the provinces' completions")
-        rental_id = service.rental_id
+        rental_id, rental_start = service.rental_id, service.rental_start
         if change.line and change.line != service.line:
-            rental_id = await self._change_line(service)
+            rental_id, rental_start = await self._change_line(service)
         joining = [p for p in provinces if p not in service.provinces]
         leaving = [p for p in service.provinces if p not in provinces]
         if joining:
@@ -80,26 +80,30 @@ class ServiceChange(ServiceOrderWorkflow):
             "cancel group tariff package", province, CrmActivities.cancel_group_tariff, self._step(province)))
         await self._record_service(
             ServiceUpdate(service_id=order.service_id, line=change.line, provinces=provinces, paying_province=payer,
-                          rental_id=rental_id), "record the changed service")
+                          rental_id=rental_id, rental_start=rental_start), "record the changed service")
         return await self._complete(
             f"line {change.line or service.line}, provinces {', '.join(provinces)}, paid by {payer}")
 
-    async def _change_line(self, service: ServiceView) -> str:
+    async def _change_line(self, service: ServiceView) -> tuple[str, str]:
         """The access CRM's work order and the changed line's scheduling; then the new line
         rental starts (after the customer confirms, when asked) and the old one stops."""
         order, access = self._order, service.access_province
-        crm = await self._provinces.send("access CRM work order", access, CrmActivities.service_work_order,
-                                         AccessWorkOrder(**self._step(access).model_dump(), with_line=True))
-        if service.line:
-            self._saga.add("put the previous line back", lambda attempt: self._provinces.run(
-                "put the previous line back", access, LineActivities.schedule_line,
-                LineScheduling(**self._step(access, attempt).model_dump(), line=service.line, purpose="restore")))
-        else:
-            self._saga.add("cancel the line scheduling", lambda attempt: self._provinces.run(
-                "cancel line scheduling", access, LineActivities.cancel_line, self._step(access, attempt)))
-        await self._provinces.run("dedicated-line change", access, LineActivities.schedule_line, LineScheduling(
-            **self._step(access).model_dump(), line=order.change.line, purpose="change"))
-        await self._provinces.complete("access CRM work order", access, crm)
+
+        async def change_line() -> None:
+            if service.line:
+                self._saga.add("put the previous line back", lambda attempt: self._provinces.run(
+                    "put the previous line back", access, LineActivities.schedule_line,
+                    LineScheduling(**self._step(access, attempt).model_dump(), line=service.line,
+                                   purpose="restore")))
+            else:
+                self._saga.add("cancel the line scheduling", lambda attempt: self._provinces.run(
+                    "cancel line scheduling", access, LineActivities.cancel_line, self._step(access, attempt)))
+            await self._provinces.run("dedicated-line change", access, LineActivities.schedule_line, LineScheduling(
+                **self._step(access).model_dump(), line=order.change.line, purpose="change"))
+
+        await self._provinces.run("access CRM work order", access, CrmActivities.service_work_order,
+                                  AccessWorkOrder(**self._step(access).model_dump(), with_line=True),
+                                  meanwhile=change_line)
         if order.change.confirm_rental:
             await self._customer_confirms_rental()
         today = workflow.now().astimezone(BEIJING).date().isoformat()
@@ -108,7 +112,7 @@ class ServiceChange(ServiceOrderWorkflow):
         await self._rental_starts(lambda attempt=1: RentalStart(
             **self._step(access, attempt).model_dump(), start_date=today, rule=service.rental_rule,
             paying_province=payer, rental_id=rental_id), payer != access)
-        return rental_id
+        return rental_id, today
 
     async def _stop_old_rental(self, service: ServiceView) -> None:
         """The replaced line's rental stops the same day (and at HQ settlement)."""
@@ -124,8 +128,7 @@ class ServiceChange(ServiceOrderWorkflow):
         """Off-site payment (异地付费) starts, moves or ends: HQ settlement learns the payer."""
         access = service.access_province
         rental = RentalStart(**self._step(access).model_dump(), rule=service.rental_rule, paying_province=payer,
-                             rental_id=rental_id,
-                             start_date=workflow.now().astimezone(BEIJING).date().isoformat())
+                             rental_id=rental_id, start_date=self._rental_start_of(service))
         if payer == access:
             await self._provinces.run("off-site payment ends at HQ settlement", HQ,
                                       RentalActivities.cancel_settlement, rental)

@@ -9,7 +9,7 @@ is told (off-site payment) → the service `closed`. A failure puts back what wa
 
 from temporalio import workflow
 
-from workflows.common import BEIJING, STORE_TIMEOUT
+from workflows.common import STORE_TIMEOUT
 from workflows.order_workflow import Rejected, ServiceOrderWorkflow
 
 with workflow.unsafe.imports_passed_through():
@@ -94,9 +94,10 @@ class ServiceClosure(ServiceOrderWorkflow):
         if not service.rental_id:
             return
         access = service.access_province
-        today = workflow.now().astimezone(BEIJING).date().isoformat()
+        # Put back, the rental runs from its original date (what stops is the same rental).
         rental = lambda attempt=1: RentalStart(  # noqa: E731
-            **self._step(access, attempt).model_dump(), start_date=today, rule=service.rental_rule,
+            **self._step(access, attempt).model_dump(), start_date=self._rental_start_of(service),
+            rule=service.rental_rule,
             paying_province=service.paying_province, rental_id=service.rental_id)
         self._saga.add("start the rental again", lambda attempt: self._provinces.run(
             "start the rental again", access, RentalActivities.start_rental, rental(attempt)))

@@ -70,7 +70,8 @@ class ServiceOpening(OrderWorkflow[ServiceOpeningResult]):
         rental_start = await self._start_rental()
         await workflow.execute_activity_method(
             OrderStoreActivities.update_service,
-            ServiceUpdate(service_id=order.service_id, state="active", rental_id=self._rental_id),
+            ServiceUpdate(service_id=order.service_id, state="active", rental_id=self._rental_id,
+                          rental_start=rental_start),
             start_to_close_timeout=STORE_TIMEOUT, summary="service active",
         )
         await tracker.record(
@@ -117,18 +118,20 @@ class ServiceOpening(OrderWorkflow[ServiceOpeningResult]):
         self._saga.add("withdraw the access CRM work order", lambda attempt: self._provinces.run(
             "withdraw access CRM work order", access, CrmActivities.cancel_work_order,
             self._step(access, attempt)))
-        crm_ack = await self._provinces.send(
-            "access CRM work order", access, CrmActivities.service_work_order,
-            AccessWorkOrder(**self._step(access).model_dump(), with_line=order.line is not None),
-        )
-        if order.line:
+
+        async def schedule_line() -> None:
             self._saga.add("cancel the line scheduling", lambda attempt: self._provinces.run(
                 "cancel line scheduling", access, LineActivities.cancel_line, self._step(access, attempt)))
             await self._provinces.run(
                 "dedicated-line scheduling", access, LineActivities.schedule_line,
                 LineScheduling(**self._step(access).model_dump(), line=order.line),
             )
-        await self._provinces.complete("access CRM work order", access, crm_ack)
+
+        await self._provinces.run(
+            "access CRM work order", access, CrmActivities.service_work_order,
+            AccessWorkOrder(**self._step(access).model_dump(), with_line=order.line is not None),
+            meanwhile=schedule_line if order.line else None,
+        )
         await self._tracker.record("access province reported completion")
 
     async def _start_rental(self) -> str:

@@ -73,6 +73,21 @@ async def test_repeated_key_returns_the_first_answer_changes_nothing_and_counts_
     assert record["calls"] == 3 and record["status_code"] == 200
 
 
+async def test_a_repeated_key_gets_its_first_answer_before_the_request_is_checked(client):
+    members = [{"msisdn": m} for m in numbers(2)]
+    first = await call(client, "GD/billing/open_members_batch", "kb", {"service_id": "S", "members": members})
+    again = await call(client, "GD/billing/open_members_batch", "kb", {"service_id": "S", "members": []})
+    work_order = await call(client, "GD/crm/service_work_order", "kw", {"service_id": "S"}, reply_to="wf-1")
+    work_order_again = await call(client, "GD/crm/service_work_order", "kw", {})
+
+    assert first.status_code == 200
+    assert (again.status_code, again.json()) == (200, first.json())
+    assert (work_order_again.status_code, work_order_again.json()) == (200, work_order.json())
+    assert {r["writes"] for r in await held(client, "GD", "billing", "member_billing")} == {1}
+    [record] = await calls_of(client, key="kb")
+    assert record["calls"] == 2
+
+
 async def test_same_key_for_another_operation_or_province_is_independent(client):
     await call(client, "BJ/billing/start_rental", "k", {"rental_id": "R1"})
     await call(client, "SH/billing/start_rental", "k", {"rental_id": "R1"})

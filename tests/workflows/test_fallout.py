@@ -1,13 +1,17 @@
 """Fallout: each policy outcome, and a person's decisions on a held order."""
 
+import asyncio
 import json
+import time
 
 import pytest
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 
+from intake import Intake
 from models.fallout import FalloutDecision
 from models.orders import OrderState, OrderType
 from models.service import ServiceChangeOrder
+from store.orders import OrderRecords
 from tests.helpers import (
     acquired_customer,
     holdings,
@@ -146,3 +150,40 @@ async def test_an_action_the_step_does_not_allow_is_refused_with_the_reason(
 
     result = await handle.result()
     assert (result.state, result.counts.failed) == (OrderState.failed, 2)
+
+
+async def test_a_fallout_can_be_resolved_the_moment_it_is_on_the_worklist(
+    client, settings, simulator, worker, store, monkeypatch
+):
+    """The order's `held` event is slow to be written: the fallout is already on the
+    worklist, and a person resolving it then is not refused."""
+    record_event = OrderRecords.record_event
+
+    def slow_hold(self, event, event_key):
+        if event.event.startswith("held: fallout"):
+            time.sleep(2)
+        record_event(self, event, event_key)
+
+    monkeypatch.setattr(OrderRecords, "record_event", slow_hold)
+    await inject(simulator, province="SH", system="line", operation="schedule_line", kind="reject",
+                 code="E6001", text="duct full at the address", count=1)
+    handle = await start_opening(client, settings, opening_order("FO-AT-ONCE"))
+    deadline = asyncio.get_running_loop().time() + 30
+    while not (fallouts := store.fallouts.list_fallouts()):
+        assert asyncio.get_running_loop().time() < deadline, "no fallout on the worklist"
+        await asyncio.sleep(0.05)
+
+    async def connect():
+        return client
+
+    answer = await Intake(settings, store, connect).decide("FO-AT-ONCE", "resolve_fallout", FalloutDecision(
+        fallout_id=fallouts[0].fallout_id, action="retry", by="ops-wang", reason="duct cleared"))
+    result = await handle.result()
+
+    assert answer == f"fallout {fallouts[0].fallout_id}: retry by ops-wang"
+    assert result.state == OrderState.completed
+    events = [(e.actor, e.event) for e in store.orders.get_order("FO-AT-ONCE").events]
+    assert ("ops-wang", f"fallout {fallouts[0].fallout_id} resolved: retry") in events
+    assert events.index(("gpms", f"held: fallout {fallouts[0].fallout_id}")) < events.index(
+        ("ops-wang", f"fallout {fallouts[0].fallout_id} resolved: retry"))
+    assert len(await holdings(simulator, "SH", "line")) == 1

@@ -4,9 +4,11 @@ import re
 
 import pytest
 from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowFailureError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from activities.batches import BatchMembers
 from adapters.passwords import password_matches
 from models.members import MemberLine, MemberOrder
 from models.orders import Decision, OrderState, OrderType
@@ -197,3 +199,51 @@ async def test_member_join_and_exit_histories_replay_deterministically(client, s
     replayer = Replayer(workflows=[MemberJoin, MemberExit], data_converter=pydantic_data_converter)
     for handle in (join, leave):
         await replayer.replay_workflow(await handle.fetch_history())
+
+
+async def test_a_batch_step_retried_after_its_effect_sends_the_same_members_and_joins_them_all(
+    client, settings, simulator, worker, store, monkeypatch
+):
+    """The worker dies right after member billing applied its effect and recorded it, before
+    the activity completed: the engine's retry must send the same members with the same key."""
+    record, crashed = BatchMembers.record, []
+
+    async def record_then_die(self, step, answers):
+        outcome = await record(self, step, answers)
+        if step.stage == "billing_open" and step.batch.home_province == "GD" and not crashed:
+            crashed.append(step.key)
+            raise RuntimeError("worker died before the activity completed")
+        return outcome
+
+    monkeypatch.setattr(BatchMembers, "record", record_then_die)
+    result = await (await member_order(client, settings, store, "JOIN-RETRIED", MEMBERS)).result()
+
+    assert crashed == ["JOIN-RETRIED:billing_open:GD:batch-GD-1"]
+    assert (result.state, result.counts.done, result.counts.failed) == (OrderState.completed, 6, 0)
+    assert set(results(store, "JOIN-RETRIED").values()) == {("done", None)}
+    [call] = (await simulator.get("/admin/calls", params={"key": crashed[0]})).json()
+    assert (call["calls"], call["status_code"]) == (2, 200)
+    billing = [r for r in await holdings(simulator, "GD", "billing") if r["kind"] == "member_billing"]
+    assert sorted(r["key"] for r in billing) == sorted(GD) and {r["writes"] for r in billing} == {1}
+    assert await held_keys(simulator, "GD", "hlr") == set(GD)
+    assert await held_keys(simulator, "SH", "aaa") == set(MEMBERS)
+    assert store.orders.get_order("JOIN-RETRIED").state == OrderState.completed
+
+
+async def test_a_join_rejected_at_its_business_audit_sends_nothing_to_any_province(
+    client, settings, simulator, worker, store
+):
+    handle = await member_order(client, settings, store, "JOIN-AUDIT-NO", MEMBERS, pre_approved_by=None)
+    await wait_for_status(handle, lambda s: s.sub_state == AWAITING_AUDIT)
+
+    await handle.execute_update(MemberJoin.reject, Decision(by="hq-wang", reason="not in the contract"))
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+
+    assert store.orders.get_order("JOIN-AUDIT-NO").state == OrderState.rejected
+    calls = (await simulator.get("/admin/calls")).json()
+    assert {call["operation"] for call in calls} == {"verify_members"}
+    for province in ("GD", "BJ", "SH"):
+        assert await held_keys(simulator, province, "hlr") == set()
+        assert await held_keys(simulator, province, "billing") == set()
+    assert await held_keys(simulator, "SH", "aaa") == set()

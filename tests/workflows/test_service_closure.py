@@ -1,6 +1,7 @@
 """Service closure: only a VPDN without members; a closure stops every further order."""
 
 import asyncio
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
@@ -9,9 +10,11 @@ from models.members import MemberLine, MemberOrder
 from models.orders import Decision, OrderState, OrderType, service_orders_workflow_id
 from models.provinces import HQ
 from models.service import ServiceClosureOrder
+from reconcile import Reconciler
 from tests.helpers import (
     acquired_customer,
     holdings,
+    inject,
     opened_service,
     order_fields,
     order_result,
@@ -21,6 +24,7 @@ from tests.helpers import (
 from workflows.order_workflow import AWAITING_AUDIT
 
 PROVINCES = ["SH", "GD", "BJ"]
+BEIJING = timezone(timedelta(hours=8))
 
 
 @pytest.fixture(autouse=True)
@@ -104,3 +108,30 @@ async def test_a_province_refusing_the_closure_puts_everything_back(client, sett
     assert len(await holdings(simulator, "SH", "line")) == 1
     assert len(await holdings(simulator, "SH", "crm", "service_order")) == 1
     assert store.services.get_service(opening.service_id).state == "active"
+
+
+async def test_a_failed_closure_puts_the_rental_and_settlement_back_with_their_original_dates(
+    client, settings, simulator, worker, store
+):
+    opening = await opened_service(client, settings, "CLS-OPEN-DATES", paying_province="GD", rental_rule="next_month")
+    [rental_before] = await holdings(simulator, "SH", "billing", "rental")
+    [record_before] = await holdings(simulator, HQ, "settlement", "rental_record")
+    await inject(simulator, province=HQ, system="settlement", operation="cancel_rental", kind="reject",
+                 code="E1050", text="settlement period closed", count=1)
+
+    await submit(client, settings, closure(opening, "CLS-DATES"))
+    with pytest.raises(WorkflowFailureError) as failed:
+        await order_result(client, OrderType.service_closure, "CLS-DATES")
+
+    assert "E1050 settlement period closed" in str(failed.value.cause)
+    stored = store.orders.get_order("CLS-DATES")
+    assert stored.state == OrderState.failed
+    assert "compensated: start the rental again" in [e.event for e in stored.events]
+    first_of_next_month = (datetime.now(BEIJING).date().replace(day=28) + timedelta(days=4)).replace(day=1)
+    [rental] = await holdings(simulator, "SH", "billing", "rental")
+    assert rental["data"] == rental_before["data"]
+    assert (rental["data"]["start_date"], rental["data"]["rule"]) == (first_of_next_month.isoformat(), "next_month")
+    [record] = await holdings(simulator, HQ, "settlement", "rental_record")
+    assert record["data"] == record_before["data"]
+    assert store.services.get_service(opening.service_id).state == "active"
+    assert await Reconciler(store, simulator).differences() == []

@@ -9,6 +9,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.worker import Replayer
 
 from models import search_attributes
+from models.fallout import FalloutDecision
 from models.hub import CompletionReport
 from models.orders import CompensationDecision, Decision, OrderState
 from models.provinces import HQ, PROVINCE_CODES
@@ -143,9 +144,9 @@ async def test_province_rejection_after_others_configured_compensates_everything
 
     assert "province GD crm rejected: E1021 unknown discount" in str(failure.value.cause)
     await assert_nothing_left(simulator, ["SH", "GD", "BJ"])
-    # SH and BJ had configured it: their packages were cancelled by the compensation.
+    # SH and BJ had configured it: their packages were cancelled; GD, which refused, is not asked.
     calls = (await simulator.get("/admin/calls", params={"operation": "cancel_group_tariff"})).json()
-    assert sorted(call["province"] for call in calls) == ["BJ", "GD", "SH"]
+    assert sorted(call["province"] for call in calls) == ["BJ", "SH"]
     stored = store.orders.get_order("OPEN-GD-REJECTS")
     assert stored.state == OrderState.failed
     events = [e.event for e in stored.events]
@@ -276,3 +277,116 @@ async def test_overdue_report_sets_the_jeopardy_search_attribute_until_it_arrive
     await handle.result()
 
     assert (await handle.describe()).typed_search_attributes.get(search_attributes.JEOPARDY) is False
+
+
+def report(order_no: str, report_id: str, province: str = "SH", system: str = "crm",
+           operation: str = "service_work_order", outcome: str = "completed", **fields) -> CompletionReport:
+    """A completion report for the order's access CRM work order (in SH), or as named."""
+    return CompletionReport(report_id=report_id, province=province, system=system, operation=operation,
+                            idempotency_key=f"{order_no}:service_work_order:SH", outcome=outcome, **fields)
+
+
+async def test_a_report_counts_only_for_a_work_order_sent_and_from_where_it_was_sent(
+    client, settings, simulator, worker, store
+):
+    await inject(simulator, province="SH", system="crm", operation="service_work_order", kind="no_report")
+    handle = await start_opening(client, settings, opening_order("OPEN-FORGED", pre_approved_by=None))
+    await wait_for_status(handle, lambda s: s.sub_state == AWAITING_AUDIT)
+
+    # Before the work order is sent, and from a province, system and operation it was never sent to.
+    await handle.signal(ServiceOpening.report, report("OPEN-FORGED", "x", "XZ", "sms", "nothing"))
+    await handle.execute_update(ServiceOpening.approve, Decision(by="bob"))
+    await wait_for_status(handle, lambda s: any(
+        (step.name, step.state) == ("access CRM work order", "awaiting report") for step in s.steps))
+    await handle.signal(ServiceOpening.report, report("OPEN-FORGED", "y", "GD"))
+    await handle.signal(ServiceOpening.report, report("OPEN-FORGED", "z"))  # SH's own report: the first valid
+    await handle.signal(ServiceOpening.report, report("OPEN-FORGED", "w", outcome="rejected", code="E1"))
+    result = await handle.result()
+
+    assert result.state == OrderState.completed
+    unexpected = [e.detail for e in store.orders.get_order("OPEN-FORGED").events
+                  if e.event == "unexpected completion report ignored"]
+    assert unexpected == [
+        "report x from XZ sms nothing for OPEN-FORGED:service_work_order:SH: completed "
+        "(no work order was sent with this key)",
+        "report y from GD crm service_work_order for OPEN-FORGED:service_work_order:SH: completed "
+        "(the work order with this key went to SH crm service_work_order)",
+        "report w from SH crm service_work_order for OPEN-FORGED:service_work_order:SH: rejected E1 "
+        "(contradicts report z (completed), which counts)",
+    ]
+    status = await handle.query(ServiceOpening.status)
+    assert [(r.report_id, r.province, r.system, r.operation) for r in status.unexpected_reports] == [
+        ("x", "XZ", "sms", "nothing"), ("y", "GD", "crm", "service_work_order"),
+        ("w", "SH", "crm", "service_work_order")]
+    [work_order] = await holdings(simulator, "SH", "crm", "service_order")
+    assert work_order["writes"] == 1
+    assert store.services.get_service("SVC-OPEN-FORGED").state == "active"
+
+
+async def test_what_the_order_waits_for_follows_every_step_not_only_state_changes(
+    client, settings, simulator, worker, store
+):
+    await inject(simulator, province="SH", system="crm", operation="service_work_order", kind="no_report")
+    handle = await start_opening(client, settings, opening_order("OPEN-WAITS"))
+
+    status = await wait_for_status(handle, lambda s: any(
+        (step.name, step.state) == ("access CRM work order", "awaiting report") for step in s.steps))
+    stored = store.orders.get_order("OPEN-WAITS")
+
+    assert "every province confirmed its group tariff package configuration" in [e.event for e in stored.events]
+    assert (status.state, status.sub_state) == (OrderState.in_progress, "awaiting the access province's completion")
+    assert (stored.state, stored.sub_state) == (OrderState.in_progress, "awaiting the access province's completion")
+    await handle.signal(ServiceOpening.report, report("OPEN-WAITS", "sh-report"))
+    assert (await handle.result()).state == OrderState.completed
+    assert store.orders.get_order("OPEN-WAITS").sub_state == ""
+
+
+async def test_a_missing_report_from_the_access_crm_goes_to_fallout_like_the_line_center(
+    client, settings, simulator, worker, store
+):
+    await inject(simulator, province="SH", system="crm", operation="service_work_order", kind="no_report", count=1)
+    order = opening_order("OPEN-CRM-LATE", timers={"jeopardy_after": timedelta(seconds=1),
+                                                   "fail_after": timedelta(seconds=3)})
+    handle = await start_opening(client, settings, order)
+
+    status = await wait_for_status(handle, lambda s: s.state == OrderState.held)
+    [fallout] = store.fallouts.list_fallouts()
+    assert (fallout.step, fallout.province, fallout.system, fallout.code) == (
+        "access CRM work order", "SH", "report", "DEADLINE")
+    assert status.sub_state.startswith(f"fallout {fallout.fallout_id}: access CRM work order in SH")
+    await handle.execute_update(ServiceOpening.resolve_fallout, FalloutDecision(
+        fallout_id=fallout.fallout_id, action="retry", by="ops-wang", reason="SH CRM called"))
+    result = await handle.result()
+
+    tomorrow = (datetime.now(BEIJING).date() + timedelta(days=1)).isoformat()
+    assert (result.state, result.rental_start) == (OrderState.completed, tomorrow)
+    events = [e.event for e in store.orders.get_order("OPEN-CRM-LATE").events]
+    assert events.index(f"held: fallout {fallout.fallout_id}") < events.index(
+        f"fallout {fallout.fallout_id} resolved: retry") < events.index("service active")
+    [work_order] = await holdings(simulator, "SH", "crm", "service_order")
+    assert work_order["writes"] == 2  # the work order sent again on the retry
+    assert len(await holdings(simulator, "SH", "line")) == 1
+    [rental] = await holdings(simulator, "SH", "billing")
+    assert rental["data"]["start_date"] == tomorrow
+
+
+async def test_a_cancellation_while_a_province_call_is_in_flight_ends_cancelled_with_everything_undone(
+    client, settings, simulator, worker, store
+):
+    await inject(simulator, province="SH", system="line", operation="schedule_line", kind="latency",
+                 latency_ms=3000, count=1)
+    handle = await start_opening(client, settings, opening_order("OPEN-CANCEL-INFLIGHT"))
+    await wait_for_status(handle, lambda s: any(
+        (step.name, step.state) == ("dedicated-line scheduling", "running") for step in s.steps))
+
+    await handle.execute_update(ServiceOpening.cancel, Decision(by="alice", reason="customer withdrew"))
+    result = await handle.result()
+
+    assert result.state == OrderState.cancelled
+    stored = store.orders.get_order("OPEN-CANCEL-INFLIGHT")
+    assert stored.state == OrderState.cancelled
+    events = [e.event for e in stored.events]
+    assert "compensated: cancel the line scheduling" in events
+    assert stored.events[-1].detail == "cancelled by alice: customer withdrew"
+    assert store.services.get_service("SVC-OPEN-CANCEL-INFLIGHT") is None
+    await assert_nothing_left(simulator, ["SH", "GD", "BJ"])

@@ -95,3 +95,29 @@ async def test_two_changes_in_a_row_end_on_the_later_version_everywhere(client, 
     assert package["data"]["parameters"]["monthly_fee"] == "2200"
     assert store.services.get_service(opening.service_id).tariff_version == 3
     assert "queued behind order TRF-5A" in [e.event for e in store.orders.get_order("TRF-5B").events]
+
+
+async def test_a_refused_tariff_change_restores_only_the_provinces_that_took_the_new_version(
+    client, settings, simulator, worker, store
+):
+    opening = await opened_service(client, settings, "TRF-OPEN-ZJ", provinces=["SH", "GD", "ZJ"])
+    await inject(simulator, province="ZJ", system="crm", operation="configure_group_tariff", kind="reject",
+                 code="E1021", text="unknown discount")
+
+    await submit(client, settings, change(opening, "TRF-ZJ", parameters={"monthly_fee": "2500"}))
+    with pytest.raises(WorkflowFailureError) as failed:
+        await order_result(client, OrderType.tariff_change, "TRF-ZJ")
+
+    assert "province ZJ crm rejected: E1021 unknown discount" in str(failed.value.cause)
+    stored = store.orders.get_order("TRF-ZJ")
+    assert stored.state == OrderState.failed
+    assert "province ZJ crm rejected: E1021 unknown discount" in stored.events[-1].detail
+    assert "compensated: put the previous tariff version back" in [e.event for e in stored.events]
+    assert await package_versions(simulator, ["SH", "GD", "ZJ"]) == {"SH": 1, "GD": 1, "ZJ": 1}
+    asked = (await simulator.get("/admin/calls", params={"province": "ZJ", "operation": "configure_group_tariff"}
+                                 )).json()
+    assert sorted(call["idempotency_key"] for call in asked) == [
+        "TRF-OPEN-ZJ:configure_group_tariff:ZJ", "TRF-ZJ:configure_group_tariff:ZJ"]  # no restore asked of ZJ
+    [package] = await holdings(simulator, "SH", "crm", "group_tariff_package")
+    assert package["data"]["parameters"]["monthly_fee"] == "2000"
+    assert store.services.get_service(opening.service_id).tariff_version == 1
