@@ -43,6 +43,7 @@ AWAITING_AUDIT = "awaiting business audit"
 AWAITING_RENTAL_CONFIRMATION = "awaiting the customer's rental-start confirmation"
 ORDER_REJECTED = "OrderRejected"
 ORDER_FAILED = "OrderFailed"
+UNDO_ONLY_WHAT_WAS_DONE = "undo-only-where-done"
 
 Result = TypeVar("Result")
 
@@ -151,9 +152,14 @@ class OrderWorkflow(Generic[Result]):
         every province that was asked, except one that refused it) is registered before any is sent. `arg(province,
         attempt)` and `undo_arg(province, attempt)` build the activities' arguments."""
         asked: list[str] = []
-        self._saga.add(undo_name, lambda attempt: fan_out(
-            [p for p in asked if not self._provinces.refused(name, p)],
-            lambda province: self._provinces.run(undo_name, province, undo_activity, undo_arg(province, attempt))))
+
+        def to_undo() -> list[str]:
+            if not workflow.patched(UNDO_ONLY_WHAT_WAS_DONE):  # orders undone before asked every province
+                return list(asked)
+            return [province for province in asked if not self._provinces.refused(name, province)]
+
+        self._saga.add(undo_name, lambda attempt: fan_out(to_undo(), lambda province: self._provinces.run(
+            undo_name, province, undo_activity, undo_arg(province, attempt))))
 
         async def one(province: str) -> None:
             asked.append(province)
