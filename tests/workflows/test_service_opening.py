@@ -1,13 +1,17 @@
 """Service opening against the in-process provinces' simulator and a real dev server."""
 
+import asyncio
 from datetime import datetime, timedelta, timezone
 
+import httpx
 import pytest
+import pytest_asyncio
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.worker import Replayer
 
+from adapters.hub import HubClient
 from models import search_attributes
 from models.fallout import FalloutDecision
 from models.hub import CompletionReport
@@ -22,6 +26,7 @@ from tests.helpers import (
     start_opening,
     wait_for_status,
 )
+from worker import build_worker
 from workflows.order_workflow import AWAITING_AUDIT, AWAITING_RENTAL_CONFIRMATION
 from workflows.service_opening import ServiceOpening
 
@@ -389,4 +394,50 @@ async def test_a_cancellation_while_a_province_call_is_in_flight_ends_cancelled_
     assert "compensated: cancel the line scheduling" in events
     assert stored.events[-1].detail == "cancelled by alice: customer withdrew"
     assert store.services.get_service("SVC-OPEN-CANCEL-INFLIGHT") is None
+    await assert_nothing_left(simulator, ["SH", "GD", "BJ"])
+
+
+class ImpatientTransport(httpx.AsyncBaseTransport):
+    """The hub client gives up on an answer after `timeout_s` while the province goes on
+    with the request (and applies it late), as over a real network."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, timeout_s: float) -> None:
+        self._inner, self._timeout_s = inner, timeout_s
+        self._late: set[asyncio.Task] = set()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        answer = asyncio.ensure_future(self._inner.handle_async_request(request))
+        self._late.add(answer)
+        answer.add_done_callback(self._late.discard)
+        try:
+            return await asyncio.wait_for(asyncio.shield(answer), self._timeout_s)
+        except TimeoutError:
+            raise httpx.ReadTimeout("no answer in time", request=request) from None
+
+
+@pytest_asyncio.fixture
+async def impatient_worker(settings, client, simulator_transport):
+    hub = HubClient(settings.hub_url, transport=ImpatientTransport(simulator_transport, timeout_s=1.5))
+    async with build_worker(client, settings, hub=hub):
+        yield
+    await hub.aclose()
+
+
+async def test_a_cancellation_while_a_call_times_out_undoes_what_the_province_applied_late(
+    client, settings, simulator, impatient_worker, store
+):
+    await inject(simulator, province="SH", system="line", operation="schedule_line", kind="latency",
+                 latency_ms=4000, count=1)
+    handle = await start_opening(client, settings, opening_order("OPEN-CANCEL-LATE"))
+    await wait_for_status(handle, lambda s: any(
+        (step.name, step.state) == ("dedicated-line scheduling", "running") for step in s.steps))
+
+    await handle.execute_update(ServiceOpening.cancel, Decision(by="alice", reason="customer withdrew"))
+    result = await handle.result()
+    await asyncio.sleep(4)  # the first, late request has ended at the province by now
+
+    assert result.state == OrderState.cancelled
+    stored = store.orders.get_order("OPEN-CANCEL-LATE")
+    assert (stored.state, stored.events[-1].detail) == (OrderState.cancelled, "cancelled by alice: customer withdrew")
+    assert "compensated: cancel the line scheduling" in [e.event for e in stored.events]
     await assert_nothing_left(simulator, ["SH", "GD", "BJ"])
