@@ -25,6 +25,8 @@ with workflow.unsafe.imports_passed_through():
 REPORT_DEADLINE_PASSED = "ReportDeadlinePassed"
 UNEXPECTED_ACKNOWLEDGEMENT = "UnexpectedAcknowledgement"
 PROVINCE_CALL_TIMEOUT = timedelta(seconds=30)
+# The latest unexpected reports shown in the status (the audit trail keeps every one).
+UNEXPECTED_SHOWN = 20
 
 
 def is_rejection(error: BaseException) -> bool:
@@ -74,7 +76,8 @@ class ProvinceWork:
         else:
             why = f"contradicts report {first.report_id} ({first.outcome}), which counts"
         unexpected = UnexpectedReport(**report.model_dump(exclude={"data"}), why=why)
-        self._tracker.status.unexpected_reports.append(unexpected)
+        shown = self._tracker.status.unexpected_reports
+        shown[:] = [*shown, unexpected][-UNEXPECTED_SHOWN:]
         return unexpected
 
     def refused(self, name: str, province: str) -> bool:
