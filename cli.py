@@ -318,6 +318,8 @@ def status_view(order: OrderView, status: OrderStatus) -> Group:
     if status.steps:
         lines.append(Columns([ProgressBar(total=len(status.steps), completed=done, width=40),
                               Text(f"{done}/{len(status.steps)} steps")]))
+    if status.contract:
+        lines.append(Text(status.contract))
     lines += [Text(f"in jeopardy: {late} is overdue", style="bold red") for late in status.jeopardy]
     steps: dict[str, list] = {}
     for step in status.steps:
@@ -572,6 +574,13 @@ def service_show(service_id: str, as_json: JsonOption = False) -> None:
                   f"provinces {' '.join(service.provinces)}")
     console.print(f"tariff v{service.tariff_version}: {service.tariff.parameters}  "
                   f"discounts {service.tariff.discounts}")
+    if service.rental_start:
+        console.print(f"rental from {service.rental_start} ({service.rental_rule})")
+    if service.contract:
+        console.print(f"{service.contract.contract} — version {service.contract.version}, "
+                      f"recorded by order {service.contract.order_no}", highlight=False)
+    else:
+        console.print("no contract recorded")
 
 
 # Members

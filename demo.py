@@ -92,7 +92,9 @@ class Demo:
             access_province="GD", provinces=PROVINCES, line={"bandwidth_mbps": 200, "address": "1 Tianhe Rd, Guangzhou"},
             tariff={"name": "Demo 2026", "parameters": {"monthly_fee": "5000", "member_fee": "12"},
                     "discounts": {"volume": "0.9"}},
-            paying_province="SH", requested_by=OPERATOR, pre_approved_by="hq-audit")
+            paying_province="SH", requested_by=OPERATOR, pre_approved_by="hq-audit",
+            contract={"number": f"DEMO-CT-{self.stamp}", "signed_on": datetime.now(UTC).date().isoformat(),
+                      "signed_by": "am-demo", "tariff_reference": "HQ-TRF-DEMO-2026"})
         self.say(f"2. service opening {opening.order_no}: tariff configured in 5 provinces, the access line "
                  "scheduled in GD, rental at GD billing and HQ settlement (paid by SH)")
         handle = await start_order(client, queue, ServiceOpening.run, opening, order_type=OrderType.service_opening,

@@ -15,6 +15,7 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from models.contract import ContractAmendment
 from models.customer import AcquireCustomerInput, CustomerChange
 from models.members import MemberChangesState, MemberFileError, MemberNotification, MemberOrder, parse_member_file
 from models.orders import OrderType, OrderView, workflow_id_for
@@ -63,20 +64,22 @@ class Accepted(BaseModel):
     queue: SubmissionAnswer | None = None
 
 
-def validation_text(error: ValidationError) -> str:
-    """A pydantic error as an operator reads it: `field: what is wrong`, one per problem."""
+def validation_text(error: ValidationError, within: str = "") -> str:
+    """A pydantic error as an operator reads it: `field: what is wrong`, one per problem
+    (fields named `within.field` for a part of a larger input)."""
     return "; ".join(
-        (".".join(str(part) for part in e["loc"]) + ": " if e["loc"] else "")
+        (".".join(str(part) for part in ([within] if within else []) + list(e["loc"])) + ": "
+         if e["loc"] or within else "")
         + e["msg"].removeprefix("Value error, ")
         for e in error.errors()
     )
 
 
-def validated(model: type[BaseModel], fields: dict) -> Any:
+def validated(model: type[BaseModel], fields: Any, within: str = "") -> Any:
     try:
         return model.model_validate(fields)
     except ValidationError as error:
-        raise Refusal(validation_text(error)) from None
+        raise Refusal(validation_text(error, within)) from None
 
 
 def list_some(numbers: Any, shown: int = 10) -> str:
@@ -108,6 +111,10 @@ class Intake:
                           f"{order.customer_code}` first")
         if owner := self._store.services.apn_in_use(order.apn):
             raise Refusal(f"APN {order.apn} is already used by service {owner}")
+        if order.contract is None:
+            raise Refusal("contract: an opening carries its contract: number, signed_on, signed_by (the signing "
+                          "account manager) and tariff_reference (the approved tariff's reference)")
+        self._refuse_contract_of_another_customer(order.contract.number, order.customer_code)
         await self._start(ServiceOpening.run, order, OrderType.service_opening, order.order_no,
                           order.customer_code, order.provinces,
                           f"Open VPDN {order.apn} for {order.customer_code} in {len(order.provinces)} provinces")
@@ -116,19 +123,24 @@ class Intake:
     # Orders on an existing service, queued one at a time
 
     async def change_tariff(self, service_id: str, fields: dict, change: dict) -> Accepted:
-        """Group tariff package standard change: refused when a name is unknown or nothing changes."""
+        """Group tariff package standard change: refused when a name is unknown or nothing changes.
+        The change may carry an amended contract (`contract`)."""
         service = self.active_service(service_id, "tariff change")
+        change, contract = self._amended_contract(service, change)
         parsed = validated(TariffChange, change)
         try:
             apply_tariff_change(service.tariff, parsed)
         except TariffChangeRefused as error:
             raise Refusal(str(error)) from None
-        return await self._queue(TariffChangeOrder, service, {**fields, "change": parsed.model_dump()})
+        return await self._queue(TariffChangeOrder, service,
+                                 {**fields, "change": parsed.model_dump(), "contract": contract})
 
     async def change_service(self, service_id: str, fields: dict, change: dict) -> Accepted:
-        """Service change (业务变更): the line, the related provinces or the payer."""
+        """Service change (业务变更): the line, the related provinces or the payer; it may carry
+        an amended contract (`contract`)."""
         service = self.active_service(service_id, "service change")
-        return await self._queue(ServiceChangeOrder, service, {**fields, "change": change})
+        change, contract = self._amended_contract(service, change)
+        return await self._queue(ServiceChangeOrder, service, {**fields, "change": change, "contract": contract})
 
     async def close_service(self, service_id: str, fields: dict) -> Accepted:
         """Service closure (业务关闭): refused while any member is in the VPDN."""
@@ -226,6 +238,32 @@ class Intake:
         if service.state != "active":
             raise Refusal(f"service {service_id} is {service.state}: it takes no {what}")
         return service
+
+    def _refuse_contract_of_another_customer(self, number: str, customer_code: str) -> None:
+        others = {service: customer for service, customer in self._store.contracts.services_with_number(number).items()
+                  if customer != customer_code}
+        if others:
+            service, customer = next(iter(others.items()))
+            raise Refusal(f"contract {number} is already used by service {service} of customer {customer}")
+
+    def _amended_contract(self, service: ServiceView, change: dict) -> tuple[dict, ContractAmendment | None]:
+        """Split a change file's amended contract from the change; checked against the version
+        in force and other customers' contracts."""
+        change = dict(change)
+        if change.get("contract") is None:
+            change.pop("contract", None)
+            return change, None
+        amendment: ContractAmendment = validated(ContractAmendment, change.pop("contract"), "contract")
+        current = service.contract.contract if service.contract else None
+        try:
+            amendment.applied_to(current)
+        except ValidationError as error:
+            raise Refusal(f"contract: {validation_text(error)} (service {service.service_id} has no contract "
+                          "yet: give number, signed_on, signed_by and tariff_reference)") from None
+        if current and amendment.applied_to(current) == current:
+            raise Refusal(f"contract: {amendment.number} is the contract in force: an amendment changes it")
+        self._refuse_contract_of_another_customer(amendment.number, service.customer_code)
+        return change, amendment
 
     # Starting and queueing
 

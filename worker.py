@@ -94,6 +94,7 @@ def build_worker(client: Client, settings: Settings, *, hub: HubClient | None = 
             order_store.service_view,
             order_store.update_service,
             order_store.record_tariff_version,
+            order_store.record_contract,
             order_store.member_count,
             order_store.discard_service_if_present,
             order_store.assign_batches,

@@ -4,6 +4,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import event_key
+from models.contract import ContractRecord
 from models.customer import CUSTOMER_NOT_ACQUIRED, CustomerChange, CustomerHierarchy
 from models.members import (
     BATCH_SIZE,
@@ -69,6 +70,11 @@ class OrderStoreActivities:
     def record_tariff_version(self, version: TariffVersion) -> None:
         """Record the new tariff package version every province configured. Idempotent."""
         self._store.services.record_tariff_version(version)
+
+    @activity.defn
+    def record_contract(self, record: ContractRecord) -> None:
+        """Record an amended contract as the service's next version. Idempotent by order."""
+        self._store.contracts.record_amendment(record)
 
     @activity.defn
     def member_count(self, service_id: str) -> int:

@@ -169,6 +169,8 @@ class OrderStatus(BaseModel):
     steps: list[StepStatus] = Field(default_factory=list)
     # The completion reports that are overdue (past their SLA), in words.
     jeopardy: list[str] = Field(default_factory=list)
+    # The contract the order carries (an opening's, or an amendment), in words.
+    contract: str = ""
 
 
 class Decision(BaseModel):

@@ -7,6 +7,7 @@ table rows never leave this package.
 
 from sqlmodel import SQLModel
 
+from store.contracts import ContractRecords
 from store.customers import CustomerRecords
 from store.engine import engine_for
 from store.fallouts import FalloutRecords
@@ -19,7 +20,7 @@ __all__ = ["OrderStore", "ServiceRefused", "UnknownOrder", "engine_for"]
 
 class OrderStore:
     """The GPMS records, by kind: `orders` (and their audit trail), `customers`, `services`
-    (and their tariff packages), `members` (and member orders' items), `fallouts`."""
+    (and their tariff packages), `contracts` (versioned), `members` (and member orders' items), `fallouts`."""
 
     def __init__(self, url: str) -> None:
         self.engine = engine_for(url)
@@ -27,5 +28,6 @@ class OrderStore:
         self.orders = OrderRecords(self.engine)
         self.customers = CustomerRecords(self.engine)
         self.services = ServiceRecords(self.engine)
+        self.contracts = ContractRecords(self.engine)
         self.members = MemberRecords(self.engine)
         self.fallouts = FalloutRecords(self.engine)

@@ -65,6 +65,8 @@ def test_unreachable_simulator_is_reported_plainly():
 ORDER = {
     "customer_code": "3100012345", "apn": "acme.vpdn.sh", "access_province": "SH", "provinces": ["GD"],
     "tariff": {"name": "Acme", "parameters": {"monthly_fee": "100", "member_fee": "5"}},
+    "contract": {"number": "CT-2026-001", "signed_on": "2026-11-20", "signed_by": "am-zhang",
+                 "tariff_reference": "HQ-TRF-2026-0173"},
 }
 
 
@@ -123,7 +125,8 @@ def active_service(tmp_path) -> OrderStore:
     acquired_customer(store)
     store.services.register_service(ServiceRegistration(
         order_no="OPN-0", service_id="SVC-OPN-0", customer_code="3100012345", apn="acme.vpdn.sh",
-        access_province="SH", paying_province="SH", provinces=["SH"], tariff=ORDER["tariff"]))
+        access_province="SH", paying_province="SH", provinces=["SH"], tariff=ORDER["tariff"],
+        contract={**ORDER["contract"], "number": "CT-OPN-0"}))
     store.services.set_service_state("SVC-OPN-0", "active")
     store.members.stage_items("JOIN-0", [MemberLine(msisdn="13800000001")])
     store.members.assign_batches("JOIN-0", 10)
@@ -269,3 +272,49 @@ def test_a_member_file_that_is_not_utf8_is_refused(tmp_path, active_service):
 
     assert result.exit_code == 2
     assert "as UTF-8 text" in result.output
+
+
+def test_an_opening_without_a_contract_is_refused(tmp_path):
+    acquired_customer(OrderStore(Settings().database_url))
+
+    result = open_with(tmp_path, contract=None)
+
+    assert result.exit_code == 2
+    assert "contract: an opening carries its contract: number, signed_on, signed_by" in result.output
+    assert "nothing started" in result.output
+
+
+def test_an_opening_with_a_contract_number_of_another_customers_service_is_refused(tmp_path, active_service):
+    active_service.customers.save_customer(active_service.customers.get_customer("3100012345").model_copy(
+        update={"customer_code": "3100099999"}))
+
+    result = open_with(tmp_path, customer_code="3100099999", apn="other.vpdn.sh",
+                       contract={**ORDER["contract"], "number": "CT-OPN-0"})
+
+    assert result.exit_code == 2
+    assert "contract CT-OPN-0 is already used by service SVC-OPN-0 of customer 3100012345" in result.output
+
+
+@pytest.mark.parametrize("contract, message", [
+    ({"number": "CT-OPN-0"}, "contract: CT-OPN-0 is the contract in force: an amendment changes it"),
+    ({"number": "bad number!"}, "contract.number"),
+    ({"signed_by": "am-li"}, "contract.number: Field required"),
+])
+def test_a_tariff_change_with_an_amended_contract_that_cannot_apply_is_refused(
+    tmp_path, active_service, contract, message
+):
+    path = tmp_path / "change.json"
+    path.write_text(json.dumps({"parameters": {"monthly_fee": "120"}, "contract": contract}))
+
+    result = runner.invoke(app, ["tariff", "change", "SVC-OPN-0", "--file", str(path)])
+
+    assert result.exit_code == 2
+    assert message in result.output and "nothing started" in result.output
+
+
+def test_service_show_prints_the_contract_in_force(active_service):
+    result = runner.invoke(app, ["service", "show", "SVC-OPN-0"])
+
+    assert result.exit_code == 0
+    assert ("contract CT-OPN-0 signed 2026-11-20 by am-zhang (approved tariff HQ-TRF-2026-0173) — version 1, "
+            "recorded by order OPN-0") in result.output

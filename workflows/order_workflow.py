@@ -17,6 +17,7 @@ from workflows.saga import Saga
 with workflow.unsafe.imports_passed_through():
     from activities.billing import RentalActivities
     from activities.order_store import OrderStoreActivities
+    from models.contract import ContractRecord
     from models.fallout import FalloutDecision
     from models.hub import REPORT_SIGNAL, CompletionReport
     from models.orders import (
@@ -266,6 +267,8 @@ class ServiceOrderWorkflow(OrderWorkflow[ServiceOrderResult]):
     def _setup_service_order(self, order: Any) -> None:
         self._setup(order.order_no, order.timers, order.service_id)
         self._order = order
+        self._contract = getattr(order, "contract", None)  # an amended contract, if it carries one
+        self._tracker.status.contract = str(self._contract) if self._contract else ""
 
     async def _accept_on_active_service(self) -> ServiceView:
         """Accept the order and load the service as it is now; only an active one takes it."""
@@ -287,6 +290,12 @@ class ServiceOrderWorkflow(OrderWorkflow[ServiceOrderResult]):
             OrderStoreActivities.update_service, update, start_to_close_timeout=STORE_TIMEOUT, summary=summary)
 
     async def _complete(self, detail: str) -> ServiceOrderResult:
+        if self._contract:
+            await workflow.execute_activity_method(
+                OrderStoreActivities.record_contract,
+                ContractRecord(service_id=self._service_id, order_no=self._order_no, amendment=self._contract),
+                start_to_close_timeout=STORE_TIMEOUT, summary="record the amended contract")
+            detail += f"; {self._contract} recorded"
         await self._tracker.record(f"{self.order_type} completed", state=OrderState.completed, detail=detail)
         return ServiceOrderResult(order_no=self._order_no, service_id=self._service_id,
                                   state=OrderState.completed, detail=detail)

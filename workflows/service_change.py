@@ -38,6 +38,7 @@ class ServiceChange(ServiceOrderWorkflow):
     @workflow.init
     def __init__(self, order: ServiceChangeOrder) -> None:
         self._setup_service_order(order)
+        self._rental_start: str | None = None  # a changed line's new rental
 
     @workflow.run
     async def run(self, order: ServiceChangeOrder) -> ServiceOrderResult:
@@ -80,7 +81,7 @@ class ServiceChange(ServiceOrderWorkflow):
             "cancel group tariff package", province, CrmActivities.cancel_group_tariff, self._step(province)))
         await self._record_service(
             ServiceUpdate(service_id=order.service_id, line=change.line, provinces=provinces, paying_province=payer,
-                          rental_id=rental_id), "record the changed service")
+                          rental_id=rental_id, rental_start=self._rental_start), "record the changed service")
         return await self._complete(
             f"line {change.line or service.line}, provinces {', '.join(provinces)}, paid by {payer}")
 
@@ -103,6 +104,7 @@ class ServiceChange(ServiceOrderWorkflow):
         if order.change.confirm_rental:
             await self._customer_confirms_rental()
         today = workflow.now().astimezone(BEIJING).date().isoformat()
+        self._rental_start = today
         rental_id = f"{order.service_id}:rental:{order.order_no}"
         payer = order.change.paying_province or service.paying_province
         await self._rental_starts(lambda attempt=1: RentalStart(

@@ -44,6 +44,7 @@ class ServiceOpening(OrderWorkflow[ServiceOpeningResult]):
         self._setup(order.order_no, order.timers, order.service_id)
         self._order = order
         self._rental_id = f"{order.service_id}:rental"
+        self._tracker.status.contract = str(order.contract) if order.contract else ""
 
     @workflow.run
     async def run(self, order: ServiceOpeningOrder) -> ServiceOpeningResult:
@@ -70,7 +71,8 @@ class ServiceOpening(OrderWorkflow[ServiceOpeningResult]):
         rental_start = await self._start_rental()
         await workflow.execute_activity_method(
             OrderStoreActivities.update_service,
-            ServiceUpdate(service_id=order.service_id, state="active", rental_id=self._rental_id),
+            ServiceUpdate(service_id=order.service_id, state="active", rental_id=self._rental_id,
+                          rental_start=rental_start),
             start_to_close_timeout=STORE_TIMEOUT, summary="service active",
         )
         await tracker.record(
@@ -94,7 +96,7 @@ class ServiceOpening(OrderWorkflow[ServiceOpeningResult]):
                     order_no=order.order_no, service_id=order.service_id, customer_code=order.customer_code,
                     apn=order.apn, access_province=order.access_province,
                     paying_province=order.paying_province, provinces=order.provinces, tariff=order.tariff,
-                    line=order.line, rental_rule=order.rental_rule,
+                    line=order.line, rental_rule=order.rental_rule, contract=order.contract,
                 ),
                 start_to_close_timeout=STORE_TIMEOUT, summary="record the service",
             )

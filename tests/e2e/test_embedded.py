@@ -150,7 +150,9 @@ def test_a_whole_service_life_through_the_cli(env, tmp_path):
         "customer_code": CODE, "apn": "qilu.vpdn.sd", "access_province": "SD", "provinces": ["BJ", "GD"],
         "tariff": {"name": "Qilu 2026", "parameters": {"monthly_fee": "3000", "member_fee": "8"}},
         "line": {"bandwidth_mbps": 200, "address": "1 Jingshi Rd, Jinan"},
-        "paying_province": "BJ", "rental_rule": "on_confirmation"}))
+        "paying_province": "BJ", "rental_rule": "on_confirmation",
+        "contract": {"number": "QL-2026-018", "signed_on": "2026-11-18", "signed_by": "am-sun",
+                     "tariff_reference": "HQ-TRF-2026-0099"}}))
 
     up = Up(env)
     try:
@@ -263,7 +265,9 @@ def test_a_service_opens_through_vpdn_up_with_the_order_store_on_postgresql(env,
     order = tmp_path / "order.json"
     order.write_text(json.dumps({
         "customer_code": CODE, "apn": "westlake.vpdn.zj", "access_province": "ZJ", "provinces": ["SH", "JS"],
-        "tariff": {"name": "Westlake", "parameters": {"monthly_fee": "900", "member_fee": "6"}}}))
+        "tariff": {"name": "Westlake", "parameters": {"monthly_fee": "900", "member_fee": "6"}},
+        "contract": {"number": "WL-2026-002", "signed_on": "2026-11-19", "signed_by": "am-qian",
+                     "tariff_reference": "HQ-TRF-2026-0101"}}))
 
     up = Up(env)
     try:
