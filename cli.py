@@ -578,7 +578,7 @@ def service_show(service_id: str, as_json: JsonOption = False) -> None:
         console.print(f"rental from {service.rental_start} ({service.rental_rule})")
     if service.contract:
         console.print(f"{service.contract.contract} — version {service.contract.version}, "
-                      f"recorded by order {service.contract.order_no}", highlight=False)
+                      f"recorded by order {service.contract.order_no}", highlight=False, soft_wrap=True)
     else:
         console.print("no contract recorded")
 
