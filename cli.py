@@ -40,6 +40,7 @@ from models.members import (
     ItemState,
     MemberOrderResult,
 )
+from models.plans import STANDARD
 from models.provinces import PROVINCE_CODES
 from models.service import (
     RentalRule,
@@ -57,7 +58,7 @@ customer_app = typer.Typer(help="Group customers: acquire from the provinces, sh
 order_app = typer.Typer(help="Orders: status, audit trail, list; people's decisions.", no_args_is_help=True)
 fallout_app = typer.Typer(help="Fallout: held orders' worklist, decisions, policy.", no_args_is_help=True)
 tariff_app = typer.Typer(help="Group tariff packages: change.", no_args_is_help=True)
-member_app = typer.Typer(help="Members: join and exit a VPDN.", no_args_is_help=True)
+member_app = typer.Typer(help="Members: join and exit a VPDN, change their plan.", no_args_is_help=True)
 service_app = typer.Typer(help="VPDN services: open, change, close, show, members.", no_args_is_help=True)
 sim_app = typer.Typer(help="The provinces' simulator: seed data, inject faults, inspect.", no_args_is_help=True)
 app.add_typer(customer_app, name="customer")
@@ -549,14 +550,17 @@ def service_close(
 
 @service_app.command("members")
 def service_members(service_id: str, as_json: JsonOption = False) -> None:
-    """The members now in a VPDN, with their home provinces."""
-    members = OrderStore(Settings().database_url).members.member_homes(service_id.strip())
+    """The members now in a VPDN, with their home provinces and member plans."""
+    store = OrderStore(Settings().database_url)
+    members = store.members.member_homes(service_id.strip())
+    plans = store.terms.plans(service_id.strip())
     if as_json:
-        print_json([{"msisdn": m, "home_province": p} for m, p in sorted(members.items())])
+        print_json([{"msisdn": m, "home_province": p, "plan": plans[m].model_dump() if m in plans else None}
+                    for m, p in sorted(members.items())])
         return
     console.print(f"{len(members)} members in service {service_id}")
     for msisdn, province in sorted(members.items()):
-        console.print(f"  {msisdn}  {province}", highlight=False)
+        console.print(f"  {msisdn}  {province}  {plans.get(msisdn) or STANDARD}", highlight=False)
 
 
 @service_app.command("show")
@@ -586,19 +590,29 @@ def service_show(service_id: str, as_json: JsonOption = False) -> None:
 # Members
 
 
+def read_member_file(file: Path) -> bytes:
+    try:
+        return file.read_bytes()
+    except OSError as error:
+        fail(f"cannot read member file {file}: {error}", code=2)
+
+
 def member_order(service_id: str, file: Path, kind: str, order_no: str | None, by: str,
                  pre_approved_by: str | None, wait: bool, as_json: bool) -> None:
     """Submit a member join or exit from a member file; follow it with `wait`."""
-    try:
-        content = file.read_bytes()
-    except OSError as error:
-        fail(f"cannot read member file {file}: {error}", code=2)
+    content = read_member_file(file)
     fields = order_fields("JOIN" if kind == "join" else "EXIT", order_no, by, pre_approved_by)
     with console.status(f"checking and recording the members of order {fields['order_no']}…"):
         accepted = submit(intake().member_order(service_id, kind, content, fields))
     if not as_json:
         console.print(f"order {accepted.order_no} accepted: {accepted.member_count} members to {kind} "
                       f"{accepted.service_id}")
+    follow_member_order(accepted, pre_approved_by, wait, as_json)
+
+
+def follow_member_order(accepted: Accepted, pre_approved_by: str | None, wait: bool, as_json: bool) -> None:
+    """Say where a member order stands; with `wait`, follow it to its end."""
+    if not as_json:
         print_queue_position(accepted.queue, pre_approved_by)
     store = OrderStore(Settings().database_url)
     result = follow_members(store, accepted.order_no, accepted.member_count) if wait else None
@@ -655,6 +669,26 @@ def member_exit(
 ) -> None:
     """Members leave a VPDN (成员退出): AAA, HLR and billing entries removed."""
     member_order(service_id, file, "exit", order_no, by, pre_approved_by, wait, as_json)
+
+
+@member_app.command("plan")
+def member_plan(
+    service_id: str, file: FileArgument,
+    plan: Annotated[Path, typer.Option(help='JSON: {"name": "…", "tariff_version": N, "parameters": '
+                                            '{"member_fee": "…"}} (member_* parameters of the current tariff).')],
+    plan_from: Annotated[str, typer.Option("--from", help="Billing changes from next_day or next_month.")] = "next_day",
+    order_no: OrderNoOption = None, by: ByOption = getpass.getuser(), pre_approved_by: PreApprovedOption = None,
+    wait: WaitOption = False, as_json: JsonOption = False,
+) -> None:
+    """Move members to a member plan (成员套餐变更): per home province, the CRM's order and member billing."""
+    content = read_member_file(file)
+    fields = {**order_fields("PLAN", order_no, by, pre_approved_by), "plan_from": plan_from}
+    with console.status(f"checking and recording the members of order {fields['order_no']}…"):
+        accepted = submit(intake().member_plan_change(service_id, content, read_json_file(plan, "plan"), fields))
+    if not as_json:
+        console.print(f"order {accepted.order_no} accepted: {accepted.member_count} members of "
+                      f"{accepted.service_id} change their plan")
+    follow_member_order(accepted, pre_approved_by, wait, as_json)
 
 
 @member_app.command("notify")

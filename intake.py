@@ -17,7 +17,15 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from models.contract import ContractAmendment
 from models.customer import AcquireCustomerInput, CustomerChange
-from models.members import MemberChangesState, MemberFileError, MemberNotification, MemberOrder, parse_member_file
+from models.members import (
+    MemberChangesState,
+    MemberFileError,
+    MemberLine,
+    MemberNotification,
+    MemberOrder,
+    parse_member_file,
+)
+from models.plans import MemberPlan, MemberPlanChangeOrder, PlanRefused, check_plan
 from models.orders import OrderType, OrderView, workflow_id_for
 from models.service import (
     ServiceChangeOrder,
@@ -156,12 +164,7 @@ class Intake:
         """Member join or exit (成员加入/退出): the file checked against the service, its members
         staged in the store, the order queued; a refused submission leaves nothing staged."""
         service = self.active_service(service_id, f"member {kind}")
-        try:
-            members = parse_member_file(member_file.decode("utf-8"))
-        except UnicodeDecodeError as error:
-            raise Refusal(f"the member file cannot be read as UTF-8 text: {error}") from None
-        except MemberFileError as error:
-            raise Refusal(str(error)) from None
+        members = self._member_file(member_file)
         numbers = [m.msisdn for m in members]
         present = self._store.members.member_homes(service.service_id, numbers)
         if kind == "join" and present:
@@ -174,15 +177,58 @@ class Intake:
             **fields, "kind": kind, "service_id": service.service_id, "customer_code": service.customer_code,
             "apn": service.apn, "access_province": service.access_province, "provinces": service.provinces,
             "member_count": len(members)})
-        self._refuse_known_order_no(order.order_no)
-        self._store.members.stage_items(order.order_no, members, present if kind == "exit" else None)
+        answer = await self._stage_and_submit(order, members, present if kind == "exit" else None)
+        return self._accepted(order.order_no, OrderType(f"member_{kind}"), service_id=service.service_id,
+                              member_count=len(members), queue=answer)
+
+    async def member_plan_change(self, service_id: str, member_file: bytes, plan: dict, fields: dict) -> Accepted:
+        """Member plan change (成员套餐变更): refused for numbers that are not active members, a
+        plan that does not fit the service's current tariff version, or one that changes nothing
+        for some of the members; the members staged, the order queued."""
+        service = self.active_service(service_id, "member plan change")
+        members = self._member_file(member_file)
+        numbers = [m.msisdn for m in members]
+        homes = self._store.members.member_homes(service.service_id, numbers)
+        if missing := [n for n in numbers if n not in homes]:
+            raise Refusal(f"{len(missing)} numbers are not active members of service {service.service_id}: "
+                          f"{list_some(missing)}")
+        parsed: MemberPlan = validated(MemberPlan, plan, "plan")
         try:
-            answer = await self._submit(order)
+            check_plan(parsed, service.tariff, service.tariff_version)
+        except PlanRefused as error:
+            raise Refusal(str(error)) from None
+        current = self._store.terms.plans(service.service_id, numbers)
+        if unchanged := [n for n in numbers if parsed.same_as(current.get(n))]:
+            raise Refusal(f"the plan changes nothing for {len(unchanged)} members already on plan {parsed}: "
+                          f"{list_some(unchanged)}")
+        order: MemberPlanChangeOrder = validated(MemberPlanChangeOrder, {
+            **fields, "service_id": service.service_id, "customer_code": service.customer_code, "apn": service.apn,
+            "access_province": service.access_province, "provinces": service.provinces,
+            "member_count": len(members), "plan": parsed.model_dump()})
+        answer = await self._stage_and_submit(order, members, homes)
+        return self._accepted(order.order_no, OrderType.member_plan_change, service_id=service.service_id,
+                              member_count=len(members), queue=answer)
+
+    @staticmethod
+    def _member_file(member_file: bytes) -> list[MemberLine]:
+        try:
+            return parse_member_file(member_file.decode("utf-8"))
+        except UnicodeDecodeError as error:
+            raise Refusal(f"the member file cannot be read as UTF-8 text: {error}") from None
+        except MemberFileError as error:
+            raise Refusal(str(error)) from None
+
+    async def _stage_and_submit(self, order: MemberOrder, members: list[MemberLine],
+                                homes: dict[str, str] | None) -> SubmissionAnswer:
+        """Stage a member order's members (valid in their home provinces when `homes` are
+        known), then queue it; a refused submission leaves nothing staged."""
+        self._refuse_known_order_no(order.order_no)
+        self._store.members.stage_items(order.order_no, members, homes)
+        try:
+            return await self._submit(order)
         except BaseException:
             self._store.members.unstage_items(order.order_no)
             raise
-        return self._accepted(order.order_no, OrderType(f"member_{kind}"), service_id=service.service_id,
-                              member_count=len(members), queue=answer)
 
     # What the provinces' CRMs tell GPMS
 

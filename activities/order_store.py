@@ -15,6 +15,7 @@ from models.members import (
     MemberLine,
     StagedMembers,
 )
+from models.plans import FinishedPlanChange
 from models.orders import InvalidTransition, NewOrder, OrderEventIn
 from models.service import ServiceRegistration, ServiceUpdate, ServiceView, TariffVersion
 from store import OrderStore, ServiceRefused
@@ -102,8 +103,19 @@ class OrderStoreActivities:
 
     @activity.defn
     def finish_members(self, finished: FinishedMembers) -> None:
-        """Record the members done: joined ones `active` in the service, exited ones `exited`."""
+        """Record the members done: joined ones `active` in the service on the standard plan
+        (with the dates their home CRM reported), exited ones `exited`. Idempotent."""
         self._store.members.finish_members(finished.order_no, finished.service_id, finished.kind)
+        if finished.kind == "join":
+            self._store.terms.record_joined(finished.order_no, finished.service_id, finished.reports)
+        else:
+            self._store.terms.forget_exited(finished.order_no, finished.service_id)
+
+    @activity.defn
+    def finish_plan_change(self, finished: FinishedPlanChange) -> None:
+        """Record the members whose plan changed: on the new plan from its date, done. Idempotent."""
+        self._store.terms.record_plan_change(finished.order_no, finished.service_id, finished.plan,
+                                             finished.plan_from, finished.reports)
 
     @activity.defn
     def stage_members(self, staged: StagedMembers) -> int:

@@ -11,6 +11,7 @@ from store.contracts import ContractRecords
 from store.customers import CustomerRecords
 from store.engine import engine_for
 from store.fallouts import FalloutRecords
+from store.member_terms import MemberTermRecords
 from store.members import MemberRecords
 from store.orders import OrderRecords, UnknownOrder
 from store.services import ServiceRecords, ServiceRefused
@@ -20,7 +21,7 @@ __all__ = ["OrderStore", "ServiceRefused", "UnknownOrder", "engine_for"]
 
 class OrderStore:
     """The GPMS records, by kind: `orders` (and their audit trail), `customers`, `services`
-    (and their tariff packages), `contracts` (versioned), `members` (and member orders' items), `fallouts`."""
+    (and their tariff packages), `contracts` (versioned), `members` (and member orders' items), `terms` (members' plans and dates), `fallouts`."""
 
     def __init__(self, url: str) -> None:
         self.engine = engine_for(url)
@@ -30,4 +31,5 @@ class OrderStore:
         self.services = ServiceRecords(self.engine)
         self.contracts = ContractRecords(self.engine)
         self.members = MemberRecords(self.engine)
+        self.terms = MemberTermRecords(self.engine)
         self.fallouts = FalloutRecords(self.engine)
