@@ -10,6 +10,7 @@ from cli import app
 from models.fallout import Fallout
 from models.members import MemberLine
 from models.orders import NewOrder
+from models.plans import MemberPlan
 from models.service import ServiceRegistration
 from settings import Settings
 from store import OrderStore
@@ -318,3 +319,53 @@ def test_service_show_prints_the_contract_in_force(active_service):
     assert result.exit_code == 0
     assert ("contract CT-OPN-0 signed 2026-11-20 by am-zhang (approved tariff HQ-TRF-2026-0173) — version 1, "
             "recorded by order OPN-0") in result.output
+
+
+def plan_file(tmp_path, plan: dict) -> str:
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan))
+    return str(path)
+
+
+@pytest.mark.parametrize("members, plan, message", [
+    ("13800000001\n13900000009\n", {"name": "gold", "tariff_version": 1, "parameters": {"member_fee": "9"}},
+     "1 numbers are not active members of service SVC-OPN-0: 13900000009"),
+    ("13800000001\n", {"name": "gold", "tariff_version": 1, "parameters": {"member_speed": "9", "monthly_fee": "1"}},
+     "unknown plan parameters: member_speed, monthly_fee (member parameters of tariff version 1: member_fee)"),
+    ("13800000001\n", {"name": "gold", "tariff_version": 2, "parameters": {"member_fee": "9"}},
+     "the plan refers to tariff version 2; the service's current version is 1"),
+    ("13800000001\n", {"name": "standard", "tariff_version": 1, "parameters": {}},
+     "the plan changes nothing for 1 members already on plan standard (v1): 13800000001"),
+    ("13800000001\n", {"tariff_version": 1}, "plan.name: Field required"),
+])
+def test_a_member_plan_change_that_cannot_apply_is_refused(tmp_path, active_service, members, plan, message):
+    result = runner.invoke(app, ["member", "plan", "SVC-OPN-0", "--file", members_file(tmp_path, members),
+                                 "--plan", plan_file(tmp_path, plan)])
+
+    assert result.exit_code == 2
+    assert message in result.output and "nothing started" in result.output
+    assert active_service.orders.list_orders() == []
+
+
+def test_a_member_plan_change_on_a_service_that_is_not_active_is_refused(tmp_path, active_service):
+    active_service.services.set_service_state("SVC-OPN-0", "closing")
+
+    result = runner.invoke(app, ["member", "plan", "SVC-OPN-0", "--file", members_file(tmp_path, "13800000001\n"),
+                                 "--plan", plan_file(tmp_path, {"name": "gold", "tariff_version": 1})])
+
+    assert result.exit_code == 2
+    assert "service SVC-OPN-0 is closing: it takes no member plan change" in result.output
+
+
+def test_service_members_shows_each_members_plan(active_service):
+    standard = json.loads(runner.invoke(app, ["service", "members", "SVC-OPN-0", "--json"]).stdout)
+    active_service.members.stage_items("PLAN-0", [MemberLine(msisdn="13800000001")], {"13800000001": "GD"})
+    active_service.members.assign_batches("PLAN-0", 10)
+    active_service.members.record_results("PLAN-0", {"13800000001": ("home_done", None, "")})
+    gold = MemberPlan(name="gold", tariff_version=1, parameters={"member_fee": "9"})
+    active_service.terms.record_plan_change("PLAN-0", "SVC-OPN-0", gold, "2026-12-01", [])
+
+    result = runner.invoke(app, ["service", "members", "SVC-OPN-0"])
+
+    assert standard == [{"msisdn": "13800000001", "home_province": "GD", "plan": None}]
+    assert "13800000001  GD  gold (v1: member_fee=9)" in result.output
