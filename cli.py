@@ -47,7 +47,9 @@ from models.service import (
     ServiceOpeningResult,
 )
 from models.service_orders import SubmissionAnswer
+from acceptance_sheet import FORMATS, write_table
 from intake import Accepted, Intake, Refusal, RefusalKind, validation_text
+from models.acceptance import AcceptanceTable
 from settings import Settings, connect_temporal
 from store import OrderStore
 from workflows.common import failure_text
@@ -563,6 +565,38 @@ def service_members(service_id: str, as_json: JsonOption = False) -> None:
         console.print(f"  {msisdn}  {province}  {plans.get(msisdn) or STANDARD}", highlight=False)
 
 
+LangOption = Annotated[str, typer.Option("--lang", help="Column headers in zh (Chinese) or en (English).")]
+OutOption = Annotated[Path, typer.Option("--out", help="The file to write: table.xlsx or table.csv.")]
+
+
+def write_acceptance_table(table: AcceptanceTable, out: Path, lang: str, what: str) -> None:
+    if out.suffix.lower() not in FORMATS:
+        fail(f"--out {out}: the table is written as .xlsx or .csv", code=2)
+    if lang not in ("zh", "en"):
+        fail(f"--lang {lang}: zh or en", code=2)
+    try:
+        write_table(table, out, lang)
+    except OSError as error:
+        fail(f"cannot write {out}: {error}")
+    console.print(f"acceptance basic information table of {what} written to {out} "
+                  f"({len(table.members)} members, {len(table.provinces)} provinces)", highlight=False)
+
+
+@service_app.command("report")
+def service_report(
+    service_id: str, out: OutOption,
+    order_no: Annotated[str | None, typer.Option("--order", help="The table kept with this order.")] = None,
+    lang: LangOption = "zh",
+) -> None:
+    """The VPDN acceptance basic information table (VPDN业务受理基础信息表) of a service as it
+    stands, or the one kept with one of its orders, as XLSX or CSV."""
+    try:
+        table = intake().acceptance_table(service_id, order_no)
+    except Refusal as refusal:
+        fail(refusal.text, code=1 if refusal.kind == RefusalKind.not_found else 2)
+    write_acceptance_table(table, out, lang, f"order {order_no}" if order_no else f"service {service_id}")
+
+
 @service_app.command("show")
 def service_show(service_id: str, as_json: JsonOption = False) -> None:
     """A VPDN service as GPMS records it: state, provinces, current tariff package."""
@@ -707,6 +741,17 @@ def member_notify(
         "msisdn": msisdn, "new_msisdn": new}))
     console.print(f"notification {notification_id} delivered to service {service_id}; "
                   f"the change runs as order CHG-{notification_id}-…")
+
+@order_app.command("report")
+def order_report(order_no: str, out: OutOption, lang: LangOption = "zh") -> None:
+    """The acceptance basic information table kept with an order (an opening or a member
+    order that completed or ended partial), as XLSX or CSV."""
+    try:
+        table = intake().order_table(order_no)
+    except Refusal as refusal:
+        fail(refusal.text)
+    write_acceptance_table(table, out, lang, f"order {order_no.strip()}")
+
 
 @order_app.command("members")
 def order_members(

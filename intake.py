@@ -15,6 +15,7 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from models.acceptance import AcceptanceTable
 from models.contract import ContractAmendment
 from models.customer import AcquireCustomerInput, CustomerChange
 from models.members import (
@@ -268,6 +269,28 @@ class Intake:
                 raise Refusal(f"order {order.order_no} is {order.state}: it takes no more decisions",
                               RefusalKind.conflict) from None
             raise
+
+    # The acceptance basic information table
+
+    def acceptance_table(self, service_id: str, order_no: str | None = None) -> AcceptanceTable:
+        """A service's table as it stands, or the one kept with one of its orders."""
+        service = self._store.services.get_service(service_id.strip())
+        if service is None:
+            raise Refusal(f"no service {service_id}", RefusalKind.not_found)
+        if order_no is None:
+            return self._store.acceptance.service_table(service.service_id)
+        if self.order(order_no).service_id != service.service_id:
+            raise Refusal(f"order {order_no} is not an order of service {service.service_id}")
+        return self.order_table(order_no)
+
+    def order_table(self, order_no: str) -> AcceptanceTable:
+        """The table kept with an order when it ended."""
+        order = self.order(order_no)
+        table = self._store.acceptance.order_table(order.order_no)
+        if table is None:
+            raise Refusal(f"order {order.order_no} has no acceptance table: it is {order.state}, and a table is "
+                          "kept when an opening or a member order completes or ends partial", RefusalKind.not_found)
+        return table
 
     # Look-ups the checks share
 

@@ -106,6 +106,7 @@ def build_worker(client: Client, settings: Settings, *, hub: HubClient | None = 
             order_store.member_counts,
             order_store.finish_members,
             order_store.finish_plan_change,
+            order_store.compile_acceptance_table,
             order_store.stage_members,
             order_store.apply_customer_change,
             fallout.fallout_rule,

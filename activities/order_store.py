@@ -4,6 +4,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import event_key
+from models.acceptance import TableRequest
 from models.contract import ContractRecord
 from models.customer import CUSTOMER_NOT_ACQUIRED, CustomerChange, CustomerHierarchy
 from models.members import (
@@ -116,6 +117,12 @@ class OrderStoreActivities:
         """Record the members whose plan changed: on the new plan from its date, done. Idempotent."""
         self._store.terms.record_plan_change(finished.order_no, finished.service_id, finished.plan,
                                              finished.plan_from, finished.reports)
+
+    @activity.defn
+    def compile_acceptance_table(self, request: TableRequest) -> None:
+        """Compile the acceptance basic information table of an order that ended and keep it
+        with the order (from the store; numbers never travel). Idempotent by order."""
+        self._store.acceptance.keep_order_table(request)
 
     @activity.defn
     def stage_members(self, staged: StagedMembers) -> int:

@@ -91,6 +91,11 @@ class BatchReport(BaseModel):
     reported_on: str  # ISO date, Beijing
     effective_from: str = ""
 
+    @property
+    def from_home_crm(self) -> bool:
+        """The members' home CRM reported (not the access CRM, even where the two coincide)."""
+        return not self.stage.startswith("access_")
+
 
 class MemberOrder(BaseModel):
     """A member join or exit order; its members are the order's items in the order store."""

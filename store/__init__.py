@@ -7,6 +7,7 @@ table rows never leave this package.
 
 from sqlmodel import SQLModel
 
+from store.acceptance import AcceptanceRecords
 from store.contracts import ContractRecords
 from store.customers import CustomerRecords
 from store.engine import engine_for
@@ -21,7 +22,8 @@ __all__ = ["OrderStore", "ServiceRefused", "UnknownOrder", "engine_for"]
 
 class OrderStore:
     """The GPMS records, by kind: `orders` (and their audit trail), `customers`, `services`
-    (and their tariff packages), `contracts` (versioned), `members` (and member orders' items), `terms` (members' plans and dates), `fallouts`."""
+    (and their tariff packages), `contracts` (versioned), `members` (and member orders' items), `terms` (members' plans and dates), `fallouts`,
+    `acceptance` (the acceptance tables kept with orders)."""
 
     def __init__(self, url: str) -> None:
         self.engine = engine_for(url)
@@ -33,3 +35,4 @@ class OrderStore:
         self.members = MemberRecords(self.engine)
         self.terms = MemberTermRecords(self.engine)
         self.fallouts = FalloutRecords(self.engine)
+        self.acceptance = AcceptanceRecords(self.engine)

@@ -97,8 +97,8 @@ class MemberTermRecords:
                           state: str, opening: bool) -> None:
         """Per batch, the date its home CRM reported; for an opening also opened on and rental from."""
         for report in reports:
-            if report.province != report.home_province:
-                continue  # the access CRM's report, not the member's home
+            if not report.from_home_crm:
+                continue
             batch = sa_select(OrderItem.msisdn).where(
                 OrderItem.order_no == order_no, OrderItem.home_province == report.home_province,
                 OrderItem.batch_no == report.batch_no, OrderItem.state == state)

@@ -4,6 +4,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from openpyxl import load_workbook
 from typer.testing import CliRunner, Result
 
 from cli import app
@@ -369,3 +370,36 @@ def test_service_members_shows_each_members_plan(active_service):
 
     assert standard == [{"msisdn": "13800000001", "home_province": "GD", "plan": None}]
     assert "13800000001  GD  gold (v1: member_fee=9)" in result.output
+
+
+def test_service_report_writes_the_acceptance_table_as_xlsx_with_english_headers(tmp_path, active_service):
+    out = tmp_path / "table.xlsx"
+
+    result = runner.invoke(app, ["service", "report", "SVC-OPN-0", "--out", str(out), "--lang", "en"])
+
+    assert result.exit_code == 0, result.output
+    workbook = load_workbook(out)
+    assert workbook.sheetnames == ["Service", "Members", "Provinces"]
+    service = {row[0]: row[1] for row in workbook["Service"].iter_rows(min_row=2, values_only=True)}
+    assert (service["Contract number"], service["Customer name"], service["Access province"]) == (
+        "CT-OPN-0", "Acme Logistics", "SH")
+    assert [row[:5] for row in workbook["Members"].iter_rows(values_only=True)] == [
+        ("Number", "Name", "Home province", "Plan", "State"), ("13800000001", None, "GD", "standard", "active")]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["service", "report", "SVC-OPN-0", "--out", "table.pdf"], "the table is written as .xlsx or .csv"),
+    (["service", "report", "SVC-NOPE", "--out", "table.csv"], "no service SVC-NOPE"),
+    (["service", "report", "SVC-OPN-0", "--order", "OPN-0", "--out", "table.csv"],
+     "order OPN-0 has no acceptance table: it is acknowledged"),
+    (["order", "report", "JOIN-9", "--out", "table.csv"], "no order JOIN-9"),
+])
+def test_a_report_that_cannot_be_written_is_refused(active_service, args, message):
+    active_service.orders.record_order(NewOrder(order_no="OPN-0", order_type="service_opening", workflow_id="w0",
+                                                customer_code="3100012345", requested_by="alice",
+                                                service_id="SVC-OPN-0"), "k")
+
+    result = runner.invoke(app, args)
+
+    assert result.exit_code != 0
+    assert message in result.output

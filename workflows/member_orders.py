@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         MemberOrderResult,
         MemberStep,
     )
+    from models.acceptance import TableRequest
     from models.orders import NewOrder, OrderState, roll_up, workflow_id_for
 
 # Batches in flight at once: enough to keep the provinces busy, few enough to keep the
@@ -158,6 +159,10 @@ class MemberOrderWorkflow(OrderWorkflow[MemberOrderResult]):
         await self._record_done()
         counts = await self._counts()
         state = roll_up([OrderState.completed] * counts.done + [OrderState.failed] * (counts.invalid + counts.failed))
+        if state in (OrderState.completed, OrderState.partial):
+            await self._keep_acceptance_table(TableRequest(
+                order_no=order.order_no, service_id=order.service_id, order_state=state,
+                batch_reports=self._reports))
         await self._tracker.record(
             f"members {self.done_verb}: {counts.done} of {counts.requested}", state=state,
             detail=f"{counts.invalid} refused by member verification, {counts.failed} failed",

@@ -4,6 +4,7 @@ for a person when an undo fails."""
 
 import asyncio
 from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from typing import Any, ClassVar, Generic, TypeVar
 
 from temporalio import workflow
@@ -17,6 +18,7 @@ from workflows.saga import Saga
 with workflow.unsafe.imports_passed_through():
     from activities.billing import RentalActivities
     from activities.order_store import OrderStoreActivities
+    from models.acceptance import TableRequest
     from models.contract import ContractRecord
     from models.fallout import FalloutDecision
     from models.hub import REPORT_SIGNAL, CompletionReport
@@ -39,6 +41,8 @@ with workflow.unsafe.imports_passed_through():
         ServiceView,
     )
 
+ACCEPTANCE_TABLE_PATCH = "acceptance-table"
+TABLE_TIMEOUT = timedelta(minutes=5)  # a 100 000-member table is written in one transaction
 AWAITING_AUDIT = "awaiting business audit"
 AWAITING_RENTAL_CONFIRMATION = "awaiting the customer's rental-start confirmation"
 ORDER_REJECTED = "OrderRejected"
@@ -166,6 +170,14 @@ class OrderWorkflow(Generic[Result]):
                 "withdraw settlement record", HQ, RentalActivities.cancel_settlement, rental(attempt)))
             await self._provinces.run("rental start to HQ settlement", HQ, RentalActivities.record_settlement,
                                       rental())
+
+    async def _keep_acceptance_table(self, request: TableRequest) -> None:
+        """Compile the acceptance basic information table (VPDN业务受理基础信息表) of the order
+        and keep it with the order (orders started before tables existed keep none)."""
+        if workflow.patched(ACCEPTANCE_TABLE_PATCH):
+            await workflow.execute_activity_method(
+                OrderStoreActivities.compile_acceptance_table, request, start_to_close_timeout=TABLE_TIMEOUT,
+                summary="compile the acceptance basic information table")
 
     async def _wait_for_person(self, event: str, sub_state: str, decided: Any) -> None:
         """Put the order in `pending` with what it waits for, until `decided()` holds."""

@@ -9,11 +9,12 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import ActivityCancellationType
 
-from workflows.common import PROVINCE_RETRY, OrderTracker, failure_text
+from workflows.common import BEIJING, PROVINCE_RETRY, OrderTracker, failure_text
 from workflows.fallout import Fallouts
 
 with workflow.unsafe.imports_passed_through():
     from activities import PROVINCE_REJECTED
+    from models.acceptance import ProvinceReport
     from models.hub import CompletionReport
     from models.service import ReportTimers, WorkOrderAck
 
@@ -33,6 +34,8 @@ class ProvinceWork:
         self.compensating = False
         self._reports: dict[str, CompletionReport] = {}
         self._report_ids: set[str] = set()
+        # The completion reports the order's steps received, with their dates (acceptance table).
+        self.reported: list[ProvinceReport] = []
 
     def receive(self, report: CompletionReport) -> None:
         if report.report_id not in self._report_ids:
@@ -109,6 +112,8 @@ class ProvinceWork:
             except BaseException as error:
                 step.state, step.detail = "failed", failure_text(error)
                 raise
+            self.reported.append(ProvinceReport(province=province, step=name,
+                                                reported_on=workflow.now().astimezone(BEIJING).date().isoformat()))
         step.state = "done"
 
     async def _wait(self, idempotency_key: str, what: str) -> CompletionReport:

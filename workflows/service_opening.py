@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.crm import CrmActivities
     from activities.line import LineActivities
     from activities.order_store import OrderStoreActivities
+    from models.acceptance import TableRequest
     from models.orders import NewOrder, OrderState, OrderType, workflow_id_for
     from models.service import (
         AccessWorkOrder,
@@ -75,6 +76,9 @@ class ServiceOpening(OrderWorkflow[ServiceOpeningResult]):
                           rental_start=rental_start),
             start_to_close_timeout=STORE_TIMEOUT, summary="service active",
         )
+        await self._keep_acceptance_table(TableRequest(
+            order_no=order.order_no, service_id=order.service_id, order_state=OrderState.completed,
+            province_reports=self._provinces.reported))
         await tracker.record(
             "service active", state=OrderState.completed,
             detail=f"service {order.service_id} ({order.apn}) active in {', '.join(order.provinces)}; "
