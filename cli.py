@@ -40,13 +40,16 @@ from models.members import (
     ItemState,
     MemberOrderResult,
 )
+from models.plans import STANDARD
 from models.provinces import PROVINCE_CODES
 from models.service import (
     RentalRule,
     ServiceOpeningResult,
 )
 from models.service_orders import SubmissionAnswer
+from acceptance_sheet import FORMATS, write_table
 from intake import Accepted, Intake, Refusal, RefusalKind, validation_text
+from models.acceptance import AcceptanceTable
 from settings import Settings, connect_temporal
 from store import OrderStore
 from workflows.common import failure_text
@@ -57,7 +60,7 @@ customer_app = typer.Typer(help="Group customers: acquire from the provinces, sh
 order_app = typer.Typer(help="Orders: status, audit trail, list; people's decisions.", no_args_is_help=True)
 fallout_app = typer.Typer(help="Fallout: held orders' worklist, decisions, policy.", no_args_is_help=True)
 tariff_app = typer.Typer(help="Group tariff packages: change.", no_args_is_help=True)
-member_app = typer.Typer(help="Members: join and exit a VPDN.", no_args_is_help=True)
+member_app = typer.Typer(help="Members: join and exit a VPDN, change their plan.", no_args_is_help=True)
 service_app = typer.Typer(help="VPDN services: open, change, close, show, members.", no_args_is_help=True)
 sim_app = typer.Typer(help="The provinces' simulator: seed data, inject faults, inspect.", no_args_is_help=True)
 app.add_typer(customer_app, name="customer")
@@ -320,6 +323,8 @@ def status_view(order: OrderView, status: OrderStatus) -> Group:
     if status.steps:
         lines.append(Columns([ProgressBar(total=len(status.steps), completed=done, width=40),
                               Text(f"{done}/{len(status.steps)} steps")]))
+    if status.contract:
+        lines.append(Text(status.contract))
     lines += [Text(f"in jeopardy: {late} is overdue", style="bold red") for late in status.jeopardy]
     lines += [Text(f"unexpected {report}", style="yellow") for report in status.unexpected_reports]
     steps: dict[str, list] = {}
@@ -550,14 +555,49 @@ def service_close(
 
 @service_app.command("members")
 def service_members(service_id: str, as_json: JsonOption = False) -> None:
-    """The members now in a VPDN, with their home provinces."""
-    members = OrderStore(Settings().database_url).members.member_homes(service_id.strip())
+    """The members now in a VPDN, with their home provinces and member plans."""
+    store = OrderStore(Settings().database_url)
+    members = store.members.member_homes(service_id.strip())
+    plans = store.terms.plans(service_id.strip())
     if as_json:
-        print_json([{"msisdn": m, "home_province": p} for m, p in sorted(members.items())])
+        print_json([{"msisdn": m, "home_province": p, "plan": plans[m].model_dump() if m in plans else None}
+                    for m, p in sorted(members.items())])
         return
     console.print(f"{len(members)} members in service {service_id}")
     for msisdn, province in sorted(members.items()):
-        console.print(f"  {msisdn}  {province}", highlight=False)
+        console.print(f"  {msisdn}  {province}  {plans.get(msisdn) or STANDARD}", highlight=False)
+
+
+LangOption = Annotated[str, typer.Option("--lang", help="Column headers in zh (Chinese) or en (English).")]
+OutOption = Annotated[Path, typer.Option("--out", help="The file to write: table.xlsx or table.csv.")]
+
+
+def write_acceptance_table(table: AcceptanceTable, out: Path, lang: str, what: str) -> None:
+    if out.suffix.lower() not in FORMATS:
+        fail(f"--out {out}: the table is written as .xlsx or .csv", code=2)
+    if lang not in ("zh", "en"):
+        fail(f"--lang {lang}: zh or en", code=2)
+    try:
+        write_table(table, out, lang)
+    except OSError as error:
+        fail(f"cannot write {out}: {error}")
+    console.print(f"acceptance basic information table of {what} written to {out} "
+                  f"({len(table.members)} members, {len(table.provinces)} provinces)", highlight=False)
+
+
+@service_app.command("report")
+def service_report(
+    service_id: str, out: OutOption,
+    order_no: Annotated[str | None, typer.Option("--order", help="The table kept with this order.")] = None,
+    lang: LangOption = "zh",
+) -> None:
+    """The VPDN acceptance basic information table (VPDN业务受理基础信息表) of a service as it
+    stands, or the one kept with one of its orders, as XLSX or CSV."""
+    try:
+        table = intake().acceptance_table(service_id, order_no)
+    except Refusal as refusal:
+        fail(refusal.text, code=1 if refusal.kind == RefusalKind.not_found else 2)
+    write_acceptance_table(table, out, lang, f"order {order_no}" if order_no else f"service {service_id}")
 
 
 @service_app.command("show")
@@ -575,24 +615,41 @@ def service_show(service_id: str, as_json: JsonOption = False) -> None:
                   f"provinces {' '.join(service.provinces)}")
     console.print(f"tariff v{service.tariff_version}: {service.tariff.parameters}  "
                   f"discounts {service.tariff.discounts}")
+    if service.rental_start:
+        console.print(f"rental from {service.rental_start} ({service.rental_rule})")
+    if service.contract:
+        console.print(f"{service.contract.contract} — version {service.contract.version}, "
+                      f"recorded by order {service.contract.order_no}", highlight=False, soft_wrap=True)
+    else:
+        console.print("no contract recorded")
 
 
 # Members
 
 
+def read_member_file(file: Path) -> bytes:
+    try:
+        return file.read_bytes()
+    except OSError as error:
+        fail(f"cannot read member file {file}: {error}", code=2)
+
+
 def member_order(service_id: str, file: Path, kind: str, order_no: str | None, by: str,
                  pre_approved_by: str | None, wait: bool, as_json: bool) -> None:
     """Submit a member join or exit from a member file; follow it with `wait`."""
-    try:
-        content = file.read_bytes()
-    except OSError as error:
-        fail(f"cannot read member file {file}: {error}", code=2)
+    content = read_member_file(file)
     fields = order_fields("JOIN" if kind == "join" else "EXIT", order_no, by, pre_approved_by)
     with console.status(f"checking and recording the members of order {fields['order_no']}…"):
         accepted = submit(intake().member_order(service_id, kind, content, fields))
     if not as_json:
         console.print(f"order {accepted.order_no} accepted: {accepted.member_count} members to {kind} "
                       f"{accepted.service_id}")
+    follow_member_order(accepted, pre_approved_by, wait, as_json)
+
+
+def follow_member_order(accepted: Accepted, pre_approved_by: str | None, wait: bool, as_json: bool) -> None:
+    """Say where a member order stands; with `wait`, follow it to its end."""
+    if not as_json:
         print_queue_position(accepted.queue, pre_approved_by)
     store = OrderStore(Settings().database_url)
     result = follow_members(store, accepted.order_no, accepted.member_count) if wait else None
@@ -651,6 +708,26 @@ def member_exit(
     member_order(service_id, file, "exit", order_no, by, pre_approved_by, wait, as_json)
 
 
+@member_app.command("plan")
+def member_plan(
+    service_id: str, file: FileArgument,
+    plan: Annotated[Path, typer.Option(help='JSON: {"name": "…", "tariff_version": N, "parameters": '
+                                            '{"member_fee": "…"}} (member_* parameters of the current tariff).')],
+    plan_from: Annotated[str, typer.Option("--from", help="Billing changes from next_day or next_month.")] = "next_day",
+    order_no: OrderNoOption = None, by: ByOption = getpass.getuser(), pre_approved_by: PreApprovedOption = None,
+    wait: WaitOption = False, as_json: JsonOption = False,
+) -> None:
+    """Move members to a member plan (成员套餐变更): per home province, the CRM's order and member billing."""
+    content = read_member_file(file)
+    fields = {**order_fields("PLAN", order_no, by, pre_approved_by), "plan_from": plan_from}
+    with console.status(f"checking and recording the members of order {fields['order_no']}…"):
+        accepted = submit(intake().member_plan_change(service_id, content, read_json_file(plan, "plan"), fields))
+    if not as_json:
+        console.print(f"order {accepted.order_no} accepted: {accepted.member_count} members of "
+                      f"{accepted.service_id} change their plan")
+    follow_member_order(accepted, pre_approved_by, wait, as_json)
+
+
 @member_app.command("notify")
 def member_notify(
     kind: Annotated[str, typer.Argument(help="cancelled (销号) or changed (换号)")],
@@ -667,6 +744,17 @@ def member_notify(
         "msisdn": msisdn, "new_msisdn": new}))
     console.print(f"notification {notification_id} delivered to service {service_id}; "
                   f"the change runs as order CHG-{notification_id}-…")
+
+@order_app.command("report")
+def order_report(order_no: str, out: OutOption, lang: LangOption = "zh") -> None:
+    """The acceptance basic information table kept with an order (an opening or a member
+    order that completed or ended partial), as XLSX or CSV."""
+    try:
+        table = intake().order_table(order_no)
+    except Refusal as refusal:
+        fail(refusal.text)
+    write_acceptance_table(table, out, lang, f"order {order_no.strip()}")
+
 
 @order_app.command("members")
 def order_members(

@@ -1,9 +1,11 @@
 """`vpdn demo`: a whole service life against the simulated provinces, narrated, with the UI
 link of every workflow. Needs `vpdn up` (or a worker and the simulator) running.
 
-acquire a customer → open a 5-province VPDN with a line → 200 members join (one province
-refuses three of them) → tariff change → a line-center fault goes to fallout and is
-resolved → the members exit → the service closes.
+acquire a customer → open a 5-province VPDN with a line, under its contract → 200 members
+join (one province refuses three of them) → 40 of them move to another member plan (one
+province's billing refuses two) → tariff change → a line-center fault goes to fallout and is
+resolved → the members exit → the service closes → the acceptance basic information tables
+of the join and the plan change are written.
 """
 
 import asyncio
@@ -17,7 +19,9 @@ from temporalio.client import WorkflowFailureError
 
 from models.customer import AcquireCustomerInput
 from models.fallout import FalloutDecision
+from acceptance_sheet import write_table
 from models.members import MemberLine, MemberOrder
+from models.plans import MemberPlan, MemberPlanChangeOrder
 from models.orders import TERMINAL_STATES, OrderState, OrderType, service_orders_workflow_id, workflow_id_for
 from models.provinces import PROVINCE_CODES
 from models.service import ServiceChangeOrder, ServiceClosureOrder, ServiceOpeningOrder, TariffChangeOrder
@@ -94,9 +98,12 @@ class Demo:
         opening = ServiceOpeningOrder(
             order_no=f"DEMO-OPN-{self.stamp}", customer_code=CUSTOMER, apn=f"demo{self.stamp}.vpdn.gd",
             access_province="GD", provinces=PROVINCES, line={"bandwidth_mbps": 200, "address": "1 Tianhe Rd, Guangzhou"},
-            tariff={"name": "Demo 2026", "parameters": {"monthly_fee": "5000", "member_fee": "12"},
+            tariff={"name": "Demo 2026", "parameters": {"monthly_fee": "5000", "member_fee": "12",
+                                                        "member_data_gb": "10"},
                     "discounts": {"volume": "0.9"}},
-            paying_province="SH", requested_by=OPERATOR, pre_approved_by="hq-audit")
+            paying_province="SH", requested_by=OPERATOR, pre_approved_by="hq-audit",
+            contract={"number": f"DEMO-CT-{self.stamp}", "signed_on": datetime.now(UTC).date().isoformat(),
+                      "signed_by": "am-demo", "tariff_reference": "HQ-TRF-DEMO-2026"})
         self.say(f"2. service opening {opening.order_no}: tariff configured in 5 provinces, the access line "
                  "scheduled in GD, rental at GD billing and HQ settlement (paid by SH)")
         handle = await start_order(client, queue, ServiceOpening.run, opening, order_type=OrderType.service_opening,
@@ -118,6 +125,7 @@ class Demo:
         self.console.print(f"   order {join} {self.store.orders.get_order(join).state}: {counts.done} joined, "
                            f"{counts.failed} refused (vpdn order members {join} --state failed)")
         await self.admin("/admin/reset")
+        plan = await self.plan_change(client, service)
 
         tariff = TariffChangeOrder.model_validate({**common, "order_no": f"DEMO-TRF-{self.stamp}", "change": {
             "parameters": {"monthly_fee": "4800"}, "new_discounts": {"loyalty": "0.95"}}})
@@ -154,9 +162,42 @@ class Demo:
         self.console.print(f"   {(await self.wait(closure.order_no)).state}; "
                            f"service {self.store.services.get_service(service.service_id).state}")
         self.link(service_orders_workflow_id(service.service_id))
+        self.say("8. the acceptance basic information tables (VPDN业务受理基础信息表) kept with the orders")
+        for order_no, name in ((join, "join.xlsx"), (plan, "plan-change.csv")):
+            path = self.settings.data_dir / f"acceptance-{self.stamp}-{name}"
+            table = self.store.acceptance.order_table(order_no)
+            write_table(table, path)
+            self.console.print(f"   order {order_no}: {len(table.members)} members, {len(table.provinces)} provinces "
+                               f"→ {path}  (vpdn order report {order_no} --out table.xlsx)", highlight=False)
         await self.hub.aclose()
         self.console.print("[green]demo finished[/green]: every order above is in the Temporal UI "
                            f"(filter: VpdnCustomerCode = \"{CUSTOMER}\") and in `vpdn order list --customer {CUSTOMER}`")
+
+    async def plan_change(self, client, service) -> str:
+        """The members among the first 40 move to the "field staff" plan; SC's billing refuses two."""
+        homes = self.store.members.member_homes(service.service_id, MEMBERS[:40])
+        movers = [m for m in MEMBERS[:40] if m in homes]
+        refused = [m for m in movers if homes[m] == "SC"][:2]
+        plan = MemberPlan(name="field staff", tariff_version=service.tariff_version,
+                          parameters={"member_fee": "15", "member_data_gb": "30"})
+        order_no = f"DEMO-PLAN-{self.stamp}"
+        self.say(f"3b. member plan change {order_no}: {len(movers)} members to plan {plan}, per home province; "
+                 f"SC's billing refuses {len(refused)} of them, who keep their plan")
+        await self.admin("/admin/faults", {"province": "SC", "system": "billing", "operation": "set_member_plan_batch",
+                                           "kind": "reject", "code": "E3210", "text": "plan locked by a promotion",
+                                           "msisdns": refused})
+        self.store.members.stage_items(order_no, [MemberLine(msisdn=m) for m in movers], homes)
+        await submit_service_order(client, self.settings.task_queue, MemberPlanChangeOrder(
+            order_no=order_no, service_id=service.service_id, customer_code=CUSTOMER, apn=service.apn,
+            access_province=service.access_province, provinces=service.provinces, member_count=len(movers),
+            requested_by=OPERATOR, pre_approved_by="hq-audit", plan=plan))
+        self.link(workflow_id_for(OrderType.member_plan_change, order_no))
+        order = await self.wait(order_no)
+        counts = self.store.members.item_counts(order_no)
+        self.console.print(f"   order {order_no} {order.state}: {counts.done} on the new plan, {counts.failed} kept "
+                           f"their plan (vpdn service members {service.service_id})")
+        await self.admin("/admin/reset")
+        return order_no
 
     async def member_order(self, client, kind: str, order_no: str, msisdns: list[str], service) -> str:
         homes = self.store.members.member_homes(service.service_id, msisdns) if kind == "exit" else None

@@ -15,8 +15,18 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from models.acceptance import AcceptanceTable
+from models.contract import ContractAmendment
 from models.customer import AcquireCustomerInput, CustomerChange
-from models.members import MemberChangesState, MemberFileError, MemberNotification, MemberOrder, parse_member_file
+from models.members import (
+    MemberChangesState,
+    MemberFileError,
+    MemberLine,
+    MemberNotification,
+    MemberOrder,
+    parse_member_file,
+)
+from models.plans import MemberPlan, MemberPlanChangeOrder, PlanRefused, check_plan
 from models.orders import OrderType, OrderView, workflow_id_for
 from models.service import (
     ServiceChangeOrder,
@@ -63,20 +73,22 @@ class Accepted(BaseModel):
     queue: SubmissionAnswer | None = None
 
 
-def validation_text(error: ValidationError) -> str:
-    """A pydantic error as an operator reads it: `field: what is wrong`, one per problem."""
+def validation_text(error: ValidationError, within: str = "") -> str:
+    """A pydantic error as an operator reads it: `field: what is wrong`, one per problem
+    (fields named `within.field` for a part of a larger input)."""
     return "; ".join(
-        (".".join(str(part) for part in e["loc"]) + ": " if e["loc"] else "")
+        (".".join(str(part) for part in ([within] if within else []) + list(e["loc"])) + ": "
+         if e["loc"] or within else "")
         + e["msg"].removeprefix("Value error, ")
         for e in error.errors()
     )
 
 
-def validated(model: type[BaseModel], fields: dict) -> Any:
+def validated(model: type[BaseModel], fields: Any, within: str = "") -> Any:
     try:
         return model.model_validate(fields)
     except ValidationError as error:
-        raise Refusal(validation_text(error)) from None
+        raise Refusal(validation_text(error, within)) from None
 
 
 def list_some(numbers: Any, shown: int = 10) -> str:
@@ -108,6 +120,10 @@ class Intake:
                           f"{order.customer_code}` first")
         if owner := self._store.services.apn_in_use(order.apn):
             raise Refusal(f"APN {order.apn} is already used by service {owner}")
+        if order.contract is None:
+            raise Refusal("contract: an opening carries its contract: number, signed_on, signed_by (the signing "
+                          "account manager) and tariff_reference (the approved tariff's reference)")
+        self._refuse_contract_of_another_customer(order.contract.number, order.customer_code)
         await self._start(ServiceOpening.run, order, OrderType.service_opening, order.order_no,
                           order.customer_code, order.provinces,
                           f"Open VPDN {order.apn} for {order.customer_code} in {len(order.provinces)} provinces")
@@ -116,19 +132,24 @@ class Intake:
     # Orders on an existing service, queued one at a time
 
     async def change_tariff(self, service_id: str, fields: dict, change: dict) -> Accepted:
-        """Group tariff package standard change: refused when a name is unknown or nothing changes."""
+        """Group tariff package standard change: refused when a name is unknown or nothing changes.
+        The change may carry an amended contract (`contract`)."""
         service = self.active_service(service_id, "tariff change")
+        change, contract = self._amended_contract(service, change)
         parsed = validated(TariffChange, change)
         try:
             apply_tariff_change(service.tariff, parsed)
         except TariffChangeRefused as error:
             raise Refusal(str(error)) from None
-        return await self._queue(TariffChangeOrder, service, {**fields, "change": parsed.model_dump()})
+        return await self._queue(TariffChangeOrder, service,
+                                 {**fields, "change": parsed.model_dump(), "contract": contract})
 
     async def change_service(self, service_id: str, fields: dict, change: dict) -> Accepted:
-        """Service change (业务变更): the line, the related provinces or the payer."""
+        """Service change (业务变更): the line, the related provinces or the payer; it may carry
+        an amended contract (`contract`)."""
         service = self.active_service(service_id, "service change")
-        return await self._queue(ServiceChangeOrder, service, {**fields, "change": change})
+        change, contract = self._amended_contract(service, change)
+        return await self._queue(ServiceChangeOrder, service, {**fields, "change": change, "contract": contract})
 
     async def close_service(self, service_id: str, fields: dict) -> Accepted:
         """Service closure (业务关闭): refused while any member is in the VPDN."""
@@ -144,12 +165,7 @@ class Intake:
         """Member join or exit (成员加入/退出): the file checked against the service, its members
         staged in the store, the order queued; a refused submission leaves nothing staged."""
         service = self.active_service(service_id, f"member {kind}")
-        try:
-            members = parse_member_file(member_file.decode("utf-8"))
-        except UnicodeDecodeError as error:
-            raise Refusal(f"the member file cannot be read as UTF-8 text: {error}") from None
-        except MemberFileError as error:
-            raise Refusal(str(error)) from None
+        members = self._member_file(member_file)
         numbers = [m.msisdn for m in members]
         present = self._store.members.member_homes(service.service_id, numbers)
         if kind == "join" and present:
@@ -162,15 +178,58 @@ class Intake:
             **fields, "kind": kind, "service_id": service.service_id, "customer_code": service.customer_code,
             "apn": service.apn, "access_province": service.access_province, "provinces": service.provinces,
             "member_count": len(members)})
-        self._refuse_known_order_no(order.order_no)
-        self._store.members.stage_items(order.order_no, members, present if kind == "exit" else None)
+        answer = await self._stage_and_submit(order, members, present if kind == "exit" else None)
+        return self._accepted(order.order_no, OrderType(f"member_{kind}"), service_id=service.service_id,
+                              member_count=len(members), queue=answer)
+
+    async def member_plan_change(self, service_id: str, member_file: bytes, plan: dict, fields: dict) -> Accepted:
+        """Member plan change (成员套餐变更): refused for numbers that are not active members, a
+        plan that does not fit the service's current tariff version, or one that changes nothing
+        for some of the members; the members staged, the order queued."""
+        service = self.active_service(service_id, "member plan change")
+        members = self._member_file(member_file)
+        numbers = [m.msisdn for m in members]
+        homes = self._store.members.member_homes(service.service_id, numbers)
+        if missing := [n for n in numbers if n not in homes]:
+            raise Refusal(f"{len(missing)} numbers are not active members of service {service.service_id}: "
+                          f"{list_some(missing)}")
+        parsed: MemberPlan = validated(MemberPlan, plan, "plan")
         try:
-            answer = await self._submit(order)
+            check_plan(parsed, service.tariff, service.tariff_version)
+        except PlanRefused as error:
+            raise Refusal(str(error)) from None
+        current = self._store.terms.plans(service.service_id, numbers)
+        if unchanged := [n for n in numbers if parsed.same_as(current.get(n))]:
+            raise Refusal(f"the plan changes nothing for {len(unchanged)} members already on plan {parsed}: "
+                          f"{list_some(unchanged)}")
+        order: MemberPlanChangeOrder = validated(MemberPlanChangeOrder, {
+            **fields, "service_id": service.service_id, "customer_code": service.customer_code, "apn": service.apn,
+            "access_province": service.access_province, "provinces": service.provinces,
+            "member_count": len(members), "plan": parsed.model_dump()})
+        answer = await self._stage_and_submit(order, members, homes)
+        return self._accepted(order.order_no, OrderType.member_plan_change, service_id=service.service_id,
+                              member_count=len(members), queue=answer)
+
+    @staticmethod
+    def _member_file(member_file: bytes) -> list[MemberLine]:
+        try:
+            return parse_member_file(member_file.decode("utf-8"))
+        except UnicodeDecodeError as error:
+            raise Refusal(f"the member file cannot be read as UTF-8 text: {error}") from None
+        except MemberFileError as error:
+            raise Refusal(str(error)) from None
+
+    async def _stage_and_submit(self, order: MemberOrder, members: list[MemberLine],
+                                homes: dict[str, str] | None) -> SubmissionAnswer:
+        """Stage a member order's members (valid in their home provinces when `homes` are
+        known), then queue it; a refused submission leaves nothing staged."""
+        self._refuse_known_order_no(order.order_no)
+        self._store.members.stage_items(order.order_no, members, homes)
+        try:
+            return await self._submit(order)
         except BaseException:
             self._store.members.unstage_items(order.order_no)
             raise
-        return self._accepted(order.order_no, OrderType(f"member_{kind}"), service_id=service.service_id,
-                              member_count=len(members), queue=answer)
 
     # What the provinces' CRMs tell GPMS
 
@@ -211,6 +270,28 @@ class Intake:
                               RefusalKind.conflict) from None
             raise
 
+    # The acceptance basic information table
+
+    def acceptance_table(self, service_id: str, order_no: str | None = None) -> AcceptanceTable:
+        """A service's table as it stands, or the one kept with one of its orders."""
+        service = self._store.services.get_service(service_id.strip())
+        if service is None:
+            raise Refusal(f"no service {service_id}", RefusalKind.not_found)
+        if order_no is None:
+            return self._store.acceptance.service_table(service.service_id)
+        if self.order(order_no).service_id != service.service_id:
+            raise Refusal(f"order {order_no} is not an order of service {service.service_id}")
+        return self.order_table(order_no)
+
+    def order_table(self, order_no: str) -> AcceptanceTable:
+        """The table kept with an order when it ended."""
+        order = self.order(order_no)
+        table = self._store.acceptance.order_table(order.order_no)
+        if table is None:
+            raise Refusal(f"order {order.order_no} has no acceptance table: it is {order.state}, and a table is "
+                          "kept when an opening or a member order completes or ends partial", RefusalKind.not_found)
+        return table
+
     # Look-ups the checks share
 
     def order(self, order_no: str) -> OrderView:
@@ -226,6 +307,32 @@ class Intake:
         if service.state != "active":
             raise Refusal(f"service {service_id} is {service.state}: it takes no {what}")
         return service
+
+    def _refuse_contract_of_another_customer(self, number: str, customer_code: str) -> None:
+        others = {service: customer for service, customer in self._store.contracts.services_with_number(number).items()
+                  if customer != customer_code}
+        if others:
+            service, customer = next(iter(others.items()))
+            raise Refusal(f"contract {number} is already used by service {service} of customer {customer}")
+
+    def _amended_contract(self, service: ServiceView, change: dict) -> tuple[dict, ContractAmendment | None]:
+        """Split a change file's amended contract from the change; checked against the version
+        in force and other customers' contracts."""
+        change = dict(change)
+        if change.get("contract") is None:
+            change.pop("contract", None)
+            return change, None
+        amendment: ContractAmendment = validated(ContractAmendment, change.pop("contract"), "contract")
+        current = service.contract.contract if service.contract else None
+        try:
+            amendment.applied_to(current)
+        except ValidationError as error:
+            raise Refusal(f"contract: {validation_text(error)} (service {service.service_id} has no contract "
+                          "yet: give number, signed_on, signed_by and tariff_reference)") from None
+        if current and amendment.applied_to(current) == current:
+            raise Refusal(f"contract: {amendment.number} is the contract in force: an amendment changes it")
+        self._refuse_contract_of_another_customer(amendment.number, service.customer_code)
+        return change, amendment
 
     # Starting and queueing
 

@@ -3,9 +3,9 @@
 For each service in the order store, what its provinces should hold — the group tariff
 package of the current version in every related province, the access CRM's work order,
 the line order when there is a line, the running rental from its start date (and its
-settlement record), and for every member the HLR
-subscription and member billing in its home province and the AAA account in the access
-province — is compared with the provinces' holdings (through the hub's admin API, which
+settlement record), and for every member the HLR subscription and member billing (on the
+member's plan) in its home province and the AAA account in the access province — is
+compared with the provinces' holdings (through the hub's admin API, which
 the simulator offers). Holdings of a service GPMS does not count as open are differences
 too.
 """
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from models.plans import STANDARD, MemberPlan
 from models.provinces import HQ, PROVINCE_CODES
 from store import OrderStore
 
@@ -31,6 +32,18 @@ class Difference:
 
     def __str__(self) -> str:
         return f"{self.service_id}: {self.province} {self.system} {self.kind} {self.key}: {self.problem}"
+
+
+def same_plan(recorded: MemberPlan | None, billed: dict | None) -> bool:
+    """Whether billing bills a member on the plan GPMS records (None: the standard plan)."""
+    billed_plan = MemberPlan.model_validate(billed) if billed else None
+    if recorded is None:
+        return billed_plan is None or billed_plan.same_as(None)
+    return recorded.same_as(billed_plan)
+
+
+def plan_text(plan: MemberPlan | dict | None) -> str:
+    return str(MemberPlan.model_validate(plan)) if plan else STANDARD
 
 
 class Reconciler:
@@ -84,10 +97,16 @@ class Reconciler:
             check(HQ, "settlement", "rental_record", service.rental_id, expected_open and service.off_site_payment,
                   start_date=service.rental_start)
         members = self._store.members.member_homes(sid) if expected_open else {}
+        plans = self._store.terms.plans(sid) if expected_open else {}
+        billing = {home: self._held(home, "billing", "member_billing") for home in set(members.values())}
         for msisdn, home in members.items():
             check(home, "hlr", "vpdn_subscription", msisdn, True)
             check(home, "billing", "member_billing", msisdn, True)
             check(access, "aaa", "aaa_account", msisdn, True)
+            held = billing[home].get(msisdn)
+            if held is not None and not same_plan(plans.get(msisdn), held.get("plan")):
+                found.append(Difference(sid, home, "billing", "member_billing", msisdn,
+                                        f"plan {plan_text(held.get('plan'))} (GPMS has {plan_text(plans.get(msisdn))})"))
         member_sites = [(p, "hlr", "vpdn_subscription") for p in PROVINCE_CODES]
         member_sites += [(p, "billing", "member_billing") for p in PROVINCE_CODES] + [(access, "aaa", "aaa_account")]
         for province, system, kind in member_sites:

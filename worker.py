@@ -34,14 +34,15 @@ from workflows.customer_sync import CustomerSync
 from workflows.member_changes import MemberChanges
 from workflows.member_exit import MemberExit
 from workflows.member_join import MemberJoin
+from workflows.member_plan_change import MemberPlanChange
 from workflows.service_change import ServiceChange
 from workflows.service_closure import ServiceClosure
 from workflows.service_opening import ServiceOpening
 from workflows.service_orders import ServiceOrders
 from workflows.tariff_change import TariffChange
 
-WORKFLOWS = [CustomerAcquisition, CustomerSync, ServiceOpening, MemberJoin, MemberExit, MemberChanges,
-             TariffChange, ServiceChange, ServiceClosure, ServiceOrders]
+WORKFLOWS = [CustomerAcquisition, CustomerSync, ServiceOpening, MemberJoin, MemberExit, MemberPlanChange,
+             MemberChanges, TariffChange, ServiceChange, ServiceClosure, ServiceOrders]
 
 # Sync (store) activities run in this many threads; the worker never runs more at once.
 ACTIVITY_SLOTS = 50
@@ -74,10 +75,13 @@ def build_worker(client: Client, settings: Settings, *, hub: HubClient | None = 
             crm.service_change_sync,
             crm.verify_members,
             crm.member_order,
+            crm.member_plan_order,
             hlr.subscribe_members,
             hlr.unsubscribe_members,
             member_billing.open_members,
             member_billing.close_members,
+            member_billing.change_plans,
+            member_billing.restore_plans,
             aaa.create_accounts,
             aaa.remove_accounts,
             line.schedule_line,
@@ -94,12 +98,15 @@ def build_worker(client: Client, settings: Settings, *, hub: HubClient | None = 
             order_store.service_view,
             order_store.update_service,
             order_store.record_tariff_version,
+            order_store.record_contract,
             order_store.member_count,
             order_store.discard_service_if_present,
             order_store.assign_batches,
             order_store.fail_batch,
             order_store.member_counts,
             order_store.finish_members,
+            order_store.finish_plan_change,
+            order_store.compile_acceptance_table,
             order_store.stage_members,
             order_store.apply_customer_change,
             fallout.fallout_rule,

@@ -19,6 +19,13 @@ class BatchMembers:
             self._store.batch_steps.members, step.members_key, batch.order_no, batch.home_province,
             batch.batch_no, step.acting_on, step.failed_stage)
 
+    async def plans(self, step: MemberStep) -> dict[str, tuple[dict | None, str | None]]:
+        """The plan GPMS records for each member the step acts on, with its date (None: the
+        standard plan): what billing must hold for a member whose plan change is undone."""
+        batch = step.batch
+        plans = await asyncio.to_thread(self._store.terms.plans_with_dates, batch.service_id, await self.numbers(step))
+        return {m: (plan.model_dump() if plan else None, since) for m, (plan, since) in plans.items()}
+
     async def record(self, step: MemberStep, results: list[dict]) -> BatchOutcome:
         """Members the province accepted move to `ok_state`; the others fail at this stage
         with the province's code and text."""

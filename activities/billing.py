@@ -7,6 +7,7 @@ from adapters.billing import Billing
 from adapters.settlement import Settlement
 from activities.batches import BatchMembers
 from models.members import BatchOutcome, MemberStep
+from models.plans import PlanStep
 from models.provinces import HQ
 from models.service import RentalStart, WorkOrderAck
 
@@ -61,6 +62,31 @@ class MemberBillingActivities:
             results = await self._billing.open_members(
                 step.batch.province, step.batch.service_id, await self._batches.numbers(step),
                 step.rental_start, step.key)
+        return await self._batches.record(step, results)
+
+    @activity.defn
+    async def change_plans(self, step: PlanStep) -> BatchOutcome:
+        """Member billing moves the batch's members to the plan from its date (成员套餐变更).
+        Key: (order, stage, home province, batch). Compensation: restore_plans."""
+        plan = step.plan.model_dump()
+        plans = {m: (plan, step.plan_from) for m in await self._batches.numbers(step)}
+        if not plans:
+            return BatchOutcome(ok=0, failed=0)
+        with rejections_are_final():
+            results = await self._billing.set_member_plans(step.batch.province, step.batch.service_id, plans,
+                                                           step.key)
+        return await self._batches.record(step, results)
+
+    @activity.defn
+    async def restore_plans(self, step: MemberStep) -> BatchOutcome:
+        """Put back in member billing the plan GPMS records for each member whose plan change
+        failed (their record changes only when the change is done): exact, and safe to repeat."""
+        plans = await self._batches.plans(step)
+        if not plans:
+            return BatchOutcome(ok=0, failed=0)
+        with rejections_are_final():
+            results = await self._billing.set_member_plans(step.batch.province, step.batch.service_id, plans,
+                                                           step.key)
         return await self._batches.record(step, results)
 
     @activity.defn

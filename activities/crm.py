@@ -10,6 +10,7 @@ from adapters.crm import ProvincialCrm
 from models.customer import CustomerQuery, CustomerQueryAnswer
 from models.hub import idempotency_key
 from models.members import BatchOutcome, ItemState, MemberOrderStep, VerificationPage, verification_failure
+from models.plans import PlanStep
 from models.provinces import HQ
 from store import OrderStore
 from models.service import AccessWorkOrder, ServiceStep, TariffConfiguration, WorkOrderAck
@@ -102,4 +103,16 @@ class CrmActivities:
             status = await self._crm.member_order(
                 batch.province, step.operation, batch.service_id, step.key,
                 await self._batches.numbers(step), step.key, reply_to())
+        return WorkOrderAck(idempotency_key=step.key, status=status)
+
+    @activity.defn
+    async def member_plan_order(self, step: PlanStep) -> WorkOrderAck:
+        """The home CRM's member plan change order with that province's members of the batch,
+        the plan and its date; its completion report follows. Key: (order, stage, province,
+        batch). Compensation: none at the CRM (billing's plan is put back)."""
+        batch = step.batch
+        with rejections_are_final():
+            status = await self._crm.member_plan_order(
+                batch.province, batch.service_id, step.key, await self._batches.numbers(step),
+                step.plan.model_dump(), step.plan_from, step.key, reply_to())
         return WorkOrderAck(idempotency_key=step.key, status=status)

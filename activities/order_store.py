@@ -4,6 +4,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import event_key
+from models.acceptance import TableRequest
+from models.contract import ContractRecord
 from models.customer import CUSTOMER_NOT_ACQUIRED, CustomerChange, CustomerHierarchy
 from models.members import (
     BATCH_SIZE,
@@ -14,6 +16,7 @@ from models.members import (
     MemberLine,
     StagedMembers,
 )
+from models.plans import FinishedPlanChange
 from models.orders import InvalidTransition, NewOrder, OrderEventIn
 from models.service import ServiceRegistration, ServiceUpdate, ServiceView, TariffVersion
 from store import OrderStore, ServiceRefused
@@ -71,6 +74,11 @@ class OrderStoreActivities:
         self._store.services.record_tariff_version(version)
 
     @activity.defn
+    def record_contract(self, record: ContractRecord) -> None:
+        """Record an amended contract as the service's next version. Idempotent by order."""
+        self._store.contracts.record_amendment(record)
+
+    @activity.defn
     def member_count(self, service_id: str) -> int:
         return self._store.members.member_count(service_id)
 
@@ -96,8 +104,25 @@ class OrderStoreActivities:
 
     @activity.defn
     def finish_members(self, finished: FinishedMembers) -> None:
-        """Record the members done: joined ones `active` in the service, exited ones `exited`."""
+        """Record the members done: joined ones `active` in the service on the standard plan
+        (with the dates their home CRM reported), exited ones `exited`. Idempotent."""
         self._store.members.finish_members(finished.order_no, finished.service_id, finished.kind)
+        if finished.kind == "join":
+            self._store.terms.record_joined(finished.order_no, finished.service_id, finished.reports)
+        else:
+            self._store.terms.forget_exited(finished.order_no, finished.service_id)
+
+    @activity.defn
+    def finish_plan_change(self, finished: FinishedPlanChange) -> None:
+        """Record the members whose plan changed: on the new plan from its date, done. Idempotent."""
+        self._store.terms.record_plan_change(finished.order_no, finished.service_id, finished.plan,
+                                             finished.plan_from, finished.reports)
+
+    @activity.defn
+    def compile_acceptance_table(self, request: TableRequest) -> None:
+        """Compile the acceptance basic information table of an order that ended and keep it
+        with the order (from the store; numbers never travel). Idempotent by order."""
+        self._store.acceptance.keep_order_table(request)
 
     @activity.defn
     def stage_members(self, staged: StagedMembers) -> int:

@@ -16,6 +16,7 @@ REPORTED: dict[Callable[..., Any], tuple[str, str | None]] = {
     CrmActivities.service_work_order: ("crm", "service_work_order"),
     CrmActivities.service_change_sync: ("crm", "service_change_sync"),
     CrmActivities.member_order: ("crm", None),
+    CrmActivities.member_plan_order: ("crm", "member_plan_change_order"),
     LineActivities.schedule_line: ("line", "schedule_line"),
     LineActivities.terminate_line: ("line", "terminate_line"),
 }

@@ -28,6 +28,13 @@ class Billing(Protocol):
         """Stop the members' VPDN billing if present."""
         ...
 
+    async def set_member_plans(
+        self, province: str, service_id: str, plans: dict[str, tuple[dict, str | None]], idempotency_key: str
+    ) -> list[dict]:
+        """Set each member's plan in its member billing from a date: msisdn → (plan, from).
+        A member without member billing fails."""
+        ...
+
 
 class HubBilling:
     def __init__(self, hub: HubClient) -> None:
@@ -63,5 +70,15 @@ class HubBilling:
         answer = await self._hub.call(
             province, System.billing, "close_members_batch", idempotency_key,
             {"service_id": service_id, "members": [{"msisdn": m} for m in msisdns]},
+        )
+        return member_results(answer)
+
+    async def set_member_plans(
+        self, province: str, service_id: str, plans: dict[str, tuple[dict, str | None]], idempotency_key: str
+    ) -> list[dict]:
+        answer = await self._hub.call(
+            province, System.billing, "set_member_plan_batch", idempotency_key,
+            {"service_id": service_id,
+             "members": [{"msisdn": m, "plan": plan, "plan_from": since} for m, (plan, since) in plans.items()]},
         )
         return member_results(answer)

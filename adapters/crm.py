@@ -58,6 +58,14 @@ class ProvincialCrm(Protocol):
         the batch's users; its completion report (报竣) follows."""
         ...
 
+    async def member_plan_order(
+        self, province: str, service_id: str, batch_id: str, msisdns: list[str], plan: dict, plan_from: str,
+        idempotency_key: str, reply_to: ReplyTo,
+    ) -> str:
+        """A member plan change order to a home CRM with that province's members: the plan
+        and the date it applies from; its completion report (报竣) follows."""
+        ...
+
 
 class HubCrm:
     """The provincial CRMs as reached through the HQ hub."""
@@ -131,5 +139,16 @@ class HubCrm:
         answer = await self._hub.call(
             province, System.crm, operation, idempotency_key,
             {"service_id": service_id, "batch_id": batch_id, "members": msisdns}, reply_to,
+        )
+        return answer.status
+
+    async def member_plan_order(
+        self, province: str, service_id: str, batch_id: str, msisdns: list[str], plan: dict, plan_from: str,
+        idempotency_key: str, reply_to: ReplyTo,
+    ) -> str:
+        answer = await self._hub.call(
+            province, System.crm, "member_plan_change_order", idempotency_key,
+            {"service_id": service_id, "batch_id": batch_id, "members": msisdns, "plan": plan,
+             "plan_from": plan_from}, reply_to,
         )
         return answer.status

@@ -171,6 +171,8 @@ async def run(services: int, members: int, kills: int, fault_rate: float) -> Non
                 order_no=f"C-OPN-{n}", customer_code=code, apn=f"chaos{n}.vpdn", access_province=g["province"],
                 provinces=sorted(set(regions[code])), line={"bandwidth_mbps": 100, "address": f"site {n}"},
                 tariff={"name": "t", "parameters": {"monthly_fee": "100", "member_fee": "5"}},
+                contract={"number": f"C-CT-{n}", "signed_on": "2026-11-20", "signed_by": "chaos",
+                          "tariff_reference": "CHAOS-TRF"},
                 requested_by="chaos", pre_approved_by="chaos")
             openings.append(order)
             await with_retries(lambda o=order: start_order(

@@ -59,7 +59,9 @@ async def bench(count: int) -> None:
         orders = [ServiceOpeningOrder(
             order_no=f"LOAD-{n}", customer_code=CUSTOMER, apn=f"load{n}.vpdn.sh", access_province="SH",
             provinces=list(PROVINCE_CODES), requested_by="bench", pre_approved_by="bench",
-            tariff={"name": "t", "parameters": {"monthly_fee": "1", "member_fee": "1"}}) for n in range(count)]
+            tariff={"name": "t", "parameters": {"monthly_fee": "1", "member_fee": "1"}},
+            contract={"number": f"LOAD-CT-{n}", "signed_on": "2026-11-20", "signed_by": "bench",
+                      "tariff_reference": "BENCH-TRF"}) for n in range(count)]
         async with build_worker(env.client, settings):
             started = time.monotonic()
 

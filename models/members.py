@@ -80,6 +80,23 @@ def verification_failure(answer: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
+class BatchReport(BaseModel):
+    """A CRM's completion report (报竣) for one batch of an order: when it was received, and
+    the date the batch's change takes effect (rental or plan from), if it has one."""
+
+    home_province: str
+    batch_no: int
+    province: str  # the reporting CRM's province (the home or the access province)
+    stage: str
+    reported_on: str  # ISO date, Beijing
+    effective_from: str = ""
+
+    @property
+    def from_home_crm(self) -> bool:
+        """The members' home CRM reported (not the access CRM, even where the two coincide)."""
+        return not self.stage.startswith("access_")
+
+
 class MemberOrder(BaseModel):
     """A member join or exit order; its members are the order's items in the order store."""
 
@@ -100,6 +117,8 @@ class MemberOrder(BaseModel):
     # Set when the order continues as new: its batches and the first one still to run.
     resume_batches: list["BatchRef"] | None = None
     resume_from: int = 0
+    # The batches' completion reports so far (carried when the order continues as new).
+    reports: list[BatchReport] = Field(default_factory=list)
 
 
 class MemberBatch(BaseModel):
@@ -241,6 +260,7 @@ class FinishedMembers(BaseModel):
     order_no: str
     service_id: str
     kind: Literal["join", "exit"]
+    reports: list[BatchReport] = Field(default_factory=list)
 
 
 class MemberNotification(BaseModel):

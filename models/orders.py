@@ -12,6 +12,7 @@ class OrderType(StrEnum):
     service_opening = "service_opening"
     member_join = "member_join"
     member_exit = "member_exit"
+    member_plan_change = "member_plan_change"
     tariff_change = "tariff_change"
     service_change = "service_change"
     service_closure = "service_closure"
@@ -23,6 +24,7 @@ WORKFLOW_ID_PREFIX: dict[OrderType, str] = {
     OrderType.service_opening: "vpdn-open",
     OrderType.member_join: "vpdn-join",
     OrderType.member_exit: "vpdn-exit",
+    OrderType.member_plan_change: "vpdn-plan",
     OrderType.tariff_change: "vpdn-tariff",
     OrderType.service_change: "vpdn-change",
     OrderType.service_closure: "vpdn-close",
@@ -192,6 +194,8 @@ class OrderStatus(BaseModel):
     jeopardy: list[str] = Field(default_factory=list)
     # Completion reports that were recorded but not believed.
     unexpected_reports: list[UnexpectedReport] = Field(default_factory=list)
+    # The contract the order carries (an opening's, or an amendment), in words.
+    contract: str = ""
 
 
 class Decision(BaseModel):

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from models.contract import Contract, ContractAmendment, ContractVersion
 from models.customer import check_customer_code
 from models.hub import idempotency_key
 from models.provinces import check_province
@@ -84,6 +85,9 @@ class ServiceOpeningOrder(BaseModel):
     requested_by: str = Field(min_length=1)
     pre_approved_by: str | None = None
     timers: ReportTimers = Field(default_factory=ReportTimers)
+    # The contract signed for it; the intake refuses an opening without one (orders started
+    # before contracts were recorded carry none).
+    contract: Contract | None = None
 
     @field_validator("customer_code")
     @classmethod
@@ -140,6 +144,7 @@ class ServiceRegistration(BaseModel):
     tariff: TariffPackage
     line: DedicatedLine | None = None
     rental_rule: RentalRule = RentalRule.next_day
+    contract: Contract | None = None
 
 
 class ServiceStep(BaseModel):
@@ -222,8 +227,9 @@ class ServiceView(BaseModel):
     tariff: TariffPackage
     line: DedicatedLine | None = None
     rental_id: str | None = None
-    rental_start: str | None = None  # ISO date, Beijing time
     rental_rule: RentalRule = RentalRule.next_day
+    rental_start: str | None = None  # the running rental's first day (Beijing date)
+    contract: ContractVersion | None = None  # the version in force
 
     @property
     def off_site_payment(self) -> bool:
@@ -285,6 +291,7 @@ class ServiceOrderBase(BaseModel):
 class TariffChangeOrder(ServiceOrderBase):
     kind: Literal["tariff_change"] = "tariff_change"
     change: TariffChange
+    contract: ContractAmendment | None = None  # an amended contract, recorded as a new version
 
 
 class ServiceChange(BaseModel):
@@ -316,6 +323,7 @@ class ServiceChange(BaseModel):
 class ServiceChangeOrder(ServiceOrderBase):
     kind: Literal["service_change"] = "service_change"
     change: ServiceChange
+    contract: ContractAmendment | None = None  # an amended contract, recorded as a new version
 
 
 class ServiceClosureOrder(ServiceOrderBase):

@@ -5,10 +5,12 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from models.members import MemberOrder
+from models.plans import MemberPlanChangeOrder
 from models.service import ServiceChangeOrder, ServiceClosureOrder, TariffChangeOrder
 
 ServiceOrder = Annotated[
-    TariffChangeOrder | ServiceChangeOrder | ServiceClosureOrder | MemberOrder, Field(discriminator="kind")
+    TariffChangeOrder | ServiceChangeOrder | ServiceClosureOrder | MemberOrder | MemberPlanChangeOrder,
+    Field(discriminator="kind"),
 ]
 
 

@@ -245,17 +245,17 @@ def _apply_to_members(
 def _write_members(
     session: Session, op: Operation, province: str, request: HubRequest, members: list[dict]
 ) -> list[dict[str, Any]]:
-    """Upsert or remove one resource per member, in bulk. A member's data is the common
-    payload fields merged with its own."""
+    """Upsert, amend or remove one resource per member, in bulk. A member's data is the
+    common payload fields merged with its own (an amendment merges them into what is held)."""
     common = {field: value for field, value in request.payload.items() if field != "members"}
     keys = [
         _resource_key(op, f"{request.idempotency_key}:{m['msisdn']}", m) for m in members
     ]
     wanted = {key: common | member for key, member in zip(keys, members)}
     held = {
-        key: (resource_id, writes)
-        for resource_id, key, writes in session.exec(
-            select(Resource.id, Resource.key, Resource.writes)
+        key: (resource_id, writes, data)
+        for resource_id, key, writes, data in session.exec(
+            select(Resource.id, Resource.key, Resource.writes, Resource.data)
             .where(
                 Resource.province == province,
                 Resource.system == op.system,
@@ -267,14 +267,20 @@ def _write_members(
     }
     if op.effect is Effect.remove:
         if held:
-            session.exec(delete(Resource).where(Resource.id.in_([i for i, _ in held.values()])))
+            session.exec(delete(Resource).where(Resource.id.in_([i for i, _, _ in held.values()])))
         return [member_result(m["msisdn"], removed=key in held) for m, key in zip(members, keys)]
     now = utcnow()
+    if op.effect is Effect.amend:
+        wanted = {key: held[key][2] | data for key, data in wanted.items() if key in held}
     if held:
         session.exec(update(Resource), params=[
             {"id": resource_id, "data": wanted[key], "writes": writes + 1, "updated_at": now}
-            for key, (resource_id, writes) in held.items()
+            for key, (resource_id, writes, _) in held.items()
         ])
+    if op.effect is Effect.amend:
+        return [member_result(m["msisdn"]) if key in held else
+                member_result(m["msisdn"], False, "E3404", f"no {op.kind} held for this number")
+                for m, key in zip(members, keys)]
     if new := [key for key in wanted if key not in held]:
         session.exec(insert(Resource), params=[
             {"province": province, "system": op.system, "kind": op.kind, "key": key,

@@ -23,6 +23,7 @@ class Effect(StrEnum):
     read = "read"
     upsert = "upsert"
     remove = "remove"
+    amend = "amend"  # change fields of what is held; a batch member with nothing held fails
 
 
 # Answers a read operation from what the province's system holds: (session, province, payload).
@@ -152,6 +153,10 @@ OPERATIONS: dict[tuple[System, str], Operation] = {
         Operation(System.billing, "open_members_batch", Effect.upsert, "msisdn",
                   "member_billing", batch=True),
         Operation(System.billing, "close_members_batch", Effect.remove, "msisdn",
+                  "member_billing", batch=True),
+        Operation(System.crm, "member_plan_change_order", Effect.upsert, "batch_id",
+                  "member_plan_change_order", asynchronous=True),
+        Operation(System.billing, "set_member_plan_batch", Effect.amend, "msisdn",
                   "member_billing", batch=True),
         Operation(System.aaa, "create_account", Effect.upsert, "msisdn", "aaa_account"),
         Operation(System.aaa, "remove_account", Effect.remove, "msisdn", "aaa_account"),

@@ -7,10 +7,13 @@ table rows never leave this package.
 
 from sqlmodel import SQLModel
 
+from store.acceptance import AcceptanceRecords
 from store.batch_steps import BatchStepRecords
+from store.contracts import ContractRecords
 from store.customers import CustomerRecords
 from store.engine import engine_for
 from store.fallouts import FalloutRecords
+from store.member_terms import MemberTermRecords
 from store.members import MemberRecords
 from store.orders import OrderRecords, UnknownOrder
 from store.services import ServiceRecords, ServiceRefused
@@ -20,8 +23,9 @@ __all__ = ["OrderStore", "ServiceRefused", "UnknownOrder", "engine_for"]
 
 class OrderStore:
     """The GPMS records, by kind: `orders` (and their audit trail), `customers`, `services`
-    (and their tariff packages), `members` (and member orders' items), `batch_steps` (the
-    members each batch step acts on), `fallouts`."""
+    (and their tariff packages), `contracts` (versioned), `members` (and member orders'
+    items), `batch_steps` (the members each batch step acts on), `terms` (members' plans and
+    dates), `fallouts`, `acceptance` (the acceptance tables kept with orders)."""
 
     def __init__(self, url: str) -> None:
         self.engine = engine_for(url)
@@ -29,6 +33,9 @@ class OrderStore:
         self.orders = OrderRecords(self.engine)
         self.customers = CustomerRecords(self.engine)
         self.services = ServiceRecords(self.engine)
+        self.contracts = ContractRecords(self.engine)
         self.members = MemberRecords(self.engine)
+        self.terms = MemberTermRecords(self.engine)
         self.fallouts = FalloutRecords(self.engine)
         self.batch_steps = BatchStepRecords(self.engine)
+        self.acceptance = AcceptanceRecords(self.engine)

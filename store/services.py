@@ -6,9 +6,11 @@ from sqlmodel import Session, delete, select
 
 from models.service import ServiceRegistration, ServiceUpdate, ServiceView, TariffVersion
 from models.service import TariffPackage as TariffPackageSpec
+from store.contracts import ContractRecords, add_contract_version
 from store.tables import (
     GroupCustomer,
     Order,
+    ServiceContract,
     TariffDiscount,
     TariffPackage,
     TariffParameter,
@@ -17,12 +19,14 @@ from store.tables import (
 
 
 class ServiceRefused(ValueError):
-    """The service cannot be recorded: its customer is not acquired, or its APN is taken."""
+    """The service cannot be recorded: its customer is not acquired, its APN is taken, or its
+    contract number is another customer's."""
 
 
 class ServiceRecords:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._contracts = ContractRecords(engine)
 
     def apn_in_use(self, apn: str) -> str | None:
         """The service that uses this APN, if any."""
@@ -43,6 +47,14 @@ class ServiceRecords:
                 select(VpdnService.service_id).where(VpdnService.apn == registration.apn)).first()
             if owner:
                 raise ServiceRefused(f"APN {registration.apn} is already used by service {owner}")
+            contract = registration.contract
+            others = {service: customer for service, customer in
+                      self._contracts.services_with_number(contract.number).items()
+                      if customer != registration.customer_code} if contract else {}
+            if others:
+                service, customer = next(iter(others.items()))
+                raise ServiceRefused(f"contract {contract.number} is already used by service {service} "
+                                     f"of customer {customer}")
             session.add(
                 VpdnService(
                     service_id=registration.service_id,
@@ -67,6 +79,8 @@ class ServiceRecords:
                 + [TariffDiscount(package_id=package.id, name=name, value=value)
                    for name, value in tariff.discounts.items()]
             )
+            if contract:
+                add_contract_version(session, registration.service_id, registration.order_no, contract)
             order = session.get(Order, registration.order_no)
             if order is not None:
                 order.service_id = registration.service_id
@@ -123,6 +137,7 @@ class ServiceRecords:
             for table in (TariffParameter, TariffDiscount):
                 session.exec(delete(table).where(table.package_id.in_(package_ids)))
             session.exec(delete(TariffPackage).where(TariffPackage.service_id == service_id))
+            session.exec(delete(ServiceContract).where(ServiceContract.service_id == service_id))
             for order in session.exec(select(Order).where(Order.service_id == service_id)):
                 order.service_id = None
                 session.add(order)
@@ -155,4 +170,5 @@ class ServiceRecords:
                     parameters={p.name: p.value for p in parameters},
                     discounts={d.name: d.value for d in discounts},
                 ),
+                contract=self._contracts.current(service_id),
             )

@@ -1,6 +1,6 @@
 """The order store's tables (GPMS records). They never travel as Temporal payloads."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -57,8 +57,25 @@ class VpdnService(SQLModel, table=True):
     line: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     rental_rule: str = "next_day"
     rental_id: str | None = None  # the rental running in the access province's billing
-    rental_start: str | None = None  # its start date (ISO, Beijing time)
+    rental_start: str | None = None  # that rental's first day (ISO date, Beijing)
     created_at: datetime = timestamp()
+
+
+class ServiceContract(SQLModel, table=True):
+    """One version of a service's contract (协议/合同): the opening's, then each amendment."""
+
+    __tablename__ = "service_contract"
+    __table_args__ = (UniqueConstraint("service_id", "version"), UniqueConstraint("service_id", "order_no"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    service_id: str = Field(foreign_key="vpdn_service.service_id", index=True)
+    version: int
+    order_no: str  # the order that recorded this version
+    number: str = Field(index=True)
+    signed_on: date
+    signed_by: str  # the signing account manager
+    tariff_reference: str  # the HQ-approved tariff's reference
+    recorded_at: datetime = timestamp()
 
 
 class TariffPackage(SQLModel, table=True):
@@ -184,6 +201,56 @@ class FalloutRecord(SQLModel, table=True):
     decision: str | None = None
     decided_by: str | None = None
     reason: str = ""
+
+
+class MemberTerms(SQLModel, table=True):
+    """The terms a member is on in its VPDN: its member plan (成员套餐) and the dates its home
+    province reported. A member without a row is on the standard plan (the package's values)."""
+
+    __tablename__ = "member_terms"
+    __table_args__ = (UniqueConstraint("service_id", "msisdn"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    service_id: str = Field(foreign_key="vpdn_service.service_id", index=True)
+    msisdn: str = Field(index=True)
+    plan_name: str = "standard"
+    plan_version: int | None = None  # the tariff version the plan refers to
+    plan_parameters: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    plan_from: str | None = None  # ISO dates
+    opened_on: str | None = None
+    rental_from: str | None = None
+    reported_on: str | None = None  # the home CRM's latest completion report for the member
+    order_no: str = ""  # the order that set these terms last
+
+
+class AcceptanceTableRecord(SQLModel, table=True):
+    """The VPDN acceptance basic information table (VPDN业务受理基础信息表) compiled for an
+    order when it ended: the service and province sections; its member rows beside it."""
+
+    __tablename__ = "acceptance_table"
+
+    order_no: str = Field(primary_key=True, foreign_key="vpdn_order.order_no")
+    service_id: str = Field(index=True)
+    compiled_at: datetime = timestamp()
+    content: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class AcceptanceMemberRow(SQLModel, table=True):
+    """One member's row of an order's acceptance table, as it stood when compiled."""
+
+    __tablename__ = "acceptance_member"
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_no: str = Field(foreign_key="acceptance_table.order_no", index=True)
+    msisdn: str
+    name: str = ""
+    home_province: str | None = None
+    plan: str = ""
+    state: str
+    opened_on: str | None = None
+    rental_from: str | None = None
+    reported_on: str | None = None
+    note: str = ""
 
 
 class BatchStep(SQLModel, table=True):

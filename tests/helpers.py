@@ -36,8 +36,15 @@ def opening_order(order_no: str, **fields) -> ServiceOpeningOrder:
         "line": {"bandwidth_mbps": 100, "address": "88 Century Avenue, Pudong, Shanghai"},
         "requested_by": "alice",
         "pre_approved_by": "hq-audit",
+        "contract": contract(f"CT-{order_no}"),
         **fields,
     })
+
+
+def contract(number: str, **fields) -> dict:
+    """A signed contract as an opening order carries it."""
+    return {"number": number, "signed_on": "2026-11-20", "signed_by": "am-zhang",
+            "tariff_reference": "HQ-TRF-2026-0173", **fields}
 
 
 async def start_opening(client: Client, settings: Settings, order: ServiceOpeningOrder) -> WorkflowHandle:

@@ -33,6 +33,8 @@ order_files = st.fixed_dictionaries({}, optional={
                                                          "address": st.text(max_size=5)}), anything),
     "rental_rule": st.one_of(st.sampled_from(["next_day", "next_month", "on_confirmation", "never"]), anything),
     "order_no": st.one_of(st.just("OPN-P"), st.text(max_size=10)),
+    "contract": st.one_of(st.just({"number": "CT-1", "signed_on": "2026-11-20", "signed_by": "am",
+                                   "tariff_reference": "TRF-1"}), anything),
 })
 member_files = st.one_of(
     st.lists(st.one_of(st.from_regex(r"1[3-9]\d{9}", fullmatch=True), st.text(max_size=14)), max_size=6)

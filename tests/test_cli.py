@@ -4,12 +4,14 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from openpyxl import load_workbook
 from typer.testing import CliRunner, Result
 
 from cli import app
 from models.fallout import Fallout
 from models.members import MemberLine
 from models.orders import NewOrder
+from models.plans import MemberPlan
 from models.service import ServiceRegistration
 from settings import Settings
 from store import OrderStore
@@ -65,6 +67,8 @@ def test_unreachable_simulator_is_reported_plainly():
 ORDER = {
     "customer_code": "3100012345", "apn": "acme.vpdn.sh", "access_province": "SH", "provinces": ["GD"],
     "tariff": {"name": "Acme", "parameters": {"monthly_fee": "100", "member_fee": "5"}},
+    "contract": {"number": "CT-2026-001", "signed_on": "2026-11-20", "signed_by": "am-zhang",
+                 "tariff_reference": "HQ-TRF-2026-0173"},
 }
 
 
@@ -123,7 +127,8 @@ def active_service(tmp_path) -> OrderStore:
     acquired_customer(store)
     store.services.register_service(ServiceRegistration(
         order_no="OPN-0", service_id="SVC-OPN-0", customer_code="3100012345", apn="acme.vpdn.sh",
-        access_province="SH", paying_province="SH", provinces=["SH"], tariff=ORDER["tariff"]))
+        access_province="SH", paying_province="SH", provinces=["SH"], tariff=ORDER["tariff"],
+        contract={**ORDER["contract"], "number": "CT-OPN-0"}))
     store.services.set_service_state("SVC-OPN-0", "active")
     store.members.stage_items("JOIN-0", [MemberLine(msisdn="13800000001")])
     store.members.assign_batches("JOIN-0", 10)
@@ -269,3 +274,132 @@ def test_a_member_file_that_is_not_utf8_is_refused(tmp_path, active_service):
 
     assert result.exit_code == 2
     assert "as UTF-8 text" in result.output
+
+
+def test_an_opening_without_a_contract_is_refused(tmp_path):
+    acquired_customer(OrderStore(Settings().database_url))
+
+    result = open_with(tmp_path, contract=None)
+
+    assert result.exit_code == 2
+    assert "contract: an opening carries its contract: number, signed_on, signed_by" in result.output
+    assert "nothing started" in result.output
+
+
+def test_an_opening_with_a_contract_number_of_another_customers_service_is_refused(tmp_path, active_service):
+    active_service.customers.save_customer(active_service.customers.get_customer("3100012345").model_copy(
+        update={"customer_code": "3100099999"}))
+
+    result = open_with(tmp_path, customer_code="3100099999", apn="other.vpdn.sh",
+                       contract={**ORDER["contract"], "number": "CT-OPN-0"})
+
+    assert result.exit_code == 2
+    assert "contract CT-OPN-0 is already used by service SVC-OPN-0 of customer 3100012345" in result.output
+
+
+@pytest.mark.parametrize("contract, message", [
+    ({"number": "CT-OPN-0"}, "contract: CT-OPN-0 is the contract in force: an amendment changes it"),
+    ({"number": "bad number!"}, "contract.number"),
+    ({"signed_by": "am-li"}, "contract.number: Field required"),
+])
+def test_a_tariff_change_with_an_amended_contract_that_cannot_apply_is_refused(
+    tmp_path, active_service, contract, message
+):
+    path = tmp_path / "change.json"
+    path.write_text(json.dumps({"parameters": {"monthly_fee": "120"}, "contract": contract}))
+
+    result = runner.invoke(app, ["tariff", "change", "SVC-OPN-0", "--file", str(path)])
+
+    assert result.exit_code == 2
+    assert message in result.output and "nothing started" in result.output
+
+
+def test_service_show_prints_the_contract_in_force(active_service):
+    result = runner.invoke(app, ["service", "show", "SVC-OPN-0"])
+
+    assert result.exit_code == 0
+    assert ("contract CT-OPN-0 signed 2026-11-20 by am-zhang (approved tariff HQ-TRF-2026-0173) — version 1, "
+            "recorded by order OPN-0") in result.output
+
+
+def plan_file(tmp_path, plan: dict) -> str:
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan))
+    return str(path)
+
+
+@pytest.mark.parametrize("members, plan, message", [
+    ("13800000001\n13900000009\n", {"name": "gold", "tariff_version": 1, "parameters": {"member_fee": "9"}},
+     "1 numbers are not active members of service SVC-OPN-0: 13900000009"),
+    ("13800000001\n", {"name": "gold", "tariff_version": 1, "parameters": {"member_speed": "9", "monthly_fee": "1"}},
+     "unknown plan parameters: member_speed, monthly_fee (member parameters of tariff version 1: member_fee)"),
+    ("13800000001\n", {"name": "gold", "tariff_version": 2, "parameters": {"member_fee": "9"}},
+     "the plan refers to tariff version 2; the service's current version is 1"),
+    ("13800000001\n", {"name": "standard", "tariff_version": 1, "parameters": {}},
+     "the plan changes nothing for 1 members already on plan standard (v1): 13800000001"),
+    ("13800000001\n", {"tariff_version": 1}, "plan.name: Field required"),
+])
+def test_a_member_plan_change_that_cannot_apply_is_refused(tmp_path, active_service, members, plan, message):
+    result = runner.invoke(app, ["member", "plan", "SVC-OPN-0", "--file", members_file(tmp_path, members),
+                                 "--plan", plan_file(tmp_path, plan)])
+
+    assert result.exit_code == 2
+    assert message in result.output and "nothing started" in result.output
+    assert active_service.orders.list_orders() == []
+
+
+def test_a_member_plan_change_on_a_service_that_is_not_active_is_refused(tmp_path, active_service):
+    active_service.services.set_service_state("SVC-OPN-0", "closing")
+
+    result = runner.invoke(app, ["member", "plan", "SVC-OPN-0", "--file", members_file(tmp_path, "13800000001\n"),
+                                 "--plan", plan_file(tmp_path, {"name": "gold", "tariff_version": 1})])
+
+    assert result.exit_code == 2
+    assert "service SVC-OPN-0 is closing: it takes no member plan change" in result.output
+
+
+def test_service_members_shows_each_members_plan(active_service):
+    standard = json.loads(runner.invoke(app, ["service", "members", "SVC-OPN-0", "--json"]).stdout)
+    active_service.members.stage_items("PLAN-0", [MemberLine(msisdn="13800000001")], {"13800000001": "GD"})
+    active_service.members.assign_batches("PLAN-0", 10)
+    active_service.members.record_results("PLAN-0", {"13800000001": ("home_done", None, "")})
+    gold = MemberPlan(name="gold", tariff_version=1, parameters={"member_fee": "9"})
+    active_service.terms.record_plan_change("PLAN-0", "SVC-OPN-0", gold, "2026-12-01", [])
+
+    result = runner.invoke(app, ["service", "members", "SVC-OPN-0"])
+
+    assert standard == [{"msisdn": "13800000001", "home_province": "GD", "plan": None}]
+    assert "13800000001  GD  gold (v1: member_fee=9)" in result.output
+
+
+def test_service_report_writes_the_acceptance_table_as_xlsx_with_english_headers(tmp_path, active_service):
+    out = tmp_path / "table.xlsx"
+
+    result = runner.invoke(app, ["service", "report", "SVC-OPN-0", "--out", str(out), "--lang", "en"])
+
+    assert result.exit_code == 0, result.output
+    workbook = load_workbook(out)
+    assert workbook.sheetnames == ["Service", "Members", "Provinces"]
+    service = {row[0]: row[1] for row in workbook["Service"].iter_rows(min_row=2, values_only=True)}
+    assert (service["Contract number"], service["Customer name"], service["Access province"]) == (
+        "CT-OPN-0", "Acme Logistics", "SH")
+    assert [row[:5] for row in workbook["Members"].iter_rows(values_only=True)] == [
+        ("Number", "Name", "Home province", "Plan", "State"), ("13800000001", None, "GD", "standard", "active")]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["service", "report", "SVC-OPN-0", "--out", "table.pdf"], "the table is written as .xlsx or .csv"),
+    (["service", "report", "SVC-NOPE", "--out", "table.csv"], "no service SVC-NOPE"),
+    (["service", "report", "SVC-OPN-0", "--order", "OPN-0", "--out", "table.csv"],
+     "order OPN-0 has no acceptance table: it is acknowledged"),
+    (["order", "report", "JOIN-9", "--out", "table.csv"], "no order JOIN-9"),
+])
+def test_a_report_that_cannot_be_written_is_refused(active_service, args, message):
+    active_service.orders.record_order(NewOrder(order_no="OPN-0", order_type="service_opening", workflow_id="w0",
+                                                customer_code="3100012345", requested_by="alice",
+                                                service_id="SVC-OPN-0"), "k")
+
+    result = runner.invoke(app, args)
+
+    assert result.exit_code != 0
+    assert message in result.output

@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
 @workflow.defn
 class MemberExit(MemberOrderWorkflow):
     order_type = OrderType.member_exit
+    done_verb = "exited"
 
     @workflow.init
     def __init__(self, order: MemberOrder) -> None:

@@ -85,7 +85,7 @@ class MemberJoin(MemberOrderWorkflow):
         async def in_home_province() -> None:
             await self._work_order("member opening order", CrmActivities.member_order, MemberOrderStep(
                 batch=home, stage="member_opening_order", acting_on=ItemState.valid,
-                operation="member_opening_order"))
+                operation="member_opening_order"), effective_from=rental_start)
             if (await self._members_step("HLR subscription", HlrActivities.subscribe_members, MemberStep(
                     batch=home, stage="hlr_subscribe", acting_on=ItemState.valid))).failed:
                 await self._remove_failed(ref, "hlr_subscribe")

@@ -8,7 +8,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.common import STORE_TIMEOUT, failure_text, fan_out
+from workflows.common import BEIJING, STORE_TIMEOUT, failure_text, fan_out
 from workflows.order_workflow import OrderWorkflow
 
 with workflow.unsafe.imports_passed_through():
@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.order_store import OrderStoreActivities
     from models.members import (
         BatchOutcome,
+        BatchReport,
         BatchRef,
         FailedBatch,
         FinishedMembers,
@@ -28,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         MemberOrderResult,
         MemberStep,
     )
+    from models.acceptance import TableRequest
     from models.orders import NewOrder, OrderState, roll_up, workflow_id_for
 
 # Batches in flight at once: enough to keep the provinces busy, few enough to keep the
@@ -37,11 +39,15 @@ BATCH_FAILED = "E5000"
 
 
 class MemberOrderWorkflow(OrderWorkflow[MemberOrderResult]):
-    """Base of MemberJoin and MemberExit; a subclass says what one batch does."""
+    """Base of MemberJoin, MemberExit and MemberPlanChange; a subclass says what one batch
+    does (and, if it differs, how its members done are recorded)."""
+
+    done_verb = "joined"
 
     def _setup_members(self, order: MemberOrder) -> None:
         self._setup(order.order_no, order.timers)
         self._order = order
+        self._reports: list[BatchReport] = list(order.reports)  # the CRMs' completion reports
 
     async def _batch(self, ref: BatchRef) -> None:
         raise NotImplementedError
@@ -70,7 +76,8 @@ class MemberOrderWorkflow(OrderWorkflow[MemberOrderResult]):
         if last < len(batches):
             await self._tracker.record(f"{last} of {len(batches)} batches done; continuing as new")
             await workflow.wait_condition(workflow.all_handlers_finished)
-            workflow.continue_as_new(order.model_copy(update={"resume_batches": batches, "resume_from": last}))
+            workflow.continue_as_new(order.model_copy(update={"resume_batches": batches, "resume_from": last,
+                                                              "reports": self._reports}))
 
     def _batch_of(self, ref: BatchRef, province: str | None = None) -> MemberBatch:
         order = self._order
@@ -85,10 +92,14 @@ class MemberOrderWorkflow(OrderWorkflow[MemberOrderResult]):
         self._tracker.find_step(label, step.batch.province).detail = f"{outcome.ok} ok, {outcome.failed} failed"
         return outcome
 
-    async def _work_order(self, name: str, activity: Any, step: MemberStep) -> None:
-        """A CRM member order for a batch, sent and reported complete."""
-        label = f"{name} {step.batch.home_province}#{step.batch.batch_no}"
-        await self._provinces.run(label, step.batch.province, activity, step)
+    async def _work_order(self, name: str, activity: Any, step: MemberStep, effective_from: str = "") -> None:
+        """A CRM member order for a batch, sent and reported complete (the report's date kept
+        for the acceptance table, with the date the change takes effect)."""
+        batch = step.batch
+        await self._provinces.run(f"{name} {batch.home_province}#{batch.batch_no}", batch.province, activity, step)
+        self._reports.append(BatchReport(
+            home_province=batch.home_province, batch_no=batch.batch_no, province=batch.province, stage=step.stage,
+            reported_on=workflow.now().astimezone(BEIJING).date().isoformat(), effective_from=effective_from))
 
     async def _fail_batch(self, ref: BatchRef, from_states: list[ItemState], stage: str, cause: str) -> None:
         """A province-wide failure: the batch's members still in progress fail with the cause
@@ -132,19 +143,28 @@ class MemberOrderWorkflow(OrderWorkflow[MemberOrderResult]):
             return False
         return True
 
-    async def _finish(self) -> MemberOrderResult:
-        """Members done are recorded; the order rolls up from its members."""
+    async def _record_done(self) -> None:
+        """Record the members done: joined ones `active` in the service, exited ones `exited`."""
         order = self._order
         await workflow.execute_activity_method(
             OrderStoreActivities.finish_members,
-            FinishedMembers(order_no=order.order_no, service_id=order.service_id, kind=order.kind),
+            FinishedMembers(order_no=order.order_no, service_id=order.service_id, kind=order.kind,
+                            reports=self._reports),
             start_to_close_timeout=STORE_TIMEOUT, summary="record the members",
         )
+
+    async def _finish(self) -> MemberOrderResult:
+        """Members done are recorded; the order rolls up from its members."""
+        order = self._order
+        await self._record_done()
         counts = await self._counts()
         state = roll_up([OrderState.completed] * counts.done + [OrderState.failed] * (counts.invalid + counts.failed))
-        verb = "joined" if order.kind == "join" else "exited"
+        if state in (OrderState.completed, OrderState.partial):
+            await self._keep_acceptance_table(TableRequest(
+                order_no=order.order_no, service_id=order.service_id, order_state=state,
+                batch_reports=self._reports))
         await self._tracker.record(
-            f"members {verb}: {counts.done} of {counts.requested}", state=state,
+            f"members {self.done_verb}: {counts.done} of {counts.requested}", state=state,
             detail=f"{counts.invalid} refused by member verification, {counts.failed} failed",
         )
         return MemberOrderResult(order_no=order.order_no, state=state, counts=counts)

@@ -4,6 +4,7 @@ for a person when an undo fails."""
 
 import asyncio
 from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from typing import Any, ClassVar, Generic, TypeVar
 
 from temporalio import workflow
@@ -17,6 +18,8 @@ from workflows.saga import Saga
 with workflow.unsafe.imports_passed_through():
     from activities.billing import RentalActivities
     from activities.order_store import OrderStoreActivities
+    from models.acceptance import TableRequest
+    from models.contract import ContractRecord
     from models.fallout import FalloutDecision
     from models.hub import REPORT_SIGNAL, CompletionReport
     from models.orders import (
@@ -39,6 +42,8 @@ with workflow.unsafe.imports_passed_through():
         ServiceView,
     )
 
+ACCEPTANCE_TABLE_PATCH = "acceptance-table"
+TABLE_TIMEOUT = timedelta(minutes=5)  # a 100 000-member table is written in one transaction
 AWAITING_AUDIT = "awaiting business audit"
 AWAITING_RENTAL_CONFIRMATION = "awaiting the customer's rental-start confirmation"
 ORDER_REJECTED = "OrderRejected"
@@ -180,6 +185,14 @@ class OrderWorkflow(Generic[Result]):
             await self._provinces.run("rental start to HQ settlement", HQ, RentalActivities.record_settlement,
                                       rental())
 
+    async def _keep_acceptance_table(self, request: TableRequest) -> None:
+        """Compile the acceptance basic information table (VPDN业务受理基础信息表) of the order
+        and keep it with the order (orders started before tables existed keep none)."""
+        if workflow.patched(ACCEPTANCE_TABLE_PATCH):
+            await workflow.execute_activity_method(
+                OrderStoreActivities.compile_acceptance_table, request, start_to_close_timeout=TABLE_TIMEOUT,
+                summary="compile the acceptance basic information table")
+
     async def _wait_for_person(self, event: str, sub_state: str, decided: Any) -> None:
         """Put the order in `pending` with what it waits for, until `decided()` holds."""
         await self._tracker.record(event, state=OrderState.pending, sub_state=sub_state)
@@ -286,6 +299,8 @@ class ServiceOrderWorkflow(OrderWorkflow[ServiceOrderResult]):
     def _setup_service_order(self, order: Any) -> None:
         self._setup(order.order_no, order.timers, order.service_id)
         self._order = order
+        self._contract = getattr(order, "contract", None)  # an amended contract, if it carries one
+        self._tracker.status.contract = str(self._contract) if self._contract else ""
 
     async def _accept_on_active_service(self) -> ServiceView:
         """Accept the order and load the service as it is now; only an active one takes it."""
@@ -313,6 +328,12 @@ class ServiceOrderWorkflow(OrderWorkflow[ServiceOrderResult]):
         return service.rental_start or workflow.now().astimezone(BEIJING).date().isoformat()
 
     async def _complete(self, detail: str) -> ServiceOrderResult:
+        if self._contract:
+            await workflow.execute_activity_method(
+                OrderStoreActivities.record_contract,
+                ContractRecord(service_id=self._service_id, order_no=self._order_no, amendment=self._contract),
+                start_to_close_timeout=STORE_TIMEOUT, summary="record the amended contract")
+            detail += f"; {self._contract} recorded"
         await self._tracker.record(f"{self.order_type} completed", state=OrderState.completed, detail=detail)
         return ServiceOrderResult(order_no=self._order_no, service_id=self._service_id,
                                   state=OrderState.completed, detail=detail)

@@ -12,12 +12,13 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import ActivityCancellationType
 
-from workflows.common import PROVINCE_RETRY, OrderTracker, failure_text
+from workflows.common import BEIJING, PROVINCE_RETRY, OrderTracker, failure_text
 from workflows.fallout import Fallouts
 
 with workflow.unsafe.imports_passed_through():
     from activities import PROVINCE_REJECTED
     from activities.work_orders import expected_report
+    from models.acceptance import ProvinceReport
     from models.hub import CompletionReport, ExpectedReport
     from models.orders import UnexpectedReport
     from models.service import ReportTimers, WorkOrderAck
@@ -54,6 +55,8 @@ class ProvinceWork:
         self._reports: dict[str, CompletionReport] = {}
         self._report_ids: set[str] = set()
         self._refused: set[tuple[str, str]] = set()
+        # The completion reports the order's steps received, with their dates (acceptance table).
+        self.reported: list[ProvinceReport] = []
 
     def receive(self, report: CompletionReport) -> UnexpectedReport | None:
         """Believe a report for a work order sent; return it as unexpected otherwise (a
@@ -205,6 +208,8 @@ class ProvinceWork:
             except BaseException as error:
                 step.state, step.detail = "failed", failure_text(error)
                 raise
+            self.reported.append(ProvinceReport(province=province, step=name,
+                                                reported_on=workflow.now().astimezone(BEIJING).date().isoformat()))
         step.state = "done"
 
     async def _wait(self, idempotency_key: str, what: str) -> CompletionReport:

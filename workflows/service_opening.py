@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.crm import CrmActivities
     from activities.line import LineActivities
     from activities.order_store import OrderStoreActivities
+    from models.acceptance import TableRequest
     from models.orders import NewOrder, OrderState, OrderType, workflow_id_for
     from models.service import (
         AccessWorkOrder,
@@ -44,6 +45,7 @@ class ServiceOpening(OrderWorkflow[ServiceOpeningResult]):
         self._setup(order.order_no, order.timers, order.service_id)
         self._order = order
         self._rental_id = f"{order.service_id}:rental"
+        self._tracker.status.contract = str(order.contract) if order.contract else ""
 
     @workflow.run
     async def run(self, order: ServiceOpeningOrder) -> ServiceOpeningResult:
@@ -74,6 +76,9 @@ class ServiceOpening(OrderWorkflow[ServiceOpeningResult]):
                           rental_start=rental_start),
             start_to_close_timeout=STORE_TIMEOUT, summary="service active",
         )
+        await self._keep_acceptance_table(TableRequest(
+            order_no=order.order_no, service_id=order.service_id, order_state=OrderState.completed,
+            province_reports=self._provinces.reported))
         await tracker.record(
             "service active", state=OrderState.completed,
             detail=f"service {order.service_id} ({order.apn}) active in {', '.join(order.provinces)}; "
@@ -95,7 +100,7 @@ class ServiceOpening(OrderWorkflow[ServiceOpeningResult]):
                     order_no=order.order_no, service_id=order.service_id, customer_code=order.customer_code,
                     apn=order.apn, access_province=order.access_province,
                     paying_province=order.paying_province, provinces=order.provinces, tariff=order.tariff,
-                    line=order.line, rental_rule=order.rental_rule,
+                    line=order.line, rental_rule=order.rental_rule, contract=order.contract,
                 ),
                 start_to_close_timeout=STORE_TIMEOUT, summary="record the service",
             )

@@ -1,5 +1,5 @@
 """One order at a time per service: a long-lived workflow per VPDN service queues the orders
-that touch it (tariff change, service change, closure, member join and exit) and runs them
+that touch it (tariff change, service change, closure, member join, exit and plan change) and runs them
 one after the other, each as its own order workflow (a child).
 
 Orders arrive by update-with-start, so the person submitting learns at once whether the
@@ -14,6 +14,7 @@ from temporalio.exceptions import ChildWorkflowError, WorkflowAlreadyStartedErro
 from workflows.common import STORE_TIMEOUT, failure_text
 from workflows.member_exit import MemberExit
 from workflows.member_join import MemberJoin
+from workflows.member_plan_change import MemberPlanChange
 from workflows.service_change import ServiceChange
 from workflows.service_closure import ServiceClosure
 from workflows.tariff_change import TariffChange
@@ -31,6 +32,7 @@ ORDER_KINDS = {
     "service_closure": (OrderType.service_closure, ServiceClosure),
     "join": (OrderType.member_join, MemberJoin),
     "exit": (OrderType.member_exit, MemberExit),
+    "plan_change": (OrderType.member_plan_change, MemberPlanChange),
 }
 PER_RUN = 100  # orders run before continuing as new
 

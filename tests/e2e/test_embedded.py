@@ -1,5 +1,6 @@
 """End to end: `vpdn up` (real dev server binary, simulator, worker) driven by the CLI."""
 
+import csv
 import json
 import os
 import re
@@ -150,7 +151,9 @@ def test_a_whole_service_life_through_the_cli(env, tmp_path):
         "customer_code": CODE, "apn": "qilu.vpdn.sd", "access_province": "SD", "provinces": ["BJ", "GD"],
         "tariff": {"name": "Qilu 2026", "parameters": {"monthly_fee": "3000", "member_fee": "8"}},
         "line": {"bandwidth_mbps": 200, "address": "1 Jingshi Rd, Jinan"},
-        "paying_province": "BJ", "rental_rule": "on_confirmation"}))
+        "paying_province": "BJ", "rental_rule": "on_confirmation",
+        "contract": {"number": "QL-2026-018", "signed_on": "2026-11-18", "signed_by": "am-sun",
+                     "tariff_reference": "HQ-TRF-2026-0099"}}))
 
     up = Up(env)
     try:
@@ -195,6 +198,22 @@ def test_a_whole_service_life_through_the_cli(env, tmp_path):
         invalid = json.loads(vpdn(env, "order", "members", "JOIN-E2E", "--state", "invalid", "--json").stdout)
         assert {(m["msisdn"], m["code"]) for m in invalid} == {(numbers[0], "E2001"), (numbers[1], "E2001")}
         assert len(json.loads(vpdn(env, "sim", "holdings", "SD", "aaa").stdout)) == 198
+
+        # 30 of them move to a member plan; the join's acceptance table is kept with it.
+        plan = tmp_path / "plan.json"
+        plan.write_text(json.dumps({"name": "field staff", "tariff_version": 1, "parameters": {"member_fee": "12"}}))
+        movers = tmp_path / "movers.csv"
+        movers.write_text("\n".join(numbers[2:32]))
+        moved = vpdn(env, "member", "plan", "SVC-OPN-E2E", "--file", str(movers), "--plan", str(plan),
+                      "--order-no", "PLAN-E2E", "--pre-approved-by", "hq-wang", "--wait", "--json")
+        assert json.loads(moved.stdout)["result"]["state"] == "completed", moved.stderr
+        on_plan = json.loads(vpdn(env, "service", "members", "SVC-OPN-E2E", "--json").stdout)
+        assert sum(m["plan"] is not None and m["plan"]["name"] == "field staff" for m in on_plan) == 30
+        report = vpdn(env, "order", "report", "JOIN-E2E", "--out", str(tmp_path / "join.csv"), "--lang", "en")
+        assert report.returncode == 0, report.stderr
+        rows = list(csv.reader((tmp_path / "join.csv").open(encoding="utf-8-sig")))
+        assert ["Contract number", "QL-2026-018"] in rows
+        assert sum(row[:1] in ([numbers[0]], [numbers[2]]) for row in rows) == 2
 
         # The rest of the service's life, each order queued on the service in turn.
         change = tmp_path / "tariff.json"
@@ -243,7 +262,9 @@ def test_the_demo_runs_a_whole_service_life_to_the_end(env):
         assert "demo finished" in demo.stdout
         assert "197 joined, 3 refused" in demo.stdout
         listed = json.loads(vpdn(env, "order", "list", "--customer", "9100000001", "--json").stdout)
-        assert {o["state"] for o in listed} <= {"completed", "partial"} and len(listed) == 7
+        assert {o["state"] for o in listed} <= {"completed", "partial"} and len(listed) == 8
+        assert "on the new plan, 2 kept their plan" in demo.stdout
+        assert len(list((Path(env["VPDN_DATA_DIR"])).glob("acceptance-*"))) == 2
         assert json.loads(vpdn(env, "fallout", "list", "--json").stdout) == []
         watched = vpdn(env, "order", "status", listed[0]["order_no"], "--watch")
         assert watched.returncode == 0 and "completed" in watched.stdout
@@ -263,7 +284,9 @@ def test_a_service_opens_through_vpdn_up_with_the_order_store_on_postgresql(env,
     order = tmp_path / "order.json"
     order.write_text(json.dumps({
         "customer_code": CODE, "apn": "westlake.vpdn.zj", "access_province": "ZJ", "provinces": ["SH", "JS"],
-        "tariff": {"name": "Westlake", "parameters": {"monthly_fee": "900", "member_fee": "6"}}}))
+        "tariff": {"name": "Westlake", "parameters": {"monthly_fee": "900", "member_fee": "6"}},
+        "contract": {"number": "WL-2026-002", "signed_on": "2026-11-19", "signed_by": "am-qian",
+                     "tariff_reference": "HQ-TRF-2026-0101"}}))
 
     up = Up(env)
     try:

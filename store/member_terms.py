@@ -1,0 +1,109 @@
+"""The terms each member is on in its VPDN: its member plan (成员套餐) and the dates its home
+province reported (opened on, rental from, latest completion report). Written set-based
+from the order's items when a member order ends; a member without a row is on the standard
+plan and joined before these were recorded."""
+
+from sqlalchemy import JSON, Engine, delete, insert, literal, update
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, select
+
+from models.members import BatchReport, ItemState
+from models.plans import STANDARD, MemberPlan
+from store.tables import MemberTerms, OrderItem
+
+
+class MemberTermRecords:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def plans(self, service_id: str, msisdns: list[str] | None = None) -> dict[str, MemberPlan]:
+        """The recorded plans of a service's members (those on the standard plan are absent)."""
+        query = select(MemberTerms.msisdn, MemberTerms.plan_name, MemberTerms.plan_version,
+                       MemberTerms.plan_parameters).where(
+            MemberTerms.service_id == service_id, MemberTerms.plan_version.is_not(None))
+        if msisdns is not None:
+            query = query.where(MemberTerms.msisdn.in_(msisdns))
+        with Session(self.engine) as session:
+            return {msisdn: MemberPlan(name=name, tariff_version=version, parameters=parameters)
+                    for msisdn, name, version, parameters in session.exec(query)
+                    if not (name == STANDARD and not parameters)}
+
+    def plans_with_dates(self, service_id: str, msisdns: list[str]) -> dict[str, tuple[MemberPlan | None, str | None]]:
+        """Each member's plan and the date it applies from (None, None: the standard plan)."""
+        query = select(MemberTerms.msisdn, MemberTerms.plan_from).where(
+            MemberTerms.service_id == service_id, MemberTerms.msisdn.in_(msisdns))
+        plans = self.plans(service_id, msisdns)
+        with Session(self.engine) as session:
+            since = dict(session.exec(query).all())
+        return {m: (plans.get(m), since.get(m) if m in plans else None) for m in msisdns}
+
+    def terms(self, service_id: str) -> dict[str, MemberTerms]:
+        """Every recorded member's terms (rows stay inside the store package)."""
+        with Session(self.engine) as session:
+            return {row.msisdn: row for row in session.exec(
+                select(MemberTerms).where(MemberTerms.service_id == service_id))}
+
+    def record_plan_change(self, order_no: str, service_id: str, plan: MemberPlan, plan_from: str,
+                           reports: list[BatchReport]) -> None:
+        """The members whose plan changed in their home province (`home_done`) are on `plan`
+        from `plan_from`, and done. One transaction; a repeat finds none left to move."""
+        with Session(self.engine) as session:
+            moved = sa_select(OrderItem.msisdn).where(OrderItem.order_no == order_no,
+                                                      OrderItem.state == ItemState.home_done)
+            self._ensure_rows(session, service_id, order_no, ItemState.home_done)
+            session.exec(update(MemberTerms).where(
+                MemberTerms.service_id == service_id, MemberTerms.msisdn.in_(moved)).values(
+                plan_name=plan.name, plan_version=plan.tariff_version, plan_parameters=plan.parameters,
+                plan_from=plan_from, order_no=order_no))
+            self._set_report_dates(session, order_no, service_id, reports, ItemState.home_done, opening=False)
+            session.exec(update(OrderItem).where(OrderItem.order_no == order_no,
+                                                 OrderItem.state == ItemState.home_done).values(state=ItemState.done))
+            session.commit()
+
+    def record_joined(self, order_no: str, service_id: str, reports: list[BatchReport]) -> None:
+        """Members that joined start on the standard plan, with the dates their home CRM
+        reported (opened on, rental from). Call once their items are `done`."""
+        with Session(self.engine) as session:
+            joined = sa_select(OrderItem.msisdn).where(OrderItem.order_no == order_no,
+                                                       OrderItem.state == ItemState.done)
+            self._ensure_rows(session, service_id, order_no, ItemState.done)
+            session.exec(update(MemberTerms).where(
+                MemberTerms.service_id == service_id, MemberTerms.msisdn.in_(joined)).values(
+                plan_name=STANDARD, plan_version=None, plan_parameters={}, plan_from=None, opened_on=None,
+                rental_from=None, reported_on=None, order_no=order_no))
+            self._set_report_dates(session, order_no, service_id, reports, ItemState.done, opening=True)
+            session.commit()
+
+    def forget_exited(self, order_no: str, service_id: str) -> None:
+        """Members that left end their terms."""
+        with Session(self.engine) as session:
+            session.exec(delete(MemberTerms).where(MemberTerms.service_id == service_id, MemberTerms.msisdn.in_(
+                sa_select(OrderItem.msisdn).where(OrderItem.order_no == order_no,
+                                                  OrderItem.state == ItemState.done))))
+            session.commit()
+
+    @staticmethod
+    def _ensure_rows(session: Session, service_id: str, order_no: str, state: str) -> None:
+        """A terms row for each of the order's members in `state` that has none (one INSERT … SELECT)."""
+        missing = sa_select(
+            literal(service_id), OrderItem.msisdn, literal(STANDARD), literal({}, JSON), literal(order_no),
+        ).where(OrderItem.order_no == order_no, OrderItem.state == state, OrderItem.msisdn.not_in(
+            sa_select(MemberTerms.msisdn).where(MemberTerms.service_id == service_id)))
+        session.exec(insert(MemberTerms).from_select(
+            ["service_id", "msisdn", "plan_name", "plan_parameters", "order_no"], missing))
+
+    @staticmethod
+    def _set_report_dates(session: Session, order_no: str, service_id: str, reports: list[BatchReport],
+                          state: str, opening: bool) -> None:
+        """Per batch, the date its home CRM reported; for an opening also opened on and rental from."""
+        for report in reports:
+            if not report.from_home_crm:
+                continue
+            batch = sa_select(OrderItem.msisdn).where(
+                OrderItem.order_no == order_no, OrderItem.home_province == report.home_province,
+                OrderItem.batch_no == report.batch_no, OrderItem.state == state)
+            values = {"reported_on": report.reported_on}
+            if opening:
+                values |= {"opened_on": report.reported_on, "rental_from": report.effective_from or None}
+            session.exec(update(MemberTerms).where(
+                MemberTerms.service_id == service_id, MemberTerms.msisdn.in_(batch)).values(**values))
