@@ -8,7 +8,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, BinaryIO, NoReturn
 
 import httpx
 import typer
@@ -24,10 +24,12 @@ from rich.table import Table
 from temporalio.client import WorkflowFailureError
 from temporalio.service import RPCError, RPCStatusCode
 
+from adapters.passwords import SecretsRefused
 from models.customer import AcquisitionResult, CustomerHierarchy
 from models.fallout import FalloutDecision, FalloutPolicy
 from models.hub import FaultKind, FaultSpec, SeedData
 from models.orders import (
+    MEMBER_CHANGE_PREFIX,
     CompensationDecision,
     Decision,
     OrderState,
@@ -140,7 +142,10 @@ def up() -> None:
     """
     from embedded import run_embedded
 
-    asyncio.run(run_embedded(Settings(), console))
+    try:
+        asyncio.run(run_embedded(Settings(), console))
+    except SecretsRefused as refusal:
+        fail(str(refusal), code=2)
 
 
 @app.command()
@@ -186,6 +191,8 @@ def worker() -> None:
 
     try:
         asyncio.run(run_worker(Settings()))
+    except SecretsRefused as refusal:
+        fail(str(refusal), code=2)
     except KeyboardInterrupt:
         pass
 
@@ -388,7 +395,7 @@ def parse_age(text: str) -> timedelta:
     """`30m`, `4h`, `2d` as a duration."""
     units = {"m": "minutes", "h": "hours", "d": "days"}
     number, unit = text[:-1], text[-1:]
-    if unit not in units or not number.isdigit():
+    if unit not in units or not (number.isascii() and number.isdigit()):
         raise ValueError(f"age {text!r} is not like 30m, 4h or 2d")
     return timedelta(**{units[unit]: int(number)})
 
@@ -494,11 +501,24 @@ def service_open(
     console.print(f"follow it: vpdn order status {accepted.order_no}")
 
 
+def read_text_file(file: Path, what: str) -> str:
+    """A UTF-8 text file's content, or a one-line refusal (with the line that is not UTF-8)."""
+    try:
+        content = file.read_bytes()
+    except OSError as error:
+        fail(f"cannot read {what} file {file}: {error.strerror or error}", code=2)
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = content.count(b"\n", 0, error.start) + 1
+        fail(f"cannot read {what} file {file}: line {line} is not UTF-8 text", code=2)
+
+
 def read_json_file(file: Path, what: str) -> dict:
     """A JSON object from a file, or a clear refusal."""
     try:
-        content = json.loads(file.read_text())
-    except (OSError, ValueError) as error:
+        content = json.loads(read_text_file(file, what))
+    except ValueError as error:
         fail(f"cannot read {what} file {file}: {error}", code=2)
     if not isinstance(content, dict):
         fail(f"the {what} file {file} must hold a JSON object {{…}}, not {type(content).__name__}", code=2)
@@ -627,20 +647,21 @@ def service_show(service_id: str, as_json: JsonOption = False) -> None:
 # Members
 
 
-def read_member_file(file: Path) -> bytes:
+def open_member_file(file: Path) -> BinaryIO:
+    """The member file, opened to be read as a stream."""
     try:
-        return file.read_bytes()
+        return file.open("rb")
     except OSError as error:
-        fail(f"cannot read member file {file}: {error}", code=2)
+        fail(f"cannot read member file {file}: {error.strerror or error}", code=2)
 
 
 def member_order(service_id: str, file: Path, kind: str, order_no: str | None, by: str,
                  pre_approved_by: str | None, wait: bool, as_json: bool) -> None:
     """Submit a member join or exit from a member file; follow it with `wait`."""
-    content = read_member_file(file)
     fields = order_fields("JOIN" if kind == "join" else "EXIT", order_no, by, pre_approved_by)
-    with console.status(f"checking and recording the members of order {fields['order_no']}…"):
-        accepted = submit(intake().member_order(service_id, kind, content, fields))
+    with open_member_file(file) as stream, \
+            console.status(f"checking and recording the members of order {fields['order_no']}…"):
+        accepted = submit(intake().member_order(service_id, kind, stream, fields))
     if not as_json:
         console.print(f"order {accepted.order_no} accepted: {accepted.member_count} members to {kind} "
                       f"{accepted.service_id}")
@@ -718,10 +739,11 @@ def member_plan(
     wait: WaitOption = False, as_json: JsonOption = False,
 ) -> None:
     """Move members to a member plan (成员套餐变更): per home province, the CRM's order and member billing."""
-    content = read_member_file(file)
     fields = {**order_fields("PLAN", order_no, by, pre_approved_by), "plan_from": plan_from}
-    with console.status(f"checking and recording the members of order {fields['order_no']}…"):
-        accepted = submit(intake().member_plan_change(service_id, content, read_json_file(plan, "plan"), fields))
+    plan_fields = read_json_file(plan, "plan")
+    with open_member_file(file) as stream, \
+            console.status(f"checking and recording the members of order {fields['order_no']}…"):
+        accepted = submit(intake().member_plan_change(service_id, stream, plan_fields, fields))
     if not as_json:
         console.print(f"order {accepted.order_no} accepted: {accepted.member_count} members of "
                       f"{accepted.service_id} change their plan")
@@ -742,8 +764,29 @@ def member_notify(
         "notification_id": notification_id, "province": province,
         "kind": {"cancelled": "number_cancelled", "changed": "number_changed"}.get(kind, kind),
         "msisdn": msisdn, "new_msisdn": new}))
-    console.print(f"notification {notification_id} delivered to service {service_id}; "
-                  f"the change runs as order CHG-{notification_id}-…")
+    console.print(f"notification {notification_id} received for service {service_id}: it is checked, then its "
+                  f"orders wait their turn on the service as {MEMBER_CHANGE_PREFIX}{notification_id}-…; "
+                  f"see `vpdn member notifications {service_id}`")
+
+
+@member_app.command("notifications")
+def member_notifications(
+    service_id: Annotated[str | None, typer.Argument(help="Only this service's.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """CRMs' notifications of members' own number changes, latest first: accepted with the
+    orders they caused, or refused with the reason."""
+    notifications = OrderStore(Settings().database_url).notifications.list_notifications(
+        service_id.strip() if service_id else None)
+    if as_json:
+        print_json([n.model_dump(mode="json") for n in notifications])
+        return
+    table = Table("notification", "received (UTC)", "from", "kind", "number", "new number", "service", "state",
+                  "orders / reason")
+    for n in notifications:
+        table.add_row(n.notification_id, f"{n.received_at:%Y-%m-%d %H:%M:%S}", n.province, n.kind, n.msisdn,
+                      n.new_msisdn or "", n.service_id or "", n.state, " ".join(n.orders) or n.reason)
+    console.print(table if notifications else "no notification")
 
 @order_app.command("report")
 def order_report(order_no: str, out: OutOption, lang: LangOption = "zh") -> None:
@@ -866,9 +909,9 @@ def sim_seed(
         fail("give --file or --customers/--subscribers", code=2)
     if file is not None:
         try:
-            data = SeedData.model_validate_json(file.read_text())
-        except (OSError, ValidationError) as error:
-            fail(f"cannot load seed file {file}: {error}", code=2)
+            data = SeedData.model_validate_json(read_text_file(file, "seed"))
+        except ValidationError as error:
+            fail(f"cannot load seed file {file}: {validation_text(error)}", code=2)
         result = sim_call("POST", "/admin/seed", data.model_dump())
     else:
         result = sim_call("POST", "/admin/seed/generate",

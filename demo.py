@@ -200,8 +200,7 @@ class Demo:
         return order_no
 
     async def member_order(self, client, kind: str, order_no: str, msisdns: list[str], service) -> str:
-        homes = self.store.members.member_homes(service.service_id, msisdns) if kind == "exit" else None
-        self.store.members.stage_items(order_no, [MemberLine(msisdn=m) for m in msisdns], homes)
+        self.store.staging.stage(order_no, service.service_id, kind, [MemberLine(msisdn=m) for m in msisdns])
         await submit_service_order(client, self.settings.task_queue, MemberOrder(
             order_no=order_no, kind=kind, service_id=service.service_id, customer_code=CUSTOMER, apn=service.apn,
             access_province=service.access_province, provinces=service.provinces, member_count=len(msisdns),

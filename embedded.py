@@ -2,21 +2,28 @@
 
 The dev server keeps its history in the data folder next to the order store, so the two
 agree after a restart. An already reachable Temporal server is used instead of a new one.
+The data folder is its owner's alone (0700, its files 0600: the order store, the simulator
+database, the history, the secrets); without VPDN_PASSWORD_SECRET_FILE the member password
+secrets are created there.
 """
 
 import asyncio
 import contextlib
+import dataclasses
+import os
 import signal
 import subprocess
 
 from rich.console import Console
 
+from adapters.passwords import create_secrets_file
 from models import search_attributes
+from private_files import private_folder
 from settings import Settings, connect_temporal, temporal_cli_path
 from simulator.db import open_database
 from simulator.seed import ensure_demo_data
 from simulator.server import serve
-from worker import build_worker, ensure_search_attributes
+from worker import build_worker, ensure_search_attributes, member_passwords
 
 STARTUP_TIMEOUT_S = 60
 
@@ -71,8 +78,21 @@ def stop(server: subprocess.Popen) -> None:
         server.wait()
 
 
+def private_data(settings: Settings) -> Settings:
+    """Make the data folder private (every file this process and the dev server create in
+    it is 0600 from its first byte) and the settings with the password secrets to use."""
+    os.umask(0o077)
+    private_folder(settings.data_dir)
+    if settings.password_secret_file is not None:
+        return settings
+    if not settings.embedded_secret_file.exists():
+        create_secrets_file(settings.embedded_secret_file)
+    return dataclasses.replace(settings, password_secret_file=settings.embedded_secret_file)
+
+
 async def run_embedded(settings: Settings, console: Console) -> None:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings = private_data(settings)
+    passwords = member_passwords(settings)
     address = settings.temporal_address
     server = None
     ui = f"http://localhost:{settings.ui_port}"
@@ -86,7 +106,7 @@ async def run_embedded(settings: Settings, console: Console) -> None:
             await wait_until_reachable(address, server, console)
         client = await connect_temporal(settings)
         await ensure_search_attributes(client, settings.namespace)
-        worker = build_worker(client, settings)
+        worker = build_worker(client, settings, passwords=passwords)
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):

@@ -7,8 +7,9 @@ The CLI, the demo, the benchmarks and the tests submit through here.
 """
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, BinaryIO
 
 from pydantic import BaseModel, ValidationError
 from temporalio.client import Client, WorkflowUpdateFailedError
@@ -18,16 +19,11 @@ from temporalio.service import RPCError, RPCStatusCode
 from models.acceptance import AcceptanceTable
 from models.contract import ContractAmendment
 from models.customer import AcquireCustomerInput, CustomerChange
-from models.members import (
-    MemberChangesState,
-    MemberFileError,
-    MemberLine,
-    MemberNotification,
-    MemberOrder,
-    parse_member_file,
-)
+from models.member_changes import MemberNotification
+from models.member_file import MemberFile, MemberFileError
+from models.members import MemberOrder
 from models.plans import MemberPlan, MemberPlanChangeOrder, PlanRefused, check_plan
-from models.orders import OrderType, OrderView, workflow_id_for
+from models.orders import MEMBER_CHANGE_PREFIX, OrderType, OrderView, workflow_id_for
 from models.service import (
     ServiceChangeOrder,
     ServiceClosureOrder,
@@ -41,7 +37,7 @@ from models.service import (
 from models.service_orders import ServiceOrder, SubmissionAnswer
 from models.provinces import PROVINCE_CODES
 from settings import Settings
-from store import OrderStore
+from store import NotificationConflict, OrderStore, StagingConflict
 from submission import notify_customer_change, notify_member_change, start_order, submit_service_order
 from workflows.common import failure_text
 from workflows.customer_acquisition import CustomerAcquisition
@@ -91,9 +87,13 @@ def validated(model: type[BaseModel], fields: Any, within: str = "") -> Any:
         raise Refusal(validation_text(error, within)) from None
 
 
-def list_some(numbers: Any, shown: int = 10) -> str:
-    numbers = list(numbers)
-    return " ".join(numbers[:shown]) + (f" … and {len(numbers) - shown} more" if len(numbers) > shown else "")
+def list_some(first: list[str], count: int) -> str:
+    """The first numbers of `count`, and how many more."""
+    return " ".join(first) + (f" … and {count - len(first)} more" if count > len(first) else "")
+
+
+# A staging nobody submitted within this time is an orphan (its command died): cleared.
+ORPHANS_CLEARED_AFTER = timedelta(minutes=15)
 
 
 class Intake:
@@ -107,6 +107,7 @@ class Intake:
     async def acquire_customer(self, fields: dict) -> Accepted:
         """Customer information acquisition (客户信息获取) for a 10-digit customer code."""
         order = validated(AcquireCustomerInput, fields)
+        self._check_order_no(order.order_no)
         await self._start(CustomerAcquisition.run, order, OrderType.customer_acquisition, order.order_no,
                           order.customer_code, list(PROVINCE_CODES),
                           f"Customer acquisition {order.customer_code} by {order.requested_by}")
@@ -115,6 +116,7 @@ class Intake:
     async def open_service(self, fields: dict) -> Accepted:
         """Service opening (业务开通): refused for a customer not acquired or an APN in use."""
         order: ServiceOpeningOrder = validated(ServiceOpeningOrder, fields)
+        self._check_order_no(order.order_no)
         if self._store.customers.get_customer(order.customer_code) is None:
             raise Refusal(f"customer {order.customer_code} is not acquired: run `vpdn customer acquire "
                           f"{order.customer_code}` first")
@@ -161,89 +163,107 @@ class Intake:
                 f"exit with `vpdn member exit {service.service_id} --file …`")
         return await self._queue(ServiceClosureOrder, service, fields)
 
-    async def member_order(self, service_id: str, kind: str, member_file: bytes, fields: dict) -> Accepted:
-        """Member join or exit (成员加入/退出): the file checked against the service, its members
-        staged in the store, the order queued; a refused submission leaves nothing staged."""
+    async def member_order(self, service_id: str, kind: str, member_file: bytes | BinaryIO,
+                           fields: dict) -> Accepted:
+        """Member join or exit (成员加入/退出): the file read as a stream and checked, its
+        members staged (bound to the order number and the file's content), checked against
+        the service, and the order queued. Recording the order is the commit point: a
+        refused submission takes back what it staged, and never what another one did."""
         service = self.active_service(service_id, f"member {kind}")
-        members = self._member_file(member_file)
-        numbers = [m.msisdn for m in members]
-        present = self._store.members.member_homes(service.service_id, numbers)
-        if kind == "join" and present:
-            raise Refusal(f"{len(present)} members are already in service {service_id}: {list_some(present)}")
-        missing = [n for n in numbers if n not in present]
-        if kind == "exit" and missing:
-            raise Refusal(f"{len(missing)} numbers are not members of service {service_id} (unknown or already "
-                          f"exited): {list_some(missing)}")
+        members, count = self._member_file(member_file)
         order: MemberOrder = validated(MemberOrder, {
             **fields, "kind": kind, "service_id": service.service_id, "customer_code": service.customer_code,
             "apn": service.apn, "access_province": service.access_province, "provinces": service.provinces,
-            "member_count": len(members)})
-        answer = await self._stage_and_submit(order, members, present if kind == "exit" else None)
+            "member_count": count})
+        answer = await self._stage_and_submit(order, members, self._refuse_members)
         return self._accepted(order.order_no, OrderType(f"member_{kind}"), service_id=service.service_id,
-                              member_count=len(members), queue=answer)
+                              member_count=count, queue=answer)
 
-    async def member_plan_change(self, service_id: str, member_file: bytes, plan: dict, fields: dict) -> Accepted:
-        """Member plan change (成员套餐变更): refused for numbers that are not active members, a
-        plan that does not fit the service's current tariff version, or one that changes nothing
+    async def member_plan_change(self, service_id: str, member_file: bytes | BinaryIO, plan: dict,
+                                 fields: dict) -> Accepted:
+        """Member plan change (成员套餐变更): refused for numbers that are not members, a plan
+        that does not fit the service's current tariff version, or one that changes nothing
         for some of the members; the members staged, the order queued."""
         service = self.active_service(service_id, "member plan change")
-        members = self._member_file(member_file)
-        numbers = [m.msisdn for m in members]
-        homes = self._store.members.member_homes(service.service_id, numbers)
-        if missing := [n for n in numbers if n not in homes]:
-            raise Refusal(f"{len(missing)} numbers are not active members of service {service.service_id}: "
-                          f"{list_some(missing)}")
+        members, count = self._member_file(member_file)
         parsed: MemberPlan = validated(MemberPlan, plan, "plan")
         try:
             check_plan(parsed, service.tariff, service.tariff_version)
         except PlanRefused as error:
             raise Refusal(str(error)) from None
-        current = self._store.terms.plans(service.service_id, numbers)
-        if unchanged := [n for n in numbers if parsed.same_as(current.get(n))]:
-            raise Refusal(f"the plan changes nothing for {len(unchanged)} members already on plan {parsed}: "
-                          f"{list_some(unchanged)}")
         order: MemberPlanChangeOrder = validated(MemberPlanChangeOrder, {
             **fields, "service_id": service.service_id, "customer_code": service.customer_code, "apn": service.apn,
             "access_province": service.access_province, "provinces": service.provinces,
-            "member_count": len(members), "plan": parsed.model_dump()})
-        answer = await self._stage_and_submit(order, members, homes)
+            "member_count": count, "plan": parsed.model_dump()})
+
+        def refuse(order: MemberPlanChangeOrder) -> None:
+            count, first = self._store.staging.refused_members(order.order_no, order.service_id, order.kind)
+            if count:
+                raise Refusal(f"{count} numbers are not active members of service {order.service_id}: "
+                              f"{list_some(first, count)}")
+            on_plan, first = self._store.terms.staged_on_plan(order.order_no, order.service_id, parsed)
+            if on_plan:
+                raise Refusal(f"the plan changes nothing for {on_plan} members already on plan {parsed}: "
+                              f"{list_some(first, on_plan)}")
+
+        answer = await self._stage_and_submit(order, members, refuse)
         return self._accepted(order.order_no, OrderType.member_plan_change, service_id=service.service_id,
-                              member_count=len(members), queue=answer)
+                              member_count=count, queue=answer)
 
     @staticmethod
-    def _member_file(member_file: bytes) -> list[MemberLine]:
+    def _member_file(member_file: bytes | BinaryIO) -> tuple[MemberFile, int]:
+        """The member file, checked (read as a stream), and how many members it lists."""
+        members = MemberFile(member_file)
         try:
-            return parse_member_file(member_file.decode("utf-8"))
-        except UnicodeDecodeError as error:
-            raise Refusal(f"the member file cannot be read as UTF-8 text: {error}") from None
+            return members, members.check()
         except MemberFileError as error:
             raise Refusal(str(error)) from None
 
-    async def _stage_and_submit(self, order: MemberOrder, members: list[MemberLine],
-                                homes: dict[str, str] | None) -> SubmissionAnswer:
-        """Stage a member order's members (valid in their home provinces when `homes` are
-        known), then queue it; a refused submission leaves nothing staged."""
-        self._refuse_known_order_no(order.order_no)
-        self._store.members.stage_items(order.order_no, members, homes)
+    async def _stage_and_submit(self, order: MemberOrder, members: MemberFile,
+                                refuse: Callable[[MemberOrder], None]) -> SubmissionAnswer:
+        """Stage a member order's members (bound to its number and content), `refuse` what
+        the service cannot take, then queue it. Recording the order is the commit point: a
+        refused submission takes back what it staged, and never what another one did."""
+        self._check_order_no(order.order_no)
+        self._store.staging.clear_orphans(ORPHANS_CLEARED_AFTER)
         try:
+            staged = self._store.staging.stage(order.order_no, order.service_id, order.kind, members)
+        except StagingConflict as conflict:
+            raise Refusal(staging_conflict_text(conflict), RefusalKind.conflict) from None
+        try:
+            refuse(order)
             return await self._submit(order)
         except BaseException:
-            self._store.members.unstage_items(order.order_no)
+            if staged:
+                self._store.staging.discard(order.order_no)
             raise
+
+    def _refuse_members(self, order: MemberOrder) -> None:
+        """A join of members already in the VPDN, or an exit of numbers that are not in it."""
+        count, first = self._store.staging.refused_members(order.order_no, order.service_id, order.kind)
+        if count and order.kind == "join":
+            raise Refusal(f"{count} members are already in service {order.service_id}: {list_some(first, count)}")
+        if count:
+            raise Refusal(f"{count} numbers are not members of service {order.service_id} (unknown or already "
+                          f"exited): {list_some(first, count)}")
 
     # What the provinces' CRMs tell GPMS
 
     async def member_notification(self, fields: dict) -> str:
-        """A CRM's notification that a member cancelled or changed its number; the service's
-        member-changes workflow applies it. Returns the service's id."""
+        """A CRM's notification that a member cancelled or changed its number: kept in the
+        store under its id, then handed (by id only) to the service's member-changes
+        workflow, which checks it and queues the orders it causes. Returns the service's id."""
         notification: MemberNotification = validated(MemberNotification, fields)
         service_id = self._store.members.service_of_member(notification.msisdn)
+        try:
+            self._store.notifications.receive(
+                notification, service_id, refused="" if service_id else "the number is not a member of any VPDN")
+        except NotificationConflict as error:
+            raise Refusal(str(error), RefusalKind.conflict) from None
         if service_id is None:
             raise Refusal(f"{notification.msisdn} is not a member of any VPDN: nothing to do")
-        service = self._store.services.get_service(service_id)
-        state = MemberChangesState(service_id=service.service_id, customer_code=service.customer_code,
-                                   apn=service.apn, access_province=service.access_province)
-        await notify_member_change(await self._connect(), self._settings.task_queue, state, notification)
+        await notify_member_change(await self._connect(), self._settings.task_queue, service_id,
+                                   notification.notification_id)
         return service_id
 
     async def customer_change(self, fields: dict) -> str:
@@ -336,9 +356,14 @@ class Intake:
 
     # Starting and queueing
 
-    def _refuse_known_order_no(self, order_no: str) -> None:
-        if self._store.orders.get_order(order_no):
-            raise Refusal(f"order {order_no} was already submitted", RefusalKind.conflict)
+    def _check_order_no(self, order_no: str) -> None:
+        """An order number is unique across every order type; MCH-… ones are GPMS's own."""
+        if order_no.startswith(MEMBER_CHANGE_PREFIX):
+            raise Refusal(f"order numbers starting with {MEMBER_CHANGE_PREFIX} are reserved for members' own "
+                          "number changes")
+        if known := self._store.orders.get_order(order_no):
+            raise Refusal(f"order {order_no} was already submitted ({known.order_type} {known.workflow_id})",
+                          RefusalKind.conflict)
 
     async def _start(self, run: Any, order: Any, order_type: OrderType, order_no: str, customer_code: str,
                      provinces: list[str], summary: str) -> None:
@@ -352,6 +377,7 @@ class Intake:
     async def _queue(self, order_class: type, service: ServiceView, fields: dict) -> Accepted:
         order = validated(order_class, {**fields, "service_id": service.service_id,
                                         "customer_code": service.customer_code, "provinces": service.provinces})
+        self._check_order_no(order.order_no)
         answer = await self._submit(order)
         return self._accepted(order.order_no, OrderType(order.kind), service_id=service.service_id, queue=answer)
 
@@ -365,3 +391,11 @@ class Intake:
     def _accepted(order_no: str, order_type: OrderType, **fields: Any) -> Accepted:
         return Accepted(order_no=order_no, order_type=order_type, workflow_id=workflow_id_for(order_type, order_no),
                         **fields)
+
+
+def staging_conflict_text(conflict: StagingConflict) -> str:
+    if conflict.submitted:
+        return f"order {conflict.order_no} was already submitted: its members cannot change; choose a new order number"
+    return (f"order {conflict.order_no} is being submitted with other members (staged at "
+            f"{conflict.staged_at:%H:%M:%S} UTC): choose a new order number (an interrupted submission is "
+            f"cleared {int(ORPHANS_CLEARED_AFTER.total_seconds() // 60)} minutes after it was staged)")

@@ -38,6 +38,10 @@ class Settings:
         default_factory=lambda: float(_env("VPDN_SIM_REPORT_DELAY", "0.5"))
     )
     ui_port: int = field(default_factory=lambda: int(_env("VPDN_UI_PORT", "8233")))
+    # The member password secrets every worker shares; required outside the embedded default.
+    password_secret_file: Path | None = field(
+        default_factory=lambda: Path(p) if (p := os.environ.get("VPDN_PASSWORD_SECRET_FILE")) else None
+    )
 
     def __post_init__(self) -> None:
         # Defaults that depend on other settings.
@@ -51,9 +55,9 @@ class Settings:
             object.__setattr__(self, "hub_url", f"http://127.0.0.1:{self.simulator_port}")
 
     @property
-    def password_secret_file(self) -> Path:
-        """The secret members' VPDN passwords are derived from (VPDN_PASSWORD_SECRET_FILE)."""
-        return Path(os.environ.get("VPDN_PASSWORD_SECRET_FILE") or self.data_dir / "password.key")
+    def embedded_secret_file(self) -> Path:
+        """The secrets file the embedded default creates in its data folder when none is set."""
+        return self.data_dir / "password-secrets"
 
     @property
     def fallout_policy_file(self) -> Path:

@@ -10,7 +10,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from models import search_attributes
 from models.customer import CUSTOMER_CHANGE_SIGNAL, CustomerChange, CustomerSyncState, customer_sync_workflow_id
-from models.members import MemberChangesState, MemberNotification
+from models.member_changes import MemberChangesState, NotificationRef
 from models.orders import OrderType, member_changes_workflow_id, service_orders_workflow_id, workflow_id_for
 from models.service_orders import ServiceOrder, ServiceOrdersState, Submission, SubmissionAnswer
 from workflows.customer_sync import CustomerSync
@@ -43,19 +43,18 @@ async def start_order(
     )
 
 
-async def notify_member_change(
-    client: Client, task_queue: str, service: MemberChangesState, notification: MemberNotification
-) -> WorkflowHandle:
-    """Deliver a CRM's notification to the service's member-changes workflow, starting it
-    if it is not running (signal-with-start)."""
+async def notify_member_change(client: Client, task_queue: str, service_id: str, notification_id: str) -> WorkflowHandle:
+    """Hand a CRM's notification (stored under its id; the signal carries nothing else) to
+    the service's member-changes workflow, starting it if it is not running
+    (signal-with-start)."""
     return await client.start_workflow(
         MemberChanges.run,
-        service,
-        id=member_changes_workflow_id(service.service_id),
+        MemberChangesState(service_id=service_id),
+        id=member_changes_workflow_id(service_id),
         task_queue=task_queue,
         start_signal=NOTIFY_SIGNAL,
-        start_signal_args=[notification],
-        static_summary=f"members' own number changes of {service.apn}",
+        start_signal_args=[NotificationRef(notification_id=notification_id)],
+        static_summary=f"members' own number changes of service {service_id}",
     )
 
 

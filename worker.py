@@ -15,6 +15,7 @@ from activities.crm import CrmActivities
 from activities.fallout import FalloutActivities
 from activities.hlr import HlrActivities
 from activities.line import LineActivities
+from activities.member_changes import MemberChangeActivities
 from activities.order_store import OrderStoreActivities
 from adapters.aaa import HubAaa
 from adapters.billing import HubBilling
@@ -22,13 +23,14 @@ from adapters.crm import HubCrm
 from adapters.hlr import HubHlr
 from adapters.hub import HubClient
 from adapters.line import HubLineCenter
-from adapters.passwords import MemberPasswords
+from adapters.passwords import SECRETS_VARIABLE, MemberPasswords, SecretsRefused
 from adapters.settlement import HubSettlement
 from adapters.sms import HubSms
 from models import search_attributes
 from models.fallout import FalloutPolicy
 from settings import Settings, connect_temporal
 from store import OrderStore
+from submission import submit_service_order
 from workflows.customer_acquisition import CustomerAcquisition
 from workflows.customer_sync import CustomerSync
 from workflows.member_changes import MemberChanges
@@ -48,18 +50,31 @@ WORKFLOWS = [CustomerAcquisition, CustomerSync, ServiceOpening, MemberJoin, Memb
 ACTIVITY_SLOTS = 50
 
 
-def build_worker(client: Client, settings: Settings, *, hub: HubClient | None = None) -> Worker:
-    """A worker for the project's task queue; `hub` replaces the HTTP hub client in tests."""
+def member_passwords(settings: Settings) -> MemberPasswords:
+    """The configured, shared password secrets. Raises SecretsRefused saying what to set:
+    a worker never makes up a secret of its own."""
+    if settings.password_secret_file is None:
+        raise SecretsRefused(f"the member password secrets are not configured: set {SECRETS_VARIABLE} to the "
+                             "secrets file every worker shares (`<version> <secret>` lines, see the README)")
+    return MemberPasswords.from_file(settings.password_secret_file)
+
+
+def build_worker(client: Client, settings: Settings, *, hub: HubClient | None = None,
+                 passwords: MemberPasswords | None = None) -> Worker:
+    """A worker for the project's task queue; `hub` replaces the HTTP hub client in tests.
+    Raises SecretsRefused when the password secrets are not configured (or unusable)."""
+    passwords = passwords or member_passwords(settings)
     hub = hub or HubClient(settings.hub_url)
     store = OrderStore(settings.database_url)
     batches = BatchMembers(store)
     crm = CrmActivities(HubCrm(hub), store)
+    member_changes = MemberChangeActivities(
+        HubCrm(hub), store, lambda order: submit_service_order(client, settings.task_queue, order))
     line = LineActivities(HubLineCenter(hub))
     rental = RentalActivities(HubBilling(hub), HubSettlement(hub))
     member_billing = MemberBillingActivities(HubBilling(hub), batches)
     hlr = HlrActivities(HubHlr(hub), batches)
-    aaa = AaaActivities(HubAaa(hub), HubSms(hub), MemberPasswords.from_file(settings.password_secret_file),
-                        batches)
+    aaa = AaaActivities(HubAaa(hub), HubSms(hub), passwords, store.passwords, batches)
     order_store = OrderStoreActivities(store)
     fallout = FalloutActivities(store, FalloutPolicy.load(settings.fallout_policy_file))
     return Worker(
@@ -107,7 +122,8 @@ def build_worker(client: Client, settings: Settings, *, hub: HubClient | None = 
             order_store.finish_members,
             order_store.finish_plan_change,
             order_store.compile_acceptance_table,
-            order_store.stage_members,
+            member_changes.check_notification,
+            member_changes.queue_order,
             order_store.apply_customer_change,
             fallout.fallout_rule,
             fallout.open_fallout,
@@ -135,10 +151,12 @@ async def ensure_search_attributes(client: Client, namespace: str) -> None:
 
 
 async def run_worker(settings: Settings) -> None:
-    """Run the worker until cancelled (Ctrl-C)."""
+    """Run the worker until cancelled (Ctrl-C). Refuses to start (SecretsRefused) before
+    connecting when the password secrets are not configured."""
+    passwords = member_passwords(settings)
     client = await connect_temporal(settings)
     await ensure_search_attributes(client, settings.namespace)
-    await build_worker(client, settings).run()
+    await build_worker(client, settings, passwords=passwords).run()
 
 
 if __name__ == "__main__":

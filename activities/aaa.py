@@ -1,37 +1,47 @@
 """Activities that talk to the access province's AAA (and, for passwords, the SMS gateway)."""
 
+import asyncio
+
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities import rejections_are_final
 from activities.batches import BatchMembers
 from adapters.aaa import Aaa
-from adapters.passwords import MemberPasswords, password_hash
+from adapters.passwords import MemberPasswords, SecretVersionMissing, password_hash
 from adapters.sms import SmsGateway
 from models.members import BatchOutcome, MemberStep
+from store.passwords import PasswordRecords
 
 PASSWORD_TEXT = "Your VPDN {apn} password is {password}. Keep it secret."
 
 
 class AaaActivities:
-    def __init__(self, aaa: Aaa, sms: SmsGateway, passwords: MemberPasswords, batches: BatchMembers) -> None:
+    def __init__(self, aaa: Aaa, sms: SmsGateway, passwords: MemberPasswords, issued: PasswordRecords,
+                 batches: BatchMembers) -> None:
         self._aaa = aaa
         self._sms = sms
         self._passwords = passwords
+        self._issued = issued
         self._batches = batches
 
     @activity.defn
     async def create_accounts(self, step: MemberStep) -> BatchOutcome:
         """AAA accounts for a batch, then each new member's password by SMS (所有用户AAA信息
         发送, 短信发送用户密码信息). Passwords exist only inside this function: the AAA gets
-        hashes, the workflow learns counts. Key: (order, stage, access province, batch).
+        hashes, the workflow learns counts. Every attempt derives them with the secret version
+        the first one recorded. Key: (order, stage, access province, batch).
         Compensation: remove_accounts."""
         batch = step.batch
         numbers = await self._batches.numbers(step)
-        passwords = {m: self._passwords.password(batch.order_no, m) for m in numbers}
+        version = await asyncio.to_thread(self._issued.issued_version, step.key, self._passwords.current_version)
+        try:
+            passwords = {m: self._passwords.password(batch.order_no, m, version) for m in numbers}
+        except SecretVersionMissing as error:
+            raise ApplicationError(str(error), type="PasswordSecretMissing") from None
+        hashes = await asyncio.to_thread(lambda: {m: password_hash(p) for m, p in passwords.items()})
         with rejections_are_final():
-            results = await self._aaa.create_accounts(
-                batch.province, batch.service_id, batch.apn,
-                {m: password_hash(p) for m, p in passwords.items()}, step.key)
+            results = await self._aaa.create_accounts(batch.province, batch.service_id, batch.apn, hashes, step.key)
             created = [r["msisdn"] for r in results if r["ok"]]
             if created:
                 await self._sms.send(

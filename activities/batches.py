@@ -27,13 +27,13 @@ class BatchMembers:
         return {m: (plan.model_dump() if plan else None, since) for m, (plan, since) in plans.items()}
 
     async def record(self, step: MemberStep, results: list[dict]) -> BatchOutcome:
-        """Members the province accepted move to `ok_state`; the others fail at this stage
-        with the province's code and text."""
-        ok = [r for r in results if r["ok"]]
-        failed = [r for r in results if not r["ok"]]
-        updates = {r["msisdn"]: (ItemState.failed, r.get("code"), r.get("text") or "") for r in failed}
+        """Members the province refused fail at this stage with its code and text (written
+        by key); the others the step acted on move to `ok_state` (one statement)."""
+        batch = step.batch
+        failed = {r["msisdn"]: (ItemState.failed, r.get("code"), r.get("text") or "") for r in results if not r["ok"]}
+        if failed:
+            await asyncio.to_thread(self._store.members.record_results, batch.order_no, failed, stage=step.stage)
         if step.ok_state is not None:
-            updates |= {r["msisdn"]: (step.ok_state, None, "") for r in ok}
-        if updates:
-            await asyncio.to_thread(self._store.members.record_results, step.batch.order_no, updates, stage=step.stage)
-        return BatchOutcome(ok=len(ok), failed=len(failed))
+            await asyncio.to_thread(self._store.members.advance_batch, batch.order_no, batch.home_province,
+                                    batch.batch_no, step.acting_on, step.ok_state, step.failed_stage)
+        return BatchOutcome(ok=len(results) - len(failed), failed=len(failed))

@@ -7,21 +7,15 @@ from activities import event_key
 from models.acceptance import TableRequest
 from models.contract import ContractRecord
 from models.customer import CUSTOMER_NOT_ACQUIRED, CustomerChange, CustomerHierarchy
-from models.members import (
-    BATCH_SIZE,
-    BatchRef,
-    FailedBatch,
-    FinishedMembers,
-    MemberCounts,
-    MemberLine,
-    StagedMembers,
-)
+from models.members import BATCH_SIZE, BatchRef, FailedBatch, FinishedMembers, MemberCounts
 from models.plans import FinishedPlanChange
 from models.orders import InvalidTransition, NewOrder, OrderEventIn
 from models.service import ServiceRegistration, ServiceUpdate, ServiceView, TariffVersion
-from store import OrderStore, ServiceRefused
+from store import MembersNotStaged, OrderNumberInUse, OrderStore, ServiceRefused
 
 SERVICE_REFUSED = "ServiceRefused"
+ORDER_NUMBER_IN_USE = "OrderNumberInUse"
+MEMBERS_NOT_STAGED = "MembersNotStaged"
 
 
 class OrderStoreActivities:
@@ -30,8 +24,14 @@ class OrderStoreActivities:
 
     @activity.defn
     def record_order(self, order: NewOrder) -> None:
-        """Record the accepted order (受理). Idempotent by order number."""
-        self._store.orders.record_order(order, event_key())
+        """Record the accepted order (受理). Idempotent by order number; the number of another
+        order, or a member order whose members are not staged, fails for good."""
+        try:
+            self._store.orders.record_order(order, event_key())
+        except OrderNumberInUse as error:
+            raise ApplicationError(str(error), type=ORDER_NUMBER_IN_USE, non_retryable=True) from error
+        except MembersNotStaged as error:
+            raise ApplicationError(str(error), type=MEMBERS_NOT_STAGED, non_retryable=True) from error
 
     @activity.defn
     def record_order_event(self, event: OrderEventIn) -> None:
@@ -123,16 +123,6 @@ class OrderStoreActivities:
         """Compile the acceptance basic information table of an order that ended and keep it
         with the order (from the store; numbers never travel). Idempotent by order."""
         self._store.acceptance.keep_order_table(request)
-
-    @activity.defn
-    def stage_members(self, staged: StagedMembers) -> int:
-        """Stage the members of an order GPMS starts itself; leaving members must be members
-        of the service (their home province is known). Returns how many were staged."""
-        homes = None if staged.joining else self._store.members.member_homes(staged.service_id, staged.msisdns)
-        members = [MemberLine(msisdn=m) for m in staged.msisdns if staged.joining or m in homes]
-        if members:
-            self._store.members.stage_items(staged.order_no, members, homes)
-        return len(members)
 
     @activity.defn
     def apply_customer_change(self, change: CustomerChange) -> str:

@@ -1,7 +1,14 @@
-"""Members' VPDN passwords: derived, hashed, never stored or logged in clear.
+"""Members' VPDN passwords: derived, hashed with a slow KDF, never stored or logged in clear.
 
-A password is derived from a secret and (order, member), so a retried activity sends the
-same password in its SMS as the AAA received the hash of; only the hash leaves for the AAA.
+A password is derived (HMAC-SHA256) from a secret and (order, member). The secret is
+configured and shared by every worker, never created per host, and versioned: a batch's
+passwords record the version they were issued with (`store.passwords`), so a step retried
+on any worker, even after the secret was rotated, sends by SMS the password whose hash the
+AAA holds. Only the hash (scrypt) leaves for the AAA.
+
+The secrets file holds one `<version> <secret>` per line (`#` starts a comment), each secret
+at least 32 characters; the highest version issues new passwords, older ones stay while
+orders that used them may still retry.
 """
 
 import base64
@@ -10,31 +17,87 @@ import hmac
 import secrets
 from pathlib import Path
 
+from private_files import write_private_file
+
+SECRETS_VARIABLE = "VPDN_PASSWORD_SECRET_FILE"
+MIN_SECRET_CHARS = 32
+PASSWORD_CHARS = 12  # base32: 60 random bits
+# scrypt's cost, kept in every hash so it can be raised later. The passwords are random (60
+# bits), so a 1 MiB, ~2 ms hash already makes a leaked AAA table useless to brute force,
+# while 100 000 members still get their accounts in minutes.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**10, 8, 1
+
+
+class SecretsRefused(ValueError):
+    """The password secrets are missing or unusable; the worker does not start."""
+
+
+class SecretVersionMissing(LookupError):
+    """Passwords were issued with a secret version this worker does not hold."""
+
 
 class MemberPasswords:
-    def __init__(self, secret: bytes) -> None:
-        self._secret = secret
+    def __init__(self, versions: dict[int, str]) -> None:
+        if not versions:
+            raise SecretsRefused("the password secrets file holds no secret")
+        for version, secret in versions.items():
+            if len(secret) < MIN_SECRET_CHARS:
+                raise SecretsRefused(f"password secret version {version} is {len(secret)} characters: "
+                                     f"at least {MIN_SECRET_CHARS} are needed")
+        self._secrets = {version: secret.encode() for version, secret in versions.items()}
+        self.current_version = max(versions)
 
     @classmethod
     def from_file(cls, path: Path) -> "MemberPasswords":
-        """The secret kept in `path` (created, readable by its owner only, on first use)."""
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(secrets.token_bytes(32))
-            path.chmod(0o600)
-        return cls(path.read_bytes())
+        """The secrets kept in `path`. Raises SecretsRefused saying what is wrong."""
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise SecretsRefused(f"cannot read the password secrets file {path} ({SECRETS_VARIABLE}): "
+                                 f"{error}") from None
+        versions: dict[int, str] = {}
+        for number, line in enumerate(text.splitlines(), start=1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            version, _, secret = line.partition(" ")
+            if not version.isascii() or not version.isdigit() or int(version) in versions:
+                raise SecretsRefused(f"{path} line {number}: expected `<version> <secret>` with a new "
+                                     "version number")
+            versions[int(version)] = secret.strip()
+        return cls(versions)
 
-    def password(self, order_no: str, msisdn: str) -> str:
-        digest = hmac.new(self._secret, f"{order_no}:{msisdn}".encode(), hashlib.sha256).digest()
-        return base64.b32encode(digest).decode()[:10]
+    def password(self, order_no: str, msisdn: str, version: int) -> str:
+        secret = self._secrets.get(version)
+        if secret is None:
+            raise SecretVersionMissing(
+                f"member passwords of this step were issued with secret version {version}, which "
+                f"{SECRETS_VARIABLE} no longer holds: keep old versions while orders may retry")
+        digest = hmac.new(secret, f"{order_no}:{msisdn}".encode(), hashlib.sha256).digest()
+        return base64.b32encode(digest).decode()[:PASSWORD_CHARS]
+
+
+def create_secrets_file(path: Path) -> None:
+    """A new secrets file with one random secret, version 1 (the embedded default's)."""
+    write_private_file(path, (f"# vpdn member password secrets: `<version> <secret>` per line\n"
+                              f"1 {secrets.token_urlsafe(48)}\n").encode())
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    return hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=32)
 
 
 def password_hash(password: str) -> str:
-    """`sha256$salt$hex`, as the AAA keeps it."""
-    salt = secrets.token_hex(8)
-    return f"sha256${salt}${hashlib.sha256((salt + password).encode()).hexdigest()}"
+    """`scrypt$n$r$p$salt$hash` (base64), as the AAA keeps it."""
+    salt = secrets.token_bytes(16)
+    digest = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+    encoded = [base64.b64encode(part).decode() for part in (salt, digest)]
+    return "$".join(["scrypt", str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P), *encoded])
 
 
 def password_matches(password: str, stored_hash: str) -> bool:
-    _, salt, digest = stored_hash.split("$")
-    return hmac.compare_digest(hashlib.sha256((salt + password).encode()).hexdigest(), digest)
+    scheme, n, r, p, salt, digest = stored_hash.split("$")
+    if scheme != "scrypt":
+        return False
+    computed = _scrypt(password, base64.b64decode(salt), int(n), int(r), int(p))
+    return hmac.compare_digest(computed, base64.b64decode(digest))

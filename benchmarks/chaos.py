@@ -187,7 +187,7 @@ async def run(services: int, members: int, kills: int, fault_rate: float) -> Non
             if service is None or service.state != "active":
                 continue
             mine = numbers[n * members:(n + 1) * members]
-            store.members.stage_items(f"C-JOIN-{n}", [MemberLine(msisdn=m) for m in mine])
+            store.staging.stage(f"C-JOIN-{n}", service.service_id, "join", [MemberLine(msisdn=m) for m in mine])
             base = {"service_id": service.service_id, "customer_code": service.customer_code,
                     "provinces": service.provinces, "requested_by": "chaos", "pre_approved_by": "chaos"}
             orders = [MemberOrder(order_no=f"C-JOIN-{n}", kind="join", apn=service.apn,
@@ -213,7 +213,7 @@ async def run(services: int, members: int, kills: int, fault_rate: float) -> Non
                     "provinces": service.provinces, "requested_by": "chaos", "pre_approved_by": "chaos"}
             orders = []
             if homes:
-                store.members.stage_items(f"C-EXIT-{n}", [MemberLine(msisdn=m) for m in homes], homes)
+                store.staging.stage(f"C-EXIT-{n}", service.service_id, "exit", [MemberLine(msisdn=m) for m in homes])
                 orders.append(MemberOrder(order_no=f"C-EXIT-{n}", kind="exit", apn=service.apn,
                                           access_province=service.access_province, member_count=len(homes), **base))
             orders.append(ServiceClosureOrder.model_validate({**base, "order_no": f"C-CLS-{n}"}))

@@ -5,13 +5,16 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-CUSTOMER_CODE = re.compile(r"^\d{10}$")
+from models.orders import OrderNo
+
+# ASCII digits only: `\d` would take full-width and Arabic-Indic digits too.
+CUSTOMER_CODE = re.compile(r"[0-9]{10}")
 
 
 def check_customer_code(code: str) -> str:
     """Return the customer code (客户编码) or raise ValueError: it is exactly 10 digits."""
     code = code.strip()
-    if not CUSTOMER_CODE.match(code):
+    if not CUSTOMER_CODE.fullmatch(code):
         raise ValueError(f"customer code must be exactly 10 digits, got {code!r}")
     return code
 
@@ -27,7 +30,7 @@ class ProvincialCustomerRecord(BaseModel):
 
 
 class AcquireCustomerInput(BaseModel):
-    order_no: str
+    order_no: OrderNo
     customer_code: str
     requested_by: str
 

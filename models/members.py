@@ -5,8 +5,6 @@ workflow payloads name a batch, never the numbers, so MSISDNs stay out of Tempor
 and a 100 000-member order keeps a small history.
 """
 
-import csv
-import io
 import re
 from enum import StrEnum
 from typing import Any, Literal
@@ -14,46 +12,17 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from models.hub import idempotency_key
+from models.orders import OrderNo
 from models.service import ReportTimers
 
-MSISDN = re.compile(r"^1[3-9]\d{9}$")
+# ASCII digits only: `\d` would take full-width and Arabic-Indic digits too.
+MSISDN = re.compile(r"1[3-9][0-9]{9}")  # use fullmatch
 BATCH_SIZE = 500
 
 
 class MemberLine(BaseModel):
     msisdn: str
     name: str = ""
-
-
-class MemberFileError(ValueError):
-    """A member file that cannot be taken: every bad line is listed."""
-
-
-def parse_member_file(text: str) -> list[MemberLine]:
-    """Read `msisdn[,name]` lines (a header line and blank lines are allowed). Raises
-    MemberFileError naming every malformed number and every number listed twice."""
-    members: list[MemberLine] = []
-    problems: list[str] = []
-    first_line: dict[str, int] = {}
-    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
-        if not row or not "".join(row).strip():
-            continue
-        msisdn = row[0].strip().removeprefix("+86")
-        if number == 1 and msisdn.lower() in ("msisdn", "number", "phone"):
-            continue
-        if not MSISDN.match(msisdn):
-            problems.append(f"line {number}: {row[0].strip()!r} is not an 11-digit mobile number")
-        elif msisdn in first_line:
-            problems.append(f"line {number}: {msisdn} is listed twice (first on line {first_line[msisdn]})")
-        else:
-            first_line[msisdn] = number
-            members.append(MemberLine(msisdn=msisdn, name=row[1].strip() if len(row) > 1 else ""))
-    if problems:
-        shown = problems[:20] + ([f"… and {len(problems) - 20} more"] if len(problems) > 20 else [])
-        raise MemberFileError("member file refused:\n  " + "\n  ".join(shown))
-    if not members:
-        raise MemberFileError("member file refused: it lists no member")
-    return members
 
 
 class ItemState(StrEnum):
@@ -100,7 +69,7 @@ class BatchReport(BaseModel):
 class MemberOrder(BaseModel):
     """A member join or exit order; its members are the order's items in the order store."""
 
-    order_no: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    order_no: OrderNo
     kind: Literal["join", "exit"]
     service_id: str
     customer_code: str
@@ -184,9 +153,6 @@ class MemberResult(BaseModel):
     code: str | None
     detail: str
 
-
-
-
 class MemberStep(BaseModel):
     """One step on one batch: which of its members it acts on, the stage that names it (in
     the idempotency key and in a member's failure), and where members go when it succeeds."""
@@ -261,38 +227,3 @@ class FinishedMembers(BaseModel):
     service_id: str
     kind: Literal["join", "exit"]
     reports: list[BatchReport] = Field(default_factory=list)
-
-
-class MemberNotification(BaseModel):
-    """A provincial CRM tells GPMS that a member cancelled (销号) or changed (换号) its number."""
-
-    notification_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
-    province: str
-    kind: Literal["number_cancelled", "number_changed"]
-    msisdn: str = Field(pattern=MSISDN.pattern)
-    new_msisdn: str | None = Field(default=None, pattern=MSISDN.pattern)
-
-    def model_post_init(self, _context: Any) -> None:
-        if (self.kind == "number_changed") != (self.new_msisdn is not None):
-            raise ValueError("a number change needs new_msisdn, and only a number change has one")
-
-
-class MemberChangesState(BaseModel):
-    """The per-service workflow that applies members' own number changes, as it continues."""
-
-    service_id: str
-    customer_code: str
-    apn: str
-    access_province: str
-    seen: list[str] = Field(default_factory=list)  # notification ids already applied (latest)
-    pending: list[MemberNotification] = Field(default_factory=list)
-
-
-class StagedMembers(BaseModel):
-    """Members of an order GPMS starts itself (from a notification): staged by an activity.
-    Their home provinces come from the service's members unless they join."""
-
-    order_no: str
-    service_id: str
-    msisdns: list[str]
-    joining: bool

@@ -2,9 +2,17 @@
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
+
+
+# A business order number: ASCII letters, digits and `_.-`, at most 64 characters. It is
+# unique across every order type (the intake and the order store both refuse a reused one).
+OrderNo = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+
+# Orders GPMS starts itself for a member's own number change (换号/销号): MCH-<notification>-….
+MEMBER_CHANGE_PREFIX = "MCH-"
 
 
 class OrderType(StrEnum):

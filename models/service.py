@@ -10,9 +10,13 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from models.contract import Contract, ContractAmendment, ContractVersion
 from models.customer import check_customer_code
 from models.hub import idempotency_key
+from models.orders import OrderNo
 from models.provinces import check_province
 
 APN = re.compile(r"^(?=.{3,63}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
+
+# The longest a step may wait for a province's completion report.
+MAX_REPORT_WAIT = timedelta(days=30)
 
 # Every group tariff package states at least these parameters.
 REQUIRED_TARIFF_PARAMETERS = ("monthly_fee", "member_fee")
@@ -51,15 +55,15 @@ class RentalRule(StrEnum):
 
 class ReportTimers(BaseModel):
     """How long a province may take to report completion: after `jeopardy_after` the order is
-    flagged in jeopardy; after `fail_after` the step fails."""
+    flagged in jeopardy; after `fail_after` (at most 30 days) the step fails."""
 
     jeopardy_after: timedelta = timedelta(hours=4)
     fail_after: timedelta = timedelta(hours=48)
 
     @model_validator(mode="after")
     def _ordered(self) -> "ReportTimers":
-        if not timedelta(0) < self.jeopardy_after < self.fail_after:
-            raise ValueError("report timers need 0 < jeopardy_after < fail_after")
+        if not timedelta(0) < self.jeopardy_after < self.fail_after <= MAX_REPORT_WAIT:
+            raise ValueError("report timers need 0 < jeopardy_after < fail_after ≤ 30 days")
         return self
 
 
@@ -73,7 +77,7 @@ def _check_provinces(codes: list[str]) -> list[str]:
 class ServiceOpeningOrder(BaseModel):
     """A new cross-domain VPDN, as submitted with `vpdn service open`."""
 
-    order_no: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    order_no: OrderNo
     customer_code: str
     apn: str
     access_province: str
@@ -278,7 +282,7 @@ def apply_tariff_change(current: TariffPackage, change: TariffChange) -> TariffP
 class ServiceOrderBase(BaseModel):
     """What every order on an existing service carries."""
 
-    order_no: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    order_no: OrderNo
     service_id: str
     customer_code: str
     # The service's provinces when the order was submitted (for lists and UI filters).

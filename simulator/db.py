@@ -13,6 +13,8 @@ from sqlalchemy import JSON, Engine, Index, UniqueConstraint, delete, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Field, Session, SQLModel, create_engine
 
+from private_files import private_file
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -130,7 +132,7 @@ def open_database(url: str) -> Engine:
 def _sqlite_engine(url: str) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        private_file(Path(database))
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
     event.listen(engine, "connect", _sqlite_connect)
     event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))

@@ -15,17 +15,23 @@ from store.engine import engine_for
 from store.fallouts import FalloutRecords
 from store.member_terms import MemberTermRecords
 from store.members import MemberRecords
-from store.orders import OrderRecords, UnknownOrder
+from store.notifications import NotificationConflict, NotificationRecords
+from store.orders import MembersNotStaged, OrderNumberInUse, OrderRecords, UnknownOrder
+from store.passwords import PasswordRecords
 from store.services import ServiceRecords, ServiceRefused
+from store.staging import StagingConflict, StagingRecords
 
-__all__ = ["OrderStore", "ServiceRefused", "UnknownOrder", "engine_for"]
+__all__ = ["MembersNotStaged", "NotificationConflict", "OrderNumberInUse", "OrderStore", "ServiceRefused",
+           "StagingConflict", "UnknownOrder", "engine_for"]
 
 
 class OrderStore:
     """The GPMS records, by kind: `orders` (and their audit trail), `customers`, `services`
     (and their tariff packages), `contracts` (versioned), `members` (and member orders'
-    items), `batch_steps` (the members each batch step acts on), `terms` (members' plans and
-    dates), `fallouts`, `acceptance` (the acceptance tables kept with orders)."""
+    items), `staging` (member orders' members before they are submitted), `batch_steps` (the
+    members each batch step acts on), `terms` (members' plans and dates), `notifications`
+    (members' own number changes), `passwords` (the secret version of issued passwords),
+    `fallouts`, `acceptance` (the acceptance tables kept with orders)."""
 
     def __init__(self, url: str) -> None:
         self.engine = engine_for(url)
@@ -36,6 +42,9 @@ class OrderStore:
         self.contracts = ContractRecords(self.engine)
         self.members = MemberRecords(self.engine)
         self.terms = MemberTermRecords(self.engine)
+        self.staging = StagingRecords(self.engine)
+        self.notifications = NotificationRecords(self.engine)
+        self.passwords = PasswordRecords(self.engine)
         self.fallouts = FalloutRecords(self.engine)
         self.batch_steps = BatchStepRecords(self.engine)
         self.acceptance = AcceptanceRecords(self.engine)

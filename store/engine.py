@@ -5,11 +5,13 @@ from pathlib import Path
 from sqlalchemy import Engine, event
 from sqlmodel import create_engine
 
+from private_files import private_file
+
 
 def engine_for(url: str) -> Engine:
-    """An engine for a database URL; creates the folder of a SQLite file."""
+    """An engine for a database URL; a new SQLite file is created 0600 (in a 0700 folder)."""
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        private_file(Path(url.removeprefix("sqlite:///")))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

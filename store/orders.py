@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -11,14 +11,25 @@ from models.orders import (
     OrderEventIn,
     OrderEventView,
     OrderState,
+    OrderType,
     OrderView,
     check_transition,
 )
-from store.tables import Order, OrderEvent, utcnow
+from store.tables import MemberStaging, Order, OrderEvent, utcnow
+
+MEMBER_ORDERS = (OrderType.member_join, OrderType.member_exit)
 
 
 class UnknownOrder(LookupError):
     pass
+
+
+class OrderNumberInUse(ValueError):
+    """The order number belongs to another order (of any type)."""
+
+
+class MembersNotStaged(ValueError):
+    """A member order whose members are not (or no longer) staged."""
 
 
 class OrderRecords:
@@ -26,10 +37,21 @@ class OrderRecords:
         self.engine = engine
 
     def record_order(self, order: NewOrder, event_key: str) -> None:
-        """Record an accepted order (受理), state acknowledged; a repeat changes nothing."""
+        """Record an accepted order (受理), state acknowledged; a repeat changes nothing.
+        A member order's staged members become submitted in the same transaction (its
+        commit point). Raises OrderNumberInUse when another order has that number, and
+        MembersNotStaged when a member order's members are not staged."""
         with Session(self.engine) as session:
-            if session.get(Order, order.order_no):
+            if existing := session.get(Order, order.order_no):
+                if existing.workflow_id != order.workflow_id:
+                    raise OrderNumberInUse(f"order number {order.order_no} is already used by "
+                                           f"{existing.order_type} order {existing.workflow_id}")
                 return
+            if order.order_type in MEMBER_ORDERS and not session.exec(
+                    update(MemberStaging).where(MemberStaging.order_no == order.order_no)
+                    .values(state="submitted")).rowcount:
+                raise MembersNotStaged(f"the members of order {order.order_no} are no longer staged "
+                                       "(its submission was interrupted and cleared): submit it again")
             session.add(
                 Order(
                     order_no=order.order_no,

@@ -271,3 +271,47 @@ class BatchStepMember(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     step_key: str = Field(foreign_key="batch_step.step_key", index=True)
     msisdn: str
+class MemberStaging(SQLModel, table=True):
+    """The members of a member order, staged before it is submitted: bound to its order
+    number and to a digest of its content (service, kind, every number and name). Submitting
+    the order (recording it) is the commit point: it moves `staged` to `submitted` in the
+    same transaction; what stays `staged` was never submitted and is cleared."""
+
+    __tablename__ = "member_staging"
+
+    order_no: str = Field(primary_key=True)
+    service_id: str
+    kind: str
+    digest: str
+    member_count: int
+    state: str = Field(default="staged", index=True)  # staged, submitted
+    staged_at: datetime = timestamp()
+
+
+class PasswordIssue(SQLModel, table=True):
+    """The password secret's version a batch's passwords were issued with, by the step's
+    idempotency key: every retry of that step derives the same passwords."""
+
+    __tablename__ = "password_issue"
+
+    idempotency_key: str = Field(primary_key=True)
+    version: int
+    issued_at: datetime = timestamp()
+
+
+class MemberNotificationRecord(SQLModel, table=True):
+    """A provincial CRM's notification of a member's own number change or cancellation, and
+    what became of it (accepted with its orders, or refused with the reason)."""
+
+    __tablename__ = "member_notification"
+
+    notification_id: str = Field(primary_key=True)
+    province: str = Field(max_length=2)
+    kind: str
+    msisdn: str
+    new_msisdn: str | None = None
+    service_id: str | None = Field(default=None, index=True)
+    state: str = "received"  # received, refused, accepted
+    reason: str = ""
+    orders: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    received_at: datetime = timestamp()

@@ -14,6 +14,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.hub import HubClient
+from adapters.passwords import create_secrets_file
 from models import search_attributes
 from models.hub import CompletionReport
 from settings import Settings, temporal_cli_path
@@ -53,7 +54,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return Settings(data_dir=tmp_path, task_queue=f"test-{uuid.uuid4()}", report_delay_s=0.05)
+    """A fresh data folder and task queue; the password secrets configured as in production."""
+    secrets_file = tmp_path / "secrets" / "password-secrets"
+    create_secrets_file(secrets_file)
+    return Settings(data_dir=tmp_path, task_queue=f"test-{uuid.uuid4()}", report_delay_s=0.05,
+                    password_secret_file=secrets_file)
 
 
 @pytest.fixture

@@ -130,7 +130,7 @@ def active_service(tmp_path) -> OrderStore:
         access_province="SH", paying_province="SH", provinces=["SH"], tariff=ORDER["tariff"],
         contract={**ORDER["contract"], "number": "CT-OPN-0"}))
     store.services.set_service_state("SVC-OPN-0", "active")
-    store.members.stage_items("JOIN-0", [MemberLine(msisdn="13800000001")])
+    store.staging.stage("JOIN-0", "SVC-OPN-0", "join", [MemberLine(msisdn="13800000001")])
     store.members.assign_batches("JOIN-0", 10)
     store.members.record_results("JOIN-0", {"13800000001": ("home_done", None, "")}, homes={"13800000001": "GD"})
     store.members.finish_members("JOIN-0", "SVC-OPN-0", "join")
@@ -266,14 +266,14 @@ def test_an_order_file_that_is_not_a_json_object_is_refused(tmp_path, content):
     assert "must hold a JSON object" in result.output
 
 
-def test_a_member_file_that_is_not_utf8_is_refused(tmp_path, active_service):
+def test_a_member_file_that_is_not_utf8_is_refused_in_one_line_naming_the_line(tmp_path, active_service):
     path = tmp_path / "members.csv"
     path.write_bytes(b"13800000002\n\xff\xfe\x00garbage\n")
 
     result = runner.invoke(app, ["member", "join", "SVC-OPN-0", "--file", str(path)])
 
     assert result.exit_code == 2
-    assert "as UTF-8 text" in result.output
+    assert result.output == "error: member file refused: line 2: not UTF-8 text; nothing started\n"
 
 
 def test_an_opening_without_a_contract_is_refused(tmp_path):

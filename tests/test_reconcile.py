@@ -22,7 +22,7 @@ async def test_reconcile_finds_nothing_after_orders_and_every_difference_made_be
     members = ["13800000011", "13900000012"]
     await simulator.post("/admin/seed", json={"subscribers": [
         {"msisdn": members[0], "home_province": "GD"}, {"msisdn": members[1], "home_province": "BJ"}]})
-    store.members.stage_items("REC-JOIN", [MemberLine(msisdn=m) for m in members])
+    store.staging.stage("REC-JOIN", opening.service_id, "join", [MemberLine(msisdn=m) for m in members])
     order = MemberOrder(order_no="REC-JOIN", kind="join", service_id=opening.service_id,
                         customer_code=opening.customer_code, apn=opening.apn, access_province="SH",
                         member_count=2, requested_by="alice", pre_approved_by="hq")

@@ -11,7 +11,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from activities import PROVINCE_REJECTED
-    from activities.order_store import OrderStoreActivities
+    from activities.order_store import MEMBERS_NOT_STAGED, ORDER_NUMBER_IN_USE, OrderStoreActivities
     from models import search_attributes
     from models.orders import (
         TERMINAL_STATES,
@@ -28,6 +28,9 @@ T = TypeVar("T")
 ORDER_FAILED = "OrderFailed"
 
 GPMS = "gpms"
+
+# Why the order store refuses to record an order: then nothing of it is written.
+REFUSED_ORDERS = (ORDER_NUMBER_IN_USE, MEMBERS_NOT_STAGED)
 
 # Dates of rentals are Beijing dates.
 BEIJING = timezone(timedelta(hours=8))
@@ -71,14 +74,21 @@ class OrderTracker:
         )
         # The order's final state is being recorded: it takes no cancellation any more.
         self.ending = False
+        # The order store refused the order (its number is another order's): its audit
+        # trail is not this order's to write.
+        self._refused = False
 
     async def accept(self, order: NewOrder) -> None:
-        await workflow.execute_activity_method(
-            OrderStoreActivities.record_order,
-            order,
-            start_to_close_timeout=STORE_TIMEOUT,
-            summary="order accepted",
-        )
+        try:
+            await workflow.execute_activity_method(
+                OrderStoreActivities.record_order,
+                order,
+                start_to_close_timeout=STORE_TIMEOUT,
+                summary="order accepted",
+            )
+        except ActivityError as error:
+            self._refused = isinstance(error.cause, ApplicationError) and error.cause.type in REFUSED_ORDERS
+            raise
         self._show("order accepted")
 
     async def record(
@@ -96,6 +106,10 @@ class OrderTracker:
             sub_state = ""
         if state in TERMINAL_STATES:
             self.ending = True
+        if self._refused:
+            workflow.logger.info("order %s was refused by the order store: %s not recorded", self.status.order_no,
+                                 event)
+            return
         await workflow.execute_activity_method(
             OrderStoreActivities.record_order_event,
             OrderEventIn(
@@ -111,6 +125,17 @@ class OrderTracker:
             self.status.state = state
             self._upsert(search_attributes.ORDER_STATE.value_set(state))
         self._show(f"{event}: {detail}" if detail else event)
+
+    async def note(self, event: str, **fields) -> None:
+        """`record`, except that a failed audit write is logged rather than raised: what the
+        order must still do (its compensation) never depends on the audit trail."""
+        try:
+            await self.record(event, **fields)
+        except ActivityError as error:
+            workflow.logger.warning("order %s: audit trail not written (%s): %s", self.status.order_no, event,
+                                    failure_text(error))
+            if fields.get("state") is not None:  # the order itself moves on all the same
+                self.status.state, self.status.sub_state = fields["state"], fields.get("sub_state") or ""
 
     async def fail(self, event: str, error: Exception) -> ApplicationError:
         """Record the order `failed` with its cause; returns the error for the workflow to raise."""

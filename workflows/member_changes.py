@@ -1,30 +1,31 @@
 """Process 8, member-originated changes (slide 31): a member cancelled (销号) or changed (换号)
 its number in a provincial CRM, which tells GPMS; GPMS runs the cross-province part.
 
-One long-lived workflow per service receives the CRMs' notifications (signal-with-start) and
-applies them one at a time: a cancelled number leaves the VPDN (a member exit); a changed
-number's AAA account and HLR subscription move to the new number (the old number exits,
-the new one joins and gets its password by SMS). A notification delivered twice is applied
-once: by its id here, and by the order numbers derived from it.
+One long-lived workflow per service receives the CRMs' notifications (signal-with-start,
+the id of a notification the intake stored: never a number) and takes them one at a time.
+Each is checked first (the service is active, the old number is an active member, the
+notifying province is its home province, a new number is valid in its home CRM); one that
+fails a check is recorded refused with the reason and starts nothing. The orders it causes
+(a cancelled number exits; a changed number's old number exits and the new one joins and
+gets its password by SMS) are queued on the service's one-order-at-a-time queue like every
+other order. A notification delivered twice is taken once: by its id here, and by the
+order numbers derived from it (MCH-<id>-EXIT, MCH-<id>-OLD, MCH-<id>-NEW).
 """
 
-from temporalio import workflow
-from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import ChildWorkflowError, WorkflowAlreadyStartedError
+from datetime import timedelta
 
-from workflows.common import STORE_TIMEOUT, failure_text
-from workflows.member_exit import MemberExit
-from workflows.member_join import MemberJoin
+from temporalio import workflow
+
+from workflows.common import PROVINCE_RETRY
 
 with workflow.unsafe.imports_passed_through():
-    from activities.order_store import OrderStoreActivities
-    from models import search_attributes
-    from models.members import MemberChangesState, MemberNotification, MemberOrder, StagedMembers
-    from models.orders import OrderType, workflow_id_for
+    from activities.member_changes import MemberChangeActivities
+    from models.member_changes import MemberChangesState, NotificationCheck, NotificationRef, QueuedChange
 
 NOTIFY_SIGNAL = "notify"
 SEEN_KEPT = 1000  # notification ids remembered across continue-as-new
-PER_RUN = 200  # notifications applied before continuing as new
+PER_RUN = 200  # notifications taken before continuing as new
+STEP_TIMEOUT = timedelta(minutes=2)
 
 
 @workflow.defn
@@ -32,74 +33,49 @@ class MemberChanges:
     @workflow.init
     def __init__(self, state: MemberChangesState) -> None:
         self._state = state
-        self._seen = set(state.seen)
+        self._seen = set(state.seen) | set(state.pending)
         self._applied: list[str] = []
 
     @workflow.run
     async def run(self, state: MemberChangesState) -> None:
         while True:
             await workflow.wait_condition(lambda: bool(state.pending))
-            notification = state.pending.pop(0)
-            await self._apply(notification)
-            state.seen = (state.seen + [notification.notification_id])[-SEEN_KEPT:]
-            self._applied.append(notification.notification_id)
+            notification_id = state.pending[0]
+            await self._take(notification_id)
+            state.pending.pop(0)
+            state.seen = (state.seen + [notification_id])[-SEEN_KEPT:]
+            self._applied.append(notification_id)
             if len(self._applied) >= PER_RUN or workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(state)
 
     @workflow.signal(name=NOTIFY_SIGNAL)
-    def notify(self, notification: MemberNotification) -> None:
-        """A provincial CRM's notification; one already received is ignored."""
-        if notification.notification_id in self._seen:
+    def notify(self, ref: NotificationRef) -> None:
+        """A provincial CRM's notification, by id; one already received is ignored."""
+        if ref.notification_id in self._seen:
             return
-        self._seen.add(notification.notification_id)
-        self._state.pending.append(notification)
+        self._seen.add(ref.notification_id)
+        self._state.pending.append(ref.notification_id)
 
     @workflow.query
     def applied(self) -> list[str]:
-        """Notification ids applied by this run, oldest first."""
+        """Notification ids taken by this run (checked, and queued or refused), oldest first."""
         return self._applied
 
-    async def _apply(self, notification: MemberNotification) -> None:
-        workflow.set_current_details(f"applying {notification.kind} notification "
-                                     f"{notification.notification_id} from {notification.province}")
-        order_no = f"CHG-{notification.notification_id}"
-        if notification.kind == "number_cancelled":
-            await self._member_order(MemberExit, f"{order_no}-EXIT", notification, [notification.msisdn])
-        else:
-            await self._member_order(MemberExit, f"{order_no}-OLD", notification, [notification.msisdn])
-            await self._member_order(MemberJoin, f"{order_no}-NEW", notification, [notification.new_msisdn])
-
-    async def _member_order(self, workflow_class: type, order_no: str, notification: MemberNotification,
-                            msisdns: list[str]) -> None:
-        """Stage the members and run the exit or join as a child order (its own audit trail)."""
-        state, joining = self._state, workflow_class is MemberJoin
-        staged = await workflow.execute_activity_method(
-            OrderStoreActivities.stage_members,
-            StagedMembers(order_no=order_no, service_id=state.service_id, msisdns=msisdns, joining=joining),
-            start_to_close_timeout=STORE_TIMEOUT, summary="stage the member",
-        )
-        if not staged:
-            workflow.logger.info("notification %s: the number is not a member; nothing to do",
-                                 notification.notification_id)
+    async def _take(self, notification_id: str) -> None:
+        workflow.set_current_details(f"checking notification {notification_id}")
+        check: NotificationCheck = await workflow.execute_activity_method(
+            MemberChangeActivities.check_notification, notification_id, start_to_close_timeout=STEP_TIMEOUT,
+            retry_policy=PROVINCE_RETRY, summary=f"check notification {notification_id}")
+        if check.refused:
+            workflow.logger.info("notification %s refused: %s", notification_id, check.refused)
             return
-        order_type = OrderType.member_join if joining else OrderType.member_exit
-        order = MemberOrder(
-            order_no=order_no, kind="join" if joining else "exit", service_id=state.service_id,
-            customer_code=state.customer_code, apn=state.apn, access_province=state.access_province,
-            member_count=staged, requested_by=f"crm-{notification.province}",
-            pre_approved_by=f"crm-{notification.province}",
-        )
-        try:
-            await workflow.execute_child_workflow(
-                workflow_class.run, order, id=workflow_id_for(order_type, order_no),
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                search_attributes=search_attributes.for_new_order(
-                    order_type, state.customer_code, [state.access_province]),
-                static_summary=f"{notification.kind} from {notification.province} CRM",
-            )
-        except WorkflowAlreadyStartedError:
-            pass  # applied before (the notification came again after a restart)
-        except ChildWorkflowError as error:
-            workflow.logger.warning("notification %s: %s failed: %s", notification.notification_id, order_no,
-                                    failure_text(error))
+        for order in check.orders:
+            queued = await workflow.execute_activity_method(
+                MemberChangeActivities.queue_order, QueuedChange(notification_id=notification_id, order=order),
+                start_to_close_timeout=STEP_TIMEOUT, retry_policy=PROVINCE_RETRY,
+                summary=f"queue order {order.order_no}")
+            if not queued:
+                workflow.logger.info("notification %s: order %s refused by the service", notification_id,
+                                     order.order_no)
+                return

@@ -122,13 +122,14 @@ class OrderWorkflow(Generic[Result]):
 
     async def _unwind(self, final: OrderState, cause: str, actor: str) -> Result:
         """Compensate, then end `final`; an undo that fails holds the order until a person
-        has it retried or says it was done by hand."""
+        has it retried or says it was done by hand. The audit trail is written as it goes,
+        but a failed write never stops the compensation."""
         tracker = self._tracker
         self._provinces.compensating = True
-        await tracker.record("compensating", state=OrderState.in_progress, sub_state=f"compensating: {cause}",
-                             detail=cause, actor=actor)
+        await tracker.note("compensating", state=OrderState.in_progress, sub_state=f"compensating: {cause}",
+                           detail=cause, actor=actor)
         while failed := await self._saga.compensate():
-            await tracker.record(
+            await tracker.note(
                 "held: compensation failed", state=OrderState.held,
                 sub_state=f"compensation failed: {', '.join(failed)}", detail=cause,
             )
@@ -136,12 +137,12 @@ class OrderWorkflow(Generic[Result]):
             await workflow.wait_condition(lambda: self._compensation_decision is not None)
             decision = self._compensation_decision
             if decision.action == "done_by_hand":
-                await tracker.record(f"compensation finished by hand: {', '.join(failed)}", state=final,
-                                     actor=decision.by, detail=decision.reason or cause)
+                await tracker.note(f"compensation finished by hand: {', '.join(failed)}", state=final,
+                                   actor=decision.by, detail=decision.reason or cause)
                 return await self._result(final)
-            await tracker.record("compensation retried", state=OrderState.in_progress, actor=decision.by,
-                                 sub_state=f"compensating: {cause}", detail=decision.reason)
-        await tracker.record(f"order {final}", state=final, detail=cause, actor=actor)
+            await tracker.note("compensation retried", state=OrderState.in_progress, actor=decision.by,
+                               sub_state=f"compensating: {cause}", detail=decision.reason)
+        await tracker.note(f"order {final}", state=final, detail=cause, actor=actor)
         return await self._result(final)
 
     def _step(self, province: str, attempt: int = 1) -> ServiceStep:

@@ -34,7 +34,7 @@ class Saga:
                 await undo(self._attempt)
             except (ActivityError, ApplicationError) as error:
                 self.failed.append((name, undo))
-                await self._tracker.record(f"compensation failed: {name}", detail=failure_text(error))
+                await self._tracker.note(f"compensation failed: {name}", detail=failure_text(error))
             else:
-                await self._tracker.record(f"compensated: {name}")
+                await self._tracker.note(f"compensated: {name}")
         return [name for name, _ in self.failed]

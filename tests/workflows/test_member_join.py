@@ -44,8 +44,7 @@ async def service(store, simulator):
 
 async def member_order(client, settings, store, order_no: str, msisdns: list[str], kind: str = "join",
                        **fields):
-    homes = store.members.member_homes(SERVICE, msisdns) if kind == "exit" else None
-    store.members.stage_items(order_no, [MemberLine(msisdn=m) for m in msisdns], homes)
+    store.staging.stage(order_no, SERVICE, kind, [MemberLine(msisdn=m) for m in msisdns])
     order = MemberOrder(order_no=order_no, kind=kind, service_id=SERVICE, customer_code=CUSTOMER, apn=APN,
                         access_province="SH", member_count=len(msisdns), requested_by="alice",
                         pre_approved_by=fields.pop("pre_approved_by", "hq-audit"), **fields)

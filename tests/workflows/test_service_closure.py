@@ -37,7 +37,7 @@ def closure(opening, order_no: str, **fields) -> ServiceClosureOrder:
 
 
 def add_member(store, service_id: str, msisdn: str) -> None:
-    store.members.stage_items(f"JOIN-{msisdn}", [MemberLine(msisdn=msisdn)])
+    store.staging.stage(f"JOIN-{msisdn}", service_id, "join", [MemberLine(msisdn=msisdn)])
     store.members.record_results(f"JOIN-{msisdn}", {msisdn: ("home_done", None, "")}, homes={msisdn: "GD"})
     store.members.finish_members(f"JOIN-{msisdn}", service_id, "join")
 
@@ -57,7 +57,7 @@ async def test_closure_is_refused_while_members_remain_then_accepted_after_they_
     queue = client.get_workflow_handle(service_orders_workflow_id(opening.service_id))
     while "CLS-1" in await queue.query("queue"):  # the queue takes orders again once it saw CLS-1 end
         await asyncio.sleep(0.1)
-    store.members.stage_items("EXIT-1", [MemberLine(msisdn="13800000001")], {"13800000001": "GD"})
+    store.staging.stage("EXIT-1", opening.service_id, "exit", [MemberLine(msisdn="13800000001")])
     store.members.record_results("EXIT-1", {"13800000001": ("home_done", None, "")})
     store.members.finish_members("EXIT-1", opening.service_id, "exit")
     await submit(client, settings, closure(opening, "CLS-2"))
