@@ -403,3 +403,68 @@ def test_a_report_that_cannot_be_written_is_refused(active_service, args, messag
 
     assert result.exit_code != 0
     assert message in result.output
+# Numbers, codes and files that cannot corrupt other orders
+
+
+@pytest.mark.parametrize("code", ["１２３４５６７８９０", "٣١٠٠٠١٢٣٤٥"])
+def test_a_customer_code_of_other_than_ascii_digits_is_refused_before_anything_starts(code):
+    result = runner.invoke(app, ["customer", "acquire", code, "--by", "alice"])
+
+    assert result.exit_code == 2, result.output
+    assert "customer code must be exactly 10 digits" in result.output
+
+
+def test_an_order_number_longer_than_64_characters_is_refused_before_anything_starts():
+    result = runner.invoke(app, ["customer", "acquire", "3100012345", "--order-no", "A" * 65])
+
+    assert result.exit_code == 2, result.output
+    assert "order_no: String should have at most 64 characters" in result.output
+
+
+def test_an_order_number_of_another_order_type_is_refused_before_anything_starts(tmp_path, active_service):
+    active_service.orders.record_order(NewOrder(order_no="JOIN-0", order_type="member_join",
+                                                workflow_id="vpdn-join-JOIN-0", customer_code="3100012345",
+                                                requested_by="alice"), "k")
+
+    result = open_with(tmp_path, order_no="JOIN-0", apn="other.vpdn.sh")
+
+    assert result.exit_code == 2, result.output
+    assert "order JOIN-0 was already submitted (member_join vpdn-join-JOIN-0); nothing started" in result.output
+
+
+@pytest.mark.parametrize("timers", [{"fail_after": "P31D"}, {"jeopardy_after": "P3D", "fail_after": "P2D"}])
+def test_report_timers_beyond_30_days_or_out_of_order_are_refused(tmp_path, timers):
+    result = open_with(tmp_path, timers={"jeopardy_after": "PT4H", **timers})
+
+    assert result.exit_code == 2, result.output
+    assert "report timers need 0 < jeopardy_after < fail_after ≤ 30 days" in result.output
+
+
+def test_a_member_file_with_a_300_000_character_line_is_refused_in_one_line_naming_it(tmp_path, active_service):
+    text = "13800000002\n13800000003," + "x" * 300_000 + "\n13800000004\n"
+
+    result = runner.invoke(app, ["member", "join", "SVC-OPN-0", "--file", members_file(tmp_path, text)])
+
+    assert result.exit_code == 2, result.output
+    assert result.output == ("error: member file refused: line 2: longer than 1000 characters: not a member "
+                             "line; nothing started\n")
+    assert active_service.orders.list_orders() == []
+
+
+def test_a_member_number_with_full_width_digits_is_refused(tmp_path, active_service):
+    number = "13" + "８０００００００２"  # a mobile number's shape, in full-width digits after the 13
+    result = runner.invoke(app, ["member", "join", "SVC-OPN-0", "--file", members_file(tmp_path, number + "\n")])
+
+    assert result.exit_code == 2, result.output
+    assert f"line 1: '{number}' is not an 11-digit mobile number" in result.output
+
+
+def test_a_seed_file_that_is_not_utf8_is_refused_in_one_line_naming_the_line(tmp_path):
+    path = tmp_path / "seed.json"
+    path.write_bytes(b'{"subscribers": [\n  {"msisdn": "13800000001", "home_province": "GD",\n'
+                     b'   "name": "\xe9t\xe9"}]}\n')
+
+    result = runner.invoke(app, ["sim", "seed", "--file", str(path)])
+
+    assert result.exit_code == 2, result.output
+    assert result.output == f"error: cannot read seed file {path}: line 3 is not UTF-8 text\n"

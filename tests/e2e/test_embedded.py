@@ -6,6 +6,7 @@ import os
 import re
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -75,7 +76,9 @@ class Up:
         return self.process.returncode
 
 
-def test_vpdn_up_acquires_a_customer_through_the_cli_and_keeps_history_across_restarts(env, tmp_path):
+def test_vpdn_up_acquires_a_customer_through_the_cli_and_keeps_history_across_restarts_in_a_private_folder(
+    env, tmp_path
+):
     seed = tmp_path / "seed.json"
     seed.write_text(json.dumps({"customers": [
         {"province": "GD", "customer_code": CODE, "name": "Pearl River Ports", "credit_code": "91440000PRP0001A",
@@ -127,6 +130,12 @@ def test_vpdn_up_acquires_a_customer_through_the_cli_and_keeps_history_across_re
         assert "COMPLETED" in described.stdout
     finally:
         assert up.stop() == 0
+    # Order store, simulator database, history and log, secrets: the owner's alone.
+    data = Path(env["VPDN_DATA_DIR"])
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    files = {f.name: stat.S_IMODE(f.stat().st_mode) for f in data.iterdir()}
+    assert {"gpms.db", "simulator.db", "temporal.db", "temporal.log", "password-secrets"} <= set(files)
+    assert {name: mode for name, mode in files.items() if mode != 0o600} == {}
 
 
 def wait_for_order(env: dict, order_no: str, condition, timeout_s: float = 60) -> dict:

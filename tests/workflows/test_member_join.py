@@ -1,6 +1,8 @@
 """Member join and exit against the in-process provinces' simulator and a real dev server."""
 
+import asyncio
 import re
+import secrets
 
 import pytest
 from temporalio.api.enums.v1 import EventType
@@ -9,12 +11,15 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from activities.batches import BatchMembers
+from adapters.hub import HubClient
 from adapters.passwords import password_matches
 from models.members import MemberLine, MemberOrder
 from models.orders import Decision, OrderState, OrderType
 from models.service import ServiceRegistration
 from submission import start_order
-from tests.helpers import CUSTOMER, acquired_customer, holdings, inject, wait_for_status
+from settings import Settings
+from tests.helpers import CUSTOMER, acquired_customer, holdings, inject, reset_faults, wait_for_status
+from worker import build_worker
 from workflows.member_exit import MemberExit
 from workflows.member_join import MemberJoin
 from workflows.order_workflow import AWAITING_AUDIT
@@ -137,20 +142,57 @@ async def test_a_province_failing_a_whole_batch_fails_only_its_members(client, s
     assert await held_keys(simulator, "SH", "aaa") == set(GD + SH)
 
 
-async def test_sms_password_matches_the_aaa_hash_and_appears_in_no_history(
+async def sms_passwords_match_aaa_hashes(simulator, msisdns: list[str]) -> dict[str, str]:
+    """Each member's one password SMS, checked against the scrypt hash its AAA account holds."""
+    accounts = {r["key"]: r["data"]["password_hash"] for r in await holdings(simulator, "SH", "aaa", "aaa_account")}
+    passwords = {}
+    for msisdn in msisdns:
+        [sms] = (await simulator.get("/admin/sms", params={"msisdn": msisdn})).json()
+        passwords[msisdn] = re.search(r"password is (\w+)", sms["text"]).group(1)
+        assert accounts[msisdn].startswith("scrypt$")
+        assert password_matches(passwords[msisdn], accounts[msisdn]), msisdn
+    return passwords
+
+
+async def test_sms_password_matches_the_aaa_scrypt_hash_and_appears_in_no_history(
     client, settings, simulator, worker, store
 ):
     handle = await member_order(client, settings, store, "JOIN-PW", MEMBERS)
     await handle.result()
 
-    accounts = {r["key"]: r["data"]["password_hash"] for r in await holdings(simulator, "SH", "aaa", "aaa_account")}
+    passwords = await sms_passwords_match_aaa_hashes(simulator, MEMBERS)
     history = (await handle.fetch_history()).to_json()
-    for msisdn in MEMBERS:
-        [sms] = (await simulator.get("/admin/sms", params={"msisdn": msisdn})).json()
-        password = re.search(r"password is (\w+)", sms["text"]).group(1)
-        assert password_matches(password, accounts[msisdn])
+    for msisdn, password in passwords.items():
         assert password not in history
         assert msisdn not in history  # numbers travel through the order store, not the history
+
+
+async def test_the_password_step_retried_on_another_worker_after_a_secret_rotation_sends_the_password_the_aaa_holds(
+    client, settings, simulator, simulator_transport, store, tmp_path, monkeypatch
+):
+    await inject(simulator, province="HQ", system="sms", operation="send_batch", kind="transient")
+    async with build_worker(client, settings, hub=HubClient(settings.hub_url, transport=simulator_transport)):
+        handle = await member_order(client, settings, store, "JOIN-2W", SH)
+        while await sms_failures(simulator) < 2:  # the AAA has the accounts; the SMS failed, retried
+            await asyncio.sleep(0.1)
+    assert await held_keys(simulator, "SH", "aaa") == set(SH)
+    # The first worker is gone. The secret is rotated: version 2 issues new passwords, version 1 stays.
+    rotated = tmp_path / "rotated-secrets"
+    rotated.write_bytes(settings.password_secret_file.read_bytes() + f"2 {secrets.token_urlsafe(48)}\n".encode())
+    monkeypatch.setenv("VPDN_PASSWORD_SECRET_FILE", str(rotated))
+    second = Settings(data_dir=settings.data_dir, task_queue=settings.task_queue, report_delay_s=0.05)
+    await reset_faults(simulator)
+
+    async with build_worker(client, second, hub=HubClient(second.hub_url, transport=simulator_transport)):
+        result = await handle.result()
+
+    assert (result.state, result.counts.done) == (OrderState.completed, 2)
+    await sms_passwords_match_aaa_hashes(simulator, SH)
+
+
+async def sms_failures(simulator) -> int:
+    """How many SMS calls the injected fault failed."""
+    return sum(f["hits"] for f in (await simulator.get("/admin/faults")).json() if f["spec"]["system"] == "sms")
 
 
 async def test_exit_removes_the_members_everywhere(client, settings, simulator, worker, store):

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 import pytest_asyncio
+from sqlmodel import Session
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -15,9 +16,11 @@ from adapters.hub import HubClient
 from models import search_attributes
 from models.fallout import FalloutDecision
 from models.hub import CompletionReport
-from models.orders import CompensationDecision, Decision, OrderState
+from models.orders import CompensationDecision, Decision, NewOrder, OrderState, OrderType
 from models.provinces import HQ, PROVINCE_CODES
+from store.tables import Order
 from tests.helpers import (
+    CUSTOMER,
     acquired_customer,
     holdings,
     inject,
@@ -178,6 +181,41 @@ async def test_cancellation_while_waiting_for_the_customer_compensates_and_ends_
     assert "cancelled by alice: customer withdrew" in stored.events[-1].detail
     with pytest.raises(Exception, match="completed|cannot"):
         await handle.execute_update(ServiceOpening.cancel, Decision(by="alice", reason="again"))
+
+
+async def test_a_compensation_never_depends_on_the_audit_trail_accepting_its_events(
+    client, settings, simulator, worker, store
+):
+    handle = await start_opening(client, settings, opening_order("OPEN-AUDIT-DOWN", rental_rule="on_confirmation"))
+    await wait_for_status(handle, lambda s: s.sub_state == AWAITING_RENTAL_CONFIRMATION)
+    with Session(store.engine) as session:  # behind the order's back: its audit trail refuses every move
+        session.get(Order, "OPEN-AUDIT-DOWN").state = OrderState.failed
+        session.commit()
+
+    await handle.execute_update(ServiceOpening.cancel, Decision(by="alice", reason="customer withdrew"))
+    result = await handle.result()
+
+    assert result.state == OrderState.cancelled
+    await assert_nothing_left(simulator, ["SH", "GD", "BJ"])
+    assert store.services.get_service(opening_order("OPEN-AUDIT-DOWN").service_id) is None
+
+
+async def test_an_opening_with_the_number_of_another_order_changes_nothing_of_that_order(
+    client, settings, simulator, worker, store
+):
+    store.orders.record_order(NewOrder(order_no="TRF-TAKEN", order_type=OrderType.tariff_change,
+                                       workflow_id="vpdn-tariff-TRF-TAKEN", customer_code=CUSTOMER,
+                                       requested_by="alice", service_id="SVC-OTHER"), "k0")
+    before = store.orders.get_order("TRF-TAKEN")
+
+    with pytest.raises(WorkflowFailureError) as failure:
+        await (await start_opening(client, settings, opening_order("TRF-TAKEN"))).result()
+
+    assert "order number TRF-TAKEN is already used by tariff_change order vpdn-tariff-TRF-TAKEN" in str(
+        failure.value.cause)
+    assert store.orders.get_order("TRF-TAKEN") == before
+    assert store.services.get_service("SVC-TRF-TAKEN") is None
+    await assert_nothing_left(simulator, ["SH", "GD", "BJ"])
 
 
 async def test_customer_confirmation_starts_the_rental_that_day(client, settings, simulator, worker, store):
