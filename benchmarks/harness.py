@@ -18,6 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from adapters.passwords import create_secrets_file  # noqa: E402
 from models import search_attributes  # noqa: E402
 from settings import Settings, temporal_cli_path  # noqa: E402
 
@@ -55,11 +56,19 @@ async def start_simulator(settings: Settings) -> AsyncIterator[None]:
         process.wait()
 
 
+def shared_secrets(data_dir: Path) -> str:
+    """A member password secrets file, as operations would configure for every worker."""
+    path = data_dir / "password-secrets"
+    create_secrets_file(path)
+    return str(path)
+
+
 @contextlib.asynccontextmanager
 async def local_environment() -> AsyncIterator[tuple[WorkflowEnvironment, Settings]]:
     """An in-memory dev server and the simulator (zero added latency) in a fresh data folder."""
-    os.environ.update({"VPDN_DATA_DIR": tempfile.mkdtemp(prefix="vpdn-bench-"), "VPDN_SIM_PORT": str(free_port()),
-                       "VPDN_SIM_REPORT_DELAY": "0"})
+    data_dir = Path(tempfile.mkdtemp(prefix="vpdn-bench-"))
+    os.environ.update({"VPDN_DATA_DIR": str(data_dir), "VPDN_SIM_PORT": str(free_port()),
+                       "VPDN_SIM_REPORT_DELAY": "0", "VPDN_PASSWORD_SECRET_FILE": shared_secrets(data_dir)})
     async with await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter, dev_server_existing_path=str(temporal_cli_path()),
         search_attributes=search_attributes.ALL, dev_server_log_level="error",

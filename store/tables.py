@@ -2,7 +2,7 @@
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -166,7 +166,9 @@ class OrderItem(SQLModel, table=True):
     """One member of a member order (an order item, TMF641) and its result."""
 
     __tablename__ = "order_item"
-    __table_args__ = (UniqueConstraint("order_no", "msisdn"),)
+    # A batch step's statements select the batch's members by (order, home province, batch).
+    __table_args__ = (UniqueConstraint("order_no", "msisdn"), Index("ix_order_item_batch", "order_no",
+                                                                     "home_province", "batch_no"))
 
     id: int | None = Field(default=None, primary_key=True)
     # No foreign key: the items are staged just before their order's workflow accepts it.

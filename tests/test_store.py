@@ -8,6 +8,8 @@ from sqlmodel import Session
 
 from models.customer import CustomerChange, CustomerHierarchy, ProvincialCustomerRecord
 from models.fallout import Fallout, FalloutDecision
+from models.members import MemberLine
+from models.service import ServiceRegistration
 from models.orders import InvalidTransition, NewOrder, OrderEventIn, OrderState, OrderType
 from store.tables import GroupCustomer, Member, TariffPackage, TariffParameter, VpdnService
 from store import OrderStore
@@ -155,3 +157,61 @@ def test_the_fallout_worklist_is_oldest_first_filtered_and_drops_resolved_ones(o
     order_store.fallouts.resolve_fallout(FalloutDecision(fallout_id="ACQ-2-F1", action="skip", by="ops-wang"))
     assert [f.fallout_id for f in order_store.fallouts.list_fallouts()] == ["ACQ-1-F1", "ACQ-3-F1"]
     assert order_store.fallouts.get_fallout("ACQ-2-F1").decided_by == "ops-wang"
+
+
+# Members at scale: no statement binds one parameter per member
+
+
+BIG = 70_000  # more than PostgreSQL's 65 535 parameters per statement
+HOMES = ("GD", "BJ", "SH", "ZJ", "SC")
+
+
+def numbers(count: int):
+    """A member file's members, generated as they would be read: one at a time."""
+    return (MemberLine(msisdn=f"13{n:09d}") for n in range(count))
+
+
+def member_order(order_store: OrderStore, order_no: str, kind: str) -> None:
+    order_store.orders.record_order(NewOrder(
+        order_no=order_no, order_type=OrderType(f"member_{kind}"), workflow_id=f"vpdn-{kind}-{order_no}",
+        customer_code="3100012345", requested_by="alice", service_id="VPDN-BIG"), f"k-{order_no}")
+
+
+def run_batches(order_store: OrderStore, order_no: str) -> int:
+    """Each batch's members through its steps (one statement per batch; batches of 5 000
+    keep the test quick, the statements are those of 500)."""
+    batches = order_store.members.assign_batches(order_no, 5000)
+    for batch in batches:
+        order_store.members.advance_batch(order_no, batch.home_province, batch.batch_no, "valid", "home_done")
+    return len(batches)
+
+
+def test_70_000_members_join_and_exit_without_binding_a_parameter_per_member(order_store):
+    order_store.customers.save_customer(hierarchy())
+    order_store.services.register_service(ServiceRegistration(
+        order_no="OPN-BIG", service_id="VPDN-BIG", customer_code="3100012345", apn="big.vpdn", access_province="SH",
+        paying_province="SH", provinces=list(HOMES), tariff={"name": "t", "parameters": {"monthly_fee": "1",
+                                                                                      "member_fee": "1"}}))
+
+    assert order_store.staging.stage("JOIN-BIG", "VPDN-BIG", "join", numbers(BIG))
+    assert order_store.staging.refused_members("JOIN-BIG", "VPDN-BIG", "join") == (0, [])
+    member_order(order_store, "JOIN-BIG", "join")
+    for offset in range(0, BIG, 1000):  # member verification: a page of results at a time, by key
+        page = order_store.members.page_numbers("JOIN-BIG", offset, 1000)
+        order_store.members.record_results("JOIN-BIG", {m: ("valid", None, "") for m in page},
+                                           homes={m: HOMES[int(m) % len(HOMES)] for m in page})
+    assert run_batches(order_store, "JOIN-BIG") == len(HOMES) * 3  # 14 000 per home province
+    order_store.members.finish_members("JOIN-BIG", "VPDN-BIG", "join")
+
+    assert order_store.members.member_count("VPDN-BIG") == BIG
+    assert order_store.members.item_counts("JOIN-BIG").done == BIG
+    assert order_store.staging.refused_members("JOIN-BIG", "VPDN-BIG", "join")[0] == BIG  # all in it now
+
+    assert order_store.staging.stage("EXIT-BIG", "VPDN-BIG", "exit", numbers(BIG))
+    assert order_store.staging.refused_members("EXIT-BIG", "VPDN-BIG", "exit") == (0, [])
+    member_order(order_store, "EXIT-BIG", "exit")
+    run_batches(order_store, "EXIT-BIG")
+    order_store.members.finish_members("EXIT-BIG", "VPDN-BIG", "exit")
+
+    assert order_store.members.member_count("VPDN-BIG") == 0
+    assert order_store.members.item_counts("EXIT-BIG").done == BIG
