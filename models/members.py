@@ -1,4 +1,4 @@
-"""Members (成员) of a VPDN: join/exit orders, batches and per-member results (member files: member_file.py).
+"""Members (成员) of a VPDN: join/exit orders, batches and per-member results.
 
 Members travel in per-province batches that the order store carries (the order's items);
 workflow payloads name a batch, never the numbers, so MSISDNs stay out of Temporal history
