@@ -175,7 +175,7 @@ class Demo:
 
     async def plan_change(self, client, service) -> str:
         """The members among the first 40 move to the "field staff" plan; SC's billing refuses two."""
-        homes = self.store.members.member_homes(service.service_id, MEMBERS[:40])
+        homes = self.store.members.member_homes(service.service_id)
         movers = [m for m in MEMBERS[:40] if m in homes]
         refused = [m for m in movers if homes[m] == "SC"][:2]
         plan = MemberPlan(name="field staff", tariff_version=service.tariff_version,
@@ -186,7 +186,7 @@ class Demo:
         await self.admin("/admin/faults", {"province": "SC", "system": "billing", "operation": "set_member_plan_batch",
                                            "kind": "reject", "code": "E3210", "text": "plan locked by a promotion",
                                            "msisdns": refused})
-        self.store.members.stage_items(order_no, [MemberLine(msisdn=m) for m in movers], homes)
+        self.store.staging.stage(order_no, service.service_id, "plan_change", [MemberLine(msisdn=m) for m in movers])
         await submit_service_order(client, self.settings.task_queue, MemberPlanChangeOrder(
             order_no=order_no, service_id=service.service_id, customer_code=CUSTOMER, apn=service.apn,
             access_province=service.access_province, provinces=service.provinces, member_count=len(movers),

@@ -22,18 +22,18 @@ class BatchMembers:
     async def plans(self, step: MemberStep) -> dict[str, tuple[dict | None, str | None]]:
         """The plan GPMS records for each member the step acts on, with its date (None: the
         standard plan): what billing must hold for a member whose plan change is undone."""
-        batch = step.batch
-        plans = await asyncio.to_thread(self._store.terms.plans_with_dates, batch.service_id, await self.numbers(step))
+        await self.numbers(step)  # the step's set, fixed
+        plans = await asyncio.to_thread(self._store.terms.step_plans, step.batch.service_id, step.members_key)
         return {m: (plan.model_dump() if plan else None, since) for m, (plan, since) in plans.items()}
 
     async def record(self, step: MemberStep, results: list[dict]) -> BatchOutcome:
         """Members the province refused fail at this stage with its code and text (written
-        by key); the others the step acted on move to `ok_state` (one statement)."""
+        by key); the others of the step's fixed set move to `ok_state` (one statement)."""
         batch = step.batch
         failed = {r["msisdn"]: (ItemState.failed, r.get("code"), r.get("text") or "") for r in results if not r["ok"]}
         if failed:
             await asyncio.to_thread(self._store.members.record_results, batch.order_no, failed, stage=step.stage)
         if step.ok_state is not None:
-            await asyncio.to_thread(self._store.members.advance_batch, batch.order_no, batch.home_province,
-                                    batch.batch_no, step.acting_on, step.ok_state, step.failed_stage)
+            await asyncio.to_thread(self._store.batch_steps.advance, step.members_key, batch.order_no,
+                                    step.acting_on, step.ok_state)
         return BatchOutcome(ok=len(results) - len(failed), failed=len(failed))

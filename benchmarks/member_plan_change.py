@@ -65,7 +65,7 @@ async def bench(count: int, province_count: int) -> None:
         lines = [MemberLine(msisdn=s["msisdn"]) for s in subscribers]
 
         async with build_worker(env.client, settings):
-            store.members.stage_items("JOIN-BENCH", lines)
+            store.staging.stage("JOIN-BENCH", SERVICE, "join", lines)
             joined = await (await start_order(
                 env.client, settings.task_queue, MemberJoin.run,
                 MemberOrder(order_no="JOIN-BENCH", kind="join", member_count=count, **COMMON),
@@ -73,7 +73,7 @@ async def bench(count: int, province_count: int) -> None:
                 provinces=["SH"], summary="benchmark join")).result()
             homes = store.members.member_homes(SERVICE)
             order_no = f"PLAN-BENCH-{count}"
-            store.members.stage_items(order_no, [line for line in lines if line.msisdn in homes], homes)
+            store.staging.stage(order_no, SERVICE, "plan_change", [line for line in lines if line.msisdn in homes])
             plan = MemberPlan(name="field staff", tariff_version=1,
                               parameters={"member_fee": "15", "member_data_gb": "20"})
             started = time.monotonic()

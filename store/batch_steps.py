@@ -1,7 +1,7 @@
 """Member batch steps: the members a step acts on, fixed once per step so that a retried
 step sends exactly what its first attempt sent (whatever that attempt already changed)."""
 
-from sqlalchemy import Engine, insert, literal
+from sqlalchemy import Engine, insert, literal, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -39,3 +39,15 @@ class BatchStepRecords:
                 session.commit()
             except IntegrityError:
                 session.rollback()  # formed by a concurrent attempt: its set stands
+
+    def advance(self, step_key: str, order_no: str, from_state: str, to_state: str) -> int:
+        """The step's members still in `from_state` move to `to_state`: one statement over
+        the set fixed for the step. Returns how many moved (none on a repeat)."""
+        fixed = select(BatchStepMember.msisdn).where(BatchStepMember.step_key == step_key)
+        with Session(self.engine) as session:
+            moved = session.execute(update(OrderItem).where(
+                OrderItem.order_no == order_no, OrderItem.state == from_state, OrderItem.msisdn.in_(fixed),
+            ).values(state=to_state).execution_options(synchronize_session=False)).rowcount
+            session.commit()
+            return moved
+

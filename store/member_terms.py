@@ -9,33 +9,65 @@ from sqlmodel import Session, select
 
 from models.members import BatchReport, ItemState
 from models.plans import STANDARD, MemberPlan
-from store.tables import MemberTerms, OrderItem
+from store.tables import BatchStepMember, MemberTerms, OrderItem
+
+
+def _plan(name: str | None, version: int | None, parameters: dict | None) -> MemberPlan | None:
+    """A recorded plan; None for the standard plan (or no record)."""
+    if version is None or (name == STANDARD and not parameters):
+        return None
+    return MemberPlan(name=name, tariff_version=version, parameters=parameters)
 
 
 class MemberTermRecords:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def plans(self, service_id: str, msisdns: list[str] | None = None) -> dict[str, MemberPlan]:
+    def plans(self, service_id: str) -> dict[str, MemberPlan]:
         """The recorded plans of a service's members (those on the standard plan are absent)."""
         query = select(MemberTerms.msisdn, MemberTerms.plan_name, MemberTerms.plan_version,
                        MemberTerms.plan_parameters).where(
             MemberTerms.service_id == service_id, MemberTerms.plan_version.is_not(None))
-        if msisdns is not None:
-            query = query.where(MemberTerms.msisdn.in_(msisdns))
         with Session(self.engine) as session:
-            return {msisdn: MemberPlan(name=name, tariff_version=version, parameters=parameters)
-                    for msisdn, name, version, parameters in session.exec(query)
-                    if not (name == STANDARD and not parameters)}
+            return {msisdn: plan for msisdn, name, version, parameters in session.exec(query)
+                    if (plan := _plan(name, version, parameters))}
 
-    def plans_with_dates(self, service_id: str, msisdns: list[str]) -> dict[str, tuple[MemberPlan | None, str | None]]:
-        """Each member's plan and the date it applies from (None, None: the standard plan)."""
-        query = select(MemberTerms.msisdn, MemberTerms.plan_from).where(
-            MemberTerms.service_id == service_id, MemberTerms.msisdn.in_(msisdns))
-        plans = self.plans(service_id, msisdns)
+    def step_plans(self, service_id: str, step_key: str) -> dict[str, tuple[MemberPlan | None, str | None]]:
+        """Each member of a batch step (its fixed set) with its recorded plan and the date
+        that plan applies from (None, None: the standard plan). One query, by join."""
+        query = (sa_select(BatchStepMember.msisdn, MemberTerms.plan_name, MemberTerms.plan_version,
+                           MemberTerms.plan_parameters, MemberTerms.plan_from)
+                 .select_from(BatchStepMember)
+                 .outerjoin(MemberTerms, (MemberTerms.service_id == service_id)
+                            & (MemberTerms.msisdn == BatchStepMember.msisdn))
+                 .where(BatchStepMember.step_key == step_key).order_by(BatchStepMember.id))
         with Session(self.engine) as session:
-            since = dict(session.exec(query).all())
-        return {m: (plans.get(m), since.get(m) if m in plans else None) for m in msisdns}
+            rows = session.execute(query).all()
+        plans = {}
+        for msisdn, name, version, parameters, plan_from in rows:
+            plan = _plan(name, version, parameters)
+            plans[msisdn] = (plan, plan_from if plan else None)
+        return plans
+
+    def staged_on_plan(self, order_no: str, service_id: str, plan: MemberPlan, shown: int = 10) -> tuple[int, list[str]]:
+        """The members staged for an order that are already on `plan`, counted, and the first
+        `shown` of them (a plan change that would change nothing for them)."""
+        query = (sa_select(OrderItem.msisdn, MemberTerms.plan_name, MemberTerms.plan_version,
+                           MemberTerms.plan_parameters)
+                 .select_from(OrderItem)
+                 .outerjoin(MemberTerms, (MemberTerms.service_id == service_id)
+                            & (MemberTerms.msisdn == OrderItem.msisdn))
+                 .where(OrderItem.order_no == order_no).order_by(OrderItem.id))
+        if plan.name != STANDARD:  # only those recorded on a plan of that name can be on it
+            query = query.where(MemberTerms.plan_name == plan.name, MemberTerms.plan_version == plan.tariff_version)
+        count, first = 0, []
+        with Session(self.engine) as session:
+            for msisdn, name, version, parameters in session.execute(query):
+                if plan.same_as(_plan(name, version, parameters)):
+                    count += 1
+                    if len(first) < shown:
+                        first.append(msisdn)
+        return count, first
 
     def terms(self, service_id: str) -> dict[str, MemberTerms]:
         """Every recorded member's terms (rows stay inside the store package)."""

@@ -110,18 +110,6 @@ class MemberRecords:
             for page in pages(rows):
                 connection.execute(statement, page)
 
-    def advance_batch(self, order_no: str, home_province: str, batch_no: int, from_state: str, to_state: str,
-                      failed_stage: str | None = None) -> int:
-        """A batch's members still in `from_state` (that failed at `failed_stage`) move to
-        `to_state`: one statement. Returns how many moved."""
-        statement = update(items).where(
-            items.c.order_no == order_no, items.c.home_province == home_province, items.c.batch_no == batch_no,
-            items.c.state == from_state).values(state=to_state)
-        if failed_stage is not None:
-            statement = statement.where(items.c.failed_stage == failed_stage)
-        with self.engine.begin() as connection:
-            return connection.execute(statement).rowcount
-
     def fail_batch(self, order_no: str, home_province: str, batch_no: int, from_state: str,
                    stage: str, code: str, detail: str) -> int:
         """A province-wide failure: every member of the batch still in `from_state` fails."""

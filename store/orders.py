@@ -17,7 +17,8 @@ from models.orders import (
 )
 from store.tables import MemberStaging, Order, OrderEvent, utcnow
 
-MEMBER_ORDERS = (OrderType.member_join, OrderType.member_exit)
+# Orders whose members are staged before they are submitted.
+MEMBER_ORDERS = (OrderType.member_join, OrderType.member_exit, OrderType.member_plan_change)
 
 
 class UnknownOrder(LookupError):

@@ -360,7 +360,7 @@ def test_a_member_plan_change_on_a_service_that_is_not_active_is_refused(tmp_pat
 
 def test_service_members_shows_each_members_plan(active_service):
     standard = json.loads(runner.invoke(app, ["service", "members", "SVC-OPN-0", "--json"]).stdout)
-    active_service.members.stage_items("PLAN-0", [MemberLine(msisdn="13800000001")], {"13800000001": "GD"})
+    active_service.staging.stage("PLAN-0", "SVC-OPN-0", "plan_change", [MemberLine(msisdn="13800000001")])
     active_service.members.assign_batches("PLAN-0", 10)
     active_service.members.record_results("PLAN-0", {"13800000001": ("home_done", None, "")})
     gold = MemberPlan(name="gold", tariff_version=1, parameters={"member_fee": "9"})

@@ -182,7 +182,9 @@ def run_batches(order_store: OrderStore, order_no: str) -> int:
     keep the test quick, the statements are those of 500)."""
     batches = order_store.members.assign_batches(order_no, 5000)
     for batch in batches:
-        order_store.members.advance_batch(order_no, batch.home_province, batch.batch_no, "valid", "home_done")
+        step = f"{order_no}:home:{batch.home_province}:{batch.batch_no}"
+        order_store.batch_steps.members(step, order_no, batch.home_province, batch.batch_no, "valid")
+        order_store.batch_steps.advance(step, order_no, "valid", "home_done")
     return len(batches)
 
 

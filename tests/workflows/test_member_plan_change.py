@@ -38,7 +38,7 @@ async def service(client, settings, store, simulator, worker):
     subscribers = [{"msisdn": m, "home_province": p} for p, ms in (("GD", GD), ("BJ", BJ), ("SH", SH)) for m in ms]
     (await simulator.post("/admin/seed", json={"subscribers": subscribers})).raise_for_status()
     join_no = f"JOIN-P-{settings.task_queue}"  # one per test: the dev server is shared
-    store.members.stage_items(join_no, [MemberLine(msisdn=m) for m in MEMBERS])
+    store.staging.stage(join_no, SERVICE, "join", [MemberLine(msisdn=m) for m in MEMBERS])
     join = MemberOrder(order_no=join_no, kind="join", service_id=SERVICE, customer_code=CUSTOMER, apn=APN,
                        access_province="SH", member_count=len(MEMBERS), requested_by="alice", pre_approved_by="hq")
     await (await start_order(client, settings.task_queue, MemberJoin.run, join, order_type=OrderType.member_join,
@@ -46,8 +46,7 @@ async def service(client, settings, store, simulator, worker):
 
 
 async def plan_change(client, settings, store, order_no: str, msisdns: list[str], plan: MemberPlan, **fields):
-    homes = store.members.member_homes(SERVICE, msisdns)
-    store.members.stage_items(order_no, [MemberLine(msisdn=m) for m in msisdns], homes)
+    store.staging.stage(order_no, SERVICE, "plan_change", [MemberLine(msisdn=m) for m in msisdns])
     order = MemberPlanChangeOrder(
         order_no=order_no, service_id=SERVICE, customer_code=CUSTOMER, apn=APN, access_province="SH",
         member_count=len(msisdns), requested_by="alice", plan=plan,
