@@ -35,5 +35,5 @@ class BatchMembers:
             await asyncio.to_thread(self._store.members.record_results, batch.order_no, failed, stage=step.stage)
         if step.ok_state is not None:
             await asyncio.to_thread(self._store.batch_steps.advance, step.members_key, batch.order_no,
-                                    step.acting_on, step.ok_state)
+                                    batch.home_province, batch.batch_no, step.acting_on, step.ok_state)
         return BatchOutcome(ok=len(results) - len(failed), failed=len(failed))

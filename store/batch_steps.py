@@ -40,13 +40,16 @@ class BatchStepRecords:
             except IntegrityError:
                 session.rollback()  # formed by a concurrent attempt: its set stands
 
-    def advance(self, step_key: str, order_no: str, from_state: str, to_state: str) -> int:
+    def advance(self, step_key: str, order_no: str, home_province: str, batch_no: int, from_state: str,
+                to_state: str) -> int:
         """The step's members still in `from_state` move to `to_state`: one statement over
-        the set fixed for the step. Returns how many moved (none on a repeat)."""
+        the set fixed for the step, within its batch (so it reads the batch, not the order).
+        Returns how many moved (none on a repeat)."""
         fixed = select(BatchStepMember.msisdn).where(BatchStepMember.step_key == step_key)
         with Session(self.engine) as session:
             moved = session.execute(update(OrderItem).where(
-                OrderItem.order_no == order_no, OrderItem.state == from_state, OrderItem.msisdn.in_(fixed),
+                OrderItem.order_no == order_no, OrderItem.home_province == home_province,
+                OrderItem.batch_no == batch_no, OrderItem.state == from_state, OrderItem.msisdn.in_(fixed),
             ).values(state=to_state).execution_options(synchronize_session=False)).rowcount
             session.commit()
             return moved

@@ -269,10 +269,14 @@ class BatchStepMember(SQLModel, table=True):
     """One member of a batch step, as fixed when the step was formed."""
 
     __tablename__ = "batch_step_member"
+    # A step's statements look its members up by (step, number): without it PostgreSQL
+    # compares every item of a batch with every member of the step.
+    __table_args__ = (UniqueConstraint("step_key", "msisdn"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    step_key: str = Field(foreign_key="batch_step.step_key", index=True)
+    step_key: str = Field(foreign_key="batch_step.step_key")
     msisdn: str
+
 class MemberStaging(SQLModel, table=True):
     """The members of a member order, staged before it is submitted: bound to its order
     number and to a digest of its content (service, kind, every number and name). Submitting

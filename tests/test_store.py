@@ -184,7 +184,7 @@ def run_batches(order_store: OrderStore, order_no: str) -> int:
     for batch in batches:
         step = f"{order_no}:home:{batch.home_province}:{batch.batch_no}"
         order_store.batch_steps.members(step, order_no, batch.home_province, batch.batch_no, "valid")
-        order_store.batch_steps.advance(step, order_no, "valid", "home_done")
+        order_store.batch_steps.advance(step, order_no, batch.home_province, batch.batch_no, "valid", "home_done")
     return len(batches)
 
 
