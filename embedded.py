@@ -9,12 +9,16 @@ secrets are created there.
 
 import asyncio
 import contextlib
+import ctypes
 import dataclasses
 import os
 import signal
+import socket
 import subprocess
 
 from rich.console import Console
+from temporalio.client import Client
+from temporalio.service import RPCError
 
 from adapters.passwords import create_secrets_file
 from models import search_attributes
@@ -26,6 +30,11 @@ from simulator.server import serve
 from worker import build_worker, ensure_search_attributes, member_passwords
 
 STARTUP_TIMEOUT_S = 60
+PR_SET_PDEATHSIG = 1
+
+
+class PortTaken(Exception):
+    """A port `vpdn up` needs is in use by another program: nothing was started."""
 
 
 async def reachable(address: str) -> bool:
@@ -36,6 +45,35 @@ async def reachable(address: str) -> bool:
         return False
     writer.close()
     return True
+
+
+def port_free(host: str, port: int) -> bool:
+    """Whether nothing listens on host:port (we could bind it)."""
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def check_ports(settings: Settings, start_server: bool) -> None:
+    """Refuse before anything starts when a port we would listen on is taken, saying which
+    setting moves it."""
+    needed = [(settings.simulator_port, "the provinces' simulator", "VPDN_SIM_PORT")]
+    if start_server:
+        host, _, port = settings.temporal_address.rpartition(":")
+        needed += [(int(port), "the Temporal dev server", "TEMPORAL_ADDRESS"),
+                   (settings.ui_port, "the Temporal UI", "VPDN_UI_PORT")]
+    for port, what, setting in needed:
+        if not port_free("127.0.0.1", port):
+            raise PortTaken(f"port {port} for {what} is already in use by another program: stop it, or set "
+                            f"{setting} to a free port; nothing was started")
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: the kernel kills it when `vpdn up` dies, even by SIGKILL."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def start_dev_server(settings: Settings) -> subprocess.Popen:
@@ -54,19 +92,38 @@ def start_dev_server(settings: Settings) -> subprocess.Popen:
         command += ["--search-attribute", f"{key.name}={key.indexed_value_type.name.title().replace('_', '')}"]
     log = open(settings.data_dir / "temporal.log", "ab")
     # Its own session: Ctrl-C reaches us, and we stop the server after the worker.
-    return subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True)
+    return subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True, preexec_fn=_die_with_parent)
 
 
-async def wait_until_reachable(address: str, server: subprocess.Popen, console: Console) -> None:
-    with console.status(f"starting the Temporal dev server on {address}…"):
-        for _ in range(STARTUP_TIMEOUT_S * 4):
-            if server.poll() is not None:
+async def connect_when_ready(settings: Settings, server: subprocess.Popen | None, console: Console) -> Client:
+    """Connect to Temporal, retrying until its frontend is healthy (the port answers before
+    it is), within STARTUP_TIMEOUT_S."""
+    deadline = asyncio.get_running_loop().time() + STARTUP_TIMEOUT_S
+    with console.status(f"starting the Temporal dev server on {settings.temporal_address}…"):
+        while True:
+            if server is not None and server.poll() is not None:
                 raise SystemExit(f"the Temporal dev server exited with code {server.returncode}; "
                                  "see temporal.log in the data folder")
-            if await reachable(address):
-                return
+            try:
+                if await reachable(settings.temporal_address):
+                    client = await connect_temporal(settings)
+                    await client.service_client.check_health()
+                    return client
+            except (RPCError, RuntimeError):
+                pass  # "Frontend is not healthy yet"
+            if asyncio.get_running_loop().time() > deadline:
+                raise SystemExit(f"the Temporal server at {settings.temporal_address} did not answer within "
+                                 f"{STARTUP_TIMEOUT_S} s")
             await asyncio.sleep(0.25)
-    raise SystemExit(f"the Temporal dev server did not start within {STARTUP_TIMEOUT_S} s")
+
+
+async def serving(task: asyncio.Task, address: str) -> None:
+    """Wait until a server started as `task` answers at `address` (or raise what stopped it)."""
+    while not await reachable(address):
+        if task.done():
+            task.result()
+            raise SystemExit(f"the server for {address} stopped before it answered")
+        await asyncio.sleep(0.1)
 
 
 def stop(server: subprocess.Popen) -> None:
@@ -96,15 +153,15 @@ async def run_embedded(settings: Settings, console: Console) -> None:
     address = settings.temporal_address
     server = None
     ui = f"http://localhost:{settings.ui_port}"
-    if await reachable(address):
+    existing = await reachable(address)
+    check_ports(settings, start_server=not existing)
+    if existing:
         console.print(f"using the Temporal server already at {address}")
         ui = "the UI of that server"
     else:
         server = start_dev_server(settings)
     try:
-        if server:
-            await wait_until_reachable(address, server, console)
-        client = await connect_temporal(settings)
+        client = await connect_when_ready(settings, server, console)
         await ensure_search_attributes(client, settings.namespace)
         worker = build_worker(client, settings, passwords=passwords)
         stopping = asyncio.Event()
@@ -113,6 +170,7 @@ async def run_embedded(settings: Settings, console: Console) -> None:
             loop.add_signal_handler(signum, stopping.set)
         demo_code = ensure_demo_data(open_database(settings.simulator_database_url))
         simulator = asyncio.create_task(serve(settings))
+        await serving(simulator, f"127.0.0.1:{settings.simulator_port}")
         running = asyncio.create_task(worker.run())
         console.print(
             f"[green]vpdn is up[/green]\n"

@@ -309,3 +309,31 @@ def test_a_service_opens_through_vpdn_up_with_the_order_store_on_postgresql(env,
     finally:
         assert up.stop() == 0
     assert OrderStore(POSTGRES_URL).services.get_service("SVC-OPN-PG").provinces == ["ZJ", "SH", "JS"]
+
+
+def test_vpdn_up_with_a_port_taken_says_which_setting_moves_it_and_starts_nothing(env):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", int(env["VPDN_SIM_PORT"])))
+        taken.listen()
+        started = vpdn(env, "up")
+    assert started.returncode == 2
+    assert f"port {env['VPDN_SIM_PORT']}" in started.stderr and "VPDN_SIM_PORT" in started.stderr
+    assert "vpdn is up" not in started.stdout
+    assert not dev_server_running(env)
+
+
+def test_a_killed_vpdn_up_leaves_no_dev_server_running(env):
+    up = Up(env)
+    assert dev_server_running(env)
+    up.process.kill()
+    up.process.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while dev_server_running(env):
+        assert time.monotonic() < deadline, "the dev server outlived vpdn up"
+        time.sleep(0.2)
+
+
+def dev_server_running(env: dict) -> bool:
+    """Whether a Temporal dev server with this test's data folder is running."""
+    found = subprocess.run(["pgrep", "-f", f"start-dev.*{env['VPDN_DATA_DIR']}"], capture_output=True)
+    return found.returncode == 0
