@@ -37,6 +37,9 @@ BEIJING = timezone(timedelta(hours=8))
 
 STORE_TIMEOUT = timedelta(seconds=30)
 
+# A step in these states is what the order waits for.
+OPEN_STEP_STATES = ("running", "awaiting report")
+
 # Provinces' systems: transient failures are retried with backoff; a business rejection is final.
 PROVINCE_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=500),
@@ -55,6 +58,12 @@ async def fan_out(provinces: Iterable[str], call: Callable[[str], Awaitable[T]])
         if isinstance(outcome, BaseException):
             raise outcome
     return list(outcomes)
+
+
+def where_text(provinces: list[str]) -> str:
+    """Provinces as an operator reads them: a few by name, many by count."""
+    named = [p for p in provinces if p]
+    return ", ".join(named) if len(named) <= 5 else f"{len(named)} provinces"
 
 
 def failure_text(error: BaseException) -> str:
@@ -101,8 +110,12 @@ class OrderTracker:
         actor: str = GPMS,
     ) -> None:
         """Write one audit-trail event; with `state`, the order moves (transition table);
-        with `sub_state`, what it waits for changes (a new state without one waits for nothing)."""
-        if state is not None and sub_state is None:
+        with `sub_state`, what it waits for changes. Without one, an order in progress waits
+        for the steps open now (so it never names a step already done); in any other new
+        state, for nothing."""
+        if sub_state is None and (state or self.status.state) == OrderState.in_progress:
+            sub_state = self.open_steps()
+        elif state is not None and sub_state is None:
             sub_state = ""
         if state in TERMINAL_STATES:
             self.ending = True
@@ -162,6 +175,21 @@ class OrderTracker:
         starts orders without them)."""
         if update.key in workflow.info().typed_search_attributes:
             workflow.upsert_search_attributes([update])
+
+    def open_steps(self) -> str:
+        """The steps running or awaiting a report now, by name with their provinces."""
+        provinces: dict[str, list[str]] = {}
+        for step in self.status.steps:
+            if step.state in OPEN_STEP_STATES:
+                provinces.setdefault(step.name, []).append(step.province or "")
+        return "; ".join(f"{name} in {where_text(where)}" if any(where) else name
+                         for name, where in provinces.items())
+
+    def view(self) -> OrderStatus:
+        """The `status` view: in progress, what it waits for is the steps open at this moment."""
+        if self.status.state != OrderState.in_progress or not (open_now := self.open_steps()):
+            return self.status
+        return self.status.model_copy(update={"sub_state": open_now})
 
     def step(self, name: str, province: str | None = None) -> StepStatus:
         step = StepStatus(name=name, province=province)

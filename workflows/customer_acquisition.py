@@ -98,4 +98,4 @@ class CustomerAcquisition:
 
     @workflow.query
     def status(self) -> OrderStatus:
-        return self._tracker.status
+        return self._tracker.view()

@@ -219,7 +219,7 @@ class OrderWorkflow(Generic[Result]):
 
     @workflow.query
     def status(self) -> OrderStatus:
-        return self._tracker.status
+        return self._tracker.view()
 
     @workflow.update
     def approve(self, decision: Decision) -> str:

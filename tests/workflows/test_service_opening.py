@@ -379,11 +379,28 @@ async def test_what_the_order_waits_for_follows_every_step_not_only_state_change
     stored = store.orders.get_order("OPEN-WAITS")
 
     assert "every province confirmed its group tariff package configuration" in [e.event for e in stored.events]
-    assert (status.state, status.sub_state) == (OrderState.in_progress, "awaiting the access province's completion")
+    assert status.state == OrderState.in_progress and status.sub_state.startswith("access CRM work order in SH")
     assert (stored.state, stored.sub_state) == (OrderState.in_progress, "awaiting the access province's completion")
     await handle.signal(ServiceOpening.report, report("OPEN-WAITS", "sh-report"))
     assert (await handle.result()).state == OrderState.completed
     assert store.orders.get_order("OPEN-WAITS").sub_state == ""
+
+
+async def test_while_the_rental_starts_the_order_waits_for_the_rental_not_for_a_step_already_done(
+    client, settings, simulator, worker, store
+):
+    await inject(simulator, province="SH", system="billing", operation="start_rental", kind="latency",
+                 latency_ms=3000, count=1)
+    handle = await start_opening(client, settings, opening_order("OPEN-RENTAL-WAIT"))
+
+    status = await wait_for_status(handle, lambda s: any(
+        (step.name, step.state) == ("rental start", "running") for step in s.steps))
+    stored = store.orders.get_order("OPEN-RENTAL-WAIT")
+
+    assert "access province reported completion" in [e.event for e in stored.events]
+    assert status.sub_state == "rental start in SH"
+    assert stored.sub_state != "awaiting the access province's completion"
+    assert (await handle.result()).state == OrderState.completed
 
 
 async def test_a_missing_report_from_the_access_crm_goes_to_fallout_like_the_line_center(
