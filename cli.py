@@ -1,17 +1,23 @@
 """`vpdn`: the staff's command line. Start orders, inspect them, run the embedded default."""
 
 import asyncio
+import contextlib
 import getpass
 import json
 import os
 import sys
 import time
+import traceback
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO, NoReturn
 
 import httpx
 import typer
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from typer.core import TyperGroup
+from typer.exceptions import TyperException
 from pydantic import BaseModel, ValidationError
 from rich.columns import Columns
 from rich.console import Console, Group
@@ -21,7 +27,7 @@ from rich.progress_bar import ProgressBar
 from rich.text import Text
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from temporalio.client import WorkflowFailureError
+from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.passwords import SecretsRefused
@@ -56,8 +62,51 @@ from settings import Settings, connect_temporal
 from store import OrderStore
 from workflows.common import failure_text
 
+class Commands(TyperGroup):
+    """Every command's failure reaches the operator as one line with a non-zero exit: a
+    refusal (2), an unreachable or refusing service (1), a bug (70, its traceback kept in
+    the data folder's cli-errors.log)."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, TyperException, SystemExit):
+            raise
+        except Exception as error:  # noqa: BLE001 - the operator gets one line, never a traceback
+            text, code = explain(error)
+            errors.print(f"[red]error:[/red] {escape(text)}", highlight=False, soft_wrap=True)
+            raise typer.Exit(code) from None
+
+
+def explain(error: Exception) -> tuple[str, int]:
+    """What went wrong, in one line, and the exit code."""
+    if isinstance(error, Refusal):
+        return f"{error.text}; nothing started", 2
+    if isinstance(error, WorkflowUpdateFailedError):
+        return failure_text(error.cause), 2
+    if isinstance(error, WorkflowFailureError):
+        return f"the order failed: {failure_text(error.cause)}", 1
+    if isinstance(error, RPCError):
+        return f"Temporal refused: {error.message}", 1
+    if isinstance(error, httpx.HTTPError):
+        return f"the provinces' hub at {Settings().hub_url} did not answer properly: {error}", 1
+    if isinstance(error, OperationalError):
+        return f"the order store is unreachable ({redacted_url(Settings().database_url)}): {error.orig}", 1
+    log = Settings().data_dir / "cli-errors.log"
+    with contextlib.suppress(OSError):
+        log.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with open(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "a") as file:
+            file.write(f"--- {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC\n{traceback.format_exc()}")
+    return f"unexpected {type(error).__name__}: {error} (a bug: the details are in {log})", 70
+
+
+def redacted_url(url: str) -> str:
+    """A database URL without its password."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 app = typer.Typer(help="VPDN order orchestrator (GPMS): cross-province VPDN orders on Temporal.",
-                  no_args_is_help=True)
+                  no_args_is_help=True, cls=Commands, pretty_exceptions_enable=False)
 customer_app = typer.Typer(help="Group customers: acquire from the provinces, show.", no_args_is_help=True)
 order_app = typer.Typer(help="Orders: status, audit trail, list; people's decisions.", no_args_is_help=True)
 fallout_app = typer.Typer(help="Fallout: held orders' worklist, decisions, policy.", no_args_is_help=True)
@@ -140,12 +189,14 @@ def up() -> None:
 
     Ctrl-C stops them all. Uses an already running Temporal server at TEMPORAL_ADDRESS.
     """
-    from embedded import run_embedded
+    from embedded import PortTaken, run_embedded
 
     try:
         asyncio.run(run_embedded(Settings(), console))
-    except SecretsRefused as refusal:
+    except (SecretsRefused, PortTaken) as refusal:
         fail(str(refusal), code=2)
+    except KeyboardInterrupt:
+        fail("interrupted while starting: vpdn stopped", code=130)
 
 
 @app.command()

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 from rich.console import Console
-from temporalio.client import WorkflowFailureError
+from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 
 from models.customer import AcquireCustomerInput
 from models.fallout import FalloutDecision
@@ -217,6 +217,8 @@ async def run_demo(settings: Settings, console: Console) -> None:
         await Demo(settings, console).run()
     except Refusal as refusal:
         raise SystemExit(f"demo stopped, refused: {refusal.text}") from None
+    except WorkflowUpdateFailedError as refusal:
+        raise SystemExit(f"demo stopped, refused: {failure_text(refusal.cause)}") from None
     except WorkflowFailureError as failure:
         raise SystemExit(f"demo stopped: {failure_text(failure.cause)}") from None
     console.print(f"(the demo took {time.monotonic() - started:.0f} s)")

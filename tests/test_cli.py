@@ -468,3 +468,26 @@ def test_a_seed_file_that_is_not_utf8_is_refused_in_one_line_naming_the_line(tmp
 
     assert result.exit_code == 2, result.output
     assert result.output == f"error: cannot read seed file {path}: line 3 is not UTF-8 text\n"
+
+
+def test_an_unreachable_order_store_is_one_line_naming_it_without_its_password(monkeypatch):
+    monkeypatch.setenv("VPDN_DATABASE_URL", "postgresql://gpms:s3cret@127.0.0.1:1/gpms")
+
+    result = runner.invoke(app, ["order", "list"])
+
+    assert result.exit_code == 1
+    assert "the order store is unreachable (postgresql://gpms:***@127.0.0.1:1/gpms)" in result.output
+    assert "Traceback" not in result.output and "s3cret" not in result.output
+
+
+def test_a_bug_is_one_line_with_its_traceback_kept_in_the_data_folder(monkeypatch, tmp_path):
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr("store.orders.OrderRecords.list_orders", broken)
+    result = runner.invoke(app, ["order", "list"])
+
+    assert result.exit_code == 70
+    assert "unexpected ZeroDivisionError: division by zero (a bug: the details are in" in result.output
+    assert "Traceback" not in result.output
+    assert "ZeroDivisionError" in (tmp_path / "cli-errors.log").read_text()
