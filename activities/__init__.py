@@ -4,13 +4,14 @@ from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
-from adapters.hub import HubRejected
+from adapters.hub import HubRejected, HubUnavailable
 from models.hub import ReplyTo
 from models.service import WorkOrderAck
 
 PROVINCE_REJECTED = "ProvinceRejected"
+HUB_UNAVAILABLE = "HubUnavailable"
 
 
 def event_key() -> str:
@@ -26,7 +27,9 @@ def reply_to() -> ReplyTo:
 
 @contextmanager
 def rejections_are_final() -> Iterator[None]:
-    """Turn a province's business rejection into a non-retryable failure with a stable type."""
+    """Turn a province's business rejection into a non-retryable failure with a stable type,
+    and an unavailable hub into one the retry policy retries. Both are business as usual,
+    not bugs: benign, so the worker logs them in one line without a traceback."""
     try:
         yield
     except HubRejected as rejection:
@@ -36,7 +39,11 @@ def rejections_are_final() -> Iterator[None]:
              "code": rejection.code, "text": rejection.text},
             type=PROVINCE_REJECTED,
             non_retryable=True,
-        ) from rejection
+            category=ApplicationErrorCategory.BENIGN,
+        ) from None
+    except HubUnavailable as unavailable:
+        raise ApplicationError(str(unavailable), type=HUB_UNAVAILABLE,
+                               category=ApplicationErrorCategory.BENIGN) from None
 
 
 async def acknowledged(idempotency_key: str, answer: Awaitable[str]) -> WorkOrderAck:

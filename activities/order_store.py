@@ -1,7 +1,7 @@
 """Activities that write the order store (GPMS records). Blocking: run in the worker's thread pool."""
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities import event_key
 from models.acceptance import TableRequest
@@ -29,9 +29,11 @@ class OrderStoreActivities:
         try:
             self._store.orders.record_order(order, event_key())
         except OrderNumberInUse as error:
-            raise ApplicationError(str(error), type=ORDER_NUMBER_IN_USE, non_retryable=True) from error
+            raise ApplicationError(str(error), type=ORDER_NUMBER_IN_USE, non_retryable=True,
+                                   category=ApplicationErrorCategory.BENIGN) from error
         except MembersNotStaged as error:
-            raise ApplicationError(str(error), type=MEMBERS_NOT_STAGED, non_retryable=True) from error
+            raise ApplicationError(str(error), type=MEMBERS_NOT_STAGED, non_retryable=True,
+                                   category=ApplicationErrorCategory.BENIGN) from error
 
     @activity.defn
     def record_order_event(self, event: OrderEventIn) -> None:
@@ -39,7 +41,8 @@ class OrderStoreActivities:
         try:
             self._store.orders.record_event(event, event_key())
         except InvalidTransition as error:
-            raise ApplicationError(str(error), type="InvalidTransition", non_retryable=True) from error
+            raise ApplicationError(str(error), type="InvalidTransition", non_retryable=True,
+                                   category=ApplicationErrorCategory.BENIGN) from error
 
     @activity.defn
     def save_customer(self, hierarchy: CustomerHierarchy) -> None:
@@ -53,14 +56,16 @@ class OrderStoreActivities:
         try:
             self._store.services.register_service(registration)
         except ServiceRefused as error:
-            raise ApplicationError(str(error), type=SERVICE_REFUSED, non_retryable=True) from error
+            raise ApplicationError(str(error), type=SERVICE_REFUSED, non_retryable=True,
+                                   category=ApplicationErrorCategory.BENIGN) from error
 
     @activity.defn
     def service_view(self, service_id: str) -> ServiceView:
         """The service as GPMS records it now (an order on it starts from this)."""
         service = self._store.services.get_service(service_id)
         if service is None:
-            raise ApplicationError(f"no service {service_id}", type=SERVICE_REFUSED, non_retryable=True)
+            raise ApplicationError(f"no service {service_id}", type=SERVICE_REFUSED, non_retryable=True,
+                                   category=ApplicationErrorCategory.BENIGN)
         return service
 
     @activity.defn
@@ -131,4 +136,5 @@ class OrderStoreActivities:
         try:
             return self._store.customers.apply_customer_change(change)
         except LookupError as error:
-            raise ApplicationError(str(error), type=CUSTOMER_NOT_ACQUIRED, non_retryable=True) from error
+            raise ApplicationError(str(error), type=CUSTOMER_NOT_ACQUIRED, non_retryable=True,
+                                   category=ApplicationErrorCategory.BENIGN) from error

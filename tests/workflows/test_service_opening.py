@@ -1,6 +1,7 @@
 """Service opening against the in-process provinces' simulator and a real dev server."""
 
 import asyncio
+import logging
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -162,6 +163,23 @@ async def test_province_rejection_after_others_configured_compensates_everything
         "compensated: discard the service record")
     assert "province GD crm rejected: E1021 unknown discount" in stored.events[-1].detail
     assert store.services.get_service(order.service_id) is None
+
+
+async def test_province_rejections_and_retried_faults_are_logged_without_a_traceback(
+    client, settings, simulator, worker, caplog
+):
+    await inject(simulator, province="BJ", system="crm", operation="configure_group_tariff", kind="transient",
+                 count=2)
+    await inject(simulator, province="GD", system="crm", operation="configure_group_tariff", kind="reject",
+                 code="E1021", text="unknown discount")
+
+    with caplog.at_level("DEBUG"), pytest.raises(WorkflowFailureError):
+        await (await start_opening(client, settings, opening_order("OPEN-QUIET"))).result()
+
+    failed_attempts = [r for r in caplog.records if "Completing activity as failed" in r.getMessage()]
+    assert len(failed_attempts) >= 3, "the rejection and the retried faults are logged, in one line each"
+    # Benign: at DEBUG only, which the worker's logging does not show.
+    assert [r.getMessage() for r in failed_attempts if r.levelno >= logging.INFO] == []
 
 
 async def test_cancellation_while_waiting_for_the_customer_compensates_and_ends_cancelled(
