@@ -4,7 +4,7 @@ items and the completion reports its provinces sent — and kept with the order 
 
 from collections import defaultdict
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, and_, insert
 from sqlmodel import Session, select
 
 from models.acceptance import AcceptanceTable, MemberRow, ProvinceRow, TableRequest
@@ -14,6 +14,10 @@ from store.customers import CustomerRecords
 from store.member_terms import MemberTermRecords
 from store.services import ServiceRecords
 from store.tables import AcceptanceMemberRow, AcceptanceTableRecord, Member, MemberTerms, Order, OrderItem, utcnow
+
+
+# Members compiled into a kept table per statement.
+TABLE_PAGE = 5000
 
 
 class AcceptanceRecords:
@@ -28,16 +32,19 @@ class AcceptanceRecords:
         service = self._service_section(service_id)
         if service is None:
             return None
+        tally = _Tally()
         with Session(self.engine) as session:
-            members = session.exec(select(Member).where(
-                Member.service_id == service_id, Member.state.in_(["joining", "active"])).order_by(Member.msisdn)).all()
-            rows = [self._row(m.msisdn, m.name, m.home_province, m.state, terms, in_vpdn=True)
-                    for m, terms in zip(members, self._terms_of(session, service_id, [m.msisdn for m in members]))]
+            members = session.exec(select(Member, MemberTerms).outerjoin(MemberTerms, and_(
+                MemberTerms.service_id == Member.service_id, MemberTerms.msisdn == Member.msisdn)).where(
+                Member.service_id == service_id, Member.state.in_(["joining", "active"])).order_by(Member.msisdn))
+            rows = [tally.add(self._row(m.msisdn, m.name, m.home_province, m.state, terms, in_vpdn=True))
+                    for m, terms in members]
         return AcceptanceTable(service=service, members=rows, compiled_at=utcnow(),
-                               provinces=self._provinces(service, rows, {}))
+                               provinces=tally.provinces(service, {}))
 
     def keep_order_table(self, request: TableRequest) -> None:
-        """Compile the table of an order that ended and keep it with the order. Idempotent."""
+        """Compile the table of an order that ended and keep it with the order, a page of
+        members at a time (memory stays flat whatever the order's size). Idempotent."""
         service = self._service_section(request.service_id)
         with Session(self.engine) as session:
             if session.get(AcceptanceTableRecord, request.order_no) or service is None:
@@ -47,25 +54,27 @@ class AcceptanceRecords:
                         "order_state": request.order_state}
             home_reports = {(r.home_province, r.batch_no): r.reported_on for r in request.batch_reports
                             if r.from_home_crm}
-            items = session.exec(select(OrderItem).where(OrderItem.order_no == request.order_no)
-                                 .order_by(OrderItem.id)).all()
-            terms = self._terms_of(session, request.service_id, [i.msisdn for i in items])
-            rows = []
-            for item, term in zip(items, terms):
-                row = self._row(item.msisdn, item.name, item.home_province, item.state, term)
-                row.reported_on = home_reports.get((item.home_province, item.batch_no))
-                row.note = " ".join(part for part in (item.code, item.detail) if part)
-                rows.append(row)
+            record = AcceptanceTableRecord(order_no=request.order_no, service_id=request.service_id, content={})
+            session.add(record)
+            session.flush()
+            tally, after = _Tally(), 0
+            while page := session.exec(select(OrderItem, MemberTerms).outerjoin(MemberTerms, and_(
+                    MemberTerms.service_id == request.service_id, MemberTerms.msisdn == OrderItem.msisdn)).where(
+                    OrderItem.order_no == request.order_no, OrderItem.id > after)
+                    .order_by(OrderItem.id).limit(TABLE_PAGE)).all():
+                rows = []
+                for item, terms in page:
+                    row = self._row(item.msisdn, item.name, item.home_province, item.state, terms)
+                    row.reported_on = home_reports.get((item.home_province, item.batch_no))
+                    row.note = " ".join(part for part in (item.code, item.detail) if part)
+                    rows.append({"order_no": request.order_no, **tally.add(row).model_dump()})
+                session.execute(insert(AcceptanceMemberRow), rows)
+                after = page[-1][0].id
             reported: dict[str, list[str]] = defaultdict(list)
             for report in [*request.batch_reports, *request.province_reports]:
                 reported[report.province].append(report.reported_on)
-            provinces = self._provinces(service, rows, reported)
-            session.add(AcceptanceTableRecord(order_no=request.order_no, service_id=request.service_id, content={
-                "service": service, "provinces": [p.model_dump() for p in provinces]}))
-            session.flush()
-            if rows:
-                session.execute(insert(AcceptanceMemberRow),
-                                [{"order_no": request.order_no, **row.model_dump()} for row in rows])
+            record.content = {"service": service,
+                              "provinces": [p.model_dump() for p in tally.provinces(service, reported)]}
             session.commit()
 
     def order_table(self, order_no: str) -> AcceptanceTable | None:
@@ -105,15 +114,6 @@ class AcceptanceRecords:
         }
 
     @staticmethod
-    def _terms_of(session: Session, service_id: str, msisdns: list[str]) -> list[MemberTerms | None]:
-        """Each member's terms, in the order given (None for a member without)."""
-        found: dict[str, MemberTerms] = {}
-        for start in range(0, len(msisdns), 5000):  # bounded IN lists
-            found |= {t.msisdn: t for t in session.exec(select(MemberTerms).where(
-                MemberTerms.service_id == service_id, MemberTerms.msisdn.in_(msisdns[start:start + 5000])))}
-        return [found.get(m) for m in msisdns]
-
-    @staticmethod
     def _row(msisdn: str, name: str, home: str | None, state: str, terms: MemberTerms | None,
              in_vpdn: bool = False) -> MemberRow:
         """A member's row; a member in the VPDN without recorded terms is on the standard plan."""
@@ -126,24 +126,36 @@ class AcceptanceRecords:
                          opened_on=terms.opened_on if terms else None, rental_from=terms.rental_from if terms else None,
                          reported_on=terms.reported_on if terms else None)
 
-    @staticmethod
-    def _provinces(service: dict[str, str], rows: list[MemberRow], reported: dict[str, list[str]]) -> list[ProvinceRow]:
+
+class _Tally:
+    """Per home province, the counts of a table's members and their report dates, added a
+    row at a time."""
+
+    def __init__(self) -> None:
+        self._counts: dict[str, ProvinceRow] = {}
+        self._dates: dict[str, set[str]] = defaultdict(set)
+
+    def add(self, row: MemberRow) -> MemberRow:
+        if row.home_province:
+            counts = self._counts.setdefault(row.home_province, ProvinceRow(province=row.home_province, role=""))
+            counts.members += 1
+            counts.done += row.state in (ItemState.done, "active")
+            counts.failed += row.state == ItemState.failed
+            counts.invalid += row.state == ItemState.invalid
+            if row.reported_on:
+                self._dates[row.home_province].add(row.reported_on)
+        return row
+
+    def provinces(self, service: dict[str, str], reported: dict[str, list[str]]) -> list[ProvinceRow]:
         """Per province its roles, its members' counts and its completion report dates."""
         access, related = service["access_province"], service["related_provinces"].split()
-        by_province: dict[str, ProvinceRow] = {}
-        for code in sorted({access, *related, *reported, *(r.home_province for r in rows if r.home_province)}):
+        rows = []
+        for code in sorted({access, *related, *reported, *self._counts}):
             roles = [role for role, holds in (("access", code == access), ("related", code in related),
-                                              ("home", any(r.home_province == code for r in rows))) if holds]
-            dates = sorted(reported.get(code, []) + [r.reported_on for r in rows
-                                                     if r.home_province == code and r.reported_on and not reported])
-            by_province[code] = ProvinceRow(province=code, role=" ".join(roles) or "reporting",
-                                            first_report=dates[0] if dates else None,
-                                            last_report=dates[-1] if dates else None)
-        for row in rows:
-            if row.home_province in by_province:
-                counts = by_province[row.home_province]
-                counts.members += 1
-                counts.done += row.state in (ItemState.done, "active")
-                counts.failed += row.state == ItemState.failed
-                counts.invalid += row.state == ItemState.invalid
-        return list(by_province.values())
+                                              ("home", code in self._counts)) if holds]
+            dates = sorted(reported.get(code, []) + ([] if reported else list(self._dates[code])))
+            counts = self._counts.get(code, ProvinceRow(province=code, role=""))
+            rows.append(counts.model_copy(update={
+                "role": " ".join(roles) or "reporting", "first_report": dates[0] if dates else None,
+                "last_report": dates[-1] if dates else None}))
+        return rows

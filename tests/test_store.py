@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from models.acceptance import TableRequest
 from models.customer import CustomerChange, CustomerHierarchy, ProvincialCustomerRecord
 from models.fallout import Fallout, FalloutDecision
 from models.members import MemberLine
@@ -207,6 +208,12 @@ def test_70_000_members_join_and_exit_without_binding_a_parameter_per_member(ord
 
     assert order_store.members.member_count("VPDN-BIG") == BIG
     assert order_store.members.item_counts("JOIN-BIG").done == BIG
+    order_store.acceptance.keep_order_table(TableRequest(order_no="JOIN-BIG", service_id="VPDN-BIG",
+                                                         order_state="completed"))
+    table = order_store.acceptance.order_table("JOIN-BIG")
+    assert len(table.members) == BIG
+    assert {p.province: (p.members, p.done) for p in table.provinces if p.members} == {
+        home: (BIG // len(HOMES), BIG // len(HOMES)) for home in HOMES}
     assert order_store.staging.refused_members("JOIN-BIG", "VPDN-BIG", "join")[0] == BIG  # all in it now
 
     assert order_store.staging.stage("EXIT-BIG", "VPDN-BIG", "exit", numbers(BIG))
