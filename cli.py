@@ -49,7 +49,7 @@ from models.members import (
     MemberOrderResult,
 )
 from models.plans import STANDARD
-from models.provinces import PROVINCE_CODES
+from models.provinces import HQ, PROVINCE_CODES, System
 from models.service import (
     RentalRule,
     ServiceOpeningResult,
@@ -125,6 +125,8 @@ app.add_typer(sim_app, name="sim")
 console = Console()
 errors = Console(stderr=True)
 
+# What a fallout can name as its failing system: the provinces' systems, a missing report, GPMS.
+FALLOUT_SYSTEMS = (*(s.value for s in System), "report", "gpms", "unknown")
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 ByOption = Annotated[str, typer.Option("--by", help="Who asks (recorded in the audit trail).")]
 OrderNoOption = Annotated[str | None, typer.Option(help="Business order number (default: generated).")]
@@ -134,6 +136,37 @@ PreApprovedOption = Annotated[str | None, typer.Option(help="The business audit 
 def fail(message: str, code: int = 1) -> NoReturn:
     errors.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def print_rows(headers: list[str], rows: list[list[str]], *, ids: tuple[str, ...], empty: str) -> None:
+    """A table on a terminal, its id columns never cut (others wrap); tab-separated plain
+    rows in a pipe, so ids can be copied and scripts can cut columns."""
+    if not rows:
+        console.print(empty)
+        return
+    if not console.is_terminal:
+        for row in [headers, *rows]:
+            print("\t".join(row))
+        return
+    table = Table()
+    for index, header in enumerate(headers):
+        if header in ids:
+            table.add_column(header, no_wrap=True, min_width=max(len(row[index]) for row in [headers, *rows]))
+        else:
+            table.add_column(header, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+def province_filter(code: str | None) -> str | None:
+    """A province filter, upper-cased; an unknown code is refused with the valid ones."""
+    if code is None:
+        return None
+    upper = code.strip().upper()
+    if upper != HQ and upper not in PROVINCE_CODES:
+        fail(f"unknown province {code!r}; valid provinces: {' '.join(PROVINCE_CODES)} {HQ}", code=2)
+    return upper
 
 
 def print_json(value: BaseModel | dict | list) -> None:
@@ -429,17 +462,19 @@ def order_list(
         age = parse_age(older_than) if older_than else None
     except ValueError as error:
         fail(str(error), code=2)
-    orders = OrderStore(Settings().database_url).orders.list_orders(
-        state=state, order_type=order_type, customer_code=customer, limit=limit,
-        province=province.upper() if province else None, unchanged_for=age)
+    filters = {"state": state, "order_type": order_type, "customer_code": customer,
+               "province": province_filter(province), "unchanged_for": age}
+    records = OrderStore(Settings().database_url).orders
+    orders = records.list_orders(**filters, limit=limit)
     if as_json:
         print_json([order.model_dump(mode="json", exclude={"events"}) for order in orders])
         return
-    table = Table("order", "type", "customer", "service", "state", "waiting for", "updated (UTC)")
-    for order in orders:
-        table.add_row(order.order_no, order.order_type, order.customer_code, order.service_id or "",
-                      order.state, order.sub_state, f"{order.updated_at:%Y-%m-%d %H:%M}")
-    console.print(table)
+    print_rows(["order", "type", "customer", "service", "state", "waiting for", "updated (UTC)"],
+               [[order.order_no, order.order_type, order.customer_code, order.service_id or "", order.state,
+                 order.sub_state, f"{order.updated_at:%Y-%m-%d %H:%M}"] for order in orders],
+               ids=("order", "service"), empty="no order matches")
+    if len(orders) == limit and (total := records.count_orders(**filters)) > limit:
+        errors.print(f"{limit} of {total} orders shown; --limit shows more", highlight=False)
 
 
 def parse_age(text: str) -> timedelta:
@@ -879,19 +914,21 @@ def fallout_list(
     as_json: JsonOption = False,
 ) -> None:
     """The fallout worklist: open fallouts, oldest first."""
+    if system is not None and system not in FALLOUT_SYSTEMS:
+        fail(f"unknown system {system!r}; valid systems: {' '.join(FALLOUT_SYSTEMS)}", code=2)
     fallouts = OrderStore(Settings().database_url).fallouts.list_fallouts(
-        province=province.upper() if province else None, system=system, state=None if all_ else "open")
+        province=province_filter(province), system=system, state=None if all_ else "open")
     if as_json:
         print_json([f.model_dump(mode="json") for f in fallouts])
         return
     now = datetime.now(UTC)
-    table = Table("fallout", "age", "order", "province", "system", "error", "allowed", "state")
+    rows = []
     for f in fallouts:
         created = f.created_at if f.created_at.tzinfo else f.created_at.replace(tzinfo=UTC)
-        table.add_row(f.fallout_id, age_text(now - created), f.order_no, f.province, f.system,
-                      f"{f.code} {f.text}", " ".join(f.allowed),
-                      f.state if f.state == "open" else f"{f.decision} by {f.decided_by}")
-    console.print(table if fallouts else "no open fallout")
+        rows.append([f.fallout_id, age_text(now - created), f.order_no, f.province, f.system, f"{f.code} {f.text}",
+                     " ".join(f.allowed), f.state if f.state == "open" else f"{f.decision} by {f.decided_by}"])
+    print_rows(["fallout", "age", "order", "province", "system", "error", "allowed", "state"], rows,
+               ids=("fallout", "order"), empty="no fallout" if all_ else "no open fallout")
 
 
 def age_text(age: timedelta) -> str:

@@ -127,6 +127,16 @@ class OrderRecords:
         limit: int = 100,
     ) -> list[OrderView]:
         """Orders, newest first, filtered; without their events."""
+        return self._matching(state, order_type, customer_code, province, unchanged_for)[:limit]
+
+    def count_orders(self, *, state: str | None = None, order_type: str | None = None,
+                     customer_code: str | None = None, province: str | None = None,
+                     unchanged_for: timedelta | None = None) -> int:
+        """How many orders the same filters match."""
+        return len(self._matching(state, order_type, customer_code, province, unchanged_for))
+
+    def _matching(self, state: str | None, order_type: str | None, customer_code: str | None,
+                  province: str | None, unchanged_for: timedelta | None) -> list[OrderView]:
         query = select(Order).order_by(Order.created_at.desc())
         for column, value in ((Order.state, state), (Order.order_type, order_type),
                               (Order.customer_code, customer_code)):
@@ -135,9 +145,8 @@ class OrderRecords:
         if unchanged_for is not None:
             query = query.where(Order.updated_at <= utcnow() - unchanged_for)
         with Session(self.engine) as session:
-            orders = [OrderView(**order.model_dump()) for order in session.exec(query)
-                      if province is None or province in order.provinces]
-        return orders[:limit]
+            return [OrderView(**order.model_dump()) for order in session.exec(query)
+                    if province is None or province in order.provinces]
 
     def get_order(self, order_no: str) -> OrderView | None:
         with Session(self.engine) as session:

@@ -240,6 +240,51 @@ def test_the_fallout_worklist_prints_json_for_scripts(active_service):
     assert json.loads(other.stdout) == []
 
 
+LONG_ORDER_NO = "OPN20261203184512345678-GUANGDONG-PORTS"
+
+
+def test_order_and_fallout_lists_never_cut_an_id(active_service):
+    active_service.orders.record_order(NewOrder(
+        order_no=LONG_ORDER_NO, order_type="service_opening", workflow_id="w", customer_code="3100012345",
+        requested_by="alice"), "k")
+    active_service.fallouts.open_fallout(Fallout(
+        fallout_id=f"{LONG_ORDER_NO}-F1", order_no=LONG_ORDER_NO, order_type="service_opening",
+        step="dedicated-line scheduling", province="SH", system="line", code="E6001", text="duct full",
+        allowed=["retry", "compensate"], deadline=datetime.now(UTC)))
+
+    orders = runner.invoke(app, ["order", "list"], terminal_width=80)
+    fallouts = runner.invoke(app, ["fallout", "list"], terminal_width=80)
+
+    assert orders.exit_code == 0 and fallouts.exit_code == 0
+    assert LONG_ORDER_NO in orders.stdout.split()
+    assert [line.split("\t")[0] for line in fallouts.stdout.splitlines()] == ["fallout", f"{LONG_ORDER_NO}-F1"]
+
+
+def test_order_list_says_when_it_shows_fewer_than_exist(active_service):
+    for n in range(3):
+        active_service.orders.record_order(NewOrder(
+            order_no=f"ACQ-{n}", order_type="customer_acquisition", workflow_id=f"w{n}",
+            customer_code="3100012345", requested_by="alice"), f"k{n}")
+
+    listed = runner.invoke(app, ["order", "list", "--limit", "2"])
+
+    assert listed.exit_code == 0
+    assert len(listed.stdout.splitlines()) == 3  # the header and two orders
+    assert "2 of 3 orders shown; --limit shows more" in listed.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["fallout", "list", "--province", "GDD"], "unknown province 'GDD'; valid provinces: BJ TJ"),
+    (["fallout", "list", "--system", "crn"], "unknown system 'crn'; valid systems: crm hlr"),
+    (["order", "list", "--province", "XX"], "unknown province 'XX'"),
+])
+def test_a_mistyped_filter_is_refused_with_the_valid_values(args, message):
+    result = runner.invoke(app, args)
+
+    assert result.exit_code == 2
+    assert message in result.output
+
+
 def test_the_fallout_policy_is_shown_as_data():
     result = runner.invoke(app, ["fallout", "policy", "--json"])
 
