@@ -48,8 +48,10 @@ async def reachable(address: str) -> bool:
 
 
 def port_free(host: str, port: int) -> bool:
-    """Whether nothing listens on host:port (we could bind it)."""
+    """Whether nothing listens on host:port (we could bind it as our servers do, past the
+    TIME_WAIT connections of a previous run)."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
