@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import importlib.metadata
 import getpass
 import json
 import os
@@ -49,6 +50,7 @@ from models.members import (
     MemberOrderResult,
 )
 from models.plans import STANDARD
+from models.words import counted
 from models.provinces import HQ, PROVINCE_CODES, System
 from models.service import (
     RentalRule,
@@ -106,14 +108,28 @@ def redacted_url(url: str) -> str:
 
 
 app = typer.Typer(help="VPDN order orchestrator (GPMS): cross-province VPDN orders on Temporal.",
-                  no_args_is_help=True, cls=Commands, pretty_exceptions_enable=False)
-customer_app = typer.Typer(help="Group customers: acquire from the provinces, show.", no_args_is_help=True)
-order_app = typer.Typer(help="Orders: status, audit trail, list; people's decisions.", no_args_is_help=True)
-fallout_app = typer.Typer(help="Fallout: held orders' worklist, decisions, policy.", no_args_is_help=True)
-tariff_app = typer.Typer(help="Group tariff packages: change.", no_args_is_help=True)
-member_app = typer.Typer(help="Members: join and exit a VPDN, change their plan.", no_args_is_help=True)
-service_app = typer.Typer(help="VPDN services: open, change, close, show, members.", no_args_is_help=True)
-sim_app = typer.Typer(help="The provinces' simulator: seed data, inject faults, inspect.", no_args_is_help=True)
+                  no_args_is_help=True, cls=Commands, pretty_exceptions_enable=False, rich_markup_mode=None)
+
+
+def show_version(asked: bool) -> None:
+    if asked:
+        print(f"vpdn {importlib.metadata.version('vpdn')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def options(version: Annotated[bool, typer.Option("--version", callback=show_version, is_eager=True,
+                                                  help="Print the version and exit.")] = False) -> None:
+    """VPDN order orchestrator (GPMS): cross-province VPDN orders on Temporal."""
+
+
+customer_app = typer.Typer(help="Group customers: acquire from the provinces, show.", no_args_is_help=True, rich_markup_mode=None)
+order_app = typer.Typer(help="Orders: status, audit trail, list; people's decisions.", no_args_is_help=True, rich_markup_mode=None)
+fallout_app = typer.Typer(help="Fallout: held orders' worklist, decisions, policy.", no_args_is_help=True, rich_markup_mode=None)
+tariff_app = typer.Typer(help="Group tariff packages: change.", no_args_is_help=True, rich_markup_mode=None)
+member_app = typer.Typer(help="Members: join and exit a VPDN, change their plan.", no_args_is_help=True, rich_markup_mode=None)
+service_app = typer.Typer(help="VPDN services: open, change, close, show, members.", no_args_is_help=True, rich_markup_mode=None)
+sim_app = typer.Typer(help="The provinces' simulator: seed data, inject faults, inspect.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(customer_app, name="customer")
 app.add_typer(order_app, name="order")
 app.add_typer(service_app, name="service")
@@ -261,7 +277,7 @@ def reconcile(as_json: JsonOption = False) -> None:
     elif found:
         for difference in found:
             console.print(str(difference), highlight=False)
-        console.print(f"[red]{len(found)} differences[/red]")
+        console.print(f"[red]{counted(len(found), 'difference')}[/red]")
     else:
         console.print("[green]GPMS and the provinces agree[/green]")
     if found:
@@ -333,8 +349,9 @@ def print_hierarchy(hierarchy: CustomerHierarchy) -> None:
     console.print(f"[bold]{hierarchy.name}[/bold]  customer {hierarchy.customer_code}  "
                   f"credit code {hierarchy.credit_code}")
     console.print(f"└─ group: {hierarchy.group_province}")
-    for branch in hierarchy.branches:
-        console.print(f"   └─ branch {branch.province}: {branch.name}")
+    for index, branch in enumerate(hierarchy.branches):
+        console.print(f"   {'└─' if index == len(hierarchy.branches) - 1 else '├─'} branch {branch.province}: "
+                      f"{branch.name}")
     for conflict in hierarchy.conflicts:
         console.print(f"   [yellow]! {conflict.province} files another enterprise under this code: "
                       f"{conflict.name} ({conflict.credit_code})[/yellow]")
@@ -669,7 +686,7 @@ def service_members(service_id: str, as_json: JsonOption = False) -> None:
         print_json([{"msisdn": m, "home_province": p, "plan": plans[m].model_dump() if m in plans else None}
                     for m, p in sorted(members.items())])
         return
-    console.print(f"{len(members)} members in service {service_id}")
+    console.print(f"{counted(len(members), 'member')} in service {service_id}")
     for msisdn, province in sorted(members.items()):
         console.print(f"  {msisdn}  {province}  {plans.get(msisdn) or STANDARD}", highlight=False)
 

@@ -22,6 +22,7 @@ from models.customer import AcquireCustomerInput, CustomerChange
 from models.member_changes import MemberNotification
 from models.member_file import MemberFile, MemberFileError
 from models.members import MemberOrder
+from models.words import are, counted
 from models.plans import MemberPlan, MemberPlanChangeOrder, PlanRefused, check_plan
 from models.orders import MEMBER_CHANGE_PREFIX, OrderType, OrderView, workflow_id_for
 from models.service import (
@@ -158,7 +159,7 @@ class Intake:
         service = self.active_service(service_id, "closure")
         if members := self._store.members.member_count(service.service_id):
             raise Refusal(
-                f"service {service.service_id} still has {members} members: a VPDN is closed only after every "
+                f"service {service.service_id} still has {counted(members, 'member')}: a VPDN is closed only after every "
                 f"member has left it. List them with `vpdn service members {service.service_id}` and let them "
                 f"exit with `vpdn member exit {service.service_id} --file …`")
         return await self._queue(ServiceClosureOrder, service, fields)
@@ -199,7 +200,7 @@ class Intake:
         def refuse(order: MemberPlanChangeOrder) -> None:
             count, first = self._store.staging.refused_members(order.order_no, order.service_id, order.kind)
             if count:
-                raise Refusal(f"{count} numbers are not active members of service {order.service_id}: "
+                raise Refusal(f"{counted(count, 'number')} {are(count)} not an active member of service {order.service_id}: "
                               f"{list_some(first, count)}")
             on_plan, first = self._store.terms.staged_on_plan(order.order_no, order.service_id, parsed)
             if on_plan:
@@ -242,9 +243,9 @@ class Intake:
         """A join of members already in the VPDN, or an exit of numbers that are not in it."""
         count, first = self._store.staging.refused_members(order.order_no, order.service_id, order.kind)
         if count and order.kind == "join":
-            raise Refusal(f"{count} members are already in service {order.service_id}: {list_some(first, count)}")
+            raise Refusal(f"{counted(count, 'member')} {are(count)} already in service {order.service_id}: {list_some(first, count)}")
         if count:
-            raise Refusal(f"{count} numbers are not members of service {order.service_id} (unknown or already "
+            raise Refusal(f"{counted(count, 'number')} {are(count)} not a member of service {order.service_id} (unknown or already "
                           f"exited): {list_some(first, count)}")
 
     # What the provinces' CRMs tell GPMS

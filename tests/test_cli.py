@@ -8,6 +8,7 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner, Result
 
 from cli import app
+from models.customer import CustomerHierarchy, ProvincialCustomerRecord
 from models.fallout import Fallout
 from models.members import MemberLine
 from models.orders import NewOrder
@@ -161,7 +162,7 @@ def test_joining_members_already_in_the_vpdn_is_refused_with_the_list(tmp_path, 
                                  members_file(tmp_path, "13800000001\n13800000002\n")])
 
     assert result.exit_code == 2
-    assert "1 members are already in service SVC-OPN-0: 13800000001; nothing started" in result.output
+    assert "1 member is already in service SVC-OPN-0: 13800000001; nothing started" in result.output
     assert active_service.orders.list_orders() == []
 
 
@@ -170,7 +171,7 @@ def test_exiting_numbers_that_are_not_members_is_refused_with_the_list(tmp_path,
                                  members_file(tmp_path, "13800000001\n13900000009\n")])
 
     assert result.exit_code == 2
-    assert "1 numbers are not members of service SVC-OPN-0 (unknown or already exited): 13900000009" in result.output
+    assert "1 number is not a member of service SVC-OPN-0 (unknown or already exited): 13900000009" in result.output
 
 
 def test_members_cannot_join_a_service_that_is_not_active(tmp_path, active_service):
@@ -208,7 +209,7 @@ def test_closing_a_service_with_members_is_refused_saying_how_many_and_how_to_li
     result = runner.invoke(app, ["service", "close", "SVC-OPN-0"])
 
     assert result.exit_code == 2
-    assert "still has 1 members" in result.output
+    assert "still has 1 member:" in result.output
     assert "vpdn service members SVC-OPN-0" in result.output
 
 
@@ -375,7 +376,7 @@ def plan_file(tmp_path, plan: dict) -> str:
 
 @pytest.mark.parametrize("members, plan, message", [
     ("13800000001\n13900000009\n", {"name": "gold", "tariff_version": 1, "parameters": {"member_fee": "9"}},
-     "1 numbers are not active members of service SVC-OPN-0: 13900000009"),
+     "1 number is not an active member of service SVC-OPN-0: 13900000009"),
     ("13800000001\n", {"name": "gold", "tariff_version": 1, "parameters": {"member_speed": "9", "monthly_fee": "1"}},
      "unknown plan parameters: member_speed, monthly_fee (member parameters of tariff version 1: member_fee)"),
     ("13800000001\n", {"name": "gold", "tariff_version": 2, "parameters": {"member_fee": "9"}},
@@ -536,3 +537,29 @@ def test_a_bug_is_one_line_with_its_traceback_kept_in_the_data_folder(monkeypatc
     assert "unexpected ZeroDivisionError: division by zero (a bug: the details are in" in result.output
     assert "Traceback" not in result.output
     assert "ZeroDivisionError" in (tmp_path / "cli-errors.log").read_text()
+
+
+def test_vpdn_prints_its_version():
+    result = runner.invoke(app, ["--version"])
+
+    assert result.exit_code == 0
+    assert result.stdout.strip() == "vpdn 0.1.0"
+
+
+def test_help_shows_flags_as_flags():
+    result = runner.invoke(app, ["order", "list", "--help"])
+
+    assert "--json " in result.stdout and "<bool>" not in result.stdout
+
+
+def test_the_customer_tree_draws_the_last_branch_apart_from_the_others():
+    store = OrderStore(Settings().database_url)
+    store.customers.save_customer(CustomerHierarchy(
+        customer_code="3100012345", name="Acme Logistics", credit_code="91310000MA1FL0001X", group_province="SH",
+        branches=[ProvincialCustomerRecord(province=p, customer_code="3100012345", name=f"Acme {p}",
+                                           credit_code="91310000MA1FL0001X", level="branch") for p in ("GD", "BJ")]))
+
+    shown = runner.invoke(app, ["customer", "show", "3100012345"])
+
+    assert [line.strip()[:12] for line in shown.stdout.splitlines() if "branch" in line] == [
+        "├─ branch BJ", "└─ branch GD"]

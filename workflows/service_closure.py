@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.order_store import OrderStoreActivities
     from models.orders import OrderState, OrderType
     from models.provinces import HQ
+    from models.words import counted
     from models.service import (
         AccessWorkOrder,
         LineScheduling,
@@ -50,7 +51,7 @@ class ServiceClosure(ServiceOrderWorkflow):
             OrderStoreActivities.member_count, order.service_id, start_to_close_timeout=STORE_TIMEOUT,
             summary="count the members")
         if members:
-            raise Rejected(f"service {order.service_id} still has {members} members: a VPDN can be closed only "
+            raise Rejected(f"service {order.service_id} still has {counted(members, 'member')}: a VPDN can be closed only "
                            f"after every member has left it (vpdn service members {order.service_id})")
         self._saga.add("reopen the service record", lambda attempt: self._record_service(
             ServiceUpdate(service_id=order.service_id, state="active"), "service active again"))

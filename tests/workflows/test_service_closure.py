@@ -51,7 +51,7 @@ async def test_closure_is_refused_while_members_remain_then_accepted_after_they_
     await submit(client, settings, closure(opening, "CLS-1"))
     with pytest.raises(WorkflowFailureError) as refused:
         await order_result(client, OrderType.service_closure, "CLS-1")
-    assert "still has 1 members" in str(refused.value.cause)
+    assert "still has 1 member:" in str(refused.value.cause)
     assert store.services.get_service(opening.service_id).state == "active"
 
     queue = client.get_workflow_handle(service_orders_workflow_id(opening.service_id))
