@@ -766,8 +766,8 @@ def member_order(service_id: str, file: Path, kind: str, order_no: str | None, b
             console.status(f"checking and recording the members of order {fields['order_no']}…"):
         accepted = submit(intake().member_order(service_id, kind, stream, fields))
     if not as_json:
-        console.print(f"order {accepted.order_no} accepted: {accepted.member_count} members to {kind} "
-                      f"{accepted.service_id}")
+        console.print(f"order {accepted.order_no} accepted: {counted(accepted.member_count, 'member')} to {kind} "
+                      f"{accepted.service_id} (member file read as {accepted.member_file_encoding.upper()})")
     follow_member_order(accepted, pre_approved_by, wait, as_json)
 
 
@@ -848,8 +848,9 @@ def member_plan(
             console.status(f"checking and recording the members of order {fields['order_no']}…"):
         accepted = submit(intake().member_plan_change(service_id, stream, plan_fields, fields))
     if not as_json:
-        console.print(f"order {accepted.order_no} accepted: {accepted.member_count} members of "
-                      f"{accepted.service_id} change their plan")
+        console.print(f"order {accepted.order_no} accepted: {counted(accepted.member_count, 'member')} of "
+                      f"{accepted.service_id} change their plan (member file read as "
+                      f"{accepted.member_file_encoding.upper()})")
     follow_member_order(accepted, pre_approved_by, wait, as_json)
 
 

@@ -67,6 +67,8 @@ class Accepted(BaseModel):
     workflow_id: str
     service_id: str | None = None
     member_count: int | None = None
+    # The encoding the member file was read in (utf-8, or gb18030 as Excel writes it in Chinese).
+    member_file_encoding: str | None = None
     queue: SubmissionAnswer | None = None
 
 
@@ -178,7 +180,7 @@ class Intake:
             "member_count": count})
         answer = await self._stage_and_submit(order, members, self._refuse_members)
         return self._accepted(order.order_no, OrderType(f"member_{kind}"), service_id=service.service_id,
-                              member_count=count, queue=answer)
+                              member_count=count, member_file_encoding=members.encoding, queue=answer)
 
     async def member_plan_change(self, service_id: str, member_file: bytes | BinaryIO, plan: dict,
                                  fields: dict) -> Accepted:
@@ -209,7 +211,7 @@ class Intake:
 
         answer = await self._stage_and_submit(order, members, refuse)
         return self._accepted(order.order_no, OrderType.member_plan_change, service_id=service.service_id,
-                              member_count=count, queue=answer)
+                              member_count=count, member_file_encoding=members.encoding, queue=answer)
 
     @staticmethod
     def _member_file(member_file: bytes | BinaryIO) -> tuple[MemberFile, int]:

@@ -1,9 +1,10 @@
 """Member files (`msisdn[,name]` per line, a header line and blank lines allowed), read as a
 stream: a file of a million lines is checked and staged without ever holding its members.
 
-`MemberFile.check()` reads the file once and names every bad line (too long, not UTF-8, a
-malformed number, a number listed twice); iterating it reads the file again and yields the
-members in file order.
+`MemberFile.check()` reads the file once (twice when it is not UTF-8 but GB18030, as Excel
+on Chinese Windows writes it) and names every bad line (too long, not text, a malformed
+number, a number listed twice); iterating it reads the file again and yields the members in
+file order.
 """
 
 import csv
@@ -14,6 +15,10 @@ from typing import BinaryIO
 
 from models.members import MSISDN, MemberLine
 
+# What a member file may be written in: UTF-8 (with or without Excel's BOM), else GB18030
+# (a superset of GBK, Chinese Windows' default).
+ENCODINGS = ("utf-8", "gb18030")
+NOT_TEXT = "neither UTF-8 nor GB18030 (GBK) text"
 MAX_LINE_BYTES = 1000  # a number and a name; anything longer is not a member line
 SHOWN_PROBLEMS = 20
 HEADERS = ("msisdn", "number", "phone")
@@ -38,14 +43,14 @@ def _raw_lines(stream: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
         yield number, line.rstrip(b"\r\n")
 
 
-def _row(number: int, raw: bytes | None) -> tuple[str, str] | str | None:
+def _row(number: int, raw: bytes | None, encoding: str) -> tuple[str, str] | str | None:
     """A line as (msisdn, name), or the problem with it, or None for a blank or header line."""
     if raw is None:
         return f"line {number}: longer than {MAX_LINE_BYTES} characters: not a member line"
     try:
-        text = raw.decode("utf-8").removeprefix("\ufeff")
+        text = raw.decode(encoding).removeprefix("\ufeff")
     except UnicodeDecodeError:
-        return f"line {number}: not UTF-8 text"
+        return f"line {number}: {NOT_TEXT}"
     if not text.strip():
         return None
     try:
@@ -63,14 +68,35 @@ def _row(number: int, raw: bytes | None) -> tuple[str, str] | str | None:
 class MemberFile:
     def __init__(self, content: bytes | BinaryIO) -> None:
         self._stream = io.BytesIO(content) if isinstance(content, bytes) else content
+        # The encoding the file was read in, once checked.
+        self.encoding = ENCODINGS[0]
 
     def check(self) -> int:
-        """How many members the file lists. Raises MemberFileError naming every bad line."""
+        """How many members the file lists, read as UTF-8 or else as GB18030 (`encoding`
+        says which). Raises MemberFileError naming every bad line."""
+        for encoding in ENCODINGS:
+            self.encoding = encoding
+            problems, count = self._problems()
+            if not any(problem.endswith(NOT_TEXT) for problem in problems):
+                break
+        if len(problems) == 1:
+            raise MemberFileError(f"member file refused: {problems[0]}")
+        if problems:
+            shown = problems[:SHOWN_PROBLEMS]
+            if len(problems) > SHOWN_PROBLEMS:
+                shown.append(f"… and {len(problems) - SHOWN_PROBLEMS} more")
+            raise MemberFileError(f"member file refused, {len(problems)} bad lines:\n  " + "\n  ".join(shown))
+        if not count:
+            raise MemberFileError("member file refused: it lists no member")
+        return count
+
+    def _problems(self) -> tuple[list[str], int]:
+        """Every bad line, and how many members the file lists, read in `encoding`."""
         problems: list[str] = []
         seen: set[int] = set()
         numbers, lines = array("q"), array("q")  # to say where a repeated number was first
         for number, raw in _raw_lines(self._stream):
-            row = _row(number, raw)
+            row = _row(number, raw, self.encoding)
             if row is None:
                 continue
             if isinstance(row, str):
@@ -85,20 +111,11 @@ class MemberFile:
             seen.add(msisdn)
             numbers.append(msisdn)
             lines.append(number)
-        if len(problems) == 1:
-            raise MemberFileError(f"member file refused: {problems[0]}")
-        if problems:
-            shown = problems[:SHOWN_PROBLEMS]
-            if len(problems) > SHOWN_PROBLEMS:
-                shown.append(f"… and {len(problems) - SHOWN_PROBLEMS} more")
-            raise MemberFileError(f"member file refused, {len(problems)} bad lines:\n  " + "\n  ".join(shown))
-        if not seen:
-            raise MemberFileError("member file refused: it lists no member")
-        return len(seen)
+        return problems, len(seen)
 
     def __iter__(self) -> Iterator[MemberLine]:
         """The members, in file order (the file is checked first)."""
         for number, raw in _raw_lines(self._stream):
-            row = _row(number, raw)
+            row = _row(number, raw, self.encoding)
             if isinstance(row, tuple):
                 yield MemberLine(msisdn=row[0], name=row[1])

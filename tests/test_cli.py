@@ -319,7 +319,7 @@ def test_a_member_file_that_is_not_utf8_is_refused_in_one_line_naming_the_line(t
     result = runner.invoke(app, ["member", "join", "SVC-OPN-0", "--file", str(path)])
 
     assert result.exit_code == 2
-    assert result.output == "error: member file refused: line 2: not UTF-8 text; nothing started\n"
+    assert result.output == "error: member file refused: line 2: neither UTF-8 nor GB18030 (GBK) text; nothing started\n"
 
 
 def test_an_opening_without_a_contract_is_refused(tmp_path):
@@ -563,3 +563,4 @@ def test_the_customer_tree_draws_the_last_branch_apart_from_the_others():
 
     assert [line.strip()[:12] for line in shown.stdout.splitlines() if "branch" in line] == [
         "├─ branch BJ", "└─ branch GD"]
+
