@@ -143,6 +143,8 @@ errors = Console(stderr=True)
 
 # What a fallout can name as its failing system: the provinces' systems, a missing report, GPMS.
 FALLOUT_SYSTEMS = (*(s.value for s in System), "report", "gpms", "unknown")
+WaitOption = Annotated[bool, typer.Option(help="Show progress until the order ends (exit 3 when it is held "
+                                                "for a decision, 1 when it fails).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 ByOption = Annotated[str, typer.Option("--by", help="Who asks (recorded in the audit trail).")]
 OrderNoOption = Annotated[str | None, typer.Option(help="Business order number (default: generated).")]
@@ -590,7 +592,10 @@ def service_open(
     fields.setdefault("order_no", new_order_no("OPN"))
     fields["requested_by"] = by
     accepted = submit(intake().open_service(fields))
-    result = run(outcome(accepted, ServiceOpeningResult)) if wait else None
+    result = None
+    if wait:
+        wait_for_end(accepted.order_no)
+        result = run(outcome(accepted, ServiceOpeningResult))
     if as_json:
         print_json({"order_no": accepted.order_no, "service_id": accepted.service_id,
                     "workflow_id": accepted.workflow_id,
@@ -628,14 +633,53 @@ def read_json_file(file: Path, what: str) -> dict:
     return content
 
 
-def print_queued(accepted: Accepted, pre_approved_by: str | None, as_json: bool) -> None:
-    """Say where an order queued on its service stands."""
+def print_queued(accepted: Accepted, pre_approved_by: str | None, as_json: bool, wait: bool) -> None:
+    """Say where an order queued on its service stands; with `wait`, follow it to its end."""
+    if not as_json:
+        console.print(f"order {accepted.order_no} accepted for service {accepted.service_id}")
+        print_queue_position(accepted.queue, pre_approved_by)
+    ended = wait_for_end(accepted.order_no) if wait else None
     if as_json:
-        print_json(accepted.queue)
-        return
-    console.print(f"order {accepted.order_no} accepted for service {accepted.service_id}")
-    print_queue_position(accepted.queue, pre_approved_by)
-    console.print(f"follow it: vpdn order status {accepted.order_no}")
+        print_json({**accepted.queue.model_dump(mode="json"),
+                    **({"state": ended.state, "detail": ended.events[-1].detail} if ended else {})})
+    elif ended:
+        console.print(f"order {ended.order_no} {ended.state}: {ended.events[-1].detail or ended.events[-1].event}")
+    else:
+        console.print(f"follow it: vpdn order status {accepted.order_no}")
+    if ended and ended.state not in (OrderState.completed, OrderState.partial):
+        raise typer.Exit(1)
+
+
+# `--wait` ends with this code when the order is held for a person's decision.
+HELD_EXIT = 3
+
+
+def wait_for_end(order_no: str) -> OrderView:
+    """Follow an order in the order store until it ends; a held order ends the command
+    (exit HELD_EXIT) saying what decision it waits for and how to give it."""
+    store = OrderStore(Settings().database_url)
+    with console.status(f"order {order_no}: waiting for it to be recorded") as shown:
+        while True:
+            order = store.orders.get_order(order_no)
+            if order is not None and order.state in TERMINAL_STATES:
+                return order
+            if order is not None and order.state == OrderState.held:
+                fail(held_text(store, order), code=HELD_EXIT)
+            if order is not None:
+                shown.update(f"order {order_no}: {order.state}" + (f" — {order.sub_state}" if order.sub_state else ""))
+            time.sleep(0.5)
+
+
+def held_text(store: OrderStore, order: OrderView) -> str:
+    """What a held order waits for, and the command that decides it."""
+    fallouts = [f for f in store.fallouts.list_fallouts(state="open") if f.order_no == order.order_no]
+    if fallouts:
+        fallout = fallouts[0]
+        return (f"order {order.order_no} held: fallout {fallout.fallout_id} — {fallout.step} in {fallout.province}: "
+                f"{fallout.text}; decide with `vpdn fallout resolve {fallout.fallout_id} --action "
+                f"{'|'.join(fallout.allowed)}`")
+    return (f"order {order.order_no} held: {order.sub_state}; decide with `vpdn order resolve {order.order_no} "
+            "--action retry|done_by_hand`")
 
 def order_fields(prefix: str, order_no: str | None, by: str, pre_approved_by: str | None) -> dict:
     return {"order_no": order_no or new_order_no(prefix), "requested_by": by, "pre_approved_by": pre_approved_by}
@@ -645,13 +689,13 @@ def tariff_change(
     service_id: str,
     file: Annotated[Path, typer.Option(help='JSON: {"parameters": {...}, "discounts": {...}, "new_discounts": {...}}')],
     order_no: OrderNoOption = None, by: ByOption = getpass.getuser(), pre_approved_by: PreApprovedOption = None,
-    as_json: JsonOption = False,
+    wait: WaitOption = False, as_json: JsonOption = False,
 ) -> None:
     """Change the group tariff package (集团资费套餐标准变更): every province gets the new
     version's complete set. Unknown names or no actual change are refused."""
     change = read_json_file(file, "tariff change")
     accepted = submit(intake().change_tariff(service_id, order_fields("TRF", order_no, by, pre_approved_by), change))
-    print_queued(accepted, pre_approved_by, as_json)
+    print_queued(accepted, pre_approved_by, as_json, wait)
 
 @service_app.command("change")
 def service_change(
@@ -659,22 +703,22 @@ def service_change(
     file: Annotated[Path, typer.Option(help='JSON: {"line": {...}, "provinces": [...], "paying_province": "..", '
                                             '"confirm_rental": true}')],
     order_no: OrderNoOption = None, by: ByOption = getpass.getuser(), pre_approved_by: PreApprovedOption = None,
-    as_json: JsonOption = False,
+    wait: WaitOption = False, as_json: JsonOption = False,
 ) -> None:
     """Change a service (业务变更): its dedicated line, related provinces or paying province."""
     change = read_json_file(file, "service change")
     accepted = submit(intake().change_service(service_id, order_fields("CHG", order_no, by, pre_approved_by), change))
-    print_queued(accepted, pre_approved_by, as_json)
+    print_queued(accepted, pre_approved_by, as_json, wait)
 
 @service_app.command("close")
 def service_close(
     service_id: str,
     order_no: OrderNoOption = None, by: ByOption = getpass.getuser(), pre_approved_by: PreApprovedOption = None,
-    as_json: JsonOption = False,
+    wait: WaitOption = False, as_json: JsonOption = False,
 ) -> None:
     """Close a VPDN (业务关闭): only once every member has left it."""
     accepted = submit(intake().close_service(service_id, order_fields("CLS", order_no, by, pre_approved_by)))
-    print_queued(accepted, pre_approved_by, as_json)
+    print_queued(accepted, pre_approved_by, as_json, wait)
 
 @service_app.command("members")
 def service_members(service_id: str, as_json: JsonOption = False) -> None:
@@ -805,13 +849,15 @@ def follow_members(store: OrderStore, order_no: str, member_count: int) -> Membe
             stored = store.orders.get_order(order_no)
             if stored and stored.state in TERMINAL_STATES:
                 return MemberOrderResult(order_no=order_no, state=stored.state, counts=counts)
+            if stored and stored.state == OrderState.held:
+                progress.stop()
+                fail(held_text(store, stored), code=HELD_EXIT)
             if stored and stored.state == OrderState.pending:
                 progress.update(task, description=f"order {order_no}: {stored.sub_state}")
             time.sleep(0.5)
 
 
 FileArgument = Annotated[Path, typer.Option("--file", help="CSV: msisdn[,name] per line.")]
-WaitOption = Annotated[bool, typer.Option(help="Show progress until the order ends.")]
 
 
 @member_app.command("join")

@@ -6,6 +6,9 @@ import time
 
 import pytest
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
+from typer.testing import CliRunner
+
+from cli import app
 
 from intake import Intake
 from models.fallout import FalloutDecision
@@ -187,3 +190,29 @@ async def test_a_fallout_can_be_resolved_the_moment_it_is_on_the_worklist(
     assert events.index(("gpms", f"held: fallout {fallouts[0].fallout_id}")) < events.index(
         ("ops-wang", f"fallout {fallouts[0].fallout_id} resolved: retry"))
     assert len(await holdings(simulator, "SH", "line")) == 1
+
+
+async def test_waiting_on_a_held_order_says_which_fallout_and_how_to_decide_it(
+    client, settings, simulator, worker, store, tmp_path, monkeypatch
+):
+    await inject(simulator, province="SH", system="line", operation="schedule_line", kind="reject",
+                 code="E6001", text="duct full at the address", count=1)
+    order = opening_order("FO-WAIT-HELD").model_dump(mode="json", exclude={"pre_approved_by"})
+    (tmp_path / "order.json").write_text(json.dumps(order))
+    target = client.service_client.config.target_host
+    for name, value in (("TEMPORAL_ADDRESS", target), ("VPDN_DATA_DIR", str(settings.data_dir)),
+                        ("VPDN_TASK_QUEUE", settings.task_queue), ("VPDN_DATABASE_URL", settings.database_url)):
+        monkeypatch.setenv(name, value)
+
+    waited = await asyncio.to_thread(CliRunner().invoke, app, [
+        "service", "open", "--file", str(tmp_path / "order.json"), "--pre-approved-by", "hq-audit", "--wait"])
+
+    assert waited.exit_code == 3, waited.output
+    assert ("order FO-WAIT-HELD held: fallout FO-WAIT-HELD-F1 — dedicated-line scheduling in SH: province SH line "
+            "rejected: E6001 duct full at the address; decide with `vpdn fallout resolve FO-WAIT-HELD-F1 --action retry|skip|compensate`"
+            ) in " ".join(waited.output.split())
+    handle = client.get_workflow_handle("vpdn-open-FO-WAIT-HELD")
+    await handle.execute_update(ServiceOpening.resolve_fallout, FalloutDecision(
+        fallout_id="FO-WAIT-HELD-F1", action="compensate", by="ops-wang", reason="test over"))
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
