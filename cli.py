@@ -445,7 +445,8 @@ def status_view(order: OrderView, status: OrderStatus) -> Group:
         finished = sum(step.state in ("done", "skipped") for step in group)
         others = " ".join(f"{step.province or ''}:{step.state}" for step in group
                           if step.state not in ("done", "skipped"))
-        table.add_row(name, f"{finished}/{len(group)}", others)
+        retried = sum(step.attempts > 1 for step in group)
+        table.add_row(name, f"{finished}/{len(group)}" + (f" ({retried} retried)" if retried else ""), others)
     if status.steps:
         lines.append(table)
     lines += [Text(f"  {event.at:%Y-%m-%d %H:%M:%S}  {event.actor}: {event.event}"

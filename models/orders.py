@@ -166,8 +166,10 @@ class StepStatus(BaseModel):
 
     name: str
     province: str | None = None
-    state: str = "running"  # running, done, failed
+    state: str = "running"  # running, awaiting report, done, skipped, failed
     detail: str = ""
+    # A step retried (by the fallout policy or a person) keeps one entry: its final outcome.
+    attempts: int = 1
 
 
 class UnexpectedReport(BaseModel):

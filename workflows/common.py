@@ -37,6 +37,8 @@ BEIJING = timezone(timedelta(hours=8))
 
 STORE_TIMEOUT = timedelta(seconds=30)
 
+JEOPARDY_ENDS_WITH_THE_ORDER = "jeopardy-ends-with-the-order"
+
 # A step in these states is what the order waits for.
 OPEN_STEP_STATES = ("running", "awaiting report")
 
@@ -119,6 +121,10 @@ class OrderTracker:
             sub_state = ""
         if state in TERMINAL_STATES:
             self.ending = True
+            if self.status.jeopardy:  # an ended order waits for no report
+                self.status.jeopardy.clear()
+                if workflow.patched(JEOPARDY_ENDS_WITH_THE_ORDER):
+                    self._upsert(search_attributes.JEOPARDY.value_set(False))
         if self._refused:
             workflow.logger.info("order %s was refused by the order store: %s not recorded", self.status.order_no,
                                  event)
@@ -192,6 +198,13 @@ class OrderTracker:
         return self.status.model_copy(update={"sub_state": open_now})
 
     def step(self, name: str, province: str | None = None) -> StepStatus:
+        """A step starts; a failed one started again is the same step, one attempt more
+        (the status shows its final outcome, not every attempt)."""
+        again = next((s for s in reversed(self.status.steps) if (s.name, s.province) == (name, province)), None)
+        if again is not None and again.state == "failed":
+            again.state, again.attempts = "running", again.attempts + 1
+            again.detail = f"attempt {again.attempts - 1} failed: {again.detail}"
+            return again
         step = StepStatus(name=name, province=province)
         self.status.steps.append(step)
         return step

@@ -91,6 +91,10 @@ async def test_a_held_order_resumes_when_a_person_has_the_step_retried(client, s
     assert ("ops-wang", f"fallout {fallout_id} resolved: retry") in [
         (e.actor, e.event) for e in store.orders.get_order("FO-HOLD-RETRY").events]
     assert store.fallouts.list_fallouts() == []
+    # The status shows the step's final outcome, its failed attempt folded into it.
+    [line] = [s for s in (await handle.query(ServiceOpening.status)).steps if s.name == "dedicated-line scheduling"]
+    assert (line.state, line.attempts) == ("done", 2)
+    assert line.detail.startswith("attempt 1 failed: province SH line rejected: E6001")
 
 
 async def test_a_held_order_goes_on_without_the_step_a_person_skips(client, settings, simulator, worker, store):

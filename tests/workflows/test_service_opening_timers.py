@@ -100,6 +100,7 @@ async def test_passed_deadline_holds_the_order_then_the_fallout_deadline_compens
         await handle.result()
 
     assert "configure group tariff package in GD: no completion report within 2 days" in str(failure.value.cause)
+    assert (await handle.query(ServiceOpening.status)).jeopardy == []  # a failed order waits for no report
     await assert_nothing_left(simulator, ["SH", "GD", "BJ"])
     assert store.orders.get_order("OPEN-DEADLINE").state == OrderState.failed
     resolved = store.fallouts.get_fallout("OPEN-DEADLINE-F1")
