@@ -1012,6 +1012,9 @@ def fallout_resolve(
     fallout = OrderStore(Settings().database_url).fallouts.get_fallout(fallout_id.strip())
     if fallout is None:
         fail(f"no fallout {fallout_id}; see `vpdn fallout list`")
+    if fallout.state != "open":
+        fail(f"fallout {fallout.fallout_id} was already resolved: {fallout.decision} by {fallout.decided_by}"
+             + (f" ({fallout.reason})" if fallout.reason else ""), code=2)
     try:
         decision = FalloutDecision(fallout_id=fallout.fallout_id, action=action, by=by, reason=reason)
     except ValidationError as error:

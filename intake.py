@@ -288,6 +288,9 @@ class Intake:
         except WorkflowUpdateFailedError as error:
             raise Refusal(failure_text(error.cause), RefusalKind.conflict) from None
         except RPCError as error:
+            if order.sub_state.startswith("waiting behind"):
+                raise Refusal(f"order {order.order_no} is queued, {order.sub_state}: it takes decisions once that "
+                              "order has ended and this one has started", RefusalKind.conflict) from None
             if error.status == RPCStatusCode.NOT_FOUND or "already completed" in error.message:
                 raise Refusal(f"order {order.order_no} is {order.state}: it takes no more decisions",
                               RefusalKind.conflict) from None

@@ -9,7 +9,7 @@ from typer.testing import CliRunner, Result
 
 from cli import app
 from models.customer import CustomerHierarchy, ProvincialCustomerRecord
-from models.fallout import Fallout
+from models.fallout import Fallout, FalloutDecision
 from models.members import MemberLine
 from models.orders import NewOrder
 from models.plans import MemberPlan
@@ -564,3 +564,19 @@ def test_the_customer_tree_draws_the_last_branch_apart_from_the_others():
     assert [line.strip()[:12] for line in shown.stdout.splitlines() if "branch" in line] == [
         "├─ branch BJ", "└─ branch GD"]
 
+
+
+def test_resolving_a_fallout_twice_says_who_resolved_it_and_how(active_service):
+    active_service.orders.record_order(NewOrder(order_no="OPN-8", order_type="service_opening", workflow_id="w8",
+                                                customer_code="3100012345", requested_by="alice"), "k8")
+    active_service.fallouts.open_fallout(Fallout(
+        fallout_id="OPN-8-F1", order_no="OPN-8", order_type="service_opening", step="dedicated-line scheduling",
+        province="SH", system="line", code="E6001", text="duct full", allowed=["retry", "compensate"],
+        deadline=datetime.now(UTC)))
+    active_service.fallouts.resolve_fallout(FalloutDecision(fallout_id="OPN-8-F1", action="retry", by="ops-wang",
+                                                            reason="duct cleared"))
+
+    again = runner.invoke(app, ["fallout", "resolve", "OPN-8-F1", "--action", "compensate"])
+
+    assert again.exit_code == 2
+    assert "fallout OPN-8-F1 was already resolved: retry by ops-wang (duct cleared)" in again.output

@@ -11,6 +11,7 @@ from temporalio.exceptions import ApplicationError
 
 import intake as intake_module
 from intake import Intake, Refusal
+from models.orders import Decision, NewOrder, OrderEventIn
 from models.service import ServiceRegistration
 from models.service_orders import SubmissionAnswer
 from settings import Settings
@@ -71,3 +72,19 @@ async def test_a_refused_duplicate_submission_never_touches_the_accepted_orders_
     assert accepted.member_count == 2
     assert [m.msisdn for m in store.members.member_results("JOIN-1")] == ["13800000001", "13800000002"]
 
+
+
+async def test_a_decision_on_an_order_queued_behind_another_says_it_waits_for_that_one(tmp_path, store, client):
+    store.orders.record_order(NewOrder(order_no="TRF-Q", order_type="tariff_change", workflow_id="vpdn-tariff-TRF-Q",
+                                       customer_code=CUSTOMER, requested_by="alice", service_id=SERVICE), "k")
+    store.orders.record_event(OrderEventIn(order_no="TRF-Q", actor="gpms", event="queued",
+                                           sub_state="waiting behind TRF-P"), "k2")
+
+    async def connect():
+        return client
+
+    with pytest.raises(Refusal) as refused:
+        await Intake(Settings(data_dir=tmp_path), store, connect).decide("TRF-Q", "approve", Decision(by="hq-wang"))
+
+    assert refused.value.text == ("order TRF-Q is queued, waiting behind TRF-P: it takes decisions once that order "
+                                  "has ended and this one has started")
