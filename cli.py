@@ -371,11 +371,11 @@ def customer_notify(
 ) -> None:
     """Deliver a provincial CRM's changed customer record, as the CRM would through the hub
     (signal-with-start of the customer's sync workflow)."""
-    workflow_id = submit(intake().customer_change({
+    workflow_id, ignored = submit(intake().customer_change({
         "province": province, "customer_code": customer_code, "version": version, "name": name,
         "credit_code": credit_code, "level": level, "deleted": deleted}))
-    console.print(f"{province.strip().upper()} record version {version} of customer {customer_code.strip()} "
-                  f"delivered (workflow {workflow_id})")
+    record = f"{province.strip().upper()} record version {version} of customer {customer_code.strip()}"
+    console.print(f"{record} not delivered: {ignored}" if ignored else f"{record} delivered (workflow {workflow_id})")
 
 # Orders
 

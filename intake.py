@@ -18,7 +18,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from models.acceptance import AcceptanceTable
 from models.contract import ContractAmendment
-from models.customer import AcquireCustomerInput, CustomerChange
+from models.customer import AcquireCustomerInput, CustomerChange, customer_sync_workflow_id
 from models.member_changes import MemberNotification
 from models.member_file import MemberFile, MemberFileError
 from models.members import MemberOrder
@@ -42,6 +42,7 @@ from store import NotificationConflict, OrderStore, StagingConflict
 from submission import notify_customer_change, notify_member_change, start_order, submit_service_order
 from workflows.common import failure_text
 from workflows.customer_acquisition import CustomerAcquisition
+from workflows.customer_sync import CustomerSync
 from workflows.service_opening import ServiceOpening
 
 
@@ -269,12 +270,23 @@ class Intake:
                                    notification.notification_id)
         return service_id
 
-    async def customer_change(self, fields: dict) -> str:
-        """A CRM's changed record of a group customer; the customer's sync workflow applies it.
-        Returns the workflow's id."""
-        change = validated(CustomerChange, fields)
-        handle = await notify_customer_change(await self._connect(), self._settings.task_queue, change)
-        return handle.id
+    async def customer_change(self, fields: dict) -> tuple[str, str]:
+        """A CRM's changed record of a group customer; the customer's sync workflow applies it
+        in version order. Returns the workflow's id, and why it is ignored when it is not
+        newer than the version of that province's record already received (else "")."""
+        change: CustomerChange = validated(CustomerChange, fields)
+        client = await self._connect()
+        try:
+            latest = await client.get_workflow_handle(customer_sync_workflow_id(change.customer_code)).query(
+                CustomerSync.latest_version, change.province)
+        except RPCError:
+            latest = 0  # no sync of this customer yet
+        if change.version <= latest:
+            return customer_sync_workflow_id(change.customer_code), (
+                f"version {latest} of the {change.province} record was already received: "
+                f"version {change.version} is {'a repeat' if change.version == latest else 'older'} and is ignored")
+        handle = await notify_customer_change(client, self._settings.task_queue, change)
+        return handle.id, ""
 
     # People's decisions on an order
 

@@ -62,6 +62,11 @@ class CustomerSync:
         """The last version applied of each province's record."""
         return self._state.versions
 
+    @workflow.query
+    def latest_version(self, province: str) -> int:
+        """The latest version of a province's record received (applied or queued)."""
+        return self._latest_version(province)
+
     def _latest_version(self, province: str) -> int:
         state = self._state
         queued = [change.version for change in state.pending if change.province == province]

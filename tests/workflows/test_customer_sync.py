@@ -12,6 +12,7 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.order_store import OrderStoreActivities
+from intake import Intake
 from models.customer import CustomerChange, CustomerHierarchy, ProvincialCustomerRecord, customer_sync_workflow_id
 from submission import notify_customer_change
 from workflows.customer_sync import CustomerSync
@@ -144,3 +145,21 @@ async def test_a_change_for_a_customer_not_acquired_is_ignored_without_failing_t
     await deliver(client, settings, change(customer_code, "GD", 2, "Acme Logistics GD"))
     await until_versions(handle, {"GD": 2})
     assert [b.province for b in store.customers.get_customer(customer_code).branches] == ["GD"]
+
+
+async def test_a_stale_version_sent_by_hand_is_said_to_be_ignored(client, settings, store, acquired, customer_code,
+                                                                   sync_worker):
+    async def connect():
+        return client
+
+    intake = Intake(settings, store, connect)
+    fields = {"province": "GD", "customer_code": customer_code, "name": "Acme Logistics Guangzhou",
+              "level": "branch"}
+
+    _, newest = await intake.customer_change({**fields, "version": 3})
+    _, stale = await intake.customer_change({**fields, "version": 2})
+    _, repeat = await intake.customer_change({**fields, "version": 3})
+
+    assert newest == ""
+    assert stale == "version 3 of the GD record was already received: version 2 is older and is ignored"
+    assert repeat == "version 3 of the GD record was already received: version 3 is a repeat and is ignored"
