@@ -50,7 +50,7 @@ from models.members import (
     MemberOrderResult,
 )
 from models.plans import STANDARD
-from models.words import counted
+from models.words import counted, duration_text
 from models.provinces import HQ, PROVINCE_CODES, System
 from models.service import (
     RentalRule,
@@ -1032,7 +1032,7 @@ def fallout_policy(as_json: JsonOption = False) -> None:
         return
     table = Table("order type", "step", "system", "code", "action", "why", title=f"fallout policy ({path})")
     for rule in policy.rules:
-        action = {"retry": f"retry {rule.retries}x, then hold", "hold": f"hold {rule.hold_for}, then compensate"}
+        action = {"retry": f"retry {rule.retries}x, then hold", "hold": f"hold {duration_text(rule.hold_for)}, then compensate"}
         table.add_row(rule.order_type, rule.step, rule.system, rule.code, action.get(rule.action, rule.action),
                       rule.why)
     console.print(table)

@@ -79,9 +79,18 @@ def validation_text(error: ValidationError, within: str = "") -> str:
     return "; ".join(
         (".".join(str(part) for part in ([within] if within else []) + list(e["loc"])) + ": "
          if e["loc"] or within else "")
-        + e["msg"].removeprefix("Value error, ")
+        + problem_text(e)
         for e in error.errors()
     )
+
+
+def problem_text(problem: dict) -> str:
+    """One problem in the CLI's words, not the validation library's."""
+    if problem["type"] in ("literal_error", "enum"):
+        return f"{problem['input']!r} is not one of {problem['ctx']['expected'].replace(chr(39), '')}"
+    if problem["type"] == "missing":
+        return "is required"
+    return problem["msg"].removeprefix("Value error, ")
 
 
 def validated(model: type[BaseModel], fields: Any, within: str = "") -> Any:

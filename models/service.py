@@ -44,6 +44,9 @@ class DedicatedLine(BaseModel):
     bandwidth_mbps: int = Field(gt=0, le=100_000)
     address: str = Field(min_length=1)
 
+    def __str__(self) -> str:
+        return f"{self.bandwidth_mbps} Mbit/s at {self.address}"
+
 
 class RentalRule(StrEnum):
     """When the rental starts (按照规则起租)."""

@@ -346,7 +346,7 @@ def test_an_opening_with_a_contract_number_of_another_customers_service_is_refus
 @pytest.mark.parametrize("contract, message", [
     ({"number": "CT-OPN-0"}, "contract: CT-OPN-0 is the contract in force: an amendment changes it"),
     ({"number": "bad number!"}, "contract.number"),
-    ({"signed_by": "am-li"}, "contract.number: Field required"),
+    ({"signed_by": "am-li"}, "contract.number: is required"),
 ])
 def test_a_tariff_change_with_an_amended_contract_that_cannot_apply_is_refused(
     tmp_path, active_service, contract, message
@@ -383,7 +383,7 @@ def plan_file(tmp_path, plan: dict) -> str:
      "the plan refers to tariff version 2; the service's current version is 1"),
     ("13800000001\n", {"name": "standard", "tariff_version": 1, "parameters": {}},
      "the plan changes nothing for 1 members already on plan standard (v1): 13800000001"),
-    ("13800000001\n", {"tariff_version": 1}, "plan.name: Field required"),
+    ("13800000001\n", {"tariff_version": 1}, "plan.name: is required"),
 ])
 def test_a_member_plan_change_that_cannot_apply_is_refused(tmp_path, active_service, members, plan, message):
     result = runner.invoke(app, ["member", "plan", "SVC-OPN-0", "--file", members_file(tmp_path, members),
@@ -580,3 +580,23 @@ def test_resolving_a_fallout_twice_says_who_resolved_it_and_how(active_service):
 
     assert again.exit_code == 2
     assert "fallout OPN-8-F1 was already resolved: retry by ops-wang (duct cleared)" in again.output
+
+
+def test_a_decision_outside_its_choices_is_refused_in_the_clis_words(active_service):
+    active_service.orders.record_order(NewOrder(order_no="OPN-7", order_type="service_opening", workflow_id="w7",
+                                                customer_code="3100012345", requested_by="alice"), "k7")
+    active_service.fallouts.open_fallout(Fallout(
+        fallout_id="OPN-7-F1", order_no="OPN-7", order_type="service_opening", step="dedicated-line scheduling",
+        province="SH", system="line", code="E6001", text="duct full", allowed=["retry", "compensate"],
+        deadline=datetime.now(UTC)))
+
+    result = runner.invoke(app, ["fallout", "resolve", "OPN-7-F1", "--action", "bogus"])
+
+    assert result.exit_code == 2
+    assert result.output.strip() == "error: action: 'bogus' is not one of retry, skip or compensate"
+
+
+def test_the_fallout_policy_says_hold_times_in_words():
+    shown = runner.invoke(app, ["fallout", "policy"])
+
+    assert "hold 1 day," in shown.stdout and "0:00:00" not in shown.stdout

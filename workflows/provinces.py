@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from models.hub import CompletionReport, ExpectedReport
     from models.orders import UnexpectedReport
     from models.service import ReportTimers, WorkOrderAck
+    from models.words import duration_text
 
 REPORT_DEADLINE_PASSED = "ReportDeadlinePassed"
 UNEXPECTED_ACKNOWLEDGEMENT = "UnexpectedAcknowledgement"
@@ -225,7 +226,7 @@ class ProvinceWork:
                 await workflow.wait_condition(arrived, timeout=timers.fail_after - timers.jeopardy_after)
             except asyncio.TimeoutError:
                 raise ApplicationError(
-                    f"{what}: no completion report within {timers.fail_after}",
+                    f"{what}: no completion report within {duration_text(timers.fail_after)}",
                     type=REPORT_DEADLINE_PASSED, non_retryable=True,
                 ) from None
             await self._tracker.jeopardy(what, overdue=False)
