@@ -770,26 +770,48 @@ def service_report(
 
 @service_app.command("show")
 def service_show(service_id: str, as_json: JsonOption = False) -> None:
-    """A VPDN service as GPMS records it: state, provinces, current tariff package."""
-    service = OrderStore(Settings().database_url).services.get_service(service_id.strip())
+    """A VPDN service as GPMS records it: state, provinces, line, rental, contract, the
+    tariff package in force, members per home province and the orders not yet ended."""
+    store = OrderStore(Settings().database_url)
+    service = store.services.get_service(service_id.strip())
     if service is None:
         fail(f"no service {service_id}")
+    homes = store.members.count_by_home(service.service_id)
+    open_orders = store.orders.open_orders(service.service_id)
     if as_json:
-        print_json(service)
+        print_json({**service.model_dump(mode="json"), "members_by_home_province": homes,
+                    "open_orders": [{"order_no": o.order_no, "order_type": o.order_type, "state": o.state,
+                                     "sub_state": o.sub_state} for o in open_orders]})
         return
     console.print(f"[bold]{service.service_id}[/bold] {service.apn}  state [bold]{service.state}[/bold]  "
                   f"customer {service.customer_code}")
-    console.print(f"access {service.access_province}, paid by {service.paying_province}, "
-                  f"provinces {' '.join(service.provinces)}")
-    console.print(f"tariff v{service.tariff_version}: {service.tariff.parameters}  "
-                  f"discounts {service.tariff.discounts}")
+    console.print(f"access {service.access_province}, paid by {service.paying_province}"
+                  + (" (off-site payment)" if service.off_site_payment else "")
+                  + f", provinces {' '.join(service.provinces)}")
+    console.print(f"line: {service.line}" if service.line else "no dedicated line", highlight=False)
     if service.rental_start:
-        console.print(f"rental from {service.rental_start} ({service.rental_rule})")
+        console.print(f"rental from {service.rental_start} ({service.rental_rule.replace('_', ' ')})")
     if service.contract:
         console.print(f"{service.contract.contract} — version {service.contract.version}, "
                       f"recorded by order {service.contract.order_no}", highlight=False, soft_wrap=True)
     else:
         console.print("no contract recorded")
+    tariff = Table(title=f"tariff package {service.tariff.name}, version {service.tariff_version}",
+                   title_justify="left")
+    tariff.add_column("kind")
+    tariff.add_column("name")
+    tariff.add_column("value", justify="right")
+    for kind, values in (("parameter", service.tariff.parameters), ("discount", service.tariff.discounts)):
+        for name, value in sorted(values.items()):
+            tariff.add_row(kind, name, str(value))
+    console.print(tariff)
+    console.print(f"{counted(sum(homes.values()), 'member')}"
+                  + (": " + ", ".join(f"{home} {count}" for home, count in homes.items()) if homes else ""))
+    for order in open_orders:
+        console.print(f"order {order.order_no} {order.order_type}: {order.state}"
+                      + (f" — {order.sub_state}" if order.sub_state else ""), highlight=False)
+    if not open_orders:
+        console.print("no order in progress or queued")
 
 
 # Members

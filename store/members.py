@@ -49,6 +49,14 @@ class MemberRecords:
             return connection.execute(select(func.count()).select_from(members).where(
                 members.c.service_id == service_id, members.c.state.in_(IN_VPDN))).scalar_one()
 
+    def count_by_home(self, service_id: str) -> dict[str, int]:
+        """How many members now in the VPDN each home province has."""
+        with self.engine.connect() as connection:
+            return dict(connection.execute(
+                select(members.c.home_province, func.count()).where(
+                    members.c.service_id == service_id, members.c.state.in_(IN_VPDN))
+                .group_by(members.c.home_province).order_by(members.c.home_province)).all())
+
     def member_homes(self, service_id: str) -> dict[str, str]:
         """The service's members now in the VPDN (joining or active), with their home province."""
         with self.engine.connect() as connection:

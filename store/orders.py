@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from models.orders import (
+    TERMINAL_STATES,
     NewOrder,
     OrderEventIn,
     OrderEventView,
@@ -147,6 +148,14 @@ class OrderRecords:
         with Session(self.engine) as session:
             return [OrderView(**order.model_dump()) for order in session.exec(query)
                     if province is None or province in order.provinces]
+
+    def open_orders(self, service_id: str) -> list[OrderView]:
+        """A service's orders that have not ended, oldest first (the one running, then those
+        queued behind it); without their events."""
+        query = select(Order).where(Order.service_id == service_id, Order.state.not_in(
+            [str(state) for state in TERMINAL_STATES])).order_by(Order.created_at)
+        with Session(self.engine) as session:
+            return [OrderView(**order.model_dump()) for order in session.exec(query)]
 
     def get_order(self, order_no: str) -> OrderView | None:
         with Session(self.engine) as session:

@@ -368,6 +368,24 @@ def test_service_show_prints_the_contract_in_force(active_service):
             "recorded by order OPN-0") in result.output
 
 
+def test_service_show_gives_the_line_tariff_members_per_province_and_the_orders_not_ended(active_service):
+    active_service.orders.record_order(NewOrder(
+        order_no="TRF-1", order_type="tariff_change", workflow_id="w-trf", customer_code="3100012345",
+        requested_by="alice", service_id="SVC-OPN-0"), "k-trf")
+
+    shown = runner.invoke(app, ["service", "show", "SVC-OPN-0"])
+    data = json.loads(runner.invoke(app, ["service", "show", "SVC-OPN-0", "--json"]).stdout)
+
+    assert shown.exit_code == 0
+    text = " ".join(shown.stdout.split())
+    assert "access SH, paid by SH, provinces SH" in text and "no dedicated line" in text
+    assert "parameter │ monthly_fee │" in text and "{'" not in text
+    assert "1 member: GD 1" in text
+    assert "order TRF-1 tariff_change: acknowledged" in text
+    assert data["members_by_home_province"] == {"GD": 1}
+    assert [o["order_no"] for o in data["open_orders"]] == ["TRF-1"]
+
+
 def plan_file(tmp_path, plan: dict) -> str:
     path = tmp_path / "plan.json"
     path.write_text(json.dumps(plan))
