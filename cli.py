@@ -5,6 +5,7 @@ import contextlib
 import importlib.metadata
 import getpass
 import json
+import re
 import os
 import sys
 import time
@@ -37,6 +38,7 @@ from models.fallout import FalloutDecision, FalloutPolicy
 from models.hub import FaultKind, FaultSpec, SeedData
 from models.orders import (
     MEMBER_CHANGE_PREFIX,
+    MEMBER_ORDER_TYPES,
     CompensationDecision,
     Decision,
     OrderState,
@@ -47,6 +49,7 @@ from models.orders import (
 )
 from models.members import (
     ItemState,
+    MemberCounts,
     MemberOrderResult,
 )
 from models.plans import STANDARD
@@ -412,46 +415,69 @@ def order_status(
                     "events": [e.model_dump(mode="json") for e in order.events[-10:]]})
         return
     if not watch:
-        console.print(status_view(order, status))
+        console.print(status_view(order, status, member_counts(order)))
         return
-    with Live(status_view(order, status), console=console, refresh_per_second=2) as live:
+    with Live(status_view(order, status, member_counts(order)), console=console, refresh_per_second=2) as live:
         while status.state not in TERMINAL_STATES:
             time.sleep(1)
             order = find_order(order_no)
             status = run(_query_status(order))
-            live.update(status_view(order, status))
+            live.update(status_view(order, status, member_counts(order)))
 
 
-def status_view(order: OrderView, status: OrderStatus) -> Group:
-    """An order as an operator follows it: state, progress, jeopardy in red, steps per
-    province, the latest events."""
+def status_view(order: OrderView, status: OrderStatus, members: MemberCounts | None = None) -> Group:
+    """An order as an operator follows it: state, progress (over its members for a member
+    order), jeopardy in red, the steps not finished by kind, those finished folded into a
+    count per kind, the latest events."""
     colour = {"completed": "green", "failed": "red", "held": "red", "partial": "yellow", "pending": "cyan"}
     lines: list[Any] = [Text.from_markup(
         f"[bold]{order.order_no}[/bold] {order.order_type}  state [bold {colour.get(status.state, 'white')}]"
         f"{status.state}[/]" + (f" — {escape(status.sub_state)}" if status.sub_state else ""))]
-    done = sum(step.state in ("done", "skipped") for step in status.steps)
-    if status.steps:
+    if members is not None and members.requested:
+        lines.append(Columns([ProgressBar(total=members.requested, completed=members.settled, width=40),
+                              Text(f"{members.settled}/{members.requested} members")]))
+    elif status.steps:
+        done = sum(step.state in FINISHED_STEP_STATES for step in status.steps)
         lines.append(Columns([ProgressBar(total=len(status.steps), completed=done, width=40),
                               Text(f"{done}/{len(status.steps)} steps")]))
     if status.contract:
         lines.append(Text(status.contract))
     lines += [Text(f"in jeopardy: {late} is overdue", style="bold red") for late in status.jeopardy]
     lines += [Text(f"unexpected {report}", style="yellow") for report in status.unexpected_reports]
-    steps: dict[str, list] = {}
+    kinds: dict[str, list] = {}
     for step in status.steps:
-        steps.setdefault(step.name, []).append(step)
-    table = Table("step", "done", "provinces not done")
-    for name, group in steps.items():
-        finished = sum(step.state in ("done", "skipped") for step in group)
-        others = " ".join(f"{step.province or ''}:{step.state}" for step in group
-                          if step.state not in ("done", "skipped"))
+        kinds.setdefault(BATCH_SUFFIX.sub("", step.name), []).append(step)
+    table = Table("step", "done", "not done")
+    finished = []
+    for kind, group in kinds.items():
+        done = sum(step.state in FINISHED_STEP_STATES for step in group)
         retried = sum(step.attempts > 1 for step in group)
-        table.add_row(name, f"{finished}/{len(group)}" + (f" ({retried} retried)" if retried else ""), others)
-    if status.steps:
+        count = f"{done}/{len(group)}" + (f" ({retried} retried)" if retried else "")
+        if done == len(group):
+            finished.append(f"{kind} {count}")
+            continue
+        table.add_row(kind, count, " ".join(
+            f"{BATCH_SUFFIX.search(step.name).group(1) if BATCH_SUFFIX.search(step.name) else step.province or ''}:"
+            f"{step.state}" for step in group if step.state not in FINISHED_STEP_STATES))
+    if table.rows:
         lines.append(table)
+    if finished:
+        lines.append(Text("finished: " + ", ".join(finished)))
     lines += [Text(f"  {event.at:%Y-%m-%d %H:%M:%S}  {event.actor}: {event.event}"
                    + (f" — {event.detail}" if event.detail else "")) for event in order.events[-5:]]
     return Group(*lines)
+
+
+FINISHED_STEP_STATES = ("done", "skipped")
+# A member batch's step is named after its kind and its batch: `HLR subscription GD#3`.
+BATCH_SUFFIX = re.compile(r" ([A-Z]{2}#\d+)$")
+
+
+def member_counts(order: OrderView) -> MemberCounts | None:
+    """A member order's members by where they stand (None for other orders)."""
+    if order.order_type not in MEMBER_ORDER_TYPES:
+        return None
+    return OrderStore(Settings().database_url).members.item_counts(order.order_no)
 
 
 async def _query_status(order: OrderView) -> OrderStatus:
@@ -868,15 +894,14 @@ def follow_members(store: OrderStore, order_no: str, member_count: int) -> Membe
         task = progress.add_task(f"order {order_no}", total=member_count)
         while True:
             counts = store.members.item_counts(order_no)
-            progress.update(task, completed=counts.done + counts.invalid + counts.failed)
             stored = store.orders.get_order(order_no)
+            where = (f"{stored.state}" + (f" — {stored.sub_state}" if stored.sub_state else "")) if stored else "queued"
+            progress.update(task, completed=counts.settled, description=f"order {order_no}: {where}")
             if stored and stored.state in TERMINAL_STATES:
                 return MemberOrderResult(order_no=order_no, state=stored.state, counts=counts)
             if stored and stored.state == OrderState.held:
                 progress.stop()
                 fail(held_text(store, stored), code=HELD_EXIT)
-            if stored and stored.state == OrderState.pending:
-                progress.update(task, description=f"order {order_no}: {stored.sub_state}")
             time.sleep(0.5)
 
 

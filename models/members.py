@@ -132,9 +132,16 @@ class BatchOutcome(BaseModel):
 
 class MemberCounts(BaseModel):
     requested: int = 0
+    # Through their home province's steps (HLR, billing or plan): joined or exited there.
+    home_done: int = 0
     done: int = 0
     invalid: int = 0
     failed: int = 0
+
+    @property
+    def settled(self) -> int:
+        """Members whose batch steps have finished for them: the progress of the order."""
+        return self.home_done + self.done + self.invalid + self.failed
 
 
 class MemberOrderResult(BaseModel):

@@ -26,6 +26,10 @@ class OrderType(StrEnum):
     service_closure = "service_closure"
 
 
+# The orders that carry members (their items in the order store).
+MEMBER_ORDER_TYPES = (OrderType.member_join, OrderType.member_exit, OrderType.member_plan_change)
+
+
 # Workflow ids are derived from the business order number, one prefix per order type.
 WORKFLOW_ID_PREFIX: dict[OrderType, str] = {
     OrderType.customer_acquisition: "vpdn-acquire",

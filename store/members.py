@@ -132,7 +132,8 @@ class MemberRecords:
             by_state = dict(connection.execute(select(items.c.state, func.count())
                                                .where(items.c.order_no == order_no)
                                                .group_by(items.c.state)).all())
-        return MemberCounts(requested=sum(by_state.values()), done=by_state.get(ItemState.done, 0),
+        return MemberCounts(requested=sum(by_state.values()), home_done=by_state.get(ItemState.home_done, 0),
+                            done=by_state.get(ItemState.done, 0),
                             invalid=by_state.get(ItemState.invalid, 0), failed=by_state.get(ItemState.failed, 0))
 
     def finish_members(self, order_no: str, service_id: str, kind: str) -> None:

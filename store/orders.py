@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from models.orders import (
+    MEMBER_ORDER_TYPES,
     TERMINAL_STATES,
     NewOrder,
     OrderEventIn,
@@ -19,7 +20,6 @@ from models.orders import (
 from store.tables import MemberStaging, Order, OrderEvent, utcnow
 
 # Orders whose members are staged before they are submitted.
-MEMBER_ORDERS = (OrderType.member_join, OrderType.member_exit, OrderType.member_plan_change)
 
 
 class UnknownOrder(LookupError):
@@ -49,7 +49,7 @@ class OrderRecords:
                     raise OrderNumberInUse(f"order number {order.order_no} is already used by "
                                            f"{existing.order_type} order {existing.workflow_id}")
                 return
-            if order.order_type in MEMBER_ORDERS and not session.exec(
+            if order.order_type in MEMBER_ORDER_TYPES and not session.exec(
                     update(MemberStaging).where(MemberStaging.order_no == order.order_no)
                     .values(state="submitted")).rowcount:
                 raise MembersNotStaged(f"the members of order {order.order_no} are no longer staged "
