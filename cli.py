@@ -1009,10 +1009,10 @@ def order_members(
     if as_json:
         print_json([r.model_dump(mode="json") for r in results])
         return
-    table = Table("msisdn", "name", "home", "state", "code", "reason")
-    for r in results:
-        table.add_row(r.msisdn, r.name, r.home_province or "", r.state, r.code or "", r.detail)
-    console.print(table)
+    print_rows(["msisdn", "name", "home", "state", "code", "reason"],
+               [[r.msisdn, r.name, r.home_province or "", r.state, r.code or "", r.detail] for r in results],
+               ids=("msisdn",), empty=f"no member of order {order_no.strip()} is {state}" if state
+               else f"order {order_no.strip()} has no member")
 
 
 # Fallout

@@ -12,6 +12,7 @@ import contextlib
 import ctypes
 import dataclasses
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -119,6 +120,14 @@ async def connect_when_ready(settings: Settings, server: subprocess.Popen | None
             await asyncio.sleep(0.25)
 
 
+def export_line() -> str:
+    """The `export` of the settings this `vpdn up` was started with, for the commands of
+    another terminal to reach the same order store, simulator and server."""
+    names = sorted(name for name in os.environ if name.startswith(("VPDN_", "TEMPORAL_"))
+                   and not any(word in name for word in ("KEY", "TOKEN", "PASSWORD", "SECRET")))
+    return "export " + " ".join(f"{name}={shlex.quote(os.environ[name])}" for name in names) if names else ""
+
+
 async def serving(task: asyncio.Task, address: str) -> None:
     """Wait until a server started as `task` answers at `address` (or raise what stopped it)."""
     while not await reachable(address):
@@ -180,7 +189,8 @@ async def run_embedded(settings: Settings, console: Console) -> None:
             f"  Temporal:        {address} (namespace {settings.namespace}, task queue {settings.task_queue})\n"
             f"  provinces' hub:  {settings.hub_url}\n"
             f"  order store:     {settings.database_url}\n"
-            f"Start an order from another terminal (source .venv/bin/activate first):\n"
+            f"Start an order from another terminal (source .venv/bin/activate first"
+            + (f", then {exported}" if (exported := export_line()) else "") + "):\n"
             f"  vpdn customer acquire {demo_code} --by <your name>\n"
             f"  vpdn customer show {demo_code}\n"
             f"Ctrl-C stops everything."

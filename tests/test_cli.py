@@ -618,3 +618,14 @@ def test_the_fallout_policy_says_hold_times_in_words():
     shown = runner.invoke(app, ["fallout", "policy"])
 
     assert "hold 1 day," in shown.stdout and "0:00:00" not in shown.stdout
+
+
+def test_order_members_with_no_match_says_so(active_service):
+    active_service.orders.record_order(NewOrder(order_no="JOIN-0", order_type="member_join", workflow_id="w-j",
+                                                customer_code="3100012345", requested_by="alice",
+                                                service_id="SVC-OPN-0"), "k-j")
+
+    result = runner.invoke(app, ["order", "members", "JOIN-0", "--state", "failed"])
+
+    assert result.exit_code == 0
+    assert result.stdout.strip() == "no member of order JOIN-0 is failed"

@@ -90,6 +90,8 @@ def test_vpdn_up_acquires_a_customer_through_the_cli_and_keeps_history_across_re
     try:
         banner = "".join(up.output)
         assert f"http://localhost:{env['VPDN_UI_PORT']}" in banner
+        # Another terminal gets the settings this one runs with.
+        assert f"TEMPORAL_ADDRESS={env['TEMPORAL_ADDRESS']}" in banner and f"VPDN_DATA_DIR={env['VPDN_DATA_DIR']}" in banner
         # The banner's example works as printed: the demo country is seeded at first start.
         demo_code = re.search(r"vpdn customer acquire (\d{10})", banner).group(1)
         demo = vpdn(env, "customer", "acquire", demo_code, "--by", "carol")
