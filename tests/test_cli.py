@@ -224,13 +224,19 @@ def test_orders_on_a_closed_service_are_refused(tmp_path, active_service):
     assert "service SVC-OPN-0 is closed: it takes no service change" in result.output
 
 
-def test_the_fallout_worklist_prints_json_for_scripts(active_service):
-    active_service.orders.record_order(NewOrder(order_no="OPN-9", order_type="service_opening", workflow_id="w",
-                                         customer_code="3100012345", requested_by="alice"), "k")
-    active_service.fallouts.open_fallout(Fallout(
-        fallout_id="OPN-9-F1", order_no="OPN-9", order_type="service_opening", step="dedicated-line scheduling",
-        province="SH", system="line", code="E6001", text="duct full", allowed=["retry", "skip", "compensate"],
+def held_opening(store: OrderStore, order_no: str, allowed: tuple[str, ...] = ("retry", "compensate")) -> str:
+    """An opening held on a line-center fallout, as the order store records it; its fallout's id."""
+    store.orders.record_order(NewOrder(order_no=order_no, order_type="service_opening", workflow_id=f"w-{order_no}",
+                                       customer_code="3100012345", requested_by="alice"), f"k-{order_no}")
+    store.fallouts.open_fallout(Fallout(
+        fallout_id=f"{order_no}-F1", order_no=order_no, order_type="service_opening", step="dedicated-line scheduling",
+        province="SH", system="line", code="E6001", text="duct full", allowed=list(allowed),
         deadline=datetime.now(UTC)))
+    return f"{order_no}-F1"
+
+
+def test_the_fallout_worklist_prints_json_for_scripts(active_service):
+    held_opening(active_service, "OPN-9", ("retry", "skip", "compensate"))
 
     listed = runner.invoke(app, ["fallout", "list", "--province", "sh", "--json"])
     other = runner.invoke(app, ["fallout", "list", "--system", "crm", "--json"])
@@ -245,13 +251,7 @@ LONG_ORDER_NO = "OPN20261203184512345678-GUANGDONG-PORTS"
 
 
 def test_order_and_fallout_lists_never_cut_an_id(active_service):
-    active_service.orders.record_order(NewOrder(
-        order_no=LONG_ORDER_NO, order_type="service_opening", workflow_id="w", customer_code="3100012345",
-        requested_by="alice"), "k")
-    active_service.fallouts.open_fallout(Fallout(
-        fallout_id=f"{LONG_ORDER_NO}-F1", order_no=LONG_ORDER_NO, order_type="service_opening",
-        step="dedicated-line scheduling", province="SH", system="line", code="E6001", text="duct full",
-        allowed=["retry", "compensate"], deadline=datetime.now(UTC)))
+    held_opening(active_service, LONG_ORDER_NO)
 
     orders = runner.invoke(app, ["order", "list"], terminal_width=80)
     fallouts = runner.invoke(app, ["fallout", "list"], terminal_width=80)
@@ -585,12 +585,7 @@ def test_the_customer_tree_draws_the_last_branch_apart_from_the_others():
 
 
 def test_resolving_a_fallout_twice_says_who_resolved_it_and_how(active_service):
-    active_service.orders.record_order(NewOrder(order_no="OPN-8", order_type="service_opening", workflow_id="w8",
-                                                customer_code="3100012345", requested_by="alice"), "k8")
-    active_service.fallouts.open_fallout(Fallout(
-        fallout_id="OPN-8-F1", order_no="OPN-8", order_type="service_opening", step="dedicated-line scheduling",
-        province="SH", system="line", code="E6001", text="duct full", allowed=["retry", "compensate"],
-        deadline=datetime.now(UTC)))
+    held_opening(active_service, "OPN-8")
     active_service.fallouts.resolve_fallout(FalloutDecision(fallout_id="OPN-8-F1", action="retry", by="ops-wang",
                                                             reason="duct cleared"))
 
@@ -601,12 +596,7 @@ def test_resolving_a_fallout_twice_says_who_resolved_it_and_how(active_service):
 
 
 def test_a_decision_outside_its_choices_is_refused_in_the_clis_words(active_service):
-    active_service.orders.record_order(NewOrder(order_no="OPN-7", order_type="service_opening", workflow_id="w7",
-                                                customer_code="3100012345", requested_by="alice"), "k7")
-    active_service.fallouts.open_fallout(Fallout(
-        fallout_id="OPN-7-F1", order_no="OPN-7", order_type="service_opening", step="dedicated-line scheduling",
-        province="SH", system="line", code="E6001", text="duct full", allowed=["retry", "compensate"],
-        deadline=datetime.now(UTC)))
+    held_opening(active_service, "OPN-7")
 
     result = runner.invoke(app, ["fallout", "resolve", "OPN-7-F1", "--action", "bogus"])
 
