@@ -1,9 +1,12 @@
 """Service changes: the dedicated line (with the customer's rental confirmation), the
 related provinces and the paying province."""
 
+from datetime import timedelta
+
 import pytest
 from temporalio.client import WorkflowFailureError
 
+from models.fallout import FalloutDecision
 from models.orders import Decision, OrderState, OrderType
 from models.provinces import HQ
 from models.service import ServiceChangeOrder
@@ -98,3 +101,25 @@ async def test_a_change_that_changes_nothing_is_rejected(client, settings, simul
 
     assert "the change changes nothing" in str(failure.value.cause)
     assert store.orders.get_order("CHG-4").state == OrderState.rejected
+
+
+async def test_a_missing_report_from_the_access_crm_goes_to_fallout_in_a_service_change_too(
+    client, settings, simulator, worker, store
+):
+    opening = await opened_service(client, settings, "CHG-OPEN-LATE")
+    await inject(simulator, province="SH", system="crm", operation="service_work_order", kind="no_report", count=1)
+    order = ServiceChangeOrder.model_validate(order_fields(
+        opening, "CHG-LATE", change={"line": {"bandwidth_mbps": 500, "address": "1 Bund, Shanghai"}},
+        timers={"jeopardy_after": timedelta(seconds=1), "fail_after": timedelta(seconds=3)}))
+
+    await submit(client, settings, order)
+    handle = client.get_workflow_handle("vpdn-change-CHG-LATE")
+    await wait_for_status(handle, lambda s: s.state == OrderState.held)
+    [fallout] = store.fallouts.list_fallouts()
+    assert (fallout.step, fallout.province, fallout.system, fallout.code) == (
+        "access CRM work order", "SH", "report", "DEADLINE")
+    await handle.execute_update("resolve_fallout", FalloutDecision(
+        fallout_id=fallout.fallout_id, action="retry", by="ops-wang", reason="SH CRM called"))
+
+    assert (await order_result(client, OrderType.service_change, "CHG-LATE")).state == OrderState.completed
+    assert store.services.get_service(opening.service_id).line.bandwidth_mbps == 500
