@@ -51,7 +51,7 @@ async def start_opening(client: Client, settings: Settings, order: ServiceOpenin
     return await start_order(
         client, settings.task_queue, ServiceOpening.run, order,
         order_type=OrderType.service_opening, order_no=order.order_no, customer_code=order.customer_code,
-        provinces=order.provinces, summary=f"test opening {order.apn}",
+        provinces=order.provinces,
     )
 
 
