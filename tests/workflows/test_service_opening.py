@@ -30,6 +30,7 @@ from tests.helpers import (
     order_result,
     reset_faults,
     start_opening,
+    timer_summaries,
     wait_for_status,
 )
 from worker import build_worker
@@ -340,6 +341,10 @@ async def test_overdue_report_sets_the_jeopardy_search_attribute_until_it_arrive
     await handle.result()
 
     assert (await handle.describe()).typed_search_attributes.get(search_attributes.JEOPARDY) is False
+    # The Temporal UI names each timer by what it waits for.
+    summaries = await timer_summaries(client, handle)
+    assert {"jeopardy: BJ configure group tariff package report",
+            "report deadline: BJ configure group tariff package"} <= set(summaries)
 
 
 async def test_the_temporal_ui_shows_each_order_in_business_words_and_no_personal_data(
