@@ -89,7 +89,7 @@ class Demo:
         handle = await start_order(client, queue, CustomerAcquisition.run, AcquireCustomerInput(
             order_no=order_no, customer_code=CUSTOMER, requested_by=OPERATOR),
             order_type=OrderType.customer_acquisition, order_no=order_no, customer_code=CUSTOMER,
-            provinces=list(PROVINCE_CODES), summary=f"Demo: acquire {CUSTOMER}")
+            provinces=list(PROVINCE_CODES))
         self.link(handle.id)
         hierarchy = (await handle.result()).hierarchy
         self.console.print(f"   {hierarchy.name}: group in {hierarchy.group_province}, "
@@ -107,8 +107,7 @@ class Demo:
         self.say(f"2. service opening {opening.order_no}: tariff configured in 5 provinces, the access line "
                  "scheduled in GD, rental at GD billing and HQ settlement (paid by SH)")
         handle = await start_order(client, queue, ServiceOpening.run, opening, order_type=OrderType.service_opening,
-                                   order_no=opening.order_no, customer_code=CUSTOMER, provinces=opening.provinces,
-                                   summary=f"Demo: open {opening.apn}")
+                                   order_no=opening.order_no, customer_code=CUSTOMER, provinces=opening.provinces)
         self.link(handle.id)
         result = await handle.result()
         self.console.print(f"   service {opening.service_id} {result.state}, rental from {result.rental_start}")

@@ -122,8 +122,7 @@ class Intake:
         order = validated(AcquireCustomerInput, fields)
         self._check_order_no(order.order_no)
         await self._start(CustomerAcquisition.run, order, OrderType.customer_acquisition, order.order_no,
-                          order.customer_code, list(PROVINCE_CODES),
-                          f"Customer acquisition {order.customer_code} by {order.requested_by}")
+                          order.customer_code, list(PROVINCE_CODES))
         return self._accepted(order.order_no, OrderType.customer_acquisition)
 
     async def open_service(self, fields: dict) -> Accepted:
@@ -140,8 +139,7 @@ class Intake:
                           "account manager) and tariff_reference (the approved tariff's reference)")
         self._refuse_contract_of_another_customer(order.contract.number, order.customer_code)
         await self._start(ServiceOpening.run, order, OrderType.service_opening, order.order_no,
-                          order.customer_code, order.provinces,
-                          f"Open VPDN {order.apn} for {order.customer_code} in {len(order.provinces)} provinces")
+                          order.customer_code, order.provinces)
         return self._accepted(order.order_no, OrderType.service_opening, service_id=order.service_id)
 
     # Orders on an existing service, queued one at a time
@@ -393,17 +391,18 @@ class Intake:
                           RefusalKind.conflict)
 
     async def _start(self, run: Any, order: Any, order_type: OrderType, order_no: str, customer_code: str,
-                     provinces: list[str], summary: str) -> None:
+                     provinces: list[str]) -> None:
         try:
             await start_order(await self._connect(), self._settings.task_queue, run, order, order_type=order_type,
-                              order_no=order_no, customer_code=customer_code, provinces=provinces, summary=summary)
+                              order_no=order_no, customer_code=customer_code, provinces=provinces)
         except WorkflowAlreadyStartedError:
             raise Refusal(f"order {order_no} was already submitted (workflow {workflow_id_for(order_type, order_no)})",
                           RefusalKind.conflict) from None
 
     async def _queue(self, order_class: type, service: ServiceView, fields: dict) -> Accepted:
         order = validated(order_class, {**fields, "service_id": service.service_id,
-                                        "customer_code": service.customer_code, "provinces": service.provinces})
+                                        "customer_code": service.customer_code, "provinces": service.provinces,
+                                        "apn": service.apn})
         self._check_order_no(order.order_no)
         answer = await self._submit(order)
         return self._accepted(order.order_no, OrderType(order.kind), service_id=service.service_id, queue=answer)

@@ -13,6 +13,7 @@ from models.customer import CUSTOMER_CHANGE_SIGNAL, CustomerChange, CustomerSync
 from models.member_changes import MemberChangesState, NotificationRef
 from models.orders import OrderType, member_changes_workflow_id, service_orders_workflow_id, workflow_id_for
 from models.service_orders import ServiceOrder, ServiceOrdersState, Submission, SubmissionAnswer
+from models.ui_metadata import fit, order_metadata
 from workflows.customer_sync import CustomerSync
 from workflows.member_changes import NOTIFY_SIGNAL, MemberChanges
 from workflows.service_orders import ServiceOrders
@@ -28,10 +29,12 @@ async def start_order(
     order_no: str,
     customer_code: str,
     provinces: list[str],
-    summary: str,
 ) -> WorkflowHandle:
     """Start the workflow of one order. Raises WorkflowAlreadyStartedError when that order
     number was ever submitted before: the same order never runs twice."""
+    metadata = order_metadata(order_type, order_no, customer_code, provinces, apn=getattr(order, "apn", None),
+                              service_id=getattr(order, "service_id", None),
+                              requested_by=getattr(order, "requested_by", None))
     return await client.start_workflow(
         run,
         order,
@@ -39,7 +42,8 @@ async def start_order(
         task_queue=task_queue,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         search_attributes=search_attributes.for_new_order(order_type, customer_code, provinces),
-        static_summary=summary,
+        static_summary=metadata.summary,
+        static_details=metadata.details,
     )
 
 
@@ -54,7 +58,10 @@ async def notify_member_change(client: Client, task_queue: str, service_id: str,
         task_queue=task_queue,
         start_signal=NOTIFY_SIGNAL,
         start_signal_args=[NotificationRef(notification_id=notification_id)],
-        static_summary=f"members' own number changes of service {service_id}",
+        static_summary=fit(f"members' own number changes · service {service_id}"),
+        static_details=f"**members' own number changes** of service {service_id}\n\n"
+                       "The provincial CRMs' notifications of a member's cancelled or changed number, taken one "
+                       "at a time; each becomes exit/join orders on the service's queue.",
     )
 
 
@@ -68,7 +75,10 @@ async def notify_customer_change(client: Client, task_queue: str, change: Custom
         task_queue=task_queue,
         start_signal=CUSTOMER_CHANGE_SIGNAL,
         start_signal_args=[change],
-        static_summary=f"customer information sync of {change.customer_code}",
+        static_summary=fit(f"customer information sync · customer {change.customer_code}"),
+        static_details=f"**customer information sync** of customer {change.customer_code}\n\n"
+                       "The provincial CRMs' changed records of this group customer, applied one at a time, "
+                       "per province in the order of the province's record versions.",
     )
 
 
@@ -85,6 +95,8 @@ async def submit_service_order(client: Client, task_queue: str, order: ServiceOr
             id=service_orders_workflow_id(order.service_id),
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             task_queue=task_queue,
-            static_summary=f"orders of service {order.service_id}, one at a time",
+            static_summary=fit(f"order queue · service {order.service_id} · customer {order.customer_code}"),
+            static_details=f"**order queue** of service {order.service_id} (customer {order.customer_code})\n\n"
+                           "The orders on this service, run one at a time as child workflows.",
         ),
     )

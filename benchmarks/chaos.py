@@ -162,7 +162,7 @@ async def run(services: int, members: int, kills: int, fault_rate: float) -> Non
                                          requested_by="chaos")
             await with_retries(lambda o=order: start_order(
                 client, queue, CustomerAcquisition.run, o, order_type=OrderType.customer_acquisition,
-                order_no=o.order_no, customer_code=o.customer_code, provinces=list(PROVINCE_CODES), summary="chaos"))
+                order_no=o.order_no, customer_code=o.customer_code, provinces=list(PROVINCE_CODES)))
         await wait_for(store, [f"C-ACQ-{g['customer_code']}" for g in groups], 600)
         openings = []
         for n, g in enumerate(groups):
@@ -177,7 +177,7 @@ async def run(services: int, members: int, kills: int, fault_rate: float) -> Non
             openings.append(order)
             await with_retries(lambda o=order: start_order(
                 client, queue, ServiceOpening.run, o, order_type=OrderType.service_opening, order_no=o.order_no,
-                customer_code=o.customer_code, provinces=o.provinces, summary="chaos"))
+                customer_code=o.customer_code, provinces=o.provinces))
         await wait_for(store, [o.order_no for o in openings], 900)
 
         # Phase 2: joins, each followed by two tariff changes on the same service's queue.

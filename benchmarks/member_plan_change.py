@@ -70,7 +70,7 @@ async def bench(count: int, province_count: int) -> None:
                 env.client, settings.task_queue, MemberJoin.run,
                 MemberOrder(order_no="JOIN-BENCH", kind="join", member_count=count, **COMMON),
                 order_type=OrderType.member_join, order_no="JOIN-BENCH", customer_code=CUSTOMER,
-                provinces=["SH"], summary="benchmark join")).result()
+                provinces=["SH"])).result()
             homes = store.members.member_homes(SERVICE)
             order_no = f"PLAN-BENCH-{count}"
             store.staging.stage(order_no, SERVICE, "plan_change", [line for line in lines if line.msisdn in homes])
@@ -81,7 +81,7 @@ async def bench(count: int, province_count: int) -> None:
                 env.client, settings.task_queue, MemberPlanChange.run,
                 MemberPlanChangeOrder(order_no=order_no, member_count=len(homes), plan=plan, **COMMON),
                 order_type=OrderType.member_plan_change, order_no=order_no, customer_code=CUSTOMER,
-                provinces=["SH"], summary="benchmark plan change")
+                provinces=["SH"])
             result = await handle.result()
             elapsed = time.monotonic() - started
 

@@ -69,7 +69,7 @@ async def bench(count: int) -> None:
                 begin = time.monotonic()
                 handle = await start_order(env.client, settings.task_queue, ServiceOpening.run, order,
                                            order_type=OrderType.service_opening, order_no=order.order_no,
-                                           customer_code=CUSTOMER, provinces=order.provinces, summary="load")
+                                           customer_code=CUSTOMER, provinces=order.provinces)
                 await handle.result()
                 return time.monotonic() - begin, handle
 

@@ -288,8 +288,9 @@ class ServiceOrderBase(BaseModel):
     order_no: OrderNo
     service_id: str
     customer_code: str
-    # The service's provinces when the order was submitted (for lists and UI filters).
+    # The service's provinces and APN when the order was submitted (for lists and the UI).
     provinces: list[str] = Field(default_factory=list)
+    apn: str | None = None
     requested_by: str = Field(min_length=1)
     pre_approved_by: str | None = None
     timers: ReportTimers = Field(default_factory=ReportTimers)

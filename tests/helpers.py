@@ -51,7 +51,7 @@ async def start_opening(client: Client, settings: Settings, order: ServiceOpenin
     return await start_order(
         client, settings.task_queue, ServiceOpening.run, order,
         order_type=OrderType.service_opening, order_no=order.order_no, customer_code=order.customer_code,
-        provinces=order.provinces, summary=f"test opening {order.apn}",
+        provinces=order.provinces,
     )
 
 
@@ -120,6 +120,23 @@ async def order_result(client: Client, order_type: OrderType, order_no: str, res
             if asyncio.get_running_loop().time() > deadline:
                 raise
             await asyncio.sleep(0.1)
+
+
+async def timer_summaries(client: Client, handle: WorkflowHandle, expected: str | None = None,
+                          timeout_s: float = 20) -> list[str]:
+    """The summaries of the timers the workflow started (as the Temporal UI shows them),
+    decoded with the client's data converter; with `expected`, waits until it is among them."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        history = await handle.fetch_history()
+        summaries = [(await client.data_converter.decode([event.user_metadata.summary], [str]))[0]
+                     for event in history.events
+                     if event.HasField("timer_started_event_attributes") and event.user_metadata.HasField("summary")]
+        if expected is None or expected in summaries:
+            return summaries
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"no timer {expected!r}; timers: {summaries}")
+        await asyncio.sleep(0.1)
 
 
 async def package_versions(simulator: httpx.AsyncClient, provinces: list[str]) -> dict[str, int]:

@@ -27,8 +27,7 @@ async def test_reconcile_finds_nothing_after_orders_and_every_difference_made_be
                         customer_code=opening.customer_code, apn=opening.apn, access_province="SH",
                         member_count=2, requested_by="alice", pre_approved_by="hq")
     await (await start_order(client, settings.task_queue, MemberJoin.run, order, order_type=OrderType.member_join,
-                             order_no="REC-JOIN", customer_code=opening.customer_code, provinces=["SH"],
-                             summary="test")).result()
+                             order_no="REC-JOIN", customer_code=opening.customer_code, provinces=["SH"])).result()
     reconciler = Reconciler(store, simulator)
     assert await reconciler.differences() == []
 

@@ -76,7 +76,8 @@ class Fallouts:
             sub_state=f"fallout {fallout.fallout_id}: {failure.step} in {failure.province} — {failure.text}",
             detail=f"allowed: {', '.join(fallout.allowed)}; compensates by itself at {fallout.deadline:%Y-%m-%d %H:%M} UTC")
         try:
-            await workflow.wait_condition(lambda: self.decision is not None, timeout=hold_for)
+            await workflow.wait_condition(lambda: self.decision is not None, timeout=hold_for,
+                                          timeout_summary=f"fallout deadline: {fallout.fallout_id}")
         except TimeoutError:
             self.decision = FalloutDecision(fallout_id=fallout.fallout_id, action="compensate", by=AUTOMATIC,
                                             reason="the fallout deadline passed")

@@ -202,7 +202,7 @@ class ProvinceWork:
         step = self._tracker.find_step(name, province)
         if ack.status == "accepted":
             try:
-                await self._wait(ack.idempotency_key, f"{name} in {province}")
+                await self._wait(ack.idempotency_key, name, province)
             except (ActivityError, ApplicationError) as error:
                 step.state, step.detail = "failed", failure_text(error)
                 raise _StepFailure(error) from None
@@ -213,17 +213,21 @@ class ProvinceWork:
                                                 reported_on=workflow.now().astimezone(BEIJING).date().isoformat()))
         step.state = "done"
 
-    async def _wait(self, idempotency_key: str, what: str) -> CompletionReport:
+    async def _wait(self, idempotency_key: str, name: str, province: str) -> CompletionReport:
         """Past the SLA the order is flagged in jeopardy until the report comes; past the
-        deadline, or on a rejection in the report, the step fails."""
+        deadline, or on a rejection in the report, the step fails. Each timer is named in the
+        Temporal UI by what it waits for."""
+        what = f"{name} in {province}"
         arrived = lambda: idempotency_key in self._reports  # noqa: E731
         timers = self._timers
         try:
-            await workflow.wait_condition(arrived, timeout=timers.jeopardy_after)
+            await workflow.wait_condition(arrived, timeout=timers.jeopardy_after,
+                                          timeout_summary=f"jeopardy: {province} {name} report")
         except asyncio.TimeoutError:
             await self._tracker.jeopardy(what, overdue=True)
             try:
-                await workflow.wait_condition(arrived, timeout=timers.fail_after - timers.jeopardy_after)
+                await workflow.wait_condition(arrived, timeout=timers.fail_after - timers.jeopardy_after,
+                                              timeout_summary=f"report deadline: {province} {name}")
             except asyncio.TimeoutError:
                 raise ApplicationError(
                     f"{what}: no completion report within {duration_text(timers.fail_after)}",

@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from models import search_attributes
     from models.orders import NewOrder, OrderEventIn, OrderState, OrderType, workflow_id_for
     from models.service_orders import ServiceOrdersState, Submission, SubmissionAnswer
+    from models.ui_metadata import order_metadata
 
 # Each kind of queued order: its type and its workflow.
 ORDER_KINDS = {
@@ -66,12 +67,15 @@ class ServiceOrders:
         order = submission.order
         order_type, workflow_class = ORDER_KINDS[order.kind]
         self._show()
+        # What the Temporal UI shows of the order (user metadata: no replayed command depends on it).
+        metadata = order_metadata(order_type, order.order_no, order.customer_code, order.provinces, apn=order.apn,
+                                  service_id=order.service_id, requested_by=order.requested_by)
         try:
             result = await workflow.execute_child_workflow(
                 workflow_class.run, order, id=workflow_id_for(order_type, order.order_no),
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 search_attributes=search_attributes.for_new_order(order_type, order.customer_code, order.provinces),
-                static_summary=f"{order_type} {order.order_no} on {self._state.service_id}",
+                static_summary=metadata.summary, static_details=metadata.details,
             )
         except WorkflowAlreadyStartedError:
             return False  # it ran before this workflow continued as new

@@ -51,7 +51,7 @@ async def acquire(client: Client, settings: Settings, order_no: str | None = Non
     handle = await start_order(
         client, settings.task_queue, CustomerAcquisition.run, order,
         order_type=OrderType.customer_acquisition, order_no=order.order_no, customer_code=CODE,
-        provinces=list(PROVINCE_CODES), summary="test acquisition",
+        provinces=list(PROVINCE_CODES),
     )
     return await handle.result()
 

@@ -25,6 +25,7 @@ from tests.helpers import (
     order_result,
     start_opening,
     submit,
+    timer_summaries,
     wait_for_status,
 )
 # `service` (autouse there, so here too): an active members' VPDN with seeded subscribers.
@@ -95,6 +96,18 @@ async def test_a_held_order_resumes_when_a_person_has_the_step_retried(client, s
     [line] = [s for s in (await handle.query(ServiceOpening.status)).steps if s.name == "dedicated-line scheduling"]
     assert (line.state, line.attempts) == ("done", 2)
     assert line.detail.startswith("attempt 1 failed: province SH line rejected: E6001")
+
+
+async def test_a_held_orders_deadline_is_a_timer_named_after_its_fallout(client, settings, simulator, worker, store):
+    await inject(simulator, province="SH", system="line", operation="schedule_line", kind="reject",
+                 code="E6001", text="duct full at the address")
+    handle = await start_opening(client, settings, opening_order("FO-TIMER"))
+
+    fallout_id = await held_on(handle)
+    await timer_summaries(client, handle, expected=f"fallout deadline: {fallout_id}")
+    await handle.execute_update(ServiceOpening.resolve_fallout, FalloutDecision(
+        fallout_id=fallout_id, action="skip", by="ops-wang", reason="line built by the customer"))
+    assert (await handle.result()).state == OrderState.completed
 
 
 async def test_a_held_order_goes_on_without_the_step_a_person_skips(client, settings, simulator, worker, store):

@@ -56,7 +56,7 @@ async def member_order(client, settings, store, order_no: str, msisdns: list[str
     workflow = MemberJoin if kind == "join" else MemberExit
     return await start_order(client, settings.task_queue, workflow.run, order,
                              order_type=OrderType(f"member_{kind}"), order_no=order_no, customer_code=CUSTOMER,
-                             provinces=["SH"], summary="test members")
+                             provinces=["SH"])
 
 
 def results(store, order_no: str) -> dict[str, tuple[str, str | None]]:
@@ -83,6 +83,19 @@ async def test_join_of_members_in_three_provinces_opens_each_of_them_everywhere(
     assert store.members.member_homes(SERVICE) == {**dict.fromkeys(GD, "GD"), **dict.fromkeys(BJ, "BJ"),
                                            **dict.fromkeys(SH, "SH")}
     assert store.orders.get_order("JOIN-1").state == OrderState.completed
+
+
+async def test_the_temporal_ui_shows_a_join_by_its_service_never_by_its_member_numbers(
+    client, settings, simulator, worker, store
+):
+    handle = await member_order(client, settings, store, "JOIN-UI", MEMBERS)
+    await handle.result()
+
+    description = await handle.describe()
+    shown = f"{await description.static_summary()}\n{await description.static_details()}"
+    assert await description.static_summary() == f"member join · customer {CUSTOMER} · APN {APN} · SH"
+    assert "JOIN-UI" in shown and SERVICE in shown
+    assert not re.search(r"1\d{10}", shown), shown
 
 
 async def test_invalid_members_are_reported_with_the_reason_and_the_others_join(

@@ -42,7 +42,7 @@ async def service(client, settings, store, simulator, worker):
     join = MemberOrder(order_no=join_no, kind="join", service_id=SERVICE, customer_code=CUSTOMER, apn=APN,
                        access_province="SH", member_count=len(MEMBERS), requested_by="alice", pre_approved_by="hq")
     await (await start_order(client, settings.task_queue, MemberJoin.run, join, order_type=OrderType.member_join,
-                             order_no=join_no, customer_code=CUSTOMER, provinces=["SH"], summary="test")).result()
+                             order_no=join_no, customer_code=CUSTOMER, provinces=["SH"])).result()
 
 
 async def plan_change(client, settings, store, order_no: str, msisdns: list[str], plan: MemberPlan, **fields):
@@ -53,7 +53,7 @@ async def plan_change(client, settings, store, order_no: str, msisdns: list[str]
         pre_approved_by=fields.pop("pre_approved_by", "hq-audit"), **fields)
     return await start_order(client, settings.task_queue, MemberPlanChange.run, order,
                              order_type=OrderType.member_plan_change, order_no=order_no, customer_code=CUSTOMER,
-                             provinces=["SH"], summary="test plan change")
+                             provinces=["SH"])
 
 
 async def billed(simulator, province: str) -> dict[str, dict]:

@@ -17,7 +17,8 @@ from adapters.hub import HubClient
 from models import search_attributes
 from models.fallout import FalloutDecision
 from models.hub import CompletionReport
-from models.orders import CompensationDecision, Decision, NewOrder, OrderState, OrderType
+from intake import Intake
+from models.orders import CompensationDecision, Decision, NewOrder, OrderState, OrderType, workflow_id_for
 from models.provinces import HQ, PROVINCE_CODES
 from store.tables import Order
 from tests.helpers import (
@@ -26,8 +27,10 @@ from tests.helpers import (
     holdings,
     inject,
     opening_order,
+    order_result,
     reset_faults,
     start_opening,
+    timer_summaries,
     wait_for_status,
 )
 from worker import build_worker
@@ -338,6 +341,41 @@ async def test_overdue_report_sets_the_jeopardy_search_attribute_until_it_arrive
     await handle.result()
 
     assert (await handle.describe()).typed_search_attributes.get(search_attributes.JEOPARDY) is False
+    # The Temporal UI names each timer by what it waits for.
+    summaries = await timer_summaries(client, handle)
+    assert {"jeopardy: BJ configure group tariff package report",
+            "report deadline: BJ configure group tariff package"} <= set(summaries)
+
+
+async def test_the_temporal_ui_shows_each_order_in_business_words_and_no_personal_data(
+    client, settings, simulator, worker, store
+):
+    order = opening_order("OPEN-UI")
+    handle = await start_opening(client, settings, order)
+    await handle.result()
+
+    description = await handle.describe()
+    summary, details = await description.static_summary(), await description.static_details()
+    assert summary == f"service opening · customer {CUSTOMER} · APN open-ui.acme.vpdn · SH GD BJ"
+    for shown in ("OPEN-UI", "service opening", CUSTOMER, "open-ui.acme.vpdn", order.service_id, "SH GD BJ",
+                  "**requested by**: alice"):
+        assert shown in details
+    # Stored unencrypted: no name, credit code, address or person of the contract.
+    for private in ("Acme Logistics", "91310000MA1FL0001X", "Century Avenue", "am-zhang", "CT-OPEN-UI"):
+        assert private not in summary + details
+
+    # An order on the service, queued and run as a child of the service's queue, says the same.
+    async def connect():
+        return client
+
+    await Intake(settings, store, connect).close_service(
+        order.service_id, {"order_no": "CLOSE-UI", "requested_by": "bob", "pre_approved_by": "hq-audit"})
+    await order_result(client, OrderType.service_closure, "CLOSE-UI")
+    child = await client.get_workflow_handle(workflow_id_for(OrderType.service_closure, "CLOSE-UI")).describe()
+    assert await child.static_summary() == f"service closure · customer {CUSTOMER} · APN open-ui.acme.vpdn · SH GD BJ"
+    child_details = await child.static_details()
+    assert "CLOSE-UI" in child_details and f"**service**: {order.service_id}" in child_details
+    assert "**requested by**: bob" in child_details
 
 
 def report(order_no: str, report_id: str, province: str = "SH", system: str = "crm",
