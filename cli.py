@@ -37,7 +37,6 @@ from models.customer import AcquisitionResult, CustomerHierarchy
 from models.fallout import FalloutDecision, FalloutPolicy
 from models.hub import FaultKind, FaultSpec, SeedData
 from models.orders import (
-    MEMBER_CHANGE_PREFIX,
     CompensationDecision,
     Decision,
     OrderState,
@@ -46,6 +45,7 @@ from models.orders import (
     OrderView,
     TERMINAL_STATES,
 )
+from models.member_changes import MemberNotification
 from models.members import (
     ItemState,
     MemberOrderResult,
@@ -912,13 +912,15 @@ def member_notify(
 ) -> None:
     """Deliver a provincial CRM's notification that a member cancelled or changed its number,
     as the CRM would (signal-with-start of the service's member-changes workflow)."""
-    service_id = submit(intake().member_notification({
-        "notification_id": notification_id, "province": province,
-        "kind": {"cancelled": "number_cancelled", "changed": "number_changed"}.get(kind, kind),
-        "msisdn": msisdn, "new_msisdn": new}))
-    console.print(f"notification {notification_id} received for service {service_id}: it is checked, then its "
-                  f"orders wait their turn on the service as {MEMBER_CHANGE_PREFIX}{notification_id}-…; "
-                  f"see `vpdn member notifications {service_id}`")
+    fields = {"notification_id": notification_id, "province": province,
+              "kind": {"cancelled": "number_cancelled", "changed": "number_changed"}.get(kind, kind),
+              "msisdn": msisdn, "new_msisdn": new}
+    service_id = submit(intake().member_notification(fields))
+    caused = [order_no for order_no, _kind in MemberNotification.model_validate(fields).order_numbers()]
+    orders = (f"its order {caused[0]} (the number exits) waits its turn" if len(caused) == 1 else
+              f"its orders {caused[0]} (the old number exits) and {caused[1]} (the new number joins) wait their turn")
+    console.print(f"notification {notification_id} received for service {service_id}: once it is checked, {orders} "
+                  f"on the service; see `vpdn member notifications {service_id}`", highlight=False)
 
 
 @member_app.command("notifications")

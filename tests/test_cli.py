@@ -401,7 +401,7 @@ def test_a_member_plan_change_on_a_service_that_is_not_active_is_refused(tmp_pat
                                  "--plan", plan_file(tmp_path, {"name": "gold", "tariff_version": 1})])
 
     assert result.exit_code == 2
-    assert "service SVC-OPN-0 is closing: it takes no member plan change" in result.output
+    assert "service SVC-OPN-0 is being closed: it accepts no further orders" in result.output
 
 
 def test_service_members_shows_each_members_plan(active_service):
@@ -659,3 +659,39 @@ def test_sim_seed_refuses_a_members_file_it_cannot_write_before_seeding(args, me
 
     assert result.exit_code == 2
     assert message in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["cancelled", "13800000001", "--id", "N123"],
+     "its order MCH-N123-EXIT (the number exits) waits its turn on the service"),
+    (["changed", "13800000001", "--new", "15500000001", "--id", "N124"],
+     "its orders MCH-N124-OLD (the old number exits) and MCH-N124-NEW (the new number joins) wait their turn"),
+])
+def test_a_member_notification_names_the_orders_it_causes(monkeypatch, args, message):
+    import cli
+
+    class Received:
+        async def member_notification(self, fields):
+            return "SVC-OPN-0"
+
+    monkeypatch.setattr(cli, "intake", Received)
+
+    result = runner.invoke(app, ["member", "notify", *args, "--province", "GD"])
+
+    assert result.exit_code == 0, result.output
+    assert message in " ".join(result.output.split())
+    assert "vpdn member notifications SVC-OPN-0" in " ".join(result.output.split())
+
+
+def test_orders_on_a_service_being_closed_name_the_closure(tmp_path, active_service):
+    active_service.orders.record_order(NewOrder(
+        order_no="CLS-1", order_type="service_closure", workflow_id="vpdn-close-CLS-1", customer_code="3100012345",
+        requested_by="alice", service_id="SVC-OPN-0"), "k")
+    active_service.services.set_service_state("SVC-OPN-0", "closing")
+    path = tmp_path / "change.json"
+    path.write_text(json.dumps({"parameters": {"monthly_fee": "200"}}))
+
+    result = runner.invoke(app, ["tariff", "change", "SVC-OPN-0", "--file", str(path)])
+
+    assert result.exit_code == 2
+    assert "service SVC-OPN-0 is being closed by order CLS-1: it accepts no further orders" in result.output
