@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import csv
 import importlib.metadata
 import getpass
 import json
@@ -37,7 +38,6 @@ from models.customer import AcquisitionResult, CustomerHierarchy
 from models.fallout import FalloutDecision, FalloutPolicy
 from models.hub import FaultKind, FaultSpec, SeedData
 from models.orders import (
-    MEMBER_CHANGE_PREFIX,
     MEMBER_ORDER_TYPES,
     CompensationDecision,
     Decision,
@@ -47,6 +47,7 @@ from models.orders import (
     OrderView,
     TERMINAL_STATES,
 )
+from models.member_changes import MemberNotification
 from models.members import (
     ItemState,
     MemberCounts,
@@ -958,13 +959,15 @@ def member_notify(
 ) -> None:
     """Deliver a provincial CRM's notification that a member cancelled or changed its number,
     as the CRM would (signal-with-start of the service's member-changes workflow)."""
-    service_id = submit(intake().member_notification({
-        "notification_id": notification_id, "province": province,
-        "kind": {"cancelled": "number_cancelled", "changed": "number_changed"}.get(kind, kind),
-        "msisdn": msisdn, "new_msisdn": new}))
-    console.print(f"notification {notification_id} received for service {service_id}: it is checked, then its "
-                  f"orders wait their turn on the service as {MEMBER_CHANGE_PREFIX}{notification_id}-…; "
-                  f"see `vpdn member notifications {service_id}`")
+    fields = {"notification_id": notification_id, "province": province,
+              "kind": {"cancelled": "number_cancelled", "changed": "number_changed"}.get(kind, kind),
+              "msisdn": msisdn, "new_msisdn": new}
+    service_id = submit(intake().member_notification(fields))
+    caused = [order_no for order_no, _kind in MemberNotification.model_validate(fields).order_numbers()]
+    orders = (f"its order {caused[0]} (the number exits) waits its turn" if len(caused) == 1 else
+              f"its orders {caused[0]} (the old number exits) and {caused[1]} (the new number joins) wait their turn")
+    console.print(f"notification {notification_id} received for service {service_id}: once it is checked, {orders} "
+                  f"on the service; see `vpdn member notifications {service_id}`", highlight=False)
 
 
 @member_app.command("notifications")
@@ -1105,11 +1108,25 @@ def sim_seed(
     customers: Annotated[int, typer.Option(help="Generate this many group customers.")] = 0,
     subscribers: Annotated[int, typer.Option(help="Generate this many subscribers.")] = 0,
     seed: Annotated[int, typer.Option(help="Random seed for generated data.")] = 1,
+    members_file: Annotated[Path | None, typer.Option(
+        help="Also write a members file (msisdn,name; UTF-8) of active subscribers seeded, ready for "
+             "`vpdn member join --file`.")] = None,
+    members: Annotated[int | None, typer.Option(
+        help="How many members the --members-file holds (default 200; fewer if fewer were seeded).")] = None,
+    members_home: Annotated[str | None, typer.Option(
+        help="Only members of these home provinces in the --members-file, e.g. SD,BJ,GD.")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Load provincial customer records and subscribers, from a file or generated."""
     if file is None and not (customers or subscribers):
         fail("give --file or --customers/--subscribers", code=2)
+    if members_file is None and (members is not None or members_home is not None):
+        fail("--members and --members-home say what goes in the --members-file: give it too", code=2)
+    if members is not None and members < 1:
+        fail(f"--members {members}: at least 1", code=2)
+    homes = [province_filter(code) for code in members_home.split(",") if code.strip()] if members_home else None
+    if homes and HQ in homes:
+        fail(f"--members-home: {HQ} is no member's home province", code=2)
     if file is not None:
         try:
             data = SeedData.model_validate_json(read_text_file(file, "seed"))
@@ -1119,15 +1136,45 @@ def sim_seed(
     else:
         result = sim_call("POST", "/admin/seed/generate",
                           {"customers": customers, "subscribers": subscribers, "seed": seed})
+        data = SeedData.model_validate(result)
     if as_json:
-        print_json(result)
-    elif file is not None:
+        written = write_members_file(members_file, data, members or 200, homes) if members_file else None
+        print_json({**result, **({"members_file": {"path": str(members_file), "members": written}}
+                                 if members_file else {})})
+        return
+    if file is not None:
         console.print(f"seeded {result['customers']} customer records and {result['subscribers']} subscribers")
     else:
         codes = sorted({c["customer_code"] for c in result["customers"]})
         console.print(f"seeded {len(codes)} group customers and {len(result['subscribers'])} subscribers")
         if codes:
             console.print("customer codes: " + " ".join(codes))
+    if members_file:
+        written = write_members_file(members_file, data, members or 200, homes)
+        asked, of = members or 200, f" of {','.join(homes)}" if homes else ""
+        console.print(f"wrote {counted(written, 'member')} (active subscribers{of}) to {members_file.resolve()}"
+                      + (f"; only {written} were seeded, {asked} asked" if written < asked else ""),
+                      highlight=False, soft_wrap=True)
+        console.print(f"join them: vpdn member join <service> --file {members_file}", highlight=False)
+
+
+def write_members_file(path: Path, data: SeedData, count: int, homes: list[str] | None) -> int:
+    """Write a members file (header `msisdn,name`, UTF-8) of the seed's first `count` active
+    subscribers (of those home provinces); how many it holds. None seeded is an error."""
+    from simulator.seed import members
+
+    rows = members(data, count, homes)
+    if not rows:
+        fail(f"no active subscriber{' of ' + ','.join(homes) if homes else ''} was seeded: "
+             f"{path} not written")
+    try:
+        with path.open("w", encoding="utf-8", newline="") as out:
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(["msisdn", "name"])
+            writer.writerows(rows)
+    except OSError as error:
+        fail(f"cannot write the members file {path}: {error.strerror or error}")
+    return len(rows)
 
 
 @sim_app.command("fault")

@@ -349,6 +349,10 @@ class Intake:
         service = self._store.services.get_service(service_id.strip())
         if service is None:
             raise Refusal(f"no service {service_id}", RefusalKind.not_found)
+        if service.state == "closing":
+            closure = self._store.orders.latest_order_no(service.service_id, OrderType.service_closure)
+            raise Refusal(f"service {service.service_id} is being closed" + (f" by order {closure}" if closure else "")
+                          + ": it accepts no further orders")
         if service.state != "active":
             raise Refusal(f"service {service_id} is {service.state}: it takes no {what}")
         return service

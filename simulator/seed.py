@@ -83,6 +83,30 @@ def _customer(rng: random.Random, code: str) -> list[SeedCustomerRecord]:
     ]
 
 
+# Members' names for a members file: the seed knows numbers only; a name is drawn from its number.
+_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
+_GIVEN_NAMES = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明",
+                "超", "秀英", "华", "平", "建国", "晓东", "海燕", "志强"]
+
+
+def members(data: SeedData, count: int, home_provinces: list[str] | None = None) -> list[tuple[str, str]]:
+    """The first `count` active subscribers of the seed data (only those whose home province is
+    one of `home_provinces`, when given), each with a name: the lines of a members file, fewer
+    when the seed holds fewer. The same number always gets the same name."""
+    homes = {check_province(code) for code in home_provinces} if home_provinces else None
+    chosen = [
+        subscriber.msisdn
+        for subscriber in data.subscribers
+        if subscriber.status == "active" and (homes is None or subscriber.home_province.upper() in homes)
+    ][:count]
+    return [(msisdn, _name(msisdn)) for msisdn in chosen]
+
+
+def _name(msisdn: str) -> str:
+    rng = random.Random(msisdn)
+    return rng.choice(_SURNAMES) + rng.choice(_GIVEN_NAMES)
+
+
 def store(engine: Engine, data: SeedData) -> dict[str, int]:
     """Put the seed data in the CRMs, replacing records with the same keys; count them.
     Raises ValueError for an unknown province code."""

@@ -157,6 +157,13 @@ class OrderRecords:
         with Session(self.engine) as session:
             return [OrderView(**order.model_dump()) for order in session.exec(query)]
 
+    def latest_order_no(self, service_id: str, order_type: OrderType) -> str | None:
+        """The number of a service's latest order of a type, if it has one."""
+        with Session(self.engine) as session:
+            return session.exec(select(Order.order_no).where(
+                Order.service_id == service_id, Order.order_type == order_type).order_by(
+                Order.created_at.desc()).limit(1)).first()
+
     def get_order(self, order_no: str) -> OrderView | None:
         with Session(self.engine) as session:
             order = session.get(Order, order_no)

@@ -419,7 +419,7 @@ def test_a_member_plan_change_on_a_service_that_is_not_active_is_refused(tmp_pat
                                  "--plan", plan_file(tmp_path, {"name": "gold", "tariff_version": 1})])
 
     assert result.exit_code == 2
-    assert "service SVC-OPN-0 is closing: it takes no member plan change" in result.output
+    assert "service SVC-OPN-0 is being closed: it accepts no further orders" in result.output
 
 
 def test_service_members_shows_each_members_plan(active_service):
@@ -619,3 +619,118 @@ def test_order_members_with_no_match_says_so(active_service):
 
     assert result.exit_code == 0
     assert result.stdout.strip() == "no member of order JOIN-0 is failed"
+
+
+@pytest.fixture
+def simulator_db(monkeypatch):
+    """The CLI's simulator calls answered in-process by the simulator app on its own database."""
+    import asyncio
+
+    import httpx
+
+    from simulator import create_app
+
+    app = create_app(Settings(), report_sink=lambda *_: None, change_sink=lambda *_: None)
+
+    def request(method, url, json=None, params=None, timeout=None):
+        async def call():
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub") as client:
+                return await client.request(method, url, json=json, params=params)
+        return asyncio.run(call())
+
+    monkeypatch.setattr(httpx, "request", request)
+    yield app.state.engine
+    app.state.engine.dispose()
+
+
+def seeded_subscribers(engine) -> dict[str, tuple[str, str]]:
+    from sqlmodel import Session, select
+
+    from simulator.db import Subscriber
+
+    with Session(engine) as session:
+        return {s.msisdn: (s.home_province, s.status) for s in session.exec(select(Subscriber))}
+
+
+def test_sim_seed_writes_a_members_file_of_active_subscribers_it_seeded(simulator_db, tmp_path):
+    path = tmp_path / "members.csv"
+
+    result = runner.invoke(app, ["sim", "seed", "--customers", "2", "--subscribers", "1000",
+                                 "--members-file", str(path), "--members", "40", "--members-home", "sd,BJ"])
+
+    assert result.exit_code == 0, result.output
+    assert f"wrote 40 members (active subscribers of SD,BJ) to {path}" in result.output
+    lines = path.read_bytes().decode("utf-8").splitlines()
+    assert lines[0] == "msisdn,name"
+    rows = [line.split(",") for line in lines[1:]]
+    seeded = seeded_subscribers(simulator_db)
+    assert len({msisdn for msisdn, _name in rows}) == 40
+    assert all(seeded[msisdn][0] in ("SD", "BJ") and seeded[msisdn][1] == "active" for msisdn, _name in rows)
+    assert all(name.strip() for _msisdn, name in rows)
+
+
+def test_sim_seed_from_a_file_writes_only_its_active_subscribers_and_says_when_fewer_than_asked(
+    simulator_db, tmp_path
+):
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps({"subscribers": [
+        {"msisdn": "13800000001", "home_province": "GD"},
+        {"msisdn": "13800000002", "home_province": "GD", "status": "suspended"},
+        {"msisdn": "13800000003", "home_province": "SH"},
+    ]}))
+    path = tmp_path / "members.csv"
+
+    result = runner.invoke(app, ["sim", "seed", "--file", str(seed), "--members-file", str(path)])
+
+    assert result.exit_code == 0, result.output
+    assert "wrote 2 members" in result.output and "only 2 were seeded, 200 asked" in result.output
+    assert [line.split(",")[0] for line in path.read_text(encoding="utf-8").splitlines()] == [
+        "msisdn", "13800000001", "13800000003"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--members", "10"], "give it too"),
+    (["--members-file", "m.csv", "--members-home", "GDD"], "unknown province 'GDD'"),
+    (["--members-file", "m.csv", "--members", "0"], "--members 0: at least 1"),
+])
+def test_sim_seed_refuses_a_members_file_it_cannot_write_before_seeding(args, message):
+    result = runner.invoke(app, ["sim", "seed", "--subscribers", "10", *args])
+
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["cancelled", "13800000001", "--id", "N123"],
+     "its order MCH-N123-EXIT (the number exits) waits its turn on the service"),
+    (["changed", "13800000001", "--new", "15500000001", "--id", "N124"],
+     "its orders MCH-N124-OLD (the old number exits) and MCH-N124-NEW (the new number joins) wait their turn"),
+])
+def test_a_member_notification_names_the_orders_it_causes(monkeypatch, args, message):
+    import cli
+
+    class Received:
+        async def member_notification(self, fields):
+            return "SVC-OPN-0"
+
+    monkeypatch.setattr(cli, "intake", Received)
+
+    result = runner.invoke(app, ["member", "notify", *args, "--province", "GD"])
+
+    assert result.exit_code == 0, result.output
+    assert message in " ".join(result.output.split())
+    assert "vpdn member notifications SVC-OPN-0" in " ".join(result.output.split())
+
+
+def test_orders_on_a_service_being_closed_name_the_closure(tmp_path, active_service):
+    active_service.orders.record_order(NewOrder(
+        order_no="CLS-1", order_type="service_closure", workflow_id="vpdn-close-CLS-1", customer_code="3100012345",
+        requested_by="alice", service_id="SVC-OPN-0"), "k")
+    active_service.services.set_service_state("SVC-OPN-0", "closing")
+    path = tmp_path / "change.json"
+    path.write_text(json.dumps({"parameters": {"monthly_fee": "200"}}))
+
+    result = runner.invoke(app, ["tariff", "change", "SVC-OPN-0", "--file", str(path)])
+
+    assert result.exit_code == 2
+    assert "service SVC-OPN-0 is being closed by order CLS-1: it accepts no further orders" in result.output
