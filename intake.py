@@ -6,6 +6,7 @@ refusal, which the API turns into its HTTP status). Nothing is started when it r
 The CLI, the demo, the benchmarks and the tests submit through here.
 """
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from enum import StrEnum
@@ -24,7 +25,7 @@ from models.member_file import MemberFile, MemberFileError
 from models.members import MemberOrder
 from models.words import are, counted
 from models.plans import MemberPlan, MemberPlanChangeOrder, PlanRefused, check_plan
-from models.orders import MEMBER_CHANGE_PREFIX, OrderType, OrderView, workflow_id_for
+from models.orders import MEMBER_CHANGE_PREFIX, OrderState, OrderStatus, OrderType, OrderView, workflow_id_for
 from models.service import (
     ServiceChangeOrder,
     ServiceClosureOrder,
@@ -104,6 +105,13 @@ def list_some(first: list[str], count: int) -> str:
     """The first numbers of `count`, and how many more."""
     return " ".join(first) + (f" … and {count - len(first)} more" if count > len(first) else "")
 
+
+# Audit decisions, and how long one made right after the submission waits for the audit to open.
+AUDIT_DECISIONS = ("approve", "reject")
+# Orders whose workflow the intake starts itself (the others are queued on their service,
+# which records them when it takes them).
+STARTED_DIRECTLY = (OrderType.service_opening, OrderType.customer_acquisition)
+ACCEPTANCE_WAIT = timedelta(seconds=15)
 
 # A staging nobody submitted within this time is an orphan (its command died): cleared.
 ORPHANS_CLEARED_AFTER = timedelta(minutes=15)
@@ -300,10 +308,13 @@ class Intake:
     async def decide(self, order_no: str, update: str, decision: BaseModel) -> str:
         """Send a decision to the order's workflow (an update with a validator): its answer,
         or a Refusal with the workflow's reason."""
-        order = self.order(order_no)
+        order = self._store.orders.get_order(order_no.strip()) or await self._recorded_order(order_no)
         client = await self._connect()
+        handle = client.get_workflow_handle(order.workflow_id)
+        if update in AUDIT_DECISIONS:
+            await self._until_past_acceptance(handle)
         try:
-            return await client.get_workflow_handle(order.workflow_id).execute_update(update, decision, result_type=str)
+            return await handle.execute_update(update, decision, result_type=str)
         except WorkflowUpdateFailedError as error:
             raise Refusal(failure_text(error.cause), RefusalKind.conflict) from None
         except RPCError as error:
@@ -314,6 +325,41 @@ class Intake:
                 raise Refusal(f"order {order.order_no} is {order.state}: it takes no more decisions",
                               RefusalKind.conflict) from None
             raise
+
+    async def _recorded_order(self, order_no: str) -> OrderView:
+        """An order the store does not record (yet). One whose workflow was just started is
+        recorded by its first step: wait for it (a few seconds at most) rather than refuse it."""
+        try:
+            client = await self._connect()
+        except RuntimeError:  # Temporal unreachable: the order is unknown all the same
+            return self.order(order_no)
+        for order_type in STARTED_DIRECTLY:
+            try:
+                await client.get_workflow_handle(workflow_id_for(order_type, order_no.strip())).describe()
+            except RPCError:
+                continue
+            deadline = asyncio.get_running_loop().time() + ACCEPTANCE_WAIT.total_seconds()
+            while asyncio.get_running_loop().time() < deadline:
+                if (order := self._store.orders.get_order(order_no.strip())) is not None:
+                    return order
+                await asyncio.sleep(0.2)
+            raise Refusal(f"order {order_no} was submitted but is not recorded yet: try again in a moment",
+                          RefusalKind.conflict)
+        return self.order(order_no)
+
+    @staticmethod
+    async def _until_past_acceptance(handle: Any) -> None:
+        """An audit decision made the moment the order was submitted waits (a few seconds at
+        most) for the order to be accepted and open its audit, instead of being refused."""
+        deadline = asyncio.get_running_loop().time() + ACCEPTANCE_WAIT.total_seconds()
+        while asyncio.get_running_loop().time() < deadline:
+            try:
+                status: OrderStatus = await handle.query("status", result_type=OrderStatus)
+            except RPCError:
+                return  # not started (queued): the update says why
+            if status.state != OrderState.acknowledged:
+                return
+            await asyncio.sleep(0.2)
 
     # The acceptance basic information table
 

@@ -554,3 +554,18 @@ async def test_a_cancellation_while_a_call_times_out_undoes_what_the_province_ap
     assert (stored.state, stored.events[-1].detail) == (OrderState.cancelled, "cancelled by alice: customer withdrew")
     assert "compensated: cancel the line scheduling" in [e.event for e in stored.events]
     await assert_nothing_left(simulator, ["SH", "GD", "BJ"])
+
+
+async def test_an_approval_sent_the_moment_the_order_is_submitted_is_taken(client, settings, simulator, worker, store):
+    async def connect():
+        return client
+
+    intake = Intake(settings, store, connect)
+    order = opening_order("OPEN-QUICK-OK").model_dump(mode="json", exclude={"pre_approved_by"})
+
+    await intake.open_service(order)
+    answer = await intake.decide("OPEN-QUICK-OK", "approve", Decision(by="hq-wang", reason="budget approved"))
+
+    assert answer == "order OPEN-QUICK-OK approved by hq-wang"
+    await client.get_workflow_handle(workflow_id_for(OrderType.service_opening, "OPEN-QUICK-OK")).result()
+    assert store.orders.get_order("OPEN-QUICK-OK").state == OrderState.completed
