@@ -74,6 +74,25 @@ async def test_a_refused_duplicate_submission_never_touches_the_accepted_orders_
 
 
 
+async def test_the_same_order_number_with_other_members_is_refused_while_submitted_and_once_recorded(
+    intake, store, monkeypatch
+):
+    async def service_queue(_client, _task_queue, order):
+        return SubmissionAnswer(order_no=order.order_no, position=0)
+
+    monkeypatch.setattr(intake_module, "submit_service_order", service_queue)
+    await intake.member_order(SERVICE, "join", FILE_A, join_fields("JOIN-2"))
+
+    with pytest.raises(Refusal, match="order JOIN-2 is being submitted with other members"):
+        await intake.member_order(SERVICE, "join", b"13800000003\n", join_fields("JOIN-2"))
+    store.orders.record_order(NewOrder(order_no="JOIN-2", order_type="member_join", workflow_id="vpdn-join-JOIN-2",
+                                       customer_code=CUSTOMER, requested_by="alice", service_id=SERVICE), "k")
+    with pytest.raises(Refusal, match="order JOIN-2 was already submitted"):
+        await intake.member_order(SERVICE, "join", b"13800000003\n", join_fields("JOIN-2"))
+
+    assert [m.msisdn for m in store.members.member_results("JOIN-2")] == ["13800000001", "13800000002"]
+
+
 async def test_a_decision_on_an_order_queued_behind_another_says_it_waits_for_that_one(tmp_path, store, client):
     store.orders.record_order(NewOrder(order_no="TRF-Q", order_type="tariff_change", workflow_id="vpdn-tariff-TRF-Q",
                                        customer_code=CUSTOMER, requested_by="alice", service_id=SERVICE), "k")
