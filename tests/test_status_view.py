@@ -7,7 +7,7 @@ from rich.console import Console
 
 from cli import status_view
 from models.members import MemberCounts
-from models.orders import OrderState, OrderStatus, OrderType, OrderView, StepStatus
+from models.orders import OrderState, OrderStatus, OrderType, OrderView, StepStatus, UnexpectedReport
 
 
 def join_of_4000(steps: list[StepStatus]) -> tuple[OrderView, OrderStatus]:
@@ -45,3 +45,15 @@ def test_a_finished_kind_of_step_is_one_line():
     text = shown(order, status, MemberCounts(requested=4000, home_done=4000))
 
     assert "finished: member billing 10/10" in text
+
+
+def test_an_unexpected_report_is_shown_with_its_contents_and_why_it_was_not_believed():
+    order, status = join_of_4000([])
+    status.unexpected_reports.append(UnexpectedReport(
+        report_id="x", province="XZ", system="sms", operation="nothing", idempotency_key="OPN-1:service_work_order:GD",
+        outcome="completed", why="the work order with this key went to GD crm service_work_order"))
+
+    text = " ".join(shown(order, status, MemberCounts(requested=4000)).split())
+
+    assert ("unexpected report x from XZ sms nothing for OPN-1:service_work_order:GD: completed (the work order "
+            "with this key went to GD crm service_work_order)") in text
