@@ -193,7 +193,8 @@ async def run_embedded(settings: Settings, console: Console) -> None:
             + (f", then {exported}" if (exported := export_line()) else "") + "):\n"
             f"  vpdn customer acquire {demo_code} --by <your name>\n"
             f"  vpdn customer show {demo_code}\n"
-            f"Ctrl-C stops everything."
+            f"Ctrl-C stops everything.",
+            soft_wrap=True,  # the export line stays one line, to be copied whole
         )
         stop_waiter = asyncio.create_task(stopping.wait())
         done, _ = await asyncio.wait({stop_waiter, simulator, running}, return_when=asyncio.FIRST_COMPLETED)
