@@ -69,11 +69,13 @@ class Parts:
 
     async def start_server(self) -> None:
         self.server = start_dev_server(self.settings)
-        for _ in range(240):
+        for _ in range(480):  # 2 minutes: a restart on a loaded machine replays its history first
             if await reachable(self.settings.temporal_address):
                 return
+            if self.server.poll() is not None:
+                raise SystemExit(f"the dev server exited with code {self.server.returncode}")
             await asyncio.sleep(0.25)
-        raise SystemExit("the dev server did not start")
+        raise SystemExit("the dev server did not start within 2 minutes")
 
     def start_worker(self) -> None:
         log = open(self.settings.data_dir / "worker.log", "ab")
