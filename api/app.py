@@ -1,0 +1,45 @@
+"""The API application: its state (intake, order store, authenticator) and its error answers.
+
+A refusal from the intake becomes 422, 404 or 409 with the text the CLI prints; a bad request
+body becomes 422 naming every bad field; anything else is a 500 with one line, never a trace.
+"""
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from api.auth import Authenticator
+from intake import Intake, Refusal, RefusalKind, problem_text
+from store import OrderStore
+
+log = logging.getLogger(__name__)
+
+REFUSAL_STATUS = {RefusalKind.invalid: 422, RefusalKind.not_found: 404, RefusalKind.conflict: 409}
+
+
+def create_app(intake: Intake, store: OrderStore, authenticator: Authenticator) -> FastAPI:
+    app = FastAPI(title="vpdn GPMS order API", version="1")
+    app.state.intake, app.state.store, app.state.authenticator = intake, store, authenticator
+
+    @app.exception_handler(Refusal)
+    async def refused(request: Request, refusal: Refusal) -> JSONResponse:
+        return JSONResponse({"detail": refusal.text}, status_code=REFUSAL_STATUS[refusal.kind])
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        fields = ("; ".join(f"{'.'.join(str(part) for part in problem['loc'][1:]) or 'body'}: {problem_text(problem)}"
+                            for problem in error.errors()))
+        return JSONResponse({"detail": fields}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def failed(request: Request, error: Exception) -> JSONResponse:
+        log.exception("%s %s failed", request.method, request.url.path)
+        return JSONResponse({"detail": f"the API failed: {type(error).__name__}; see its log"}, status_code=500)
+
+    @app.get("/health", include_in_schema=False)
+    async def health() -> dict:
+        return {"status": "ok"}
+
+    return app
