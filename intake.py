@@ -20,6 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from models.acceptance import AcceptanceTable
 from models.contract import ContractAmendment
 from models.customer import AcquireCustomerInput, CustomerChange, customer_sync_workflow_id
+from models.hub import REPORT_SIGNAL, CompletionReport
 from models.member_changes import MemberNotification
 from models.member_file import MemberFile, MemberFileError
 from models.members import MemberOrder
@@ -302,6 +303,19 @@ class Intake:
                 f"version {change.version} is {'a repeat' if change.version == latest else 'older'} and is ignored")
         handle = await notify_customer_change(client, self._settings.task_queue, change)
         return handle.id, ""
+
+    async def completion_report(self, workflow_id: str, report: CompletionReport) -> None:
+        """Hand a province's completion report (报竣) to its order's workflow, which believes it
+        only for a work order it sent (else records it as unexpected). Refused once the order
+        has ended: the report changes nothing."""
+        client = await self._connect()
+        try:
+            await client.get_workflow_handle(workflow_id).signal(REPORT_SIGNAL, report)
+        except RPCError as error:
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
+            raise Refusal(f"report {report.report_id}: its order has ended, the report changes nothing",
+                          RefusalKind.conflict) from None
 
     # People's decisions on an order
 

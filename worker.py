@@ -70,7 +70,7 @@ def build_worker(client: Client, settings: Settings, *, hub: HubClient | None = 
     crm = CrmActivities(HubCrm(hub), store)
     member_changes = MemberChangeActivities(
         HubCrm(hub), store, lambda order: submit_service_order(client, settings.task_queue, order))
-    line = LineActivities(HubLineCenter(hub))
+    line = LineActivities(HubLineCenter(hub), store)
     rental = RentalActivities(HubBilling(hub), HubSettlement(hub))
     member_billing = MemberBillingActivities(HubBilling(hub), batches)
     hlr = HlrActivities(HubHlr(hub), batches)

@@ -1,5 +1,6 @@
 """One small function per side effect; each calls one adapter or the order store."""
 
+import asyncio
 from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 
@@ -7,8 +8,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from adapters.hub import HubRejected, HubUnavailable
-from models.hub import ReplyTo
+from models.hub import WorkOrderReference
 from models.service import WorkOrderAck
+from store import OrderStore
 
 PROVINCE_REJECTED = "ProvinceRejected"
 HUB_UNAVAILABLE = "HubUnavailable"
@@ -20,9 +22,12 @@ def event_key() -> str:
     return f"{info.workflow_run_id}/{info.activity_id}"
 
 
-def reply_to() -> ReplyTo:
-    """Completion reports go to the workflow that runs this activity."""
-    return ReplyTo(workflow_id=activity.info().workflow_id)
+async def correlation(store: OrderStore, key: str, province: str, system: str, operation: str) -> str:
+    """The opaque reference a work order carries for its completion report, which goes to the
+    workflow running this activity: kept under the work order's key, so a retry sends the same."""
+    work_order = WorkOrderReference(workflow_id=activity.info().workflow_id, idempotency_key=key,
+                                    province=province, system=system, operation=operation)
+    return await asyncio.to_thread(store.correlations.reference, work_order)
 
 
 @contextmanager

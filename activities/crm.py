@@ -2,8 +2,9 @@
 
 from temporalio import activity
 
-from activities import acknowledged, rejections_are_final, reply_to
 import asyncio
+
+from activities import acknowledged, correlation, rejections_are_final
 
 from activities.batches import BatchMembers
 from adapters.crm import ProvincialCrm
@@ -21,6 +22,9 @@ class CrmActivities:
         self._crm = crm
         self._store = store
         self._batches = BatchMembers(store)
+
+    async def _correlation(self, key: str, province: str, operation: str) -> str:
+        return await correlation(self._store, key, province, "crm", operation)
 
     @activity.defn
     async def query_group_customer(self, query: CustomerQuery) -> CustomerQueryAnswer:
@@ -43,28 +47,32 @@ class CrmActivities:
         Compensation: cancel_group_tariff."""
         key = step.work_order_key("configure_group_tariff")
         return await acknowledged(key, self._crm.configure_group_tariff(
-            step.province, step.service_id, step.tariff, step.version, key, reply_to()
-        ))
+            step.province, step.service_id, step.tariff, step.version, key,
+            await self._correlation(key, step.province, "configure_group_tariff")))
 
     @activity.defn
     async def cancel_group_tariff(self, step: ServiceStep) -> WorkOrderAck:
         """Cancel the group tariff package in one province if present (compensation, closure)."""
         key = step.key("cancel_group_tariff")
-        return await acknowledged(key, self._crm.cancel_group_tariff(step.province, step.service_id, key, reply_to()))
+        return await acknowledged(key, self._crm.cancel_group_tariff(
+            step.province, step.service_id, key, await self._correlation(key, step.province, "cancel_group_tariff")))
 
     @activity.defn
     async def service_work_order(self, step: AccessWorkOrder) -> WorkOrderAck:
         """The access CRM's work order for the service; its completion comes as a report.
         Compensation: cancel_work_order."""
         key = step.key("service_work_order")
-        return await acknowledged(key, self._crm.service_work_order(step.province, step.service_id, step.with_line, key, reply_to()))
+        return await acknowledged(key, self._crm.service_work_order(
+            step.province, step.service_id, step.with_line, key,
+            await self._correlation(key, step.province, "service_work_order")))
 
     @activity.defn
     async def service_change_sync(self, step: ServiceStep) -> WorkOrderAck:
         """Service-change info sync to one province (业务变更信息同步); reported later.
         Key: (order, step, province). Information only: nothing to compensate."""
         key = step.key("service_change_sync")
-        return await acknowledged(key, self._crm.service_change_sync(step.province, step.service_id, key, reply_to()))
+        return await acknowledged(key, self._crm.service_change_sync(
+            step.province, step.service_id, key, await self._correlation(key, step.province, "service_change_sync")))
 
     @activity.defn
     async def cancel_work_order(self, step: ServiceStep) -> WorkOrderAck:
@@ -102,7 +110,8 @@ class CrmActivities:
         with rejections_are_final():
             status = await self._crm.member_order(
                 batch.province, step.operation, batch.service_id, step.key,
-                await self._batches.numbers(step), step.key, reply_to())
+                await self._batches.numbers(step), step.key,
+                await self._correlation(step.key, batch.province, step.operation))
         return WorkOrderAck(idempotency_key=step.key, status=status)
 
     @activity.defn
@@ -114,5 +123,6 @@ class CrmActivities:
         with rejections_are_final():
             status = await self._crm.member_plan_order(
                 batch.province, batch.service_id, step.key, await self._batches.numbers(step),
-                step.plan.model_dump(), step.plan_from, step.key, reply_to())
+                step.plan.model_dump(), step.plan_from, step.key,
+                await self._correlation(step.key, batch.province, "member_plan_change_order"))
         return WorkOrderAck(idempotency_key=step.key, status=status)

@@ -2,14 +2,16 @@
 
 from temporalio import activity
 
-from activities import acknowledged, reply_to
+from activities import acknowledged, correlation
 from adapters.line import LineCenter
 from models.service import LineScheduling, ServiceStep, WorkOrderAck
+from store import OrderStore
 
 
 class LineActivities:
-    def __init__(self, line_center: LineCenter) -> None:
+    def __init__(self, line_center: LineCenter, store: OrderStore) -> None:
         self._line_center = line_center
+        self._store = store
 
     @activity.defn
     async def schedule_line(self, step: LineScheduling) -> WorkOrderAck:
@@ -17,8 +19,8 @@ class LineActivities:
         Key: (order, step, access province). Compensation: cancel_line."""
         key = step.work_order_key("schedule_line")
         return await acknowledged(key, self._line_center.schedule_line(
-            step.province, step.service_id, step.line, key, reply_to()
-        ))
+            step.province, step.service_id, step.line, key,
+            await correlation(self._store, key, step.province, "line", "schedule_line")))
 
     @activity.defn
     async def cancel_line(self, step: ServiceStep) -> WorkOrderAck:
@@ -31,4 +33,5 @@ class LineActivities:
         """The line's rent-termination order (退租); its completion comes as a report.
         Key: (order, step, access province). Compensation: schedule_line (restore)."""
         key = step.key("terminate_line")
-        return await acknowledged(key, self._line_center.terminate_line(step.province, step.service_id, key, reply_to()))
+        return await acknowledged(key, self._line_center.terminate_line(
+            step.province, step.service_id, key, await correlation(self._store, key, step.province, "line", "terminate_line")))

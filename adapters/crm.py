@@ -4,7 +4,6 @@ from typing import Protocol
 
 from adapters.hub import HubClient, member_results
 from models.customer import ProvincialCustomerRecord
-from models.hub import ReplyTo
 from models.provinces import HQ, System
 from models.service import TariffPackage
 
@@ -18,19 +17,19 @@ class ProvincialCrm(Protocol):
 
     async def configure_group_tariff(
         self, province: str, service_id: str, tariff: TariffPackage, version: int,
-        idempotency_key: str, reply_to: ReplyTo,
+        idempotency_key: str, correlation: str,
     ) -> str:
         """Configure the complete group tariff package in the province's billing (配置集团资费套餐)."""
         ...
 
     async def cancel_group_tariff(
-        self, province: str, service_id: str, idempotency_key: str, reply_to: ReplyTo
+        self, province: str, service_id: str, idempotency_key: str, correlation: str
     ) -> str:
         """Cancel the group tariff package if the province holds it (取消集团资费套餐)."""
         ...
 
     async def service_work_order(
-        self, province: str, service_id: str, with_line: bool, idempotency_key: str, reply_to: ReplyTo
+        self, province: str, service_id: str, with_line: bool, idempotency_key: str, correlation: str
     ) -> str:
         """The access CRM generates its work order for the service (生成业务定单)."""
         ...
@@ -40,7 +39,7 @@ class ProvincialCrm(Protocol):
         ...
 
     async def service_change_sync(
-        self, province: str, service_id: str, idempotency_key: str, reply_to: ReplyTo
+        self, province: str, service_id: str, idempotency_key: str, correlation: str
     ) -> str:
         """Tell a province the service changed (业务变更信息同步); it reports when applied."""
         ...
@@ -52,7 +51,7 @@ class ProvincialCrm(Protocol):
 
     async def member_order(
         self, province: str, operation: str, service_id: str, batch_id: str, msisdns: list[str],
-        idempotency_key: str, reply_to: ReplyTo,
+        idempotency_key: str, correlation: str,
     ) -> str:
         """A member opening/closing order to a home CRM, or the access CRM's order with all
         the batch's users; its completion report (报竣) follows."""
@@ -60,7 +59,7 @@ class ProvincialCrm(Protocol):
 
     async def member_plan_order(
         self, province: str, service_id: str, batch_id: str, msisdns: list[str], plan: dict, plan_from: str,
-        idempotency_key: str, reply_to: ReplyTo,
+        idempotency_key: str, correlation: str,
     ) -> str:
         """A member plan change order to a home CRM with that province's members: the plan
         and the date it applies from; its completion report (报竣) follows."""
@@ -86,29 +85,29 @@ class HubCrm:
 
     async def configure_group_tariff(
         self, province: str, service_id: str, tariff: TariffPackage, version: int,
-        idempotency_key: str, reply_to: ReplyTo,
+        idempotency_key: str, correlation: str,
     ) -> str:
         payload = {"service_id": service_id, "version": version, **tariff.model_dump()}
         answer = await self._hub.call(
-            province, System.crm, "configure_group_tariff", idempotency_key, payload, reply_to
+            province, System.crm, "configure_group_tariff", idempotency_key, payload, correlation
         )
         return answer.status
 
     async def cancel_group_tariff(
-        self, province: str, service_id: str, idempotency_key: str, reply_to: ReplyTo
+        self, province: str, service_id: str, idempotency_key: str, correlation: str
     ) -> str:
         answer = await self._hub.call(
             province, System.crm, "cancel_group_tariff", idempotency_key,
-            {"service_id": service_id}, reply_to,
+            {"service_id": service_id}, correlation,
         )
         return answer.status
 
     async def service_work_order(
-        self, province: str, service_id: str, with_line: bool, idempotency_key: str, reply_to: ReplyTo
+        self, province: str, service_id: str, with_line: bool, idempotency_key: str, correlation: str
     ) -> str:
         answer = await self._hub.call(
             province, System.crm, "service_work_order", idempotency_key,
-            {"service_id": service_id, "with_line": with_line}, reply_to,
+            {"service_id": service_id, "with_line": with_line}, correlation,
         )
         return answer.status
 
@@ -119,10 +118,10 @@ class HubCrm:
         return answer.status
 
     async def service_change_sync(
-        self, province: str, service_id: str, idempotency_key: str, reply_to: ReplyTo
+        self, province: str, service_id: str, idempotency_key: str, correlation: str
     ) -> str:
         answer = await self._hub.call(
-            province, System.crm, "service_change_sync", idempotency_key, {"service_id": service_id}, reply_to
+            province, System.crm, "service_change_sync", idempotency_key, {"service_id": service_id}, correlation
         )
         return answer.status
 
@@ -134,21 +133,21 @@ class HubCrm:
 
     async def member_order(
         self, province: str, operation: str, service_id: str, batch_id: str, msisdns: list[str],
-        idempotency_key: str, reply_to: ReplyTo,
+        idempotency_key: str, correlation: str,
     ) -> str:
         answer = await self._hub.call(
             province, System.crm, operation, idempotency_key,
-            {"service_id": service_id, "batch_id": batch_id, "members": msisdns}, reply_to,
+            {"service_id": service_id, "batch_id": batch_id, "members": msisdns}, correlation,
         )
         return answer.status
 
     async def member_plan_order(
         self, province: str, service_id: str, batch_id: str, msisdns: list[str], plan: dict, plan_from: str,
-        idempotency_key: str, reply_to: ReplyTo,
+        idempotency_key: str, correlation: str,
     ) -> str:
         answer = await self._hub.call(
             province, System.crm, "member_plan_change_order", idempotency_key,
             {"service_id": service_id, "batch_id": batch_id, "members": msisdns, "plan": plan,
-             "plan_from": plan_from}, reply_to,
+             "plan_from": plan_from}, correlation,
         )
         return answer.status

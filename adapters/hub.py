@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from models.hub import HubAnswer, HubRejection, HubRequest, ReplyTo
+from models.hub import HubAnswer, HubRejection, HubRequest
 
 
 class HubUnavailable(Exception):
@@ -37,9 +37,9 @@ class HubClient:
         operation: str,
         idempotency_key: str,
         payload: dict[str, Any],
-        reply_to: ReplyTo | None = None,
+        correlation: str | None = None,
     ) -> HubAnswer:
-        request = HubRequest(idempotency_key=idempotency_key, payload=payload, reply_to=reply_to)
+        request = HubRequest(idempotency_key=idempotency_key, payload=payload, correlation=correlation)
         try:
             response = await self._http.post(
                 f"/v1/provinces/{province}/{system}/{operation}", json=request.model_dump()

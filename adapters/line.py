@@ -3,14 +3,13 @@
 from typing import Protocol
 
 from adapters.hub import HubClient
-from models.hub import ReplyTo
 from models.provinces import System
 from models.service import DedicatedLine
 
 
 class LineCenter(Protocol):
     async def schedule_line(
-        self, province: str, service_id: str, line: DedicatedLine, idempotency_key: str, reply_to: ReplyTo
+        self, province: str, service_id: str, line: DedicatedLine, idempotency_key: str, correlation: str
     ) -> str:
         """Local dedicated-line scheduling order (本地专线调度业务定单); completion reported later."""
         ...
@@ -19,7 +18,7 @@ class LineCenter(Protocol):
         """Cancel the line scheduling if present."""
         ...
 
-    async def terminate_line(self, province: str, service_id: str, idempotency_key: str, reply_to: ReplyTo) -> str:
+    async def terminate_line(self, province: str, service_id: str, idempotency_key: str, correlation: str) -> str:
         """Rent termination of the line (退租); completion reported later."""
         ...
 
@@ -29,11 +28,11 @@ class HubLineCenter:
         self._hub = hub
 
     async def schedule_line(
-        self, province: str, service_id: str, line: DedicatedLine, idempotency_key: str, reply_to: ReplyTo
+        self, province: str, service_id: str, line: DedicatedLine, idempotency_key: str, correlation: str
     ) -> str:
         answer = await self._hub.call(
             province, System.line, "schedule_line", idempotency_key,
-            {"service_id": service_id, **line.model_dump()}, reply_to,
+            {"service_id": service_id, **line.model_dump()}, correlation,
         )
         return answer.status
 
@@ -43,8 +42,8 @@ class HubLineCenter:
         )
         return answer.status
 
-    async def terminate_line(self, province: str, service_id: str, idempotency_key: str, reply_to: ReplyTo) -> str:
+    async def terminate_line(self, province: str, service_id: str, idempotency_key: str, correlation: str) -> str:
         answer = await self._hub.call(
-            province, System.line, "terminate_line", idempotency_key, {"service_id": service_id}, reply_to
+            province, System.line, "terminate_line", idempotency_key, {"service_id": service_id}, correlation
         )
         return answer.status

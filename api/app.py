@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from api import hub
 from api.auth import Authenticator
 from intake import Intake, Refusal, RefusalKind, problem_text
 from store import OrderStore
@@ -37,6 +38,8 @@ def create_app(intake: Intake, store: OrderStore, authenticator: Authenticator) 
     async def failed(request: Request, error: Exception) -> JSONResponse:
         log.exception("%s %s failed", request.method, request.url.path)
         return JSONResponse({"detail": f"the API failed: {type(error).__name__}; see its log"}, status_code=500)
+
+    app.include_router(hub.router)
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict:

@@ -1,7 +1,8 @@
 """The HQ hub's wire messages: what GPMS sends to a province's system and what comes back.
 
 Shared by the hub client (`adapters/hub.py`) and the provinces' simulator, so both speak the
-same API: ``POST /v1/provinces/{province}/{system}/{operation}`` with a `HubRequest`.
+same API: ``POST /v1/provinces/{province}/{system}/{operation}`` with a `HubRequest`; the
+reports come back to GPMS's door (`api/hub.py`) as a `HubReport`.
 """
 
 from enum import StrEnum
@@ -17,17 +18,11 @@ def idempotency_key(order_no: str, step: str, province: str, batch: str = "") ->
     return ":".join(part for part in (order_no, step, province, batch) if part)
 
 
-class ReplyTo(BaseModel):
-    """Where the province sends its completion report (报竣): a workflow and its signal."""
-
-    workflow_id: str
-    signal: str = REPORT_SIGNAL
-
-
 class HubRequest(BaseModel):
     idempotency_key: str = Field(min_length=1, max_length=300)
     payload: dict[str, Any] = Field(default_factory=dict)
-    reply_to: ReplyTo | None = None
+    # A work order reported later carries an opaque reference its completion report names.
+    correlation: str | None = Field(default=None, min_length=1, max_length=100)
 
 
 class HubAnswer(BaseModel):
@@ -54,8 +49,35 @@ class ExpectedReport(BaseModel):
     operation: str
 
 
+class WorkOrderReference(BaseModel):
+    """What a work order's correlation reference stands for at GPMS: the order's workflow and
+    the work order it sent (the province, system and operation it went to)."""
+
+    workflow_id: str
+    idempotency_key: str
+    province: str
+    system: str
+    operation: str
+
+
+class HubReport(BaseModel):
+    """A province's completion report (报竣) as the hub delivers it to GPMS's door: it names its
+    work order by the correlation reference the work order carried, nothing of the engine."""
+
+    report_id: str = Field(min_length=1, max_length=100)
+    correlation: str = Field(min_length=1, max_length=100)
+    province: str = Field(min_length=1, max_length=10)
+    system: str = Field(min_length=1, max_length=30)
+    operation: str = Field(min_length=1, max_length=60)
+    outcome: Literal["completed", "rejected"]
+    code: str | None = Field(default=None, max_length=30)
+    text: str | None = Field(default=None, max_length=500)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
 class CompletionReport(BaseModel):
-    """A province's completion report (报竣), delivered as the `report` signal."""
+    """A province's completion report (报竣), delivered to the order's workflow as the `report`
+    signal, with the key of the work order its correlation reference stands for."""
 
     report_id: str
     province: str

@@ -21,7 +21,7 @@ from models.provinces import HQ, PROVINCE_CODES, System
 from settings import Settings
 from simulator import db, seed
 from simulator.calls import answer_call, batch_msisdns, refusal, repeated_answer
-from simulator.customers import ChangeSink, RecordChange, TemporalChangeSink, change_record
+from simulator.customers import ChangeSink, RecordChange, change_record
 from simulator.db import IdempotencyRecord, PendingReport, Resource
 from simulator.faults import add_fault, list_faults, take_faults
 from simulator.operations import (
@@ -31,7 +31,7 @@ from simulator.operations import (
     find_operation,
     find_system,
 )
-from simulator.reports import LazyClient, Reporter, ReportSink, TemporalSink
+from simulator.reports import GpmsDoor, Reporter, ReportSink
 
 
 def _error(status_code: int, code: str, text: str) -> JSONResponse:
@@ -234,14 +234,12 @@ def create_app(
     settings: Settings, report_sink: ReportSink | None = None, change_sink: ChangeSink | None = None
 ) -> FastAPI:
     """The simulator on its database (`settings.simulator_database_url`). Completion reports go
-    to `report_sink`, by default as Temporal signals; while the app runs (its lifespan), a
-    loop sends them as they fall due; `app.state.reporter.send_due()` sends them on demand.
-    Customer record changes go to `change_sink`, by default by Temporal signal-with-start."""
+    to `report_sink`, by default POSTed to GPMS's door (`settings.api_url`); while the app runs
+    (its lifespan), a loop sends them as they fall due; `app.state.reporter.send_due()` sends
+    them on demand. Customer record changes go to `change_sink`, by default to the door too."""
     engine = db.open_database(settings.simulator_database_url)
-    temporal = LazyClient(settings)
-    reporter = Reporter(
-        engine, report_sink or TemporalSink(temporal), retry_delay_s=settings.report_delay_s
-    )
+    door = GpmsDoor(settings)
+    reporter = Reporter(engine, report_sink or door.report, retry_delay_s=settings.report_delay_s)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -252,13 +250,14 @@ def create_app(
             sending.cancel()
             with suppress(asyncio.CancelledError):
                 await sending
+            await door.aclose()
             engine.dispose()
 
     app = FastAPI(title="vpdn provinces simulator", lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
     app.state.reporter = reporter
-    app.state.change_sink = change_sink or TemporalChangeSink(temporal, settings.task_queue)
+    app.state.change_sink = change_sink or door.customer_change
     app.add_exception_handler(UnknownAddress, _unknown_address)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.include_router(hub)

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, delete, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from models.hub import CompletionReport, FaultKind, FaultSpec, HubAnswer, HubRejection, HubRequest
+from models.hub import FaultKind, FaultSpec, HubAnswer, HubRejection, HubReport, HubRequest
 from simulator.db import IdempotencyRecord, PendingReport, Resource, utcnow
 from simulator.operations import Effect, Operation, member_result
 
@@ -38,10 +38,10 @@ def refusal(op: Operation, request: HubRequest) -> HubRejection | None:
         )
     if not op.batch and op.key_field and request.payload.get(op.key_field) in (None, ""):
         return HubRejection(code="E4000", text=f"payload.{op.key_field} is required")
-    if op.asynchronous and request.reply_to is None:
+    if op.asynchronous and request.correlation is None:
         return HubRejection(
             code="E4000",
-            text=f"{op.system}.{op.name} reports its completion later: reply_to is required",
+            text=f"{op.system}.{op.name} reports its completion later: correlation is required",
         )
     return None
 
@@ -304,19 +304,17 @@ def _completion_report(
             f"vpdn-simulator:{province}/{op.system}/{op.name}/{request.idempotency_key}",
         )
     )
-    report = CompletionReport(
+    report = HubReport(
         report_id=report_id,
+        correlation=request.correlation,
         province=province,
         system=op.system,
         operation=op.name,
-        idempotency_key=request.idempotency_key,
         outcome="completed",
         data=answer.data,
     )
     return PendingReport(
         report_id=report_id,
-        workflow_id=request.reply_to.workflow_id,
-        signal=request.reply_to.signal,
         report=report.model_dump(mode="json"),
         due_at=utcnow() + timedelta(seconds=report_delay_s),
     )

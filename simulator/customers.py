@@ -1,25 +1,16 @@
 """A provincial CRM changes its record of a group customer and pushes the change to GPMS
-through the hub (客户信息同步): a signal-with-start of the customer's sync workflow."""
+through the hub (客户信息同步): a POST to GPMS's door (`simulator.reports.GpmsDoor`)."""
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from typing import Literal
 
 from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from models.customer import (
-    CUSTOMER_CHANGE_SIGNAL,
-    CUSTOMER_SYNC_WORKFLOW,
-    CustomerChange,
-    CustomerSyncState,
-    check_customer_code,
-    customer_sync_workflow_id,
-)
+from models.customer import CustomerChange, check_customer_code
 from models.provinces import check_province
 from simulator.db import CustomerRecord
-from simulator.reports import LazyClient
 
 # Delivers one customer record change to GPMS.
 ChangeSink = Callable[[CustomerChange], Awaitable[None]]
@@ -70,24 +61,3 @@ def _new_record(session: Session, province: str, customer_code: str, request: Re
         raise ValueError(f"no province holds customer {customer_code}: give a credit_code to add it")
     return CustomerRecord(province=province, customer_code=customer_code, name=request.name,
                           credit_code=credit_code, level=request.level or "branch")
-
-
-class TemporalChangeSink:
-    """Delivers a change to GPMS by signal-with-start of the customer's sync workflow, named,
-    not imported: the provinces know GPMS only by its interface."""
-
-    def __init__(self, client: LazyClient, task_queue: str) -> None:
-        self._client = client
-        self._task_queue = task_queue
-
-    async def __call__(self, change: CustomerChange) -> None:
-        client = await self._client()
-        await client.start_workflow(
-            CUSTOMER_SYNC_WORKFLOW,
-            CustomerSyncState(customer_code=change.customer_code),
-            id=customer_sync_workflow_id(change.customer_code),
-            task_queue=self._task_queue,
-            start_signal=CUSTOMER_CHANGE_SIGNAL,
-            start_signal_args=[change],
-            rpc_timeout=timedelta(seconds=10),
-        )

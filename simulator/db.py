@@ -95,15 +95,13 @@ class Fault(SQLModel, table=True):
 
 
 class PendingReport(SQLModel, table=True):
-    """A completion report (报竣) a province owes a workflow, kept until it is delivered so that
-    it survives a restart of the simulator."""
+    """A completion report (报竣) a province owes GPMS, kept until GPMS took it (or refused it)
+    so that it survives a restart of the simulator."""
 
-    __tablename__ = "sim_report"
+    __tablename__ = "sim_hub_report"  # sim_report named workflows; these carry correlations
 
     report_id: str = Field(primary_key=True)
-    workflow_id: str
-    signal: str
-    report: dict[str, Any] = Field(sa_type=JSON)  # a CompletionReport
+    report: dict[str, Any] = Field(sa_type=JSON)  # a HubReport
     due_at: datetime = Field(index=True)
     sent: bool = Field(default=False, index=True)
     attempts: int = 0

@@ -1,62 +1,88 @@
-"""Delivering the provinces' completion reports (报竣) to the workflows that wait for them."""
+"""What the simulated hub tells GPMS, through GPMS's door like a real hub: the provinces'
+completion reports (报竣) and the CRMs' customer record changes, POSTed to the API with the
+hub's bearer token. The simulator knows GPMS by its HTTP API only."""
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+import httpx
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlmodel import Session, select
-from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
 
-from models.hub import CompletionReport
-from settings import Settings, connect_temporal
+from models.customer import CustomerChange
+from models.hub import HubReport
+from settings import Settings
 from simulator.db import PendingReport, utcnow
 
 log = logging.getLogger(__name__)
 
-# Delivers one report: (workflow_id, signal name, report).
-ReportSink = Callable[[str, str, CompletionReport], Awaitable[None]]
+# Delivers one report; raises ReportRefused when GPMS will never take it.
+ReportSink = Callable[[HubReport], Awaitable[None]]
 
 POLL_INTERVAL_S = 0.1
 DUE_BATCH = 500
 MAX_RETRY_DELAY_S = 60.0
+# Answers that say nothing of the message itself: the hub's credentials, or GPMS overloaded.
+RETRIED_4XX = {401, 403, 408, 429}
 
 
-class LazyClient:
-    """The Temporal client, connected on first use, so the simulator starts even while
-    Temporal is down."""
+class ReportRefused(Exception):
+    """GPMS refused the message for what it says (4xx): sending it again will not help."""
 
-    def __init__(self, settings: Settings) -> None:
+
+class GpmsDoor:
+    """GPMS's API as the hub reaches it (`settings.api_url`), authenticated as the hub: the
+    token VPDN_HUB_TOKEN, else the `hub` entry of the data folder's credentials.json (read
+    when first needed, so `vpdn up` may write it after the simulator started)."""
+
+    def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._settings = settings
-        self._client: Client | None = None
-        self._connecting = asyncio.Lock()
+        self._http = httpx.AsyncClient(base_url=settings.api_url, timeout=10.0, transport=transport)
 
-    async def __call__(self) -> Client:
-        async with self._connecting:
-            if self._client is None:
-                self._client = await connect_temporal(self._settings)
-        return self._client
+    async def report(self, report: HubReport) -> None:
+        await self._post("/hub/completion-reports", report)
+
+    async def customer_change(self, change: CustomerChange) -> None:
+        await self._post("/hub/customer-changes", change)
+
+    async def _post(self, path: str, message: BaseModel) -> None:
+        """Raises ReportRefused for a 4xx on the message, any other error to be retried."""
+        response = await self._http.post(path, json=message.model_dump(mode="json"),
+                                         headers={"Authorization": f"Bearer {self._token()}"})
+        if response.is_client_error and response.status_code not in RETRIED_4XX:
+            raise ReportRefused(f"HTTP {response.status_code} {_detail(response)}")
+        if not response.is_success:
+            raise RuntimeError(f"GPMS answered HTTP {response.status_code} {_detail(response)}")
+
+    def _token(self) -> str:
+        if self._settings.hub_token:
+            return self._settings.hub_token
+        try:
+            return json.loads(self._settings.credentials_file.read_text())["hub"]["token"]
+        except (OSError, ValueError, KeyError, TypeError):
+            raise RuntimeError(f"no hub token: set VPDN_HUB_TOKEN or a hub entry in "
+                               f"{self._settings.credentials_file}") from None
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
 
 
-class TemporalSink:
-    """Delivers a report as a signal to its workflow."""
-
-    def __init__(self, client: LazyClient) -> None:
-        self._client = client
-
-    async def __call__(self, workflow_id: str, signal: str, report: CompletionReport) -> None:
-        client = await self._client()
-        await client.get_workflow_handle(workflow_id).signal(
-            signal, report, rpc_timeout=timedelta(seconds=10)
-        )
+def _detail(response: httpx.Response) -> str:
+    try:
+        return str(response.json()["detail"])
+    except (ValueError, KeyError, TypeError):
+        return response.text[:200]
 
 
 class Reporter:
-    """Sends the reports that have fallen due. A report whose workflow no longer exists is
-    dropped; any other failure is retried later, waiting longer each time."""
+    """Sends the reports that have fallen due. A report GPMS refuses is dropped (one log
+    line); any other failure (GPMS down, Temporal unreachable) is retried later, waiting
+    longer each time."""
 
     def __init__(self, engine: Engine, sink: ReportSink, retry_delay_s: float) -> None:
         self._engine = engine
@@ -89,14 +115,15 @@ class Reporter:
             return list(session.exec(query))
 
     async def _send(self, pending: PendingReport) -> bool:
-        report = CompletionReport.model_validate(pending.report)
         try:
-            await self._sink(pending.workflow_id, pending.signal, report)
-        except Exception as err:  # noqa: BLE001 - retried, unless the workflow is gone
-            gone = isinstance(err, RPCError) and err.status == RPCStatusCode.NOT_FOUND
-            note = f"dropped, workflow not found: {err}" if gone else f"will retry: {err!r}"
-            log.warning("report %s not delivered, %s", pending.report_id, note)
-            await run_in_threadpool(self._record_attempt, pending.report_id, gone, note)
+            await self._sink(HubReport.model_validate(pending.report))
+        except ReportRefused as refusal:
+            log.warning("report %s dropped, refused by GPMS: %s", pending.report_id, refusal)
+            await run_in_threadpool(self._record_attempt, pending.report_id, True, f"refused: {refusal}")
+            return False
+        except Exception as err:  # noqa: BLE001 - retried: GPMS or its engine is down
+            log.warning("report %s not delivered, will retry: %s", pending.report_id, err)
+            await run_in_threadpool(self._record_attempt, pending.report_id, False, f"will retry: {err!r}")
             return False
         await run_in_threadpool(self._record_attempt, pending.report_id, True, None)
         return True

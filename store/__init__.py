@@ -10,6 +10,7 @@ from sqlmodel import SQLModel
 from store.acceptance import AcceptanceRecords
 from store.batch_steps import BatchStepRecords
 from store.contracts import ContractRecords
+from store.correlations import CorrelationRecords
 from store.customers import CustomerRecords
 from store.engine import engine_for
 from store.fallouts import FalloutRecords
@@ -30,7 +31,8 @@ class OrderStore:
     (and their tariff packages), `contracts` (versioned), `members` (and member orders'
     items), `staging` (member orders' members before they are submitted), `batch_steps` (the
     members each batch step acts on), `terms` (members' plans and dates), `notifications`
-    (members' own number changes), `passwords` (the secret version of issued passwords),
+    (members' own number changes), `correlations` (the references work orders carry for
+    their reports), `passwords` (the secret version of issued passwords),
     `fallouts`, `acceptance` (the acceptance tables kept with orders)."""
 
     def __init__(self, url: str) -> None:
@@ -45,6 +47,7 @@ class OrderStore:
         self.staging = StagingRecords(self.engine)
         self.notifications = NotificationRecords(self.engine)
         self.passwords = PasswordRecords(self.engine)
+        self.correlations = CorrelationRecords(self.engine)
         self.fallouts = FalloutRecords(self.engine)
         self.batch_steps = BatchStepRecords(self.engine)
         self.acceptance = AcceptanceRecords(self.engine)

@@ -321,3 +321,20 @@ class MemberNotificationRecord(SQLModel, table=True):
     reason: str = ""
     orders: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     received_at: datetime = timestamp()
+
+
+class WorkOrderCorrelation(SQLModel, table=True):
+    """The opaque reference a work order reported later carries to the hub, and what it stands
+    for: the order's workflow and the work order's key, province, system and operation; with
+    the id of the first report delivered for it (a repeat of that report changes nothing)."""
+
+    __tablename__ = "work_order_correlation"
+
+    idempotency_key: str = Field(primary_key=True)
+    reference: str = Field(unique=True)
+    workflow_id: str
+    province: str = Field(max_length=2)
+    system: str
+    operation: str
+    report_id: str | None = None
+    sent_at: datetime = timestamp()

@@ -1,6 +1,9 @@
-"""Shared fixtures: one Temporal dev server per session, and per test a fresh order store,
-provinces' simulator (in-process) and worker on its own task queue."""
+"""Shared fixtures: one Temporal dev server and one HTTP server for GPMS's API per session,
+and per test a fresh order store, API app (behind that server), provinces' simulator
+(in-process, reporting to the API over HTTP) and worker on its own task queue."""
 
+import asyncio
+import dataclasses
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -8,6 +11,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 import pytest_asyncio
+import uvicorn
+from fastapi import FastAPI
 from sqlmodel import SQLModel
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -15,14 +20,18 @@ from temporalio.testing import WorkflowEnvironment
 
 from adapters.hub import HubClient
 from adapters.passwords import create_secrets_file
+from api.app import create_app as create_api
+from api.auth import Principal, Role, StaticTokens
+from intake import Intake
 from models import search_attributes
-from models.hub import CompletionReport
 from settings import Settings, temporal_cli_path
 from simulator import create_app
+from simulator.server import Server
 from store import OrderStore, engine_for
 from worker import build_worker
 
 POSTGRES_URL = os.environ.get("VPDN_TEST_POSTGRES_URL")
+HUB_TOKEN = "hub-token"
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -66,14 +75,50 @@ def store(settings: Settings) -> OrderStore:
     return OrderStore(settings.database_url)
 
 
+class CurrentApi:
+    """An ASGI app that is the running test's API app (tests run one at a time), so that one
+    uvicorn server serves the whole session."""
+
+    def __init__(self) -> None:
+        self.app: FastAPI | None = None
+        self.url = ""
+
+    async def __call__(self, scope, receive, send) -> None:
+        await self.app(scope, receive, send)
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def api_server() -> AsyncIterator[CurrentApi]:
+    """An HTTP server on a free port for GPMS's API, in the session's loop."""
+    current = CurrentApi()
+    server = Server(uvicorn.Config(current, host="127.0.0.1", port=0, lifespan="off", log_level="warning"))
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    current.url = "http://127.0.0.1:{}".format(server.servers[0].sockets[0].getsockname()[1])
+    yield current
+    server.should_exit = True
+    await serving
+
+
 @pytest_asyncio.fixture
-async def simulator_transport(settings: Settings, client: Client) -> AsyncIterator[httpx.ASGITransport]:
-    """The provinces' simulator in-process; its completion reports go to the test server."""
+async def api(api_server: CurrentApi, settings: Settings, store: OrderStore, client: Client) -> AsyncIterator[str]:
+    """GPMS's API for this test (its order store, the test's Temporal), at the returned URL;
+    the hub's token is HUB_TOKEN."""
 
-    async def signal_workflow(workflow_id: str, signal: str, report: CompletionReport) -> None:
-        await client.get_workflow_handle(workflow_id).signal(signal, report)
+    async def connect() -> Client:
+        return client
 
-    app = create_app(settings, report_sink=signal_workflow)
+    tokens = StaticTokens({HUB_TOKEN: Principal(name="hub", roles=frozenset({Role.hub}))})
+    api_server.app = create_api(Intake(settings, store, connect), store, tokens)
+    yield api_server.url
+    api_server.app = None
+
+
+@pytest_asyncio.fixture
+async def simulator_transport(settings: Settings, api: str) -> AsyncIterator[httpx.ASGITransport]:
+    """The provinces' simulator in-process; its completion reports go to the API over HTTP."""
+    app = create_app(dataclasses.replace(settings, api_url=api, hub_token=HUB_TOKEN))
     async with app.router.lifespan_context(app):
         yield httpx.ASGITransport(app=app)
 

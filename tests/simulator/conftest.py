@@ -1,23 +1,23 @@
 """Fixtures for the simulator tests: an app on a fresh SQLite file, a recording report sink
-in place of Temporal, and an HTTP client talking to the app in-process."""
+in place of GPMS's door, and an HTTP client talking to the app in-process."""
 
 import httpx
 import pytest
 import pytest_asyncio
 
-from models.hub import CompletionReport
+from models.hub import HubReport
 from settings import Settings
 from simulator import create_app
 
 
 class RecordingSink:
-    """Stands in for Temporal: records each report delivered as (workflow_id, signal, report)."""
+    """Stands in for GPMS's door: records each report delivered."""
 
     def __init__(self) -> None:
-        self.delivered: list[tuple[str, str, CompletionReport]] = []
+        self.delivered: list[HubReport] = []
 
-    async def __call__(self, workflow_id: str, signal: str, report: CompletionReport) -> None:
-        self.delivered.append((workflow_id, signal, report))
+    async def __call__(self, report: HubReport) -> None:
+        self.delivered.append(report)
 
 
 @pytest.fixture

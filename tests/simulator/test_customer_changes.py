@@ -13,7 +13,7 @@ CREDIT_CODE = "91440300MA5ABCDE1X"
 
 
 class RecordingChanges:
-    """Stands in for Temporal: records each customer change delivered to GPMS."""
+    """Stands in for GPMS's door: records each customer change delivered."""
 
     def __init__(self) -> None:
         self.delivered: list[CustomerChange] = []

@@ -7,18 +7,18 @@ import socket
 import time
 
 import httpx
-from temporalio.service import RPCError, RPCStatusCode
 
 from settings import Settings
 from simulator import create_app
+from simulator.reports import ReportRefused
 from simulator.server import serve
 
 
-async def call(client, address, key, payload=None, reply_to=None) -> httpx.Response:
+async def call(client, address, key, payload=None, correlation=None) -> httpx.Response:
     """POST a hub call to `address` ("BJ/billing/start_rental")."""
     body = {"idempotency_key": key, "payload": payload or {}}
-    if reply_to:
-        body["reply_to"] = {"workflow_id": reply_to}
+    if correlation:
+        body["correlation"] = correlation
     return await client.post(f"/v1/provinces/{address}", json=body)
 
 
@@ -77,7 +77,7 @@ async def test_a_repeated_key_gets_its_first_answer_before_the_request_is_checke
     members = [{"msisdn": m} for m in numbers(2)]
     first = await call(client, "GD/billing/open_members_batch", "kb", {"service_id": "S", "members": members})
     again = await call(client, "GD/billing/open_members_batch", "kb", {"service_id": "S", "members": []})
-    work_order = await call(client, "GD/crm/service_work_order", "kw", {"service_id": "S"}, reply_to="wf-1")
+    work_order = await call(client, "GD/crm/service_work_order", "kw", {"service_id": "S"}, correlation="ref-1")
     work_order_again = await call(client, "GD/crm/service_work_order", "kw", {})
 
     assert first.status_code == 200
@@ -155,8 +155,8 @@ async def test_latency_fault_delays_the_answer(client):
 
 async def test_async_work_order_is_accepted_then_its_completion_report_is_sent(client, app, sink):
     payload = {"service_id": "S1", "tariffs": {"monthly_fee": 50}}
-    accepted = await call(client, "JS/crm/configure_group_tariff", "k", payload, "vpdn-open-1")
-    await call(client, "JS/crm/configure_group_tariff", "k", payload, "vpdn-open-1")
+    accepted = await call(client, "JS/crm/configure_group_tariff", "k", payload, "ref-1")
+    await call(client, "JS/crm/configure_group_tariff", "k", payload, "ref-1")
 
     assert accepted.json() == {
         "status": "accepted",
@@ -165,10 +165,9 @@ async def test_async_work_order_is_accepted_then_its_completion_report_is_sent(c
     assert await app.state.reporter.send_due() == 0  # not due yet
     await asyncio.sleep(0.06)
     assert await app.state.reporter.send_due() == 1  # one report, though the key came twice
-    [(workflow_id, signal, report)] = sink.delivered
-    assert (workflow_id, signal) == ("vpdn-open-1", "report")
-    assert (report.idempotency_key, report.province, report.system, report.operation) == (
-        "k", "JS", "crm", "configure_group_tariff"
+    [report] = sink.delivered
+    assert (report.correlation, report.province, report.system, report.operation) == (
+        "ref-1", "JS", "crm", "configure_group_tariff"
     )
     assert report.outcome == "completed" and report.report_id
     assert (await client.get("/admin/reports", params={"pending": True})).json() == []
@@ -177,7 +176,7 @@ async def test_async_work_order_is_accepted_then_its_completion_report_is_sent(c
 async def test_no_report_fault_accepts_the_work_order_and_never_reports(client, app, sink):
     await inject(client, kind="no_report", operation="schedule_line")
 
-    accepted = await call(client, "HN/line/schedule_line", "k", {"service_id": "S1"}, "vpdn-open-1")
+    accepted = await call(client, "HN/line/schedule_line", "k", {"service_id": "S1"}, "ref-1")
     await asyncio.sleep(0.06)
     await app.state.reporter.send_due()
 
@@ -187,11 +186,11 @@ async def test_no_report_fault_accepts_the_work_order_and_never_reports(client, 
     assert len(await held(client, "HN", "line", "line_order")) == 1
 
 
-async def test_async_work_order_without_reply_to_is_refused(client):
+async def test_async_work_order_without_correlation_is_refused(client):
     answer = await call(client, "JS/crm/service_work_order", "k", {"service_id": "S1"})
 
     assert answer.status_code == 422
-    assert answer.json()["code"] == "E4000" and "reply_to" in answer.json()["text"]
+    assert answer.json()["code"] == "E4000" and "correlation is required" in answer.json()["text"]
     assert await held(client, "JS", "crm") == []
 
 
@@ -277,7 +276,7 @@ async def test_state_and_pending_reports_survive_a_restart(settings, sink):
     before = create_app(settings, report_sink=sink)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=before),
                                  base_url="http://simulator") as client:
-        first = await call(client, "SN/crm/service_work_order", "k", {"service_id": "S1"}, "wf-1")
+        first = await call(client, "SN/crm/service_work_order", "k", {"service_id": "S1"}, "ref-1")
     before.state.engine.dispose()
 
     after = create_app(settings, report_sink=sink)
@@ -286,13 +285,13 @@ async def test_state_and_pending_reports_survive_a_restart(settings, sink):
                                      base_url="http://simulator") as client:
             [order] = await held(client, "SN", "crm", "service_order")
             replay = await call(client, "SN/crm/service_work_order", "k", {"service_id": "S1"},
-                                "wf-1")
+                                "ref-1")
             await eventually(lambda: sink.delivered)
 
     assert order["writes"] == 1
     assert replay.json() == first.json()
-    [(workflow_id, _signal, report)] = sink.delivered
-    assert workflow_id == "wf-1" and report.idempotency_key == "k"
+    [report] = sink.delivered
+    assert report.correlation == "ref-1"
 
 
 async def test_generated_seed_is_deterministic_for_the_same_seed_number(client):
@@ -315,24 +314,24 @@ async def test_generated_seed_is_deterministic_for_the_same_seed_number(client):
     assert len({s["home_province"] for s in first["subscribers"]}) > 20
 
 
-async def test_report_to_a_gone_workflow_is_dropped_and_other_failures_are_retried(settings):
+async def test_a_report_gpms_refuses_is_dropped_and_other_failures_are_retried(settings):
     failures = {
-        "wf-gone": RPCError("workflow not found", RPCStatusCode.NOT_FOUND, b""),
-        "wf-busy": ConnectionError("temporal unreachable"),
+        "ref-refused": ReportRefused("HTTP 404 no work order was sent with correlation reference ref-refused"),
+        "ref-busy": ConnectionError("GPMS unreachable"),
     }
     delivered = []
 
-    async def flaky_sink(workflow_id, signal, report):
-        if failure := failures.pop(workflow_id, None):
+    async def flaky_sink(report):
+        if failure := failures.pop(report.correlation, None):
             raise failure
-        delivered.append(workflow_id)
+        delivered.append(report.correlation)
 
     app = create_app(settings, report_sink=flaky_sink)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="http://simulator") as client:
-        for workflow_id in ("wf-gone", "wf-busy"):
-            await call(client, "FJ/crm/service_work_order", workflow_id, {"service_id": "S1"},
-                       workflow_id)
+        for correlation in ("ref-refused", "ref-busy"):
+            await call(client, "FJ/crm/service_work_order", correlation, {"service_id": "S1"},
+                       correlation)
         await asyncio.sleep(0.06)
         assert await app.state.reporter.send_due() == 0
         await asyncio.sleep(0.11)  # the retry waits twice the report delay
@@ -340,10 +339,10 @@ async def test_report_to_a_gone_workflow_is_dropped_and_other_failures_are_retri
         reports = (await client.get("/admin/reports")).json()
     app.state.engine.dispose()
 
-    assert delivered == ["wf-busy"]
+    assert delivered == ["ref-busy"]
     assert all(r["sent"] for r in reports)
-    gone = next(r for r in reports if r["workflow_id"] == "wf-gone")
-    assert gone["attempts"] == 1 and "not found" in gone["last_error"]
+    refused = next(r for r in reports if r["report"]["correlation"] == "ref-refused")
+    assert refused["attempts"] == 1 and "refused: HTTP 404 no work order" in refused["last_error"]
 
 
 async def test_serve_answers_over_http_and_stops_on_cancellation(tmp_path, sink):
@@ -519,7 +518,7 @@ async def test_member_work_orders_are_accepted_then_report_completion(client, ap
     members = numbers(2)
     answers = [
         await call(client, f"SC/crm/{order}", f"k-{order}",
-                   {"batch_id": "B1", "members": members}, "vpdn-members-1")
+                   {"batch_id": "B1", "members": members}, f"ref-{order}")
         for order in orders
     ]
     await asyncio.sleep(0.06)
@@ -527,8 +526,9 @@ async def test_member_work_orders_are_accepted_then_report_completion(client, ap
     assert [a.json() for a in answers] == [
         {"status": "accepted", "data": {"kind": order, "key": "B1"}} for order in orders]
     assert await app.state.reporter.send_due() == len(orders)
-    assert [report.operation for _, _, report in sink.delivered] == orders
-    assert all(report.outcome == "completed" for _, _, report in sink.delivered)
+    assert [(report.operation, report.correlation) for report in sink.delivered] == [
+        (order, f"ref-{order}") for order in orders]
+    assert all(report.outcome == "completed" for report in sink.delivered)
     [opening] = await held(client, "SC", "crm", "member_opening_order")
     assert opening["data"] == {"batch_id": "B1", "members": members}
 
