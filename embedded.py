@@ -1,4 +1,5 @@
-"""The embedded default behind `vpdn up`: Temporal dev server + provinces' simulator + worker.
+"""The embedded default behind `vpdn up`: Temporal dev server + provinces' simulator + GPMS's
+API (the hub's door, where the simulator reports) + worker.
 
 The dev server keeps its history in the data folder next to the order store, so the two
 agree after a restart. An already reachable Temporal server is used instead of a new one.
@@ -12,6 +13,7 @@ import contextlib
 import ctypes
 import dataclasses
 import os
+import secrets
 import shlex
 import signal
 import socket
@@ -22,12 +24,16 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from adapters.passwords import create_secrets_file
+from api.app import create_app as create_api
+from api.auth import Principal, Role, StaticTokens
+from intake import Intake
 from models import search_attributes
 from private_files import private_folder
 from settings import Settings, connect_temporal, temporal_cli_path
 from simulator.db import open_database
 from simulator.seed import ensure_demo_data
-from simulator.server import serve
+from simulator.server import serve, serve_app
+from store import OrderStore
 from worker import build_worker, ensure_search_attributes, member_passwords
 
 STARTUP_TIMEOUT_S = 60
@@ -63,7 +69,8 @@ def port_free(host: str, port: int) -> bool:
 def check_ports(settings: Settings, start_server: bool) -> None:
     """Refuse before anything starts when a port we would listen on is taken, saying which
     setting moves it."""
-    needed = [(settings.simulator_port, "the provinces' simulator", "VPDN_SIM_PORT")]
+    needed = [(settings.simulator_port, "the provinces' simulator", "VPDN_SIM_PORT"),
+              (settings.api_port, "GPMS's API", "VPDN_API_PORT")]
     if start_server:
         host, _, port = settings.temporal_address.rpartition(":")
         needed += [(int(port), "the Temporal dev server", "TEMPORAL_ADDRESS"),
@@ -146,6 +153,21 @@ def stop(server: subprocess.Popen) -> None:
         server.wait()
 
 
+def hub_api(settings: Settings, client: Client) -> tuple[Settings, asyncio.Task]:
+    """GPMS's API with the hub's door, served on `settings.api_port`, and the settings that
+    let the simulator report there: the hub's token is VPDN_HUB_TOKEN, else one made for this
+    run (until the API's token store lands)."""
+    settings = dataclasses.replace(settings, hub_token=settings.hub_token or secrets.token_urlsafe(24))
+
+    async def connect() -> Client:
+        return client
+
+    store = OrderStore(settings.database_url)
+    hub = StaticTokens({settings.hub_token: Principal(name="hub", roles=frozenset({Role.hub}))})
+    api = create_api(Intake(settings, store, connect), store, hub)
+    return settings, asyncio.create_task(serve_app(api, settings.api_port))
+
+
 def private_data(settings: Settings) -> Settings:
     """Make the data folder private (every file this process and the dev server create in
     it is 0600 from its first byte) and the settings with the password secrets to use."""
@@ -180,6 +202,8 @@ async def run_embedded(settings: Settings, console: Console) -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stopping.set)
         demo_code = ensure_demo_data(open_database(settings.simulator_database_url))
+        settings, api = hub_api(settings, client)
+        await serving(api, f"127.0.0.1:{settings.api_port}")
         simulator = asyncio.create_task(serve(settings))
         await serving(simulator, f"127.0.0.1:{settings.simulator_port}")
         running = asyncio.create_task(worker.run())
@@ -188,6 +212,7 @@ async def run_embedded(settings: Settings, console: Console) -> None:
             f"  Temporal UI:     {ui}\n"
             f"  Temporal:        {address} (namespace {settings.namespace}, task queue {settings.task_queue})\n"
             f"  provinces' hub:  {settings.hub_url}\n"
+            f"  GPMS API:        {settings.api_url}\n"
             f"  order store:     {settings.database_url}\n"
             f"Start an order from another terminal (source .venv/bin/activate first"
             + (f", then {exported}" if (exported := export_line()) else "") + "):\n"
@@ -197,12 +222,13 @@ async def run_embedded(settings: Settings, console: Console) -> None:
             soft_wrap=True,  # the export line stays one line, to be copied whole
         )
         stop_waiter = asyncio.create_task(stopping.wait())
-        done, _ = await asyncio.wait({stop_waiter, simulator, running}, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait({stop_waiter, simulator, api, running}, return_when=asyncio.FIRST_COMPLETED)
         console.print("stopping…")
         stop_waiter.cancel()
         await worker.shutdown()
         simulator.cancel()
-        for task in (simulator, running):
+        api.cancel()
+        for task in (simulator, api, running):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
     finally:

@@ -37,6 +37,7 @@ def env(tmp_path) -> dict[str, str]:
         "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
         "VPDN_UI_PORT": str(free_port()),
         "VPDN_SIM_PORT": str(free_port()),
+        "VPDN_API_PORT": str(free_port()),
         "VPDN_SIM_REPORT_DELAY": "0.1",
     }
 
