@@ -2,13 +2,17 @@
 API as the hub, reach their workflow once, or are refused with the reason."""
 
 import asyncio
+import contextlib
+import uuid
 
 import httpx
 import pytest
+from temporalio.service import RPCError
 
 from api.app import create_app
 from api.auth import Principal, Role, StaticTokens
 from intake import Intake
+from models.customer import CustomerHierarchy, customer_sync_workflow_id
 from models.orders import OrderState, OrderType, workflow_id_for
 from tests.conftest import HUB_TOKEN
 from tests.helpers import acquired_customer, holdings, inject, opening_order, start_opening, wait_for_status
@@ -85,6 +89,29 @@ async def test_a_report_from_elsewhere_is_refused_and_a_repeated_one_counts_once
     assert store.orders.get_order("OPEN-HUB-DUP").state == OrderState.completed
     [work_order] = await holdings(simulator, "SH", "crm", "service_order")
     assert work_order["writes"] == 1
+
+
+async def test_a_crms_customer_change_reaches_gpms_through_the_door_once(client, simulator, worker, store, api):
+    code = f"{uuid.uuid4().int % 10**10:010d}"
+    store.customers.save_customer(CustomerHierarchy(customer_code=code, name="Acme", credit_code="91310000MA1FL0001X",
+                                                    group_province="SH"))
+    try:
+        sent = await simulator.post(f"/admin/customers/{code}/changes",
+                                    json={"province": "GD", "name": "Acme GD", "credit_code": "91310000MA1FL0001X"})
+        for _ in range(100):
+            if store.customers.get_customer(code).branches:
+                break
+            await asyncio.sleep(0.1)
+        async with httpx.AsyncClient(base_url=api, headers=as_hub()) as hub:
+            again = await hub.post("/hub/customer-changes", json=sent.json())
+    finally:
+        with contextlib.suppress(RPCError):
+            await client.get_workflow_handle(customer_sync_workflow_id(code)).terminate("test over")
+
+    assert sent.status_code == 200
+    assert [(b.province, b.name) for b in store.customers.get_customer(code).branches] == [("GD", "Acme GD")]
+    assert (again.status_code, again.json()["detail"]) == (
+        202, "version 1 of the GD record was already received: version 1 is a repeat and is ignored")
 
 
 async def test_a_report_for_a_work_order_never_sent_is_refused(door):
