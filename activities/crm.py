@@ -1,11 +1,10 @@
 """Activities that talk to the provincial CRMs."""
 
-from temporalio import activity
-
 import asyncio
 
-from activities import acknowledged, correlation, rejections_are_final
+from temporalio import activity
 
+from activities import acknowledged, correlation, rejections_are_final
 from activities.batches import BatchMembers
 from adapters.crm import ProvincialCrm
 from models.customer import CustomerQuery, CustomerQueryAnswer

@@ -13,6 +13,9 @@ class LineActivities:
         self._line_center = line_center
         self._store = store
 
+    async def _correlation(self, key: str, province: str, operation: str) -> str:
+        return await correlation(self._store, key, province, "line", operation)
+
     @activity.defn
     async def schedule_line(self, step: LineScheduling) -> WorkOrderAck:
         """Local dedicated-line scheduling order; the line completion comes as a report.
@@ -20,7 +23,7 @@ class LineActivities:
         key = step.work_order_key("schedule_line")
         return await acknowledged(key, self._line_center.schedule_line(
             step.province, step.service_id, step.line, key,
-            await correlation(self._store, key, step.province, "line", "schedule_line")))
+            await self._correlation(key, step.province, "schedule_line")))
 
     @activity.defn
     async def cancel_line(self, step: ServiceStep) -> WorkOrderAck:
@@ -34,4 +37,4 @@ class LineActivities:
         Key: (order, step, access province). Compensation: schedule_line (restore)."""
         key = step.key("terminate_line")
         return await acknowledged(key, self._line_center.terminate_line(
-            step.province, step.service_id, key, await correlation(self._store, key, step.province, "line", "terminate_line")))
+            step.province, step.service_id, key, await self._correlation(key, step.province, "terminate_line")))

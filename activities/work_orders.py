@@ -1,6 +1,8 @@
 """The work orders whose completion a province reports later (报竣): which system and which
 operation each activity sends. An order registers each one before sending it and believes a
-report only for a work order it registered (its key, province, system and operation)."""
+report only for a work order it registered (its key, province, system and operation). The
+activity sends each with an opaque correlation reference (`activities.correlation`), which
+the hub's report names and GPMS's door resolves to the order."""
 
 from collections.abc import Callable
 from typing import Any

@@ -13,8 +13,10 @@ from api.app import create_app
 from api.auth import Principal, Role, StaticTokens
 from intake import Intake
 from models.customer import CustomerHierarchy, customer_sync_workflow_id
+from models.hub import WorkOrderReference
 from models.orders import OrderState, OrderType, workflow_id_for
 from tests.conftest import HUB_TOKEN
+from store import OrderStore
 from tests.helpers import acquired_customer, holdings, inject, opening_order, start_opening, wait_for_status
 
 REPORTS = "/hub/completion-reports"
@@ -141,3 +143,19 @@ async def test_the_door_is_for_the_hub_only(door):
     assert (anonymous.status_code, anonymous.json()["detail"]) == (401, "no credentials: send a bearer token")
     assert (viewer.status_code, viewer.json()["detail"]) == (403, "vera lacks the role hub")
     assert (unknown.status_code, unknown.json()["detail"]) == (401, "the token is unknown, expired or revoked")
+
+
+def test_a_retried_work_order_carries_the_same_reference_and_another_one_its_own(database_url):
+    store = OrderStore(database_url)
+    sent = WorkOrderReference(workflow_id="vpdn-open-OPN-1", idempotency_key="OPN-1:service_work_order:SH",
+                              province="SH", system="crm", operation="service_work_order")
+    other = sent.model_copy(update={"idempotency_key": "OPN-1:configure_group_tariff:SH"})
+
+    first, retried, another = (store.correlations.reference(w) for w in (sent, sent, other))
+
+    assert first == retried != another
+    assert "OPN-1" not in first and len(first) >= 24
+    assert store.correlations.resolve(first) == (sent, None)
+    store.correlations.delivered(first, "r-1")
+    store.correlations.delivered(first, "r-2")
+    assert store.correlations.resolve(first) == (sent, "r-1")
