@@ -19,6 +19,7 @@ last phase. At the end:
 import argparse
 import asyncio
 import collections
+import contextlib
 import os
 import random
 import signal
@@ -26,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -33,7 +35,7 @@ from temporalio.service import RPCError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.harness import VPDN, free_port, shared_secrets, wait_healthy  # noqa: E402
+from benchmarks.harness import VPDN, free_port, serving_api, shared_secrets, wait_healthy  # noqa: E402
 from embedded import reachable, start_dev_server, stop  # noqa: E402
 from models.customer import AcquireCustomerInput  # noqa: E402
 from models.members import MemberLine, MemberOrder  # noqa: E402
@@ -135,14 +137,17 @@ async def run(services: int, members: int, kills: int, fault_rate: float) -> Non
     data_dir = Path(tempfile.mkdtemp(prefix="vpdn-chaos-"))
     os.environ.update({"VPDN_DATA_DIR": str(data_dir), "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
                        "VPDN_UI_PORT": str(free_port()), "VPDN_SIM_PORT": str(free_port()),
+                       "VPDN_API_PORT": str(free_port()), "VPDN_HUB_TOKEN": str(uuid.uuid4()),
                        "VPDN_SIM_REPORT_DELAY": "0.2", "VPDN_PASSWORD_SECRET_FILE": shared_secrets(data_dir)})
     settings = Settings()
     parts = Parts(settings)
+    api = contextlib.AsyncExitStack()
     started = time.monotonic()
     try:
         await parts.start()
         client = await connect_temporal(settings)
         await ensure_search_attributes(client, settings.namespace)
+        await api.enter_async_context(serving_api(settings, client))  # where the simulator reports
         hub = httpx.AsyncClient(base_url=settings.hub_url, timeout=120)
         store = OrderStore(settings.database_url)
         generated = (await hub.post("/admin/seed/generate", json={
@@ -238,6 +243,7 @@ async def run(services: int, members: int, kills: int, fault_rate: float) -> Non
         states = collections.Counter(o.state for o in all_orders)
         await hub.aclose()
     finally:
+        await api.aclose()
         parts.stop()
     print(f"orders: {len(all_orders)} ({', '.join(f'{n} {s}' for s, n in sorted(states.items()))})")
     print(f"worker SIGKILLs: {parts.kills}, dev server restarts: {parts.server_restarts}, "

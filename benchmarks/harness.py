@@ -1,5 +1,6 @@
 """What the benchmarks share: free ports, the simulator as its own process, and the whole
-local set-up (an in-memory dev server, the simulator with zero added latency, settings)."""
+local set-up (an in-memory dev server, GPMS's API where the simulator reports, the simulator
+with zero added latency, settings)."""
 
 import asyncio
 import contextlib
@@ -19,6 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adapters.passwords import create_secrets_file  # noqa: E402
+from embedded import hub_api  # noqa: E402
 from models import search_attributes  # noqa: E402
 from settings import Settings, temporal_cli_path  # noqa: E402
 
@@ -40,7 +42,7 @@ async def wait_healthy(url: str) -> None:
             except httpx.HTTPError:
                 pass
             await asyncio.sleep(0.1)
-    raise SystemExit("the simulator did not start")
+    raise SystemExit(f"nothing answered at {url}")
 
 
 @contextlib.asynccontextmanager
@@ -68,6 +70,7 @@ async def local_environment() -> AsyncIterator[tuple[WorkflowEnvironment, Settin
     """An in-memory dev server and the simulator (zero added latency) in a fresh data folder."""
     data_dir = Path(tempfile.mkdtemp(prefix="vpdn-bench-"))
     os.environ.update({"VPDN_DATA_DIR": str(data_dir), "VPDN_SIM_PORT": str(free_port()),
+                       "VPDN_API_PORT": str(free_port()), "VPDN_HUB_TOKEN": str(uuid.uuid4()),
                        "VPDN_SIM_REPORT_DELAY": "0", "VPDN_PASSWORD_SECRET_FILE": shared_secrets(data_dir)})
     async with await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter, dev_server_existing_path=str(temporal_cli_path()),
@@ -75,5 +78,18 @@ async def local_environment() -> AsyncIterator[tuple[WorkflowEnvironment, Settin
     ) as env:
         os.environ["TEMPORAL_ADDRESS"] = env.client.service_client.config.target_host
         settings = Settings(task_queue=f"bench-{uuid.uuid4()}")
-        async with start_simulator(settings):
+        async with serving_api(settings, env.client), start_simulator(settings):
             yield env, settings
+
+
+@contextlib.asynccontextmanager
+async def serving_api(settings: Settings, client) -> AsyncIterator[None]:
+    """GPMS's API with the hub's door in this process, until the block ends."""
+    _, api = hub_api(settings, client)
+    try:
+        await wait_healthy(settings.api_url)
+        yield
+    finally:
+        api.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await api
