@@ -62,6 +62,7 @@ from models.service import (
 )
 from models.service_orders import SubmissionAnswer
 from acceptance_sheet import FORMATS, write_table
+from cli_admin import admin_app
 from intake import Accepted, Intake, Refusal, RefusalKind, validation_text
 from models.acceptance import AcceptanceTable
 from settings import Settings, connect_temporal
@@ -141,6 +142,7 @@ app.add_typer(member_app, name="member")
 app.add_typer(tariff_app, name="tariff")
 app.add_typer(fallout_app, name="fallout")
 app.add_typer(sim_app, name="sim")
+app.add_typer(admin_app, name="admin")
 
 console = Console()
 errors = Console(stderr=True)
