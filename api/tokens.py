@@ -5,13 +5,9 @@ import asyncio
 
 from fastapi import APIRouter, Depends
 
-from api.auth import Authenticator, Principal, Role, authenticated
+from api.auth import Authenticator, Principal, authenticated, known_roles
+from api.oidc import OidcTokens
 from store import OrderStore
-
-
-def known_roles(names: list[str]) -> frozenset[Role]:
-    """The roles among `names` (a role the API does not know gives nothing)."""
-    return frozenset(Role(name) for name in names if name in Role.__members__)
 
 
 class StoreTokens:
@@ -44,3 +40,10 @@ router = APIRouter(tags=["who is acting"])
 @router.get("/me", summary="Who the bearer token stands for, and its roles")
 async def me(principal: Principal = Depends(authenticated)) -> Principal:
     return principal
+
+
+def authenticator_for(store: OrderStore) -> Authenticator:
+    """The store's tokens, then the OIDC issuer's JWTs when VPDN_OIDC_ISSUER and
+    VPDN_OIDC_AUDIENCE are set."""
+    oidc = OidcTokens.from_environment()
+    return FirstOf(StoreTokens(store), oidc) if oidc else StoreTokens(store)
