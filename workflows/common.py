@@ -29,6 +29,9 @@ ORDER_FAILED = "OrderFailed"
 
 GPMS = "gpms"
 
+# The person who submitted an order does not also approve, reject, skip or undo by hand.
+FOUR_EYES = "FourEyes"
+
 # Why the order store refuses to record an order: then nothing of it is written.
 REFUSED_ORDERS = (ORDER_NUMBER_IN_USE, MEMBERS_NOT_STAGED)
 
@@ -60,6 +63,13 @@ async def fan_out(provinces: Iterable[str], call: Callable[[str], Awaitable[T]])
         if isinstance(outcome, BaseException):
             raise outcome
     return list(outcomes)
+
+
+def four_eyes(order_no: str, requested_by: str, by: str, what: str) -> None:
+    """Refuse (in an update's validator) a decision of the person who submitted the order."""
+    if by.strip().casefold() == requested_by.strip().casefold():
+        raise ApplicationError(f"four eyes: {by} submitted order {order_no}, so another person {what}",
+                               type=FOUR_EYES, non_retryable=True)
 
 
 def where_text(provinces: list[str]) -> str:

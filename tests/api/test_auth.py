@@ -12,7 +12,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from api.app import create_app
-from api.tokens import StoreTokens, router
+from api.tokens import StoreTokens
 from cli import app as cli
 from intake import Intake
 from settings import Settings
@@ -32,7 +32,6 @@ async def api(token_store) -> AsyncIterator[httpx.AsyncClient]:
         raise RuntimeError("no Temporal in these tests")
 
     app = create_app(Intake(Settings(), token_store, no_temporal), token_store, StoreTokens(token_store))
-    app.include_router(router)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client:
         yield client
 

@@ -14,7 +14,7 @@ from jwt.algorithms import RSAAlgorithm
 
 from api.app import create_app
 from api.oidc import OidcTokens
-from api.tokens import FirstOf, StoreTokens, authenticator_for, router
+from api.tokens import FirstOf, StoreTokens, authenticator_for
 from intake import Intake
 from settings import Settings
 from store import OrderStore
@@ -55,7 +55,6 @@ async def api(issuer, tmp_path_factory) -> AsyncIterator[httpx.AsyncClient]:
     store = OrderStore(f"sqlite:///{tmp_path_factory.mktemp('oidc') / 'gpms.db'}")
     oidc = OidcTokens(ISSUER, AUDIENCE, "realm_access.roles", transport=httpx.MockTransport(issuer.handle))
     app = create_app(Intake(Settings(), store, None), store, FirstOf(StoreTokens(store), oidc))
-    app.include_router(router)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client:
         yield client
 
