@@ -305,6 +305,19 @@ def worker() -> None:
         pass
 
 
+@app.command("api")
+def api_command(host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1") -> None:
+    """Run only the API on VPDN_API_PORT (what production runs beside the workers)."""
+    from api.server import serve
+
+    settings = Settings()
+    console.print(f"GPMS API on http://{host}:{settings.api_port} (its documentation: /docs)")
+    try:
+        asyncio.run(serve(settings, host=host))
+    except KeyboardInterrupt:
+        pass
+
+
 @app.command()
 def simulator() -> None:
     """Run only the provinces' simulator (the hub and the 31 provinces' systems)."""

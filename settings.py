@@ -38,6 +38,9 @@ class Settings:
         default_factory=lambda: float(_env("VPDN_SIM_REPORT_DELAY", "0.5"))
     )
     ui_port: int = field(default_factory=lambda: int(_env("VPDN_UI_PORT", "8233")))
+    api_port: int = field(default_factory=lambda: int(_env("VPDN_API_PORT", "8300")))
+    # Where the CLI reaches the API (default: the embedded one, on api_port).
+    api_url: str = field(default_factory=lambda: os.environ.get("VPDN_API_URL", ""))
     # The member password secrets every worker shares; required outside the embedded default.
     password_secret_file: Path | None = field(
         default_factory=lambda: Path(p) if (p := os.environ.get("VPDN_PASSWORD_SECRET_FILE")) else None
@@ -53,6 +56,8 @@ class Settings:
             )
         if not self.hub_url:
             object.__setattr__(self, "hub_url", f"http://127.0.0.1:{self.simulator_port}")
+        if not self.api_url:
+            object.__setattr__(self, "api_url", f"http://127.0.0.1:{self.api_port}")
 
     @property
     def embedded_secret_file(self) -> Path:

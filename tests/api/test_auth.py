@@ -2,6 +2,8 @@
 expiring and revocable."""
 
 import hashlib
+import json
+import stat
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +16,7 @@ from typer.testing import CliRunner
 from api.app import create_app
 from api.tokens import StoreTokens
 from cli import app as cli
+from embedded import local_principals
 from intake import Intake
 from settings import Settings
 from store import OrderStore
@@ -103,3 +106,22 @@ def test_a_bad_lifetime_or_role_is_refused(admin_cli):
     assert "'soon' is not a lifetime" in admin_cli("create", "--name", "x", "--role", "viewer",
                                                    "--expires-in", "soon").output
     assert admin_cli("create", "--name", "x", "--role", "king").exit_code == 2
+
+
+def test_vpdn_up_gives_its_local_people_tokens_once_in_a_private_file(tmp_path):
+    settings = Settings(data_dir=tmp_path)
+    local_principals(settings)
+    path = tmp_path / "credentials.json"
+    first = json.loads(path.read_text())
+    local_principals(settings)  # a restart keeps them
+    store = OrderStore(settings.database_url)
+    store.tokens.revoke("carol")
+    local_principals(settings)  # a revoked one is made again
+
+    again = json.loads(path.read_text())
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert {name: person["roles"] for name, person in first.items()} == {
+        "alice": ["account_manager"], "bob": ["hq_auditor"], "carol": ["operator"], "hub": ["hub"], "admin": ["admin"]}
+    assert {name: store.tokens.holder(person["token"]).name for name, person in again.items()} == {
+        name: name for name in first}
+    assert again["alice"] == first["alice"] and again["carol"]["token"] != first["carol"]["token"]
