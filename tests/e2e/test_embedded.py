@@ -37,6 +37,7 @@ def env(tmp_path) -> dict[str, str]:
         "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
         "VPDN_UI_PORT": str(free_port()),
         "VPDN_SIM_PORT": str(free_port()),
+        "VPDN_API_PORT": str(free_port()),
         "VPDN_SIM_REPORT_DELAY": "0.1",
     }
 
@@ -178,12 +179,12 @@ def test_a_whole_service_life_through_the_cli(env, tmp_path):
         assert again.returncode == 2 and "already used by service SVC-OPN-E2E" in again.stderr
 
         wait_for_order(env, "OPN-E2E", lambda s: s["sub_state"] == "awaiting business audit")
-        assert vpdn(env, "order", "approve", "OPN-E2E", "--by", "hq-wang").returncode == 0
-        twice = vpdn(env, "order", "approve", "OPN-E2E", "--by", "hq-wang")
-        assert twice.returncode == 1 and "refused: order OPN-E2E cannot be approved" in twice.stderr
+        assert vpdn(env, "--as", "bob", "order", "approve", "OPN-E2E").returncode == 0
+        twice = vpdn(env, "--as", "bob", "order", "approve", "OPN-E2E")
+        assert twice.returncode == 2 and "refused: order OPN-E2E cannot be approved" in twice.stderr
 
         wait_for_order(env, "OPN-E2E", lambda s: s["sub_state"].startswith("awaiting the customer"))
-        assert vpdn(env, "order", "confirm-rental", "OPN-E2E", "--by", "customer-li").returncode == 0
+        assert vpdn(env, "--as", "alice", "order", "confirm-rental", "OPN-E2E").returncode == 0
         status = wait_for_order(env, "OPN-E2E", lambda s: s["state"] == "completed")
         assert {step["name"] for step in status["steps"]} >= {"dedicated-line scheduling", "rental start to HQ settlement"}
 
