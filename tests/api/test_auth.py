@@ -108,6 +108,28 @@ def test_a_bad_lifetime_or_role_is_refused(admin_cli):
     assert admin_cli("create", "--name", "x", "--role", "king").exit_code == 2
 
 
+async def test_an_admin_manages_tokens_through_the_api_and_nobody_else_does(api, token_store):
+    admin = bearer(token_store.tokens.create("root", ["admin"], None))
+    operator = bearer(token_store.tokens.create("ops-zhao", ["operator"], None))
+
+    made = await api.post("/tokens", headers=admin, json={"name": "am-sun", "roles": ["account_manager"],
+                                                          "expires_in_days": 7})
+    token = made.json()["token"]
+    listed = await api.get("/tokens", headers=admin)
+    refused = await api.post("/tokens", headers=operator, json={"name": "me-too", "roles": ["admin"]})
+    revoked = await api.delete("/tokens/am-sun", headers=admin)
+
+    assert made.status_code == 201 and made.json()["roles"] == ["account_manager"]
+    assert listed.status_code == 200 and token not in listed.text
+    assert {"name": "am-sun", "roles": ["account_manager"]}.items() <= next(
+        t for t in listed.json() if t["name"] == "am-sun").items()
+    assert refused.status_code == 403 and refused.json()["detail"] == "ops-zhao lacks the role admin"
+    assert (await api.get("/tokens", headers=operator)).status_code == 403
+    assert revoked.status_code == 200
+    assert (await api.get("/me", headers=bearer(token))).status_code == 401
+    assert (await api.delete("/tokens/am-sun", headers=admin)).status_code == 404
+
+
 def test_vpdn_up_gives_its_local_people_tokens_once_in_a_private_file(tmp_path):
     settings = Settings(data_dir=tmp_path)
     local_principals(settings)
