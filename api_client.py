@@ -58,16 +58,22 @@ def token(settings: Settings) -> str:
 
 
 def call(method: str, path: str, *, body: Any = None, params: dict | None = None, timeout: float = 60) -> Any:
-    """Call the API as the person acting; its JSON answer, or an ApiError."""
+    """Call the API as the person acting with a JSON `body`; its JSON answer, or an ApiError."""
+    return request(method, path, json=body, params=params, timeout=timeout).json()
+
+
+def request(method: str, path: str, *, timeout: float = 60, **sent: Any) -> httpx.Response:
+    """Call the API as the person acting (`sent`: httpx's json, params, data, files, content);
+    its answer when it succeeded (2xx, 3xx), else an ApiError."""
     settings = Settings()
     url = settings.api_url.rstrip("/")
     try:
-        response = httpx.request(method, url + path, json=body, params=params, timeout=timeout,
-                                 headers={"Authorization": f"Bearer {token(settings)}"})
+        response = httpx.request(method, url + path, timeout=timeout,
+                                 headers={"Authorization": f"Bearer {token(settings)}"}, **sent)
     except httpx.TransportError as error:
         raise ApiError(f"cannot reach the API at {url}: is `vpdn up` (or `vpdn api`) running? ({error})", 1) from None
     if response.status_code < 400:
-        return response.json()
+        return response
     try:
         detail = response.json()["detail"]
     except (ValueError, KeyError, TypeError):

@@ -91,6 +91,7 @@ def test_vpdn_up_acquires_a_customer_through_the_cli_and_keeps_history_across_re
     try:
         banner = "".join(up.output)
         assert f"http://localhost:{env['VPDN_UI_PORT']}" in banner
+        assert f"http://127.0.0.1:{env['VPDN_API_PORT']}/docs" in banner
         # Another terminal gets the settings this one runs with.
         assert f"TEMPORAL_ADDRESS={env['TEMPORAL_ADDRESS']}" in banner and f"VPDN_DATA_DIR={env['VPDN_DATA_DIR']}" in banner
         # The banner's example works as printed: the demo country is seeded at first start.
