@@ -283,6 +283,9 @@ def test_the_demo_runs_a_whole_service_life_to_the_end(env):
         assert reconciled.returncode == 0 and "GPMS and the provinces agree" in reconciled.stdout, reconciled.stdout
     finally:
         assert up.stop() == 0
+    # The demo's rejections, refused members and fallout are business as usual: no traceback
+    # in the operator's window, nor in the demo's own output.
+    assert "Traceback" not in "".join(up.output) + demo.stdout + demo.stderr
 
 
 @pytest.mark.skipif(not POSTGRES_URL, reason="VPDN_TEST_POSTGRES_URL is not set: the PostgreSQL scenario is skipped")
