@@ -13,6 +13,7 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
+from temporalio.runtime import Runtime
 
 from models.fallout import DEFAULT_POLICY_FILE
 
@@ -42,6 +43,9 @@ class Settings:
     password_secret_file: Path | None = field(
         default_factory=lambda: Path(p) if (p := os.environ.get("VPDN_PASSWORD_SECRET_FILE")) else None
     )
+
+    # Where the worker serves its Prometheus metrics (host:port); empty: no endpoint.
+    metrics_address: str = field(default_factory=lambda: os.environ.get("VPDN_METRICS_ADDRESS", ""))
 
     def __post_init__(self) -> None:
         # Defaults that depend on other settings.
@@ -81,10 +85,11 @@ class Settings:
         return self.temporal_connect_config["namespace"]
 
 
-async def connect_temporal(settings: Settings) -> Client:
-    """A Temporal client with the project's pydantic data converter."""
+async def connect_temporal(settings: Settings, runtime: Runtime | None = None) -> Client:
+    """A Temporal client with the project's pydantic data converter (on `runtime`: a worker's
+    runtime serves its metrics)."""
     return await Client.connect(
-        **settings.temporal_connect_config, data_converter=pydantic_data_converter
+        **settings.temporal_connect_config, data_converter=pydantic_data_converter, runtime=runtime
     )
 
 
