@@ -66,6 +66,7 @@ from intake import Accepted, Intake, Refusal, RefusalKind, validation_text
 from models.acceptance import AcceptanceTable
 from settings import Settings, connect_temporal
 from store import OrderStore
+from telemetry.logs import configure_logging
 from workflows.common import failure_text
 
 class Commands(TyperGroup):
@@ -246,8 +247,10 @@ def up() -> None:
     """
     from embedded import PortTaken, run_embedded
 
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
     try:
-        asyncio.run(run_embedded(Settings(), console))
+        asyncio.run(run_embedded(settings, console))
     except (SecretsRefused, PortTaken) as refusal:
         fail(str(refusal), code=2)
     except KeyboardInterrupt:
@@ -295,8 +298,10 @@ def worker() -> None:
     """Run only the worker (what production runs)."""
     from worker import run_worker
 
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
     try:
-        asyncio.run(run_worker(Settings()))
+        asyncio.run(run_worker(settings))
     except SecretsRefused as refusal:
         fail(str(refusal), code=2)
     except KeyboardInterrupt:
@@ -309,6 +314,7 @@ def simulator() -> None:
     from simulator.server import serve
 
     settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
     console.print(f"provinces' simulator on {settings.hub_url}")
     try:
         asyncio.run(serve(settings))

@@ -47,6 +47,10 @@ class Settings:
     # Where the worker serves its Prometheus metrics (host:port); empty: no endpoint.
     metrics_address: str = field(default_factory=lambda: os.environ.get("VPDN_METRICS_ADDRESS", ""))
 
+    # Log lines: `text`, `json`, or `auto` (text on a terminal, JSON otherwise); and from which level.
+    log_format: str = field(default_factory=lambda: _env("VPDN_LOG_FORMAT", "auto"))
+    log_level: str = field(default_factory=lambda: _env("VPDN_LOG_LEVEL", "INFO"))
+
     def __post_init__(self) -> None:
         # Defaults that depend on other settings.
         if not self.database_url:

@@ -31,7 +31,7 @@ from models.fallout import FalloutPolicy
 from settings import Settings, connect_temporal
 from store import OrderStore
 from submission import submit_service_order
-from telemetry.metrics import ProvinceCallMetrics, prometheus_runtime
+from telemetry.metrics import ProvinceCalls, prometheus_runtime
 from workflows.customer_acquisition import CustomerAcquisition
 from workflows.customer_sync import CustomerSync
 from workflows.member_changes import MemberChanges
@@ -130,7 +130,7 @@ def build_worker(client: Client, settings: Settings, *, hub: HubClient | None = 
             fallout.open_fallout,
             fallout.resolve_fallout,
         ],
-        interceptors=[ProvinceCallMetrics()],
+        interceptors=[ProvinceCalls()],
         activity_executor=ThreadPoolExecutor(ACTIVITY_SLOTS),
         max_concurrent_activities=ACTIVITY_SLOTS,
     )

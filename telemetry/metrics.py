@@ -2,13 +2,14 @@
 (task slots, schedule-to-start latency, polls; prefixed `temporal_`) and the orders'.
 
 Workflows count through `workflow.metric_meter()`, which records nothing while a history is
-replayed; activities through `ProvinceCallMetrics`, which counts every call to a province's
+replayed; activities through `ProvinceCalls`, which counts every call to a province's
 system with its outcome. What is "open" (fallouts, orders in jeopardy) is a difference of two
 counters, so it sums across workers: `sum(opened) - sum(closed)`.
 """
 
 import inspect
 from collections.abc import Awaitable
+from contextvars import ContextVar
 from typing import Any
 
 from temporalio import activity
@@ -25,6 +26,9 @@ JEOPARDY_CLEARED = "vpdn_jeopardy_cleared"  # order_type
 REPORT_WAIT = "vpdn_report_wait_seconds"  # province, system: from the work order sent to its report
 PROVINCE_CALLS = "vpdn_province_calls"  # province, system, operation
 PROVINCE_CALL_FAILURES = "vpdn_province_call_failures"  # province, system, operation, code
+
+# The province call an activity is making (province, system, operation), for its log lines.
+current_call: ContextVar[dict[str, str] | None] = ContextVar("current_call", default=None)
 
 OUR_METRICS = (ORDERS_STARTED, ORDERS_ENDED, FALLOUTS_OPENED, FALLOUTS_RESOLVED, JEOPARDY_ENTERED,
                JEOPARDY_CLEARED, REPORT_WAIT, PROVINCE_CALLS, PROVINCE_CALL_FAILURES)
@@ -55,6 +59,7 @@ class _CountedActivity(ActivityInboundInterceptor):
         labels = self._labels(input)
         if labels is None:
             return super().execute_activity(input)
+        current_call.set(labels)
         try:
             result = super().execute_activity(input)
         except BaseException as error:
@@ -92,9 +97,10 @@ class _CountedActivity(ActivityInboundInterceptor):
                 1, {**labels, "code": failure_code(error)})
 
 
-class ProvinceCallMetrics(Interceptor):
+class ProvinceCalls(Interceptor):
     """Counts every call to a province's system and every failure, by province, system,
-    operation and the province's error code (each attempt of a retried call counts)."""
+    operation and the province's error code (each attempt of a retried call counts), and
+    names the call in the activity's log lines."""
 
     def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
         return _CountedActivity(next)
