@@ -67,6 +67,7 @@ from models.acceptance import AcceptanceTable
 from settings import Settings, connect_temporal
 from store import OrderStore
 from telemetry.logs import configure_logging
+from telemetry.traces import start_tracing, stop_tracing
 from workflows.common import failure_text
 
 class Commands(TyperGroup):
@@ -126,6 +127,7 @@ def show_version(asked: bool) -> None:
 def options(version: Annotated[bool, typer.Option("--version", callback=show_version, is_eager=True,
                                                   help="Print the version and exit.")] = False) -> None:
     """VPDN order orchestrator (GPMS): cross-province VPDN orders on Temporal."""
+    start_tracing(Settings().otlp_endpoint, "vpdn")
 
 
 customer_app = typer.Typer(help="Group customers: acquire from the provinces, show.", no_args_is_help=True, rich_markup_mode=None)
@@ -1253,6 +1255,7 @@ def main() -> None:
         if isinstance(exit_.code, str):
             errors.print(f"[red]error:[/red] {exit_.code}", highlight=False, soft_wrap=True)
         code = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
+    stop_tracing()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

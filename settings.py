@@ -16,6 +16,7 @@ from temporalio.envconfig import ClientConfig
 from temporalio.runtime import Runtime
 
 from models.fallout import DEFAULT_POLICY_FILE
+from telemetry.traces import tracing_interceptors
 
 DEFAULT_TEMPORAL_ADDRESS = "localhost:7233"
 DEFAULT_NAMESPACE = "default"
@@ -50,6 +51,9 @@ class Settings:
     # Log lines: `text`, `json`, or `auto` (text on a terminal, JSON otherwise); and from which level.
     log_format: str = field(default_factory=lambda: _env("VPDN_LOG_FORMAT", "auto"))
     log_level: str = field(default_factory=lambda: _env("VPDN_LOG_LEVEL", "INFO"))
+
+    # Where traces go (an OTLP/HTTP endpoint, e.g. http://127.0.0.1:4318/v1/traces); empty: no traces.
+    otlp_endpoint: str = field(default_factory=lambda: os.environ.get("VPDN_OTLP_ENDPOINT", ""))
 
     def __post_init__(self) -> None:
         # Defaults that depend on other settings.
@@ -93,7 +97,8 @@ async def connect_temporal(settings: Settings, runtime: Runtime | None = None) -
     """A Temporal client with the project's pydantic data converter (on `runtime`: a worker's
     runtime serves its metrics)."""
     return await Client.connect(
-        **settings.temporal_connect_config, data_converter=pydantic_data_converter, runtime=runtime
+        **settings.temporal_connect_config, data_converter=pydantic_data_converter, runtime=runtime,
+        interceptors=tracing_interceptors(),
     )
 
 
