@@ -68,6 +68,8 @@ from intake import Accepted, Intake, Refusal, RefusalKind, validation_text
 from models.acceptance import AcceptanceTable
 from settings import Settings, connect_temporal
 from store import OrderStore
+from telemetry.logs import configure_logging
+from telemetry.traces import start_tracing, stop_tracing
 from workflows.common import failure_text
 
 class Commands(TyperGroup):
@@ -132,6 +134,7 @@ def options(version: Annotated[bool, typer.Option("--version", callback=show_ver
                 "Act as NAME: its token from the data folder's credentials.json (`vpdn up` writes it); "
                 "else VPDN_API_TOKEN."))] = None) -> None:
     """VPDN order orchestrator (GPMS): cross-province VPDN orders on Temporal."""
+    start_tracing(Settings().otlp_endpoint, "vpdn")
     api_client.act_as(as_)
 
 
@@ -255,8 +258,10 @@ def up() -> None:
     """
     from embedded import PortTaken, run_embedded
 
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
     try:
-        asyncio.run(run_embedded(Settings(), console))
+        asyncio.run(run_embedded(settings, console))
     except (SecretsRefused, PortTaken) as refusal:
         fail(str(refusal), code=2)
     except KeyboardInterrupt:
@@ -304,8 +309,10 @@ def worker() -> None:
     """Run only the worker (what production runs)."""
     from worker import run_worker
 
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
     try:
-        asyncio.run(run_worker(Settings()))
+        asyncio.run(run_worker(settings))
     except SecretsRefused as refusal:
         fail(str(refusal), code=2)
     except KeyboardInterrupt:
@@ -331,6 +338,7 @@ def simulator() -> None:
     from simulator.server import serve
 
     settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
     console.print(f"provinces' simulator on {settings.hub_url}")
     try:
         asyncio.run(serve(settings))
@@ -1259,6 +1267,7 @@ def main() -> None:
         if isinstance(exit_.code, str):
             errors.print(f"[red]error:[/red] {exit_.code}", highlight=False, soft_wrap=True)
         code = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
+    stop_tracing()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

@@ -33,6 +33,7 @@ from simulator.db import open_database
 from simulator.seed import ensure_demo_data
 from simulator.server import serve
 from store import OrderStore
+from telemetry.metrics import prometheus_runtime
 from worker import build_worker, ensure_search_attributes, member_passwords
 
 STARTUP_TIMEOUT_S = 60
@@ -112,6 +113,7 @@ async def connect_when_ready(settings: Settings, server: subprocess.Popen | None
     """Connect to Temporal, retrying until its frontend is healthy (the port answers before
     it is), within STARTUP_TIMEOUT_S."""
     deadline = asyncio.get_running_loop().time() + STARTUP_TIMEOUT_S
+    runtime = prometheus_runtime(settings.metrics_address) if settings.metrics_address else None
     with console.status(f"starting the Temporal dev server on {settings.temporal_address}…"):
         while True:
             if server is not None and server.poll() is not None:
@@ -119,7 +121,7 @@ async def connect_when_ready(settings: Settings, server: subprocess.Popen | None
                                  "see temporal.log in the data folder")
             try:
                 if await reachable(settings.temporal_address):
-                    client = await connect_temporal(settings)
+                    client = await connect_temporal(settings, runtime)
                     await client.service_client.check_health()
                     return client
             except (RPCError, RuntimeError):

@@ -290,6 +290,14 @@ def held_opening(store: OrderStore, order_no: str, allowed: tuple[str, ...] = ("
     return f"{order_no}-F1"
 
 
+def test_a_failed_json_command_prints_nothing_on_stdout_and_says_why_on_stderr():
+    result = runner.invoke(app, ["order", "show", "OPN-NOPE", "--json"])
+
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.strip() == "error: no order OPN-NOPE"
+
+
 def test_the_fallout_worklist_prints_json_for_scripts(active_service):
     held_opening(active_service, "OPN-9", ("retry", "skip", "compensate"))
 

@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
         OrderType,
         StepStatus,
     )
+    from telemetry import metrics
 
 T = TypeVar("T")
 
@@ -63,6 +64,11 @@ async def fan_out(provinces: Iterable[str], call: Callable[[str], Awaitable[T]])
         if isinstance(outcome, BaseException):
             raise outcome
     return list(outcomes)
+
+
+def count(metric: str, **labels: str) -> None:
+    """Add one to one of the orders' metrics (nothing is counted while a history replays)."""
+    workflow.metric_meter().create_counter(metric).add(1, labels)
 
 
 def four_eyes(order_no: str, requested_by: str, by: str, what: str) -> None:
@@ -110,6 +116,7 @@ class OrderTracker:
         except ActivityError as error:
             self._refused = isinstance(error.cause, ApplicationError) and error.cause.type in REFUSED_ORDERS
             raise
+        count(metrics.ORDERS_STARTED, order_type=self.status.order_type)
         self._show("order accepted")
 
     async def record(
@@ -132,6 +139,8 @@ class OrderTracker:
         if state in TERMINAL_STATES:
             self.ending = True
             if self.status.jeopardy:  # an ended order waits for no report
+                for _ in self.status.jeopardy:
+                    count(metrics.JEOPARDY_CLEARED, order_type=self.status.order_type)
                 self.status.jeopardy.clear()
                 if workflow.patched(JEOPARDY_ENDS_WITH_THE_ORDER):
                     self._upsert(search_attributes.JEOPARDY.value_set(False))
@@ -153,6 +162,8 @@ class OrderTracker:
         if state is not None:
             self.status.state = state
             self._upsert(search_attributes.ORDER_STATE.value_set(state))
+            if state in TERMINAL_STATES:
+                count(metrics.ORDERS_ENDED, order_type=self.status.order_type, state=state)
         self._show(f"{event}: {detail}" if detail else event)
 
     async def note(self, event: str, **fields) -> None:
@@ -181,6 +192,7 @@ class OrderTracker:
             self.status.jeopardy.append(what)
         else:
             self.status.jeopardy.remove(what)
+        count(metrics.JEOPARDY_ENTERED if overdue else metrics.JEOPARDY_CLEARED, order_type=self.status.order_type)
         self._upsert(search_attributes.JEOPARDY.value_set(bool(self.status.jeopardy)))
         await self.record(f"in jeopardy: {what} is overdue" if overdue else f"late report received: {what}")
 

@@ -5,9 +5,10 @@ a person decides (retry, skip, compensate) or its deadline passes and the order 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
-from workflows.common import STORE_TIMEOUT, OrderTracker, failure_text, four_eyes
+from workflows.common import STORE_TIMEOUT, OrderTracker, count, failure_text, four_eyes
 
 with workflow.unsafe.imports_passed_through():
+    from telemetry import metrics
     from activities.fallout import FalloutActivities
     from models.fallout import DEADLINE_CODE, Fallout, FalloutAction, FalloutDecision, StepFailure
     from models.orders import OrderState
@@ -72,6 +73,8 @@ class Fallouts:
         previous = (self._tracker.status.state, self._tracker.status.sub_state)
         await workflow.execute_activity_method(FalloutActivities.open_fallout, fallout,
                                                start_to_close_timeout=STORE_TIMEOUT, summary="open fallout")
+        order_type = self._tracker.status.order_type
+        count(metrics.FALLOUTS_OPENED, order_type=order_type, step=failure.step, province=failure.province)
         await self._tracker.record(
             f"held: fallout {fallout.fallout_id}", state=OrderState.held,
             sub_state=f"fallout {fallout.fallout_id}: {failure.step} in {failure.province} — {failure.text}",
@@ -85,6 +88,7 @@ class Fallouts:
         decision, self.open = self.decision, None
         await workflow.execute_activity_method(FalloutActivities.resolve_fallout, decision,
                                                start_to_close_timeout=STORE_TIMEOUT, summary="resolve fallout")
+        count(metrics.FALLOUTS_RESOLVED, order_type=order_type, action=decision.action)
         await self._tracker.record(f"fallout {fallout.fallout_id} resolved: {decision.action}",
                                    state=OrderState.in_progress, sub_state=previous[1], actor=decision.by,
                                    detail=decision.reason)
