@@ -68,6 +68,8 @@ async def test_the_business_audit_is_an_auditors_and_never_the_submitters(api, c
         403, "four eyes: dave submitted order D-APPROVE, so another person approves its business audit")
     assert refused(await api["dave"].post("/orders/D-REJECT/rejection", json={"reason": "mine"})) == (
         403, "four eyes: dave submitted order D-REJECT, so another person rejects its business audit")
+    assert refused(await api["alice"].post("/orders/D-REJECT/rejection", json={"reason": "no"})) == (
+        403, "alice lacks the role hq_auditor")
     assert refused(await api["bob"].post("/orders/D-REJECT/rejection", json={}))[0] == 422
     approved = await api["bob"].post(url, json={"reason": "tariff as agreed"})
     twice = await api["bob"].post(url)
