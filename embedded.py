@@ -102,6 +102,7 @@ def start_dev_server(settings: Settings) -> subprocess.Popen:
         "--namespace", settings.namespace,
         "--log-level", "error",
         "--ui-disable-news-fetch",
+        "--ui-codec-endpoint", f"http://127.0.0.1:{settings.api_port}/codec",  # the API opens sealed payloads
     ]
     for key in search_attributes.ALL:
         command += ["--search-attribute", f"{key.name}={key.indexed_value_type.name.title().replace('_', '')}"]

@@ -125,6 +125,10 @@ class Intake:
         self._store = store
         self._connect = connect
 
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
     # Orders that start their own workflow
 
     async def acquire_customer(self, fields: dict) -> Accepted:
