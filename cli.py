@@ -35,7 +35,7 @@ from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.passwords import SecretsRefused
-from codec import KeysRefused
+from codec import CannotOpen, KeysRefused
 from models.customer import AcquisitionResult, CustomerHierarchy
 from models.fallout import FalloutPolicy
 from models.hub import FaultKind, FaultSpec, SeedData
@@ -95,7 +95,7 @@ def explain(error: Exception) -> tuple[str, int]:
         return f"{error.text}; nothing started", 2
     if isinstance(error, ApiError):
         return error.text, error.exit_code
-    if isinstance(error, KeysRefused):
+    if isinstance(error, (KeysRefused, CannotOpen)):
         return str(error), 2
     if isinstance(error, WorkflowUpdateFailedError):
         return failure_text(error.cause), 2

@@ -11,10 +11,13 @@ import base64
 import binascii
 import dataclasses
 import os
+import secrets
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -36,8 +39,8 @@ class KeysRefused(ValueError):
     """The payload keys are missing or unusable: nothing connects to Temporal."""
 
 
-class UnknownKey(LookupError):
-    """A payload was sealed with a key the keys file no longer holds."""
+class CannotOpen(ValueError):
+    """A sealed payload does not open: its key is not held, or differs from the one it was sealed with."""
 
 
 class SealingCodec(PayloadCodec):
@@ -71,11 +74,16 @@ class SealingCodec(PayloadCodec):
         key_id = payload.metadata.get(KEY_ID, b"").decode()
         cipher = self._keys.get(key_id)
         if cipher is None:
-            raise UnknownKey(f"a payload is sealed with key {key_id!r}, which {KEYS_VARIABLE} no longer holds: "
+            raise CannotOpen(f"a payload is sealed with key {key_id!r}, which {KEYS_VARIABLE} no longer holds: "
                              "keep old keys while their histories are read")
         data = payload.data
+        try:
+            plain = cipher.decrypt(data[:NONCE_BYTES], data[NONCE_BYTES:], key_id.encode())
+        except InvalidTag:
+            raise CannotOpen(f"a payload sealed with key {key_id!r} does not open with the key of that id in "
+                             f"{KEYS_VARIABLE}: another key has that id, or the payload was altered") from None
         opened = Payload()
-        opened.ParseFromString(cipher.decrypt(data[:NONCE_BYTES], data[NONCE_BYTES:], key_id.encode()))
+        opened.ParseFromString(plain)
         return opened
 
 
@@ -100,8 +108,10 @@ def load_keys(path: Path) -> dict[str, bytes]:
     return keys
 
 
-def create_keys_file(path: Path, key_id: str = "1") -> None:
-    """A new keys file with one random key (the embedded default's)."""
+def create_keys_file(path: Path, key_id: str = "") -> None:
+    """A new keys file with one random key (the embedded default's), its id made of today's
+    date and a random part unless given."""
+    key_id = key_id or f"{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(3)}"
     key = base64.b64encode(AESGCM.generate_key(bit_length=256)).decode()
     write_private_file(path, (f"# vpdn payload keys: `<key id> <base64 key>` per line; the last one seals\n"
                               f"{key_id} {key}\n").encode())
@@ -115,8 +125,8 @@ def data_converter(keys_file: Path) -> DataConverter:
 
 
 def keys_file(settings: "Settings", *, shared: bool = False) -> Path:
-    """VPDN_PAYLOAD_KEYS_FILE; unless `shared` (a worker), else the one `vpdn up` created in
-    the data folder. Raises KeysRefused saying what to set."""
+    """The keys file: VPDN_PAYLOAD_KEYS_FILE, or else, for a client (not `shared` like a
+    worker's), the one `vpdn up` created in the data folder. Raises KeysRefused saying what to set."""
     if settings.payload_keys_file is not None:
         return settings.payload_keys_file
     embedded = settings.data_dir / EMBEDDED_KEYS_FILE

@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.api.common.v1 import Payloads
 
 from api.auth import require
-from codec import KeysRefused, SealingCodec, keys_file
+from codec import CannotOpen, KeysRefused, SealingCodec, keys_file
 from settings import Settings
 
 PREFIX = "/codec"
@@ -45,7 +45,10 @@ def _answer(payloads: list) -> Response:
 @router.post("/decode")
 async def decode(request: Request, codec: SealingCodec = Depends(_codec)) -> Response:
     """The payloads opened: a sealed one becomes what was sealed, any other is left as it is."""
-    return _answer(await codec.decode((await _payloads(request)).payloads))
+    try:
+        return _answer(await codec.decode((await _payloads(request)).payloads))
+    except CannotOpen as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
 
 
 @router.post("/encode")

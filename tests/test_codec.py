@@ -9,7 +9,7 @@ from temporalio.api.common.v1 import Payload
 from typer.testing import CliRunner
 
 from cli import app
-from codec import KEYS_VARIABLE, KeysRefused, SealingCodec, UnknownKey, create_keys_file, keys_file, load_keys
+from codec import KEYS_VARIABLE, CannotOpen, KeysRefused, SealingCodec, create_keys_file, keys_file, load_keys
 from embedded import private_data
 from models.service import ServiceOpeningOrder
 from settings import Settings
@@ -47,8 +47,17 @@ async def test_after_a_rotation_the_new_key_seals_and_the_old_one_still_opens(tm
 
     assert sealed_after.metadata["encryption-key-id"] == b"2026-12"
     assert await rotated.decode([sealed_before, sealed_after, PLAIN]) == [PLAIN, PLAIN, PLAIN]
-    with pytest.raises(UnknownKey, match=f"key '2026-11', which {KEYS_VARIABLE} no longer holds"):
+    with pytest.raises(CannotOpen, match=f"key '2026-11', which {KEYS_VARIABLE} no longer holds"):
         await SealingCodec.from_file(tmp_path / "new").decode([sealed_before])
+
+
+async def test_a_key_id_reused_for_another_key_is_named_not_a_bug(tmp_path):
+    create_keys_file(tmp_path / "one", key_id="1")
+    create_keys_file(tmp_path / "other", key_id="1")
+    sealed = await SealingCodec.from_file(tmp_path / "one").encode([PLAIN])
+
+    with pytest.raises(CannotOpen, match="sealed with key '1' does not open with the key of that id"):
+        await SealingCodec.from_file(tmp_path / "other").decode(sealed)
 
 
 def test_a_malformed_keys_file_is_refused_naming_the_line(tmp_path):

@@ -11,7 +11,7 @@ from temporalio.api.common.v1 import Payload, Payloads
 
 from api.app import create_app
 from api.auth import Principal, Role, StaticTokens
-from codec import SealingCodec
+from codec import SealingCodec, create_keys_file
 from intake import Intake
 from store import OrderStore
 
@@ -77,3 +77,13 @@ async def test_a_browser_may_call_it_from_the_temporal_ui_only(api, settings):
     assert (await preflight("http://elsewhere.example")).status_code == 400
     other_route = await api.options("/health", headers={"Origin": ui, "Access-Control-Request-Method": "GET"})
     assert "access-control-allow-origin" not in other_route.headers
+
+
+async def test_a_payload_sealed_with_a_key_the_api_lacks_is_refused_saying_so(api, tmp_path):
+    create_keys_file(tmp_path / "other-keys", key_id="elsewhere")
+    sealed = await SealingCodec.from_file(tmp_path / "other-keys").encode([PLAIN])
+
+    answer = await api.post("/codec/decode", json=body(*sealed), headers=VIEWER)
+
+    assert answer.status_code == 422
+    assert "sealed with key 'elsewhere', which VPDN_PAYLOAD_KEYS_FILE no longer holds" in answer.json()["detail"]
