@@ -1,43 +1,48 @@
-"""The embedded default behind `vpdn up`: Temporal dev server + provinces' simulator + GPMS's
-API (the hub's door, where the simulator reports) + worker.
+"""The embedded default behind `vpdn up`: Temporal dev server + provinces' simulator + worker
++ the API, with a few local people whose tokens are kept in the data folder's credentials.json.
 
 The dev server keeps its history in the data folder next to the order store, so the two
 agree after a restart. An already reachable Temporal server is used instead of a new one.
 The data folder is its owner's alone (0700, its files 0600: the order store, the simulator
 database, the history, the secrets); without VPDN_PASSWORD_SECRET_FILE the member password
-secrets are created there.
+secrets are created there, and without VPDN_PAYLOAD_KEYS_FILE the keys sealing the payloads.
 """
 
 import asyncio
 import contextlib
 import ctypes
 import dataclasses
+import json
 import os
-import secrets
 import shlex
 import signal
 import socket
 import subprocess
+from pathlib import Path
 
 from rich.console import Console
 from temporalio.client import Client
 from temporalio.service import RPCError
 
 from adapters.passwords import create_secrets_file
-from api.app import create_app as create_api
-from api.auth import Principal, Role, StaticTokens
-from intake import Intake
+from api.server import serve as serve_api
+from codec import EMBEDDED_KEYS_FILE, create_keys_file
 from models import search_attributes
-from private_files import private_folder
+from private_files import private_folder, write_private_file
 from settings import Settings, connect_temporal, temporal_cli_path
 from simulator.db import open_database
 from simulator.seed import ensure_demo_data
-from simulator.server import serve, serve_app
+from simulator.server import serve
 from store import OrderStore
+from telemetry.metrics import prometheus_runtime
 from worker import build_worker, ensure_search_attributes, member_passwords
 
 STARTUP_TIMEOUT_S = 60
 PR_SET_PDEATHSIG = 1
+
+# The embedded default's people: `vpdn --as NAME` acts as one of them.
+LOCAL_PRINCIPALS = {"alice": ["account_manager"], "bob": ["hq_auditor"], "carol": ["operator"], "hub": ["hub"],
+                    "admin": ["admin"]}
 
 
 class PortTaken(Exception):
@@ -70,7 +75,7 @@ def check_ports(settings: Settings, start_server: bool) -> None:
     """Refuse before anything starts when a port we would listen on is taken, saying which
     setting moves it."""
     needed = [(settings.simulator_port, "the provinces' simulator", "VPDN_SIM_PORT"),
-              (settings.api_port, "GPMS's API", "VPDN_API_PORT")]
+              (settings.api_port, "the API", "VPDN_API_PORT")]
     if start_server:
         host, _, port = settings.temporal_address.rpartition(":")
         needed += [(int(port), "the Temporal dev server", "TEMPORAL_ADDRESS"),
@@ -97,6 +102,7 @@ def start_dev_server(settings: Settings) -> subprocess.Popen:
         "--namespace", settings.namespace,
         "--log-level", "error",
         "--ui-disable-news-fetch",
+        "--ui-codec-endpoint", f"http://127.0.0.1:{settings.api_port}/codec",  # the API opens sealed payloads
     ]
     for key in search_attributes.ALL:
         command += ["--search-attribute", f"{key.name}={key.indexed_value_type.name.title().replace('_', '')}"]
@@ -109,6 +115,7 @@ async def connect_when_ready(settings: Settings, server: subprocess.Popen | None
     """Connect to Temporal, retrying until its frontend is healthy (the port answers before
     it is), within STARTUP_TIMEOUT_S."""
     deadline = asyncio.get_running_loop().time() + STARTUP_TIMEOUT_S
+    runtime = prometheus_runtime(settings.metrics_address) if settings.metrics_address else None
     with console.status(f"starting the Temporal dev server on {settings.temporal_address}…"):
         while True:
             if server is not None and server.poll() is not None:
@@ -116,7 +123,7 @@ async def connect_when_ready(settings: Settings, server: subprocess.Popen | None
                                  "see temporal.log in the data folder")
             try:
                 if await reachable(settings.temporal_address):
-                    client = await connect_temporal(settings)
+                    client = await connect_temporal(settings, runtime)
                     await client.service_client.check_health()
                     return client
             except (RPCError, RuntimeError):
@@ -153,26 +160,39 @@ def stop(server: subprocess.Popen) -> None:
         server.wait()
 
 
-def hub_api(settings: Settings, client: Client) -> tuple[Settings, asyncio.Task]:
-    """GPMS's API with the hub's door, served on `settings.api_port`, and the settings that
-    let the simulator report there: the hub's token is VPDN_HUB_TOKEN, else one made for this
-    run (until the API's token store lands)."""
-    settings = dataclasses.replace(settings, hub_token=settings.hub_token or secrets.token_urlsafe(24))
+def credentials_file(settings: Settings) -> Path:
+    return settings.data_dir / "credentials.json"
 
-    async def connect() -> Client:
-        return client
 
-    store = OrderStore(settings.database_url)
-    hub = StaticTokens({settings.hub_token: Principal(name="hub", roles=frozenset({Role.hub}))})
-    api = create_api(Intake(settings, store, connect), store, hub)
-    return settings, asyncio.create_task(serve_app(api, settings.api_port))
+def local_principals(settings: Settings) -> None:
+    """Give the local people tokens on first start, kept in credentials.json (0600): again for
+    one whose token the order store no longer accepts (revoked, or a new store)."""
+    path, store = credentials_file(settings), OrderStore(settings.database_url)
+    kept = json.loads(path.read_text()) if path.exists() else {}
+    credentials = {}
+    for name, roles in LOCAL_PRINCIPALS.items():
+        token = kept.get(name, {}).get("token")
+        if not token or store.tokens.holder(token) is None:
+            store.tokens.revoke(name)
+            token = store.tokens.create(name, roles, expires_at=None)
+        credentials[name] = {"token": token, "roles": roles}
+    if credentials != kept:
+        written = path.with_name(f".{path.name}.new")
+        written.unlink(missing_ok=True)
+        write_private_file(written, json.dumps(credentials, indent=2).encode())
+        written.replace(path)
 
 
 def private_data(settings: Settings) -> Settings:
     """Make the data folder private (every file this process and the dev server create in
-    it is 0600 from its first byte) and the settings with the password secrets to use."""
+    it is 0600 from its first byte) and the settings with the password secrets and the
+    payload keys to use."""
     os.umask(0o077)
     private_folder(settings.data_dir)
+    if settings.payload_keys_file is None:
+        if not (keys := settings.data_dir / EMBEDDED_KEYS_FILE).exists():
+            create_keys_file(keys)
+        settings = dataclasses.replace(settings, payload_keys_file=keys)
     if settings.password_secret_file is not None:
         return settings
     if not settings.embedded_secret_file.exists():
@@ -202,17 +222,21 @@ async def run_embedded(settings: Settings, console: Console) -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stopping.set)
         demo_code = ensure_demo_data(open_database(settings.simulator_database_url))
-        settings, api = hub_api(settings, client)
-        await serving(api, f"127.0.0.1:{settings.api_port}")
         simulator = asyncio.create_task(serve(settings))
         await serving(simulator, f"127.0.0.1:{settings.simulator_port}")
         running = asyncio.create_task(worker.run())
+        local_principals(settings)
+        api = asyncio.create_task(serve_api(settings, client))
+        await serving(api, f"127.0.0.1:{settings.api_port}")
+        api_url = f"http://127.0.0.1:{settings.api_port}"
         console.print(
             f"[green]vpdn is up[/green]\n"
             f"  Temporal UI:     {ui}\n"
             f"  Temporal:        {address} (namespace {settings.namespace}, task queue {settings.task_queue})\n"
             f"  provinces' hub:  {settings.hub_url}\n"
-            f"  GPMS API:        {settings.api_url}\n"
+            f"  API:             {api_url} (its documentation: {api_url}/docs)\n"
+            f"  people:          {', '.join(LOCAL_PRINCIPALS)} (their tokens in {credentials_file(settings)}; "
+            f"act as one with vpdn --as NAME)\n"
             f"  order store:     {settings.database_url}\n"
             f"Start an order from another terminal (source .venv/bin/activate first"
             + (f", then {exported}" if (exported := export_line()) else "") + "):\n"
@@ -225,10 +249,10 @@ async def run_embedded(settings: Settings, console: Console) -> None:
         done, _ = await asyncio.wait({stop_waiter, simulator, api, running}, return_when=asyncio.FIRST_COMPLETED)
         console.print("stopping…")
         stop_waiter.cancel()
+        api.cancel()
         await worker.shutdown()
         simulator.cancel()
-        api.cancel()
-        for task in (simulator, api, running):
+        for task in (api, simulator, running):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
     finally:

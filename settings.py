@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
+from temporalio.runtime import Runtime
 
+from codec import data_converter, keys_file
 from models.fallout import DEFAULT_POLICY_FILE
+from telemetry.traces import tracing_interceptors
 
 DEFAULT_TEMPORAL_ADDRESS = "localhost:7233"
 DEFAULT_NAMESPACE = "default"
@@ -39,6 +41,7 @@ class Settings:
     )
     ui_port: int = field(default_factory=lambda: int(_env("VPDN_UI_PORT", "8233")))
     api_port: int = field(default_factory=lambda: int(_env("VPDN_API_PORT", "8300")))
+    # Where the CLI reaches the API (default: the embedded one, on api_port).
     api_url: str = field(default_factory=lambda: os.environ.get("VPDN_API_URL", ""))
     # The hub's bearer token at GPMS's door (the simulator's reports); else credentials.json's.
     hub_token: str = field(default_factory=lambda: os.environ.get("VPDN_HUB_TOKEN", ""))
@@ -46,6 +49,20 @@ class Settings:
     password_secret_file: Path | None = field(
         default_factory=lambda: Path(p) if (p := os.environ.get("VPDN_PASSWORD_SECRET_FILE")) else None
     )
+    # The keys sealing every payload (codec.py); required outside the embedded default.
+    payload_keys_file: Path | None = field(
+        default_factory=lambda: Path(p) if (p := os.environ.get("VPDN_PAYLOAD_KEYS_FILE")) else None
+    )
+
+    # Where the worker serves its Prometheus metrics (host:port); empty: no endpoint.
+    metrics_address: str = field(default_factory=lambda: os.environ.get("VPDN_METRICS_ADDRESS", ""))
+
+    # Log lines: `text`, `json`, or `auto` (text on a terminal, JSON otherwise); and from which level.
+    log_format: str = field(default_factory=lambda: _env("VPDN_LOG_FORMAT", "auto"))
+    log_level: str = field(default_factory=lambda: _env("VPDN_LOG_LEVEL", "INFO"))
+
+    # Where traces go (an OTLP/HTTP endpoint, e.g. http://127.0.0.1:4318/v1/traces); empty: no traces.
+    otlp_endpoint: str = field(default_factory=lambda: os.environ.get("VPDN_OTLP_ENDPOINT", ""))
 
     def __post_init__(self) -> None:
         # Defaults that depend on other settings.
@@ -92,10 +109,12 @@ class Settings:
         return self.temporal_connect_config["namespace"]
 
 
-async def connect_temporal(settings: Settings) -> Client:
-    """A Temporal client with the project's pydantic data converter."""
+async def connect_temporal(settings: Settings, runtime: Runtime | None = None) -> Client:
+    """A Temporal client with the project's data converter, payloads sealed (on `runtime`: a
+    worker's runtime serves its metrics). Raises KeysRefused when no payload keys are found."""
     return await Client.connect(
-        **settings.temporal_connect_config, data_converter=pydantic_data_converter
+        **settings.temporal_connect_config, data_converter=data_converter(keys_file(settings)), runtime=runtime,
+        interceptors=tracing_interceptors(),
     )
 
 

@@ -26,11 +26,13 @@ from adapters.line import HubLineCenter
 from adapters.passwords import SECRETS_VARIABLE, MemberPasswords, SecretsRefused
 from adapters.settlement import HubSettlement
 from adapters.sms import HubSms
+from codec import keys_file
 from models import search_attributes
 from models.fallout import FalloutPolicy
 from settings import Settings, connect_temporal
 from store import OrderStore
 from submission import submit_service_order
+from telemetry.metrics import ProvinceCalls, prometheus_runtime
 from workflows.customer_acquisition import CustomerAcquisition
 from workflows.customer_sync import CustomerSync
 from workflows.member_changes import MemberChanges
@@ -129,6 +131,7 @@ def build_worker(client: Client, settings: Settings, *, hub: HubClient | None = 
             fallout.open_fallout,
             fallout.resolve_fallout,
         ],
+        interceptors=[ProvinceCalls()],
         activity_executor=ThreadPoolExecutor(ACTIVITY_SLOTS),
         max_concurrent_activities=ACTIVITY_SLOTS,
     )
@@ -151,10 +154,12 @@ async def ensure_search_attributes(client: Client, namespace: str) -> None:
 
 
 async def run_worker(settings: Settings) -> None:
-    """Run the worker until cancelled (Ctrl-C). Refuses to start (SecretsRefused) before
-    connecting when the password secrets are not configured."""
+    """Run the worker until cancelled (Ctrl-C). Refuses to start (SecretsRefused, KeysRefused)
+    before connecting when the password secrets or the payload keys are not configured."""
     passwords = member_passwords(settings)
-    client = await connect_temporal(settings)
+    keys_file(settings, shared=True)
+    runtime = prometheus_runtime(settings.metrics_address) if settings.metrics_address else None
+    client = await connect_temporal(settings, runtime)
     await ensure_search_attributes(client, settings.namespace)
     await build_worker(client, settings, passwords=passwords).run()
 

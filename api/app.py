@@ -10,14 +10,15 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from api import hub
+from api import codec, decisions, hub, tokens
 from api.auth import Authenticator
 from intake import Intake, Refusal, RefusalKind, problem_text
 from store import OrderStore
 
 log = logging.getLogger(__name__)
 
-REFUSAL_STATUS = {RefusalKind.invalid: 422, RefusalKind.not_found: 404, RefusalKind.conflict: 409}
+REFUSAL_STATUS = {RefusalKind.invalid: 422, RefusalKind.not_found: 404, RefusalKind.conflict: 409,
+                  RefusalKind.forbidden: 403}
 
 
 def create_app(intake: Intake, store: OrderStore, authenticator: Authenticator) -> FastAPI:
@@ -39,7 +40,10 @@ def create_app(intake: Intake, store: OrderStore, authenticator: Authenticator) 
         log.exception("%s %s failed", request.method, request.url.path)
         return JSONResponse({"detail": f"the API failed: {type(error).__name__}; see its log"}, status_code=500)
 
+    app.include_router(tokens.router)
+    app.include_router(decisions.router)
     app.include_router(hub.router)
+    codec.install(app, intake.settings)
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict:

@@ -27,7 +27,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import httpx
@@ -35,7 +34,8 @@ from temporalio.service import RPCError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.harness import VPDN, free_port, serving_api, shared_secrets, wait_healthy  # noqa: E402
+from benchmarks.harness import (  # noqa: E402
+    VPDN, free_port, hub_token, serving_api, shared_keys, shared_secrets, wait_healthy)
 from embedded import reachable, start_dev_server, stop  # noqa: E402
 from models.customer import AcquireCustomerInput  # noqa: E402
 from models.members import MemberLine, MemberOrder  # noqa: E402
@@ -137,9 +137,11 @@ async def run(services: int, members: int, kills: int, fault_rate: float) -> Non
     data_dir = Path(tempfile.mkdtemp(prefix="vpdn-chaos-"))
     os.environ.update({"VPDN_DATA_DIR": str(data_dir), "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
                        "VPDN_UI_PORT": str(free_port()), "VPDN_SIM_PORT": str(free_port()),
-                       "VPDN_API_PORT": str(free_port()), "VPDN_HUB_TOKEN": str(uuid.uuid4()),
-                       "VPDN_SIM_REPORT_DELAY": "0.2", "VPDN_PASSWORD_SECRET_FILE": shared_secrets(data_dir)})
+                       "VPDN_API_PORT": str(free_port()), "VPDN_SIM_REPORT_DELAY": "0.2",
+                       "VPDN_PASSWORD_SECRET_FILE": shared_secrets(data_dir),
+                       "VPDN_PAYLOAD_KEYS_FILE": shared_keys(data_dir)})
     settings = Settings()
+    hub_token(settings)
     parts = Parts(settings)
     api = contextlib.AsyncExitStack()
     started = time.monotonic()

@@ -1,6 +1,6 @@
-"""What the benchmarks share: free ports, the simulator as its own process, and the whole
-local set-up (an in-memory dev server, GPMS's API where the simulator reports, the simulator
-with zero added latency, settings)."""
+"""What the benchmarks share: free ports, the simulator as its own process, GPMS's API where
+it reports, and the whole local set-up (an in-memory dev server, the API, the simulator with
+zero added latency, settings)."""
 
 import asyncio
 import contextlib
@@ -14,15 +14,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adapters.passwords import create_secrets_file  # noqa: E402
-from embedded import hub_api  # noqa: E402
+from api.server import serve as serve_api  # noqa: E402
+from codec import create_keys_file, data_converter  # noqa: E402
 from models import search_attributes  # noqa: E402
 from settings import Settings, temporal_cli_path  # noqa: E402
+from store import OrderStore  # noqa: E402
 
 VPDN = str(Path(sys.executable).parent / "vpdn")
 
@@ -65,27 +66,15 @@ def shared_secrets(data_dir: Path) -> str:
     return str(path)
 
 
-@contextlib.asynccontextmanager
-async def local_environment() -> AsyncIterator[tuple[WorkflowEnvironment, Settings]]:
-    """An in-memory dev server and the simulator (zero added latency) in a fresh data folder."""
-    data_dir = Path(tempfile.mkdtemp(prefix="vpdn-bench-"))
-    os.environ.update({"VPDN_DATA_DIR": str(data_dir), "VPDN_SIM_PORT": str(free_port()),
-                       "VPDN_API_PORT": str(free_port()), "VPDN_HUB_TOKEN": str(uuid.uuid4()),
-                       "VPDN_SIM_REPORT_DELAY": "0", "VPDN_PASSWORD_SECRET_FILE": shared_secrets(data_dir)})
-    async with await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter, dev_server_existing_path=str(temporal_cli_path()),
-        search_attributes=search_attributes.ALL, dev_server_log_level="error",
-    ) as env:
-        os.environ["TEMPORAL_ADDRESS"] = env.client.service_client.config.target_host
-        settings = Settings(task_queue=f"bench-{uuid.uuid4()}")
-        async with serving_api(settings, env.client), start_simulator(settings):
-            yield env, settings
+def hub_token(settings: Settings) -> None:
+    """A token of the hub in the order store, for the simulator started after (VPDN_HUB_TOKEN)."""
+    os.environ["VPDN_HUB_TOKEN"] = OrderStore(settings.database_url).tokens.create("hub", ["hub"], expires_at=None)
 
 
 @contextlib.asynccontextmanager
 async def serving_api(settings: Settings, client) -> AsyncIterator[None]:
-    """GPMS's API with the hub's door in this process, until the block ends."""
-    _, api = hub_api(settings, client)
+    """GPMS's API in this process (where the simulator reports), until the block ends."""
+    api = asyncio.create_task(serve_api(settings, client))
     try:
         await wait_healthy(settings.api_url)
         yield
@@ -93,3 +82,29 @@ async def serving_api(settings: Settings, client) -> AsyncIterator[None]:
         api.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await api
+
+
+def shared_keys(data_dir: Path) -> str:
+    """A payload keys file, as operations would configure for every worker and client."""
+    path = data_dir / "payload-keys"
+    create_keys_file(path)
+    return str(path)
+
+
+@contextlib.asynccontextmanager
+async def local_environment() -> AsyncIterator[tuple[WorkflowEnvironment, Settings]]:
+    """An in-memory dev server and the simulator (zero added latency) in a fresh data folder."""
+    data_dir = Path(tempfile.mkdtemp(prefix="vpdn-bench-"))
+    os.environ.update({"VPDN_DATA_DIR": str(data_dir), "VPDN_SIM_PORT": str(free_port()),
+                       "VPDN_API_PORT": str(free_port()), "VPDN_SIM_REPORT_DELAY": "0", "VPDN_PASSWORD_SECRET_FILE": shared_secrets(data_dir),
+                       "VPDN_PAYLOAD_KEYS_FILE": shared_keys(data_dir)})
+    async with await WorkflowEnvironment.start_local(
+        data_converter=data_converter(Path(os.environ["VPDN_PAYLOAD_KEYS_FILE"])),
+        dev_server_existing_path=str(temporal_cli_path()),
+        search_attributes=search_attributes.ALL, dev_server_log_level="error",
+    ) as env:
+        os.environ["TEMPORAL_ADDRESS"] = env.client.service_client.config.target_host
+        settings = Settings(task_queue=f"bench-{uuid.uuid4()}")
+        hub_token(settings)
+        async with serving_api(settings, env.client), start_simulator(settings):
+            yield env, settings

@@ -7,6 +7,7 @@ import dataclasses
 import os
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -15,29 +16,31 @@ import uvicorn
 from fastapi import FastAPI
 from sqlmodel import SQLModel
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.hub import HubClient
 from adapters.passwords import create_secrets_file
 from api.app import create_app as create_api
 from api.auth import Principal, Role, StaticTokens
+from codec import data_converter
 from intake import Intake
 from models import search_attributes
 from settings import Settings, temporal_cli_path
 from simulator import create_app
-from simulator.server import Server
+from simulator.server import _Server
 from store import OrderStore, engine_for
 from worker import build_worker
 
 POSTGRES_URL = os.environ.get("VPDN_TEST_POSTGRES_URL")
 HUB_TOKEN = "hub-token"
+# The suite's payload keys (test keys only): its clients seal with them, as did the recordings in histories/.
+PAYLOAD_KEYS = Path(__file__).parent / "payload-keys"
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     async with await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(PAYLOAD_KEYS),
         dev_server_existing_path=str(temporal_cli_path()),
         search_attributes=search_attributes.ALL,
         dev_server_log_level="error",
@@ -67,7 +70,7 @@ def settings(tmp_path) -> Settings:
     secrets_file = tmp_path / "secrets" / "password-secrets"
     create_secrets_file(secrets_file)
     return Settings(data_dir=tmp_path, task_queue=f"test-{uuid.uuid4()}", report_delay_s=0.05,
-                    password_secret_file=secrets_file)
+                    password_secret_file=secrets_file, payload_keys_file=PAYLOAD_KEYS)
 
 
 @pytest.fixture
@@ -91,7 +94,7 @@ class CurrentApi:
 async def api_server() -> AsyncIterator[CurrentApi]:
     """An HTTP server on a free port for GPMS's API, in the session's loop."""
     current = CurrentApi()
-    server = Server(uvicorn.Config(current, host="127.0.0.1", port=0, lifespan="off", log_level="warning"))
+    server = _Server(uvicorn.Config(current, host="127.0.0.1", port=0, lifespan="off", log_level="warning"))
     serving = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.01)
@@ -102,7 +105,8 @@ async def api_server() -> AsyncIterator[CurrentApi]:
 
 
 @pytest_asyncio.fixture
-async def api(api_server: CurrentApi, settings: Settings, store: OrderStore, client: Client) -> AsyncIterator[str]:
+async def gpms_api(api_server: CurrentApi, settings: Settings, store: OrderStore,
+                   client: Client) -> AsyncIterator[str]:
     """GPMS's API for this test (its order store, the test's Temporal), at the returned URL;
     the hub's token is HUB_TOKEN."""
 
@@ -116,9 +120,9 @@ async def api(api_server: CurrentApi, settings: Settings, store: OrderStore, cli
 
 
 @pytest_asyncio.fixture
-async def simulator_transport(settings: Settings, api: str) -> AsyncIterator[httpx.ASGITransport]:
+async def simulator_transport(settings: Settings, gpms_api: str) -> AsyncIterator[httpx.ASGITransport]:
     """The provinces' simulator in-process; its completion reports go to the API over HTTP."""
-    app = create_app(dataclasses.replace(settings, api_url=api, hub_token=HUB_TOKEN))
+    app = create_app(dataclasses.replace(settings, api_url=gpms_api, hub_token=HUB_TOKEN))
     async with app.router.lifespan_context(app):
         yield httpx.ASGITransport(app=app)
 

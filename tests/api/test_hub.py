@@ -66,14 +66,14 @@ async def test_an_order_completes_with_its_reports_delivered_over_http(client, s
 
 
 async def test_a_report_from_elsewhere_is_refused_and_a_repeated_one_counts_once(
-        client, settings, simulator, worker, store, api):
+        client, settings, simulator, worker, store, gpms_api):
     await inject(simulator, province="SH", system="crm", operation="service_work_order", kind="no_report")
     handle = await start_opening(client, settings, opening_order("OPEN-HUB-DUP"))
     await wait_for_status(handle, lambda s: any(
         (step.name, step.state) == ("access CRM work order", "awaiting report") for step in s.steps))
     reference = store.correlations.sent_with("OPEN-HUB-DUP:service_work_order:SH")
 
-    async with httpx.AsyncClient(base_url=api, headers=as_hub()) as hub:
+    async with httpx.AsyncClient(base_url=gpms_api, headers=as_hub()) as hub:
         forged = await hub.post(REPORTS, json=hub_report(reference, "xz-1", "XZ", "sms", "send_batch"))
         twice = await asyncio.gather(*(hub.post(REPORTS, json=hub_report(reference, "sh-1")) for _ in range(2)))
         await handle.result()
@@ -93,7 +93,8 @@ async def test_a_report_from_elsewhere_is_refused_and_a_repeated_one_counts_once
     assert work_order["writes"] == 1
 
 
-async def test_a_crms_customer_change_reaches_gpms_through_the_door_once(client, simulator, worker, store, api):
+async def test_a_crms_customer_change_reaches_gpms_through_the_door_once(client, simulator, worker, store,
+                                                                         gpms_api):
     code = f"{uuid.uuid4().int % 10**10:010d}"
     store.customers.save_customer(CustomerHierarchy(customer_code=code, name="Acme", credit_code="91310000MA1FL0001X",
                                                     group_province="SH"))
@@ -104,7 +105,7 @@ async def test_a_crms_customer_change_reaches_gpms_through_the_door_once(client,
             if store.customers.get_customer(code).branches:
                 break
             await asyncio.sleep(0.1)
-        async with httpx.AsyncClient(base_url=api, headers=as_hub()) as hub:
+        async with httpx.AsyncClient(base_url=gpms_api, headers=as_hub()) as hub:
             again = await hub.post("/hub/customer-changes", json=sent.json())
     finally:
         with contextlib.suppress(RPCError):
