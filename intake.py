@@ -8,8 +8,7 @@ The CLI, the demo, the benchmarks and the tests submit through here.
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
-from enum import StrEnum
+from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
 from pydantic import BaseModel, ValidationError
@@ -38,6 +37,8 @@ from models.service import (
 )
 from models.service_orders import ServiceOrder, SubmissionAnswer
 from models.provinces import PROVINCE_CODES
+from reads import Reads
+from refusal import Refusal, RefusalKind
 from settings import Settings
 from store import NotificationConflict, OrderStore, StagingConflict
 from submission import notify_customer_change, notify_member_change, start_order, submit_service_order
@@ -45,20 +46,6 @@ from workflows.common import failure_text
 from workflows.customer_acquisition import CustomerAcquisition
 from workflows.customer_sync import CustomerSync
 from workflows.service_opening import ServiceOpening
-
-
-class RefusalKind(StrEnum):
-    invalid = "invalid"  # bad input: a field, a file, a rule of the business
-    not_found = "not_found"  # no such order, service, customer, fallout
-    conflict = "conflict"  # the order number exists, or the order does not await that decision
-
-
-class Refusal(Exception):
-    """An order or decision GPMS does not take; nothing was started."""
-
-    def __init__(self, text: str, kind: RefusalKind = RefusalKind.invalid) -> None:
-        super().__init__(text)
-        self.text, self.kind = text, kind
 
 
 class Accepted(BaseModel):
@@ -101,6 +88,11 @@ def validated(model: type[BaseModel], fields: Any, within: str = "") -> Any:
         raise Refusal(validation_text(error, within)) from None
 
 
+def new_order_no(prefix: str) -> str:
+    """An order number GPMS gives when the person gives none: OPN20261203193400329730."""
+    return f"{prefix}{datetime.now(UTC):%Y%m%d%H%M%S%f}"
+
+
 def list_some(first: list[str], count: int) -> str:
     """The first numbers of `count`, and how many more."""
     return " ".join(first) + (f" … and {count - len(first)} more" if count > len(first) else "")
@@ -122,6 +114,11 @@ class Intake:
         self._settings = settings
         self._store = store
         self._connect = connect
+        self.reads = Reads(store, connect)
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
 
     # Orders that start their own workflow
 
@@ -386,10 +383,7 @@ class Intake:
     # Look-ups the checks share
 
     def order(self, order_no: str) -> OrderView:
-        order = self._store.orders.get_order(order_no.strip())
-        if order is None:
-            raise Refusal(f"no order {order_no}; list them with `vpdn order list`", RefusalKind.not_found)
-        return order
+        return self.reads.order(order_no)
 
     def active_service(self, service_id: str, what: str) -> ServiceView:
         service = self._store.services.get_service(service_id.strip())

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from api import fallouts, orders, reconcile, services, submissions
 from api.auth import Authenticator
 from intake import Intake, Refusal, RefusalKind, problem_text
 from store import OrderStore
@@ -37,6 +38,9 @@ def create_app(intake: Intake, store: OrderStore, authenticator: Authenticator) 
     async def failed(request: Request, error: Exception) -> JSONResponse:
         log.exception("%s %s failed", request.method, request.url.path)
         return JSONResponse({"detail": f"the API failed: {type(error).__name__}; see its log"}, status_code=500)
+
+    for router in (submissions.router, orders.router, services.router, fallouts.router, reconcile.router):
+        app.include_router(router)
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict:
