@@ -2,6 +2,7 @@
 server, with a worker, the provinces' simulator (in-process) and an order store of its own.
 Import `served` (and `http`) into a test module; tokens name one principal per role."""
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -17,9 +18,12 @@ from api.auth import Principal, Role, StaticTokens
 from api.reconcile import hub
 from intake import Intake
 from models.hub import CompletionReport
+from models.members import MemberLine
+from models.service import ServiceRegistration
 from settings import Settings
 from simulator import create_app as create_simulator
 from store import OrderStore
+from tests.helpers import CUSTOMER, acquired_customer, contract
 from worker import build_worker
 
 # token → principal: alice submits, bob only reads, and so on; `all` holds every role.
@@ -78,3 +82,32 @@ async def served(temporal_env, tmp_path_factory) -> AsyncIterator[Served]:
                 httpx.AsyncClient(transport=transport, base_url=settings.hub_url) as provinces:
             yield Served(settings, store, client, http, provinces)
         await hub_client.aclose()
+
+
+TARIFF = {"name": "Acme", "parameters": {"monthly_fee": "100", "member_fee": "5"}}
+MEMBER = "13800000001"
+
+
+def active_service(store: OrderStore, service_id: str, member: str | None = None) -> None:
+    """A service GPMS opened (with one member in GD, joined by order JOIN-<service>, if given)."""
+    acquired_customer(store)
+    store.services.register_service(ServiceRegistration(
+        order_no=f"OPN-{service_id}", service_id=service_id, customer_code=CUSTOMER, apn=f"{service_id.lower()}.vpdn",
+        access_province="SH", paying_province="SH", provinces=["SH", "GD"], tariff=TARIFF,
+        contract=contract(f"CT-{service_id}")))
+    store.services.set_service_state(service_id, "active")
+    if member:
+        store.staging.stage(f"JOIN-{service_id}", service_id, "join", [MemberLine(msisdn=member, name="Li")])
+        store.members.assign_batches(f"JOIN-{service_id}", 10)
+        store.members.record_results(f"JOIN-{service_id}", {member: ("home_done", None, "")}, homes={member: "GD"})
+        store.members.finish_members(f"JOIN-{service_id}", service_id, "join")
+
+
+async def recorded(served: Served, order_no: str, state: str | None = None) -> dict:
+    """The order as the API shows it, once its workflow has recorded it (in `state`, if given)."""
+    for _ in range(300):
+        response = await served.http.get(f"/orders/{order_no}")
+        if response.status_code == 200 and state in (None, response.json()["state"]):
+            return response.json()
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"order {order_no} was never recorded{' ' + state if state else ''}: {response.text}")

@@ -1,37 +1,15 @@
 """Submitting orders through the API: each kind accepted once and refused once, and the
 requester in the audit trail is the authenticated principal, never a typed name."""
 
-import asyncio
-
 import pytest
 
-from models.members import MemberLine
-from models.service import ServiceRegistration
-from store import OrderStore
-from tests.api.served import auth, served  # noqa: F401 - the module's API
-from tests.helpers import CUSTOMER, acquired_customer, contract
+from tests.api.served import MEMBER, TARIFF, active_service, auth, recorded, served  # noqa: F401 - the module's API
+from tests.helpers import CUSTOMER, contract
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-TARIFF = {"name": "Acme", "parameters": {"monthly_fee": "100", "member_fee": "5"}}
 OPENING = {"customer_code": CUSTOMER, "apn": "api.acme.vpdn", "access_province": "SH", "provinces": ["GD"],
            "tariff": TARIFF, "contract": contract("CT-API-1")}
-MEMBER = "13800000001"
-
-
-def active_service(store: OrderStore, service_id: str, member: str | None = None) -> None:
-    """A service GPMS opened (with one member in GD, if given)."""
-    acquired_customer(store)
-    store.services.register_service(ServiceRegistration(
-        order_no=f"OPN-{service_id}", service_id=service_id, customer_code=CUSTOMER, apn=f"{service_id.lower()}.vpdn",
-        access_province="SH", paying_province="SH", provinces=["SH", "GD"], tariff=TARIFF,
-        contract=contract(f"CT-{service_id}")))
-    store.services.set_service_state(service_id, "active")
-    if member:
-        store.staging.stage(f"JOIN-{service_id}", service_id, "join", [MemberLine(msisdn=member)])
-        store.members.assign_batches(f"JOIN-{service_id}", 10)
-        store.members.record_results(f"JOIN-{service_id}", {member: ("home_done", None, "")}, homes={member: "GD"})
-        store.members.finish_members(f"JOIN-{service_id}", service_id, "join")
 
 
 @pytest.fixture(scope="module")
@@ -39,16 +17,6 @@ def services(served):  # noqa: F811
     active_service(served.store, "SVC-A", member=MEMBER)
     active_service(served.store, "SVC-C")
     return served
-
-
-async def recorded(served, order_no: str) -> dict:  # noqa: F811
-    """The order as the API shows it, once its workflow has recorded it."""
-    for _ in range(100):
-        response = await served.http.get(f"/orders/{order_no}")
-        if response.status_code == 200:
-            return response.json()
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"order {order_no} was never recorded: {response.text}")
 
 
 async def assert_requested_by_alice(served, order_no: str) -> None:  # noqa: F811
