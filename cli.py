@@ -65,6 +65,7 @@ from acceptance_sheet import FORMATS, write_table
 from intake import Accepted, Intake, Refusal, RefusalKind, new_order_no, validation_text
 from models.acceptance import AcceptanceTable
 from reads import Reads, province_filter
+from refusal import Unavailable
 from settings import Settings, connect_temporal
 from store import OrderStore
 from workflows.common import failure_text
@@ -210,6 +211,8 @@ def run(coroutine: Any) -> Any:
         raise
     except RPCError as error:
         fail(f"Temporal refused: {error.message}")
+    except Unavailable as error:
+        fail(error.text)
 
 
 def intake() -> Intake:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
 from pydantic import BaseModel, ValidationError
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, RPCTimeoutOrCancelledError, WorkflowUpdateFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -38,7 +38,7 @@ from models.service import (
 from models.service_orders import ServiceOrder, SubmissionAnswer
 from models.provinces import PROVINCE_CODES
 from reads import Reads
-from refusal import Refusal, RefusalKind
+from refusal import Refusal, RefusalKind, Unavailable
 from settings import Settings
 from store import NotificationConflict, OrderStore, StagingConflict
 from submission import notify_customer_change, notify_member_change, start_order, submit_service_order
@@ -114,11 +114,24 @@ class Intake:
         self._settings = settings
         self._store = store
         self._connect = connect
-        self.reads = Reads(store, connect)
+        self.reads = Reads(store, self._client)
 
     @property
     def settings(self) -> Settings:
         return self._settings
+
+    async def _client(self) -> Client:
+        try:
+            return await self._connect()
+        except RuntimeError as error:
+            raise Unavailable(f"cannot reach Temporal at {self._settings.temporal_address}: is `vpdn up` running? "
+                              f"({error})") from None
+
+    @staticmethod
+    def _unconfirmed(order_no: str, error: Exception) -> Unavailable:
+        """Temporal did not confirm a submission: it may have been taken all the same."""
+        return Unavailable(f"Temporal did not confirm order {order_no} ({getattr(error, 'message', '') or 'no answer in time'}"
+                           f"; are the workers running?): see `vpdn order show {order_no}` before submitting it again")
 
     # Orders that start their own workflow
 
@@ -437,11 +450,13 @@ class Intake:
     async def _start(self, run: Any, order: Any, order_type: OrderType, order_no: str, customer_code: str,
                      provinces: list[str]) -> None:
         try:
-            await start_order(await self._connect(), self._settings.task_queue, run, order, order_type=order_type,
+            await start_order(await self._client(), self._settings.task_queue, run, order, order_type=order_type,
                               order_no=order_no, customer_code=customer_code, provinces=provinces)
         except WorkflowAlreadyStartedError:
             raise Refusal(f"order {order_no} was already submitted (workflow {workflow_id_for(order_type, order_no)})",
                           RefusalKind.conflict) from None
+        except (RPCError, RPCTimeoutOrCancelledError) as error:
+            raise self._unconfirmed(order_no, error) from None
 
     async def _queue(self, order_class: type, service: ServiceView, fields: dict) -> Accepted:
         order = validated(order_class, {**fields, "service_id": service.service_id,
@@ -453,9 +468,11 @@ class Intake:
 
     async def _submit(self, order: ServiceOrder) -> SubmissionAnswer:
         try:
-            return await submit_service_order(await self._connect(), self._settings.task_queue, order)
+            return await submit_service_order(await self._client(), self._settings.task_queue, order)
         except WorkflowUpdateFailedError as error:
             raise Refusal(failure_text(error.cause), RefusalKind.conflict) from None
+        except (RPCError, RPCTimeoutOrCancelledError) as error:
+            raise self._unconfirmed(order.order_no, error) from None
 
     @staticmethod
     def _accepted(order_no: str, order_type: OrderType, **fields: Any) -> Accepted:

@@ -19,7 +19,7 @@ from models.orders import MEMBER_ORDER_TYPES, OrderState, OrderStatus, OrderType
 from models.plans import MemberPlan
 from models.provinces import HQ, PROVINCE_CODES, System
 from models.service import ServiceView
-from refusal import Refusal, RefusalKind
+from refusal import Refusal, RefusalKind, Unavailable
 from store import OrderStore
 
 # What a fallout can name as its failing system: the provinces' systems, a missing report, GPMS.
@@ -111,7 +111,8 @@ class Reads:
             return await client.get_workflow_handle(order.workflow_id).query("status", result_type=OrderStatus)
         except RPCError as error:
             if error.status != RPCStatusCode.NOT_FOUND:
-                raise
+                raise Unavailable(f"order {order.order_no}'s workflow did not answer ({error.message}): are the "
+                                  "workers running?") from None
             return OrderStatus(order_no=order.order_no, order_type=order.order_type, state=order.state,
                                sub_state=order.sub_state)
 

@@ -15,3 +15,12 @@ class Refusal(Exception):
     def __init__(self, text: str, kind: RefusalKind = RefusalKind.invalid) -> None:
         super().__init__(text)
         self.text, self.kind = text, kind
+
+
+class Unavailable(Exception):
+    """The engine (Temporal, the workers) cannot take or answer a request now: nothing is
+    wrong with the request, and it may be tried again."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text

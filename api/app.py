@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from api import fallouts, orders, reconcile, services, submissions
 from api.auth import Authenticator
 from intake import Intake, Refusal, RefusalKind, problem_text
+from refusal import Unavailable
 from store import OrderStore
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,10 @@ def create_app(intake: Intake, store: OrderStore, authenticator: Authenticator) 
     @app.exception_handler(Refusal)
     async def refused(request: Request, refusal: Refusal) -> JSONResponse:
         return JSONResponse({"detail": refusal.text}, status_code=REFUSAL_STATUS[refusal.kind])
+
+    @app.exception_handler(Unavailable)
+    async def unavailable(request: Request, error: Unavailable) -> JSONResponse:
+        return JSONResponse({"detail": error.text}, status_code=503)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:

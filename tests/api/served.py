@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import httpx
 import pytest_asyncio
+from fastapi import FastAPI
 from temporalio.client import Client
 
 from adapters.hub import HubClient
@@ -44,6 +45,7 @@ def auth(token: str) -> dict[str, str]:
 
 @dataclass
 class Served:
+    app: FastAPI
     settings: Settings
     store: OrderStore
     client: Client
@@ -80,7 +82,7 @@ async def served(temporal_env, tmp_path_factory) -> AsyncIterator[Served]:
                 httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gpms",
                                   headers=auth("am")) as http, \
                 httpx.AsyncClient(transport=transport, base_url=settings.hub_url) as provinces:
-            yield Served(settings, store, client, http, provinces)
+            yield Served(app, settings, store, client, http, provinces)
         await hub_client.aclose()
 
 

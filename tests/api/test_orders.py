@@ -1,9 +1,18 @@
 """Submitting orders through the API: each kind accepted once and refused once, and the
 requester in the audit trail is the authenticated principal, never a typed name."""
 
+import httpx
 import pytest
+from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 
-from tests.api.served import MEMBER, TARIFF, active_service, auth, recorded, served  # noqa: F401 - the module's API
+import intake as intake_module
+from api.app import create_app
+from api.auth import StaticTokens
+from intake import Intake
+from settings import Settings
+from store import OrderStore
+from tests.api.served import (  # noqa: F401 - served: the module's API
+    MEMBER, PRINCIPALS, TARIFF, active_service, auth, recorded, served)
 from tests.helpers import CUSTOMER, contract
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -158,3 +167,34 @@ async def test_a_submission_without_credentials_is_refused(served):  # noqa: F81
 
     assert response.status_code == 401
     assert response.json()["detail"] == "no credentials: send a bearer token"
+
+
+async def test_a_submission_temporal_cannot_take_answers_503_and_says_why(tmp_path):
+    """Found by the schemathesis run: a failing engine was a 500 with the exception's name."""
+    async def unreachable():
+        raise RuntimeError("Failed client connect: connection refused")
+
+    store = OrderStore(f"sqlite:///{tmp_path / 'gpms.db'}")
+    app = create_app(Intake(Settings(data_dir=tmp_path), store, unreachable), store, StaticTokens(PRINCIPALS))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gpms") as http:
+        response = await http.post("/orders/customer-acquisition", json={"customer_code": "4100012345"},
+                                   headers=auth("am"))
+
+    assert response.status_code == 503
+    assert response.json()["detail"].startswith("cannot reach Temporal at ")
+
+
+async def test_a_submission_its_services_queue_does_not_confirm_answers_503_and_says_how_to_check(
+        services, monkeypatch):
+    """Found by the schemathesis run (no worker answered the update): it was a 500."""
+    async def no_answer(*_):
+        raise WorkflowUpdateRPCTimeoutOrCancelledError()
+
+    monkeypatch.setattr(intake_module, "submit_service_order", no_answer)
+    response = await services.http.post("/orders/tariff-change", json={
+        "service_id": "SVC-A", "order_no": "TRF-API-2", "change": {"parameters": {"monthly_fee": "130"}}})
+
+    assert response.status_code == 503
+    assert response.json()["detail"] == (
+        "Temporal did not confirm order TRF-API-2 (no answer in time; are the workers running?): see "
+        "`vpdn order show TRF-API-2` before submitting it again")
