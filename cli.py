@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from collections.abc import Iterator
 from typing import Annotated, Any, BinaryIO, NoReturn
+from urllib.parse import quote
 
 import httpx
 import typer
@@ -22,7 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from rich.columns import Columns
 from rich.console import Console, Group
 from rich.live import Live
@@ -36,7 +37,7 @@ from temporalio.service import RPCError
 
 from adapters.passwords import SecretsRefused
 from models.customer import AcquisitionResult, CustomerHierarchy
-from models.fallout import FalloutDecision, FalloutPolicy
+from models.fallout import FalloutDecision, FalloutPolicy, FalloutView
 from models.hub import FaultKind, FaultSpec, SeedData
 from models.orders import (
     CompensationDecision,
@@ -52,6 +53,7 @@ from models.members import (
     ItemState,
     MemberCounts,
     MemberOrderResult,
+    MemberResult,
 )
 from models.plans import STANDARD
 from models.words import counted, duration_text
@@ -61,10 +63,12 @@ from models.service import (
     ServiceOpeningResult,
 )
 from models.service_orders import SubmissionAnswer
+import api_client
 from acceptance_sheet import FORMATS, write_table
+from api_client import ApiError
 from intake import Accepted, Intake, Refusal, RefusalKind, new_order_no, validation_text
 from models.acceptance import AcceptanceTable
-from reads import Reads, province_filter
+from reads import OrderList, OrderStatusView, ServiceDetail, ServiceMember, province_filter
 from refusal import Unavailable
 from settings import Settings, connect_temporal
 from store import OrderStore
@@ -183,16 +187,25 @@ def print_rows(headers: list[str], rows: list[list[str]], *, ids: tuple[str, ...
 
 @contextlib.contextmanager
 def answered() -> Iterator[None]:
-    """A question GPMS refuses ends the command with its text: 1 when what was asked for
-    does not exist, 2 for a bad question."""
+    """A question GPMS refuses ends the command with its text: 2 for a bad question, 1 when
+    what was asked for does not exist or GPMS cannot answer."""
     try:
         yield
     except Refusal as refusal:
         fail(refusal.text, code=1 if refusal.kind == RefusalKind.not_found else 2)
+    except ApiError as error:
+        fail(error.text, code=2 if error.status and 400 <= error.status < 500 and error.status != 404 else 1)
 
 
-def reads() -> Reads:
-    return intake().reads
+def read(path: str, answer: Any, **params: Any) -> Any:
+    """GET `path` from GPMS's API, as `answer` (a model or a list of them)."""
+    with answered():
+        return TypeAdapter(answer).validate_python(api_client.get(path, params))
+
+
+def quoted(identifier: str) -> str:
+    """An order number, service id or customer code as one segment of a path."""
+    return quote(identifier.strip(), safe="")
 
 
 def print_json(value: BaseModel | dict | list) -> None:
@@ -344,8 +357,7 @@ def customer_acquire(
 @customer_app.command("show")
 def customer_show(customer_code: str, as_json: JsonOption = False) -> None:
     """Show a stored customer and its hierarchy (group and provincial branches)."""
-    with answered():
-        hierarchy = reads().customer(customer_code)
+    hierarchy = read(f"/customers/{quoted(customer_code)}", CustomerHierarchy)
     if as_json:
         print_json(hierarchy)
     else:
@@ -388,8 +400,7 @@ def customer_notify(
 @order_app.command("show")
 def order_show(order_no: str, as_json: JsonOption = False) -> None:
     """Show an order's state and its audit trail (who did what, when)."""
-    with answered():
-        order = reads().order(order_no)
+    order = find_order(order_no)
     if as_json:
         print_json(order)
         return
@@ -409,21 +420,20 @@ def order_status(
 ) -> None:
     """Where a running (or ended) order stands: state, what it waits for, steps per province,
     jeopardy, and the last events of its audit trail."""
-    order = find_order(order_no)
-    status = run(reads().status(order))
+    view = read(f"/orders/{quoted(order_no)}/status", OrderStatusView)
     if as_json:
-        print_json({"status": status.model_dump(mode="json"),
-                    "events": [e.model_dump(mode="json") for e in order.events[-10:]]})
+        print_json(view)
         return
+    order = find_order(order_no)
     if not watch:
-        console.print(status_view(order, status, member_counts(order)))
+        console.print(status_view(order, view.status, view.members))
         return
-    with Live(status_view(order, status, member_counts(order)), console=console, refresh_per_second=2) as live:
-        while status.state not in TERMINAL_STATES:
+    with Live(status_view(order, view.status, view.members), console=console, refresh_per_second=2) as live:
+        while view.status.state not in TERMINAL_STATES:
             time.sleep(1)
+            view = read(f"/orders/{quoted(order_no)}/status", OrderStatusView)
             order = find_order(order_no)
-            status = run(reads().status(order))
-            live.update(status_view(order, status, member_counts(order)))
+            live.update(status_view(order, view.status, view.members))
 
 
 def status_view(order: OrderView, status: OrderStatus, members: MemberCounts | None = None) -> Group:
@@ -474,10 +484,6 @@ FINISHED_STEP_STATES = ("done", "skipped")
 BATCH_SUFFIX = re.compile(r" ([A-Z]{2}#\d+)$")
 
 
-def member_counts(order: OrderView) -> MemberCounts | None:
-    return reads().member_counts(order)
-
-
 @order_app.command("list")
 def order_list(
     state: Annotated[OrderState | None, typer.Option(help="Only orders in this state.")] = None,
@@ -490,9 +496,8 @@ def order_list(
     as_json: JsonOption = False,
 ) -> None:
     """Orders from the order store, newest first."""
-    with answered():
-        found = reads().orders({"state": state, "order_type": order_type, "service_id": service,
-                                "customer_code": customer, "province": province, "older_than": older_than}, limit)
+    found = read("/orders", OrderList, state=state, type=order_type, service=service, customer=customer,
+                 province=province, older_than=older_than, limit=limit)
     orders = found.orders
     if as_json:
         print_json([order.model_dump(mode="json", exclude={"events"}) for order in orders])
@@ -549,8 +554,7 @@ def order_resolve(
 
 
 def find_order(order_no: str) -> OrderView:
-    with answered():
-        return reads().order(order_no)
+    return read(f"/orders/{quoted(order_no)}", OrderView)
 
 def decide(order_no: str, update: str, decision: BaseModel) -> None:
     """Send a person's decision to the order's workflow; say at once whether it was taken."""
@@ -721,8 +725,7 @@ def service_close(
 @service_app.command("members")
 def service_members(service_id: str, as_json: JsonOption = False) -> None:
     """The members now in a VPDN, with their home provinces and member plans."""
-    with answered():
-        members = reads().service_members(service_id)
+    members = read(f"/services/{quoted(service_id)}/members", list[ServiceMember])
     if as_json:
         print_json([member.model_dump(mode="json") for member in members])
         return
@@ -767,8 +770,7 @@ def service_report(
 def service_show(service_id: str, as_json: JsonOption = False) -> None:
     """A VPDN service as GPMS records it: state, provinces, line, rental, contract, the
     tariff package in force, members per home province and the orders not yet ended."""
-    with answered():
-        service = reads().service_detail(service_id)
+    service = read(f"/services/{quoted(service_id)}", ServiceDetail)
     homes, open_orders = service.members_by_home_province, service.open_orders
     if as_json:
         print_json(service)
@@ -970,8 +972,7 @@ def order_members(
     as_json: JsonOption = False,
 ) -> None:
     """Per-member results of a member order: state, and the code and reason of a failure."""
-    with answered():
-        results = reads().members(order_no, state)
+    results = read(f"/orders/{quoted(order_no)}/members", list[MemberResult], state=state)
     if as_json:
         print_json([r.model_dump(mode="json") for r in results])
         return
@@ -992,8 +993,7 @@ def fallout_list(
     as_json: JsonOption = False,
 ) -> None:
     """The fallout worklist: open fallouts, oldest first."""
-    with answered():
-        fallouts = reads().fallouts(province, system, all_)
+    fallouts = read("/fallouts", list[FalloutView], province=province, system=system, all=all_)
     if as_json:
         print_json([f.model_dump(mode="json") for f in fallouts])
         return
@@ -1036,12 +1036,11 @@ def fallout_resolve(
 @fallout_app.command("policy")
 def fallout_policy(as_json: JsonOption = False) -> None:
     """The fallout policy in force: the first matching rule decides."""
-    path = Settings().fallout_policy_file
-    policy = FalloutPolicy.load(path)
+    policy = read("/fallout-policy", FalloutPolicy)
     if as_json:
         print_json(policy)
         return
-    table = Table("order type", "step", "system", "code", "action", "why", title=f"fallout policy ({path})")
+    table = Table("order type", "step", "system", "code", "action", "why", title="fallout policy")
     for rule in policy.rules:
         action = {"retry": f"retry {rule.retries}x, then hold", "hold": f"hold {duration_text(rule.hold_for)}, then compensate"}
         table.add_row(rule.order_type, rule.step, rule.system, rule.code, action.get(rule.action, rule.action),

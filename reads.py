@@ -15,7 +15,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from models.customer import CustomerHierarchy
 from models.fallout import FalloutView
 from models.members import MemberCounts, MemberResult
-from models.orders import MEMBER_ORDER_TYPES, OrderState, OrderStatus, OrderType, OrderView
+from models.orders import MEMBER_ORDER_TYPES, OrderEventView, OrderState, OrderStatus, OrderType, OrderView
 from models.plans import MemberPlan
 from models.provinces import HQ, PROVINCE_CODES, System
 from models.service import ServiceView
@@ -41,6 +41,15 @@ class OrderFilters(BaseModel):
 class OrderList(BaseModel):
     orders: list[OrderView]
     total: int
+
+
+class OrderStatusView(BaseModel):
+    """`vpdn order status`: the workflow's status, a member order's members by where they
+    stand, and the latest events of the audit trail."""
+
+    status: OrderStatus
+    members: MemberCounts | None
+    events: list[OrderEventView]
 
 
 class OpenOrder(BaseModel):

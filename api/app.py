@@ -9,6 +9,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 
 from api import fallouts, orders, reconcile, services, submissions
 from api.auth import Authenticator
@@ -32,6 +33,11 @@ def create_app(intake: Intake, store: OrderStore, authenticator: Authenticator) 
     @app.exception_handler(Unavailable)
     async def unavailable(request: Request, error: Unavailable) -> JSONResponse:
         return JSONResponse({"detail": error.text}, status_code=503)
+
+    @app.exception_handler(OperationalError)
+    async def store_unreachable(request: Request, error: OperationalError) -> JSONResponse:
+        url = store.engine.url.render_as_string(hide_password=True)
+        return JSONResponse({"detail": f"the order store is unreachable ({url}): {error.orig}"}, status_code=503)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:

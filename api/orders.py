@@ -5,14 +5,12 @@ acceptance table kept with it. Every staff role may read; the hub may not."""
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from pydantic import BaseModel
-
 from acceptance_sheet import table_bytes
 from api.auth import Principal, Role, require
 from models.acceptance import AcceptanceTable
-from models.members import ItemState, MemberCounts, MemberResult
-from models.orders import OrderEventView, OrderState, OrderStatus, OrderType, OrderView
-from reads import OrderList, Reads
+from models.members import ItemState, MemberResult
+from models.orders import OrderEventView, OrderState, OrderType, OrderView
+from reads import OrderList, OrderStatusView, Reads
 
 READERS = (Role.viewer, Role.account_manager, Role.hq_auditor, Role.operator, Role.admin)
 Reader = Annotated[Principal, Depends(require(*READERS))]
@@ -24,15 +22,6 @@ TableFormat = Annotated[Literal["xlsx", "csv"] | None, Query(
 TableLang = Annotated[Literal["zh", "en"], Query(description="Column headers in Chinese or English.")]
 
 router = APIRouter(prefix="/orders", tags=["orders"])
-
-
-class OrderStatusView(BaseModel):
-    """`vpdn order status`: the workflow's status, a member order's members by where they
-    stand, and the latest events of the audit trail."""
-
-    status: OrderStatus
-    members: MemberCounts | None
-    events: list[OrderEventView]
 
 
 def reads(request: Request) -> Reads:

@@ -7,11 +7,16 @@ import httpx
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.auth import Principal, Role, StaticTokens
+from intake import Intake
 from models.customer import CustomerHierarchy
 from models.orders import OrderStatus, OrderType, workflow_id_for
 from models.service import ServiceOpeningOrder, ServiceOrderResult
 from models.service_orders import SubmissionAnswer
-from settings import Settings
+from settings import Settings, connect_temporal
 from store import OrderStore
 from submission import start_order, submit_service_order
 from workflows.service_opening import ServiceOpening
@@ -146,3 +151,14 @@ async def package_versions(simulator: httpx.AsyncClient, provinces: list[str]) -
         for package in await holdings(simulator, province, "crm", "group_tariff_package"):
             held[province] = package["data"]["version"]
     return held
+
+
+def api_in_process() -> httpx.Client:
+    """GPMS's API as `vpdn api` serves it, in-process, over the order store and Temporal
+    that the environment names; its caller holds every role (for the CLI's tests)."""
+    settings = Settings()
+    store = OrderStore(settings.database_url)
+    app = create_app(Intake(settings, store, lambda: connect_temporal(settings)), store,
+                     StaticTokens({"cli": Principal(name="cli", roles=frozenset(Role))}))
+    return TestClient(app, base_url="http://gpms", headers={"Authorization": "Bearer cli"},
+                      raise_server_exceptions=False)

@@ -8,9 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_asyncio
+from fastapi.testclient import TestClient
 from openpyxl import load_workbook
+from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner
 
+import api_client
 from cli import app as cli_app
 from models.fallout import Fallout
 from models.orders import NewOrder
@@ -21,7 +24,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def world(served, temporal_env):  # noqa: F811
+async def world(served):  # noqa: F811
     """SVC-R in the store with one member joined by JOIN-SVC-R and a held fallout; OPN-R-1
     opened through the API and the simulated provinces, completed."""
     store = served.store
@@ -38,14 +41,16 @@ async def world(served, temporal_env):  # noqa: F811
         "provinces": ["GD"], "tariff": TARIFF, "contract": contract("CT-R-1"), "pre_approved_by": "hq-wang"})
     assert opened.status_code == 201, opened.text
     await recorded(served, "OPN-R-1", "completed")
-    served.temporal_address = temporal_env.client.service_client.config.target_host
-    return served
+    with pytest.MonkeyPatch.context() as patch:  # the CLI reaches this API, as bob
+        patch.setattr(api_client, "session", lambda: TestClient(served.app, base_url="http://gpms",
+                                                                headers=auth("viewer")))
+        yield served
 
 
 async def cli(world, *args: str) -> object:
-    """What `vpdn <args> --json` prints on the same order store."""
-    env = {"VPDN_DATA_DIR": str(world.settings.data_dir), "TEMPORAL_ADDRESS": world.temporal_address}
-    result = await asyncio.to_thread(CliRunner().invoke, cli_app, [*args, "--json"], env=env)
+    """What `vpdn <args> --json` prints (the CLI runs in a thread: the API's test client
+    runs the app on a loop of its own)."""
+    result = await asyncio.to_thread(CliRunner().invoke, cli_app, [*args, "--json"])
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -168,3 +173,15 @@ async def test_every_staff_role_reads_and_the_hub_does_not(world, token, status)
     if status == 403:
         assert response.json()["detail"] == "hq-hub lacks the role viewer or account_manager or hq_auditor or " \
                                             "operator or admin"
+
+
+async def test_an_unreachable_order_store_is_503_naming_it_without_its_password(world, monkeypatch):
+    def unreachable(*args, **kwargs):
+        raise OperationalError("SELECT", {}, ConnectionRefusedError("connection refused"))
+
+    monkeypatch.setattr("store.orders.OrderRecords.list_orders", unreachable)
+    response = await world.http.get("/orders")
+
+    assert response.status_code == 503
+    assert response.json()["detail"] == (f"the order store is unreachable ({world.settings.database_url}): "
+                                         "connection refused")
