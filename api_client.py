@@ -31,7 +31,7 @@ def session() -> httpx.Client:
 
 
 def get(path: str, params: dict[str, Any] | None = None) -> Any:
-    """The API's answer to GET `path` (JSON, or the bytes of a file)."""
+    """The API's answer (JSON) to GET `path`."""
     return _answer("GET", path, params={k: v for k, v in (params or {}).items() if v is not None})
 
 
@@ -47,8 +47,7 @@ def _answer(method: str, path: str, **request: Any) -> Any:
     except httpx.HTTPError as error:
         raise ApiError(f"cannot reach the GPMS API at {base_url()}: is `vpdn up` running? ({error})") from None
     if response.is_success:
-        return response.json() if response.headers.get("content-type", "").startswith("application/json") \
-            else response.content
+        return response.json()
     try:
         detail = response.json()["detail"]
     except (ValueError, KeyError, TypeError):

@@ -1,11 +1,13 @@
-"""Reading through the API: what `vpdn order|service|customer|fallout … --json` shows, for
-every staff role and not for the hub; bad filters refused with the CLI's words."""
+"""Reading through the API: what `vpdn order|service|customer|fallout … --json` shows (the
+CLI asks this API), for every staff role and not for the hub; bad filters refused with the
+CLI's words."""
 
 import asyncio
 import io
 import json
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 import pytest_asyncio
 from fastapi.testclient import TestClient
@@ -185,3 +187,16 @@ async def test_an_unreachable_order_store_is_503_naming_it_without_its_password(
     assert response.status_code == 503
     assert response.json()["detail"] == (f"the order store is unreachable ({world.settings.database_url}): "
                                          "connection refused")
+
+
+async def test_the_clis_api_client_says_in_one_line_why_it_got_no_answer(world, monkeypatch):
+    with pytest.raises(api_client.ApiError) as refused:  # the CLI asks as bob, a viewer
+        await asyncio.to_thread(api_client.post, "/reconcile")
+    monkeypatch.setattr(api_client, "session", lambda: httpx.Client(base_url="http://127.0.0.1:1"))
+    monkeypatch.setenv("VPDN_API_URL", "http://127.0.0.1:1")
+    with pytest.raises(api_client.ApiError) as unreachable:
+        await asyncio.to_thread(api_client.get, "/orders")
+
+    assert (refused.value.status, refused.value.text) == (403, "bob lacks the role operator")
+    assert unreachable.value.status is None
+    assert unreachable.value.text.startswith("cannot reach the GPMS API at http://127.0.0.1:1: is `vpdn up` running?")
