@@ -1,55 +1,83 @@
-"""The CLI's way in: GPMS's API over HTTP (`VPDN_API_URL`, bearer token `VPDN_API_TOKEN`).
+"""How the CLI reaches the API (VPDN_API_URL): as whom, and its answers in one line.
 
-Every refusal or failure becomes one `ApiError` line with the API's own text and status.
+The person acting is chosen by the global `vpdn --as NAME` (its token from the data folder's
+credentials.json, which `vpdn up` writes) or else by VPDN_API_TOKEN. A refusal (4xx) is an
+`ApiError` carrying the API's text and exit code 2; an API that cannot be reached or that
+fails is one line and exit code 1. `cli.py` prints an ApiError as it prints every error.
 """
 
+import json
 import os
+from pathlib import Path
 from typing import Any
 
 import httpx
 
-DEFAULT_URL = "http://127.0.0.1:8300"
+from settings import Settings
+
+TOKEN_VARIABLE = "VPDN_API_TOKEN"
 
 
 class ApiError(Exception):
-    """The API refused (its status and text), or could not be reached (status None)."""
+    """The API refused (`status` 4xx, exit code 2) or could not answer (exit code 1)."""
 
-    def __init__(self, text: str, status: int | None = None) -> None:
+    def __init__(self, text: str, exit_code: int, status: int | None = None) -> None:
         super().__init__(text)
-        self.text, self.status = text, status
+        self.text, self.exit_code, self.status = text, exit_code, status
 
 
-def base_url() -> str:
-    return os.environ.get("VPDN_API_URL") or DEFAULT_URL
+_acting_as: str | None = None
 
 
-def session() -> httpx.Client:
-    """An HTTP client of the API (tests put the app in-process here)."""
-    token = os.environ.get("VPDN_API_TOKEN")
-    return httpx.Client(base_url=base_url(), timeout=60,
-                        headers={"Authorization": f"Bearer {token}"} if token else {})
+def act_as(name: str | None) -> None:
+    """Act as `name` (from credentials.json) in this command's calls; None: VPDN_API_TOKEN."""
+    global _acting_as
+    _acting_as = name
 
 
-def get(path: str, params: dict[str, Any] | None = None) -> Any:
-    """The API's answer (JSON) to GET `path`."""
-    return _answer("GET", path, params={k: v for k, v in (params or {}).items() if v is not None})
+def credentials_file(settings: Settings) -> Path:
+    return settings.data_dir / "credentials.json"
 
 
-def post(path: str, json: Any = None, files: dict | None = None, data: dict | None = None) -> Any:
-    """The API's answer to POST `path` with a JSON body, or a multipart form with `files`."""
-    return _answer("POST", path, json=json, files=files, data=data)
-
-
-def _answer(method: str, path: str, **request: Any) -> Any:
+def token(settings: Settings) -> str:
+    """The bearer token of the person acting."""
+    if _acting_as is None:
+        if found := os.environ.get(TOKEN_VARIABLE):
+            return found
+        raise ApiError(f"who is acting? choose a person with `vpdn --as NAME …` (the names in "
+                       f"{credentials_file(settings)}) or set {TOKEN_VARIABLE}", 2)
+    path = credentials_file(settings)
     try:
-        with session() as client:
-            response = client.request(method, path, **request)
-    except httpx.HTTPError as error:
-        raise ApiError(f"cannot reach the GPMS API at {base_url()}: is `vpdn up` running? ({error})") from None
-    if response.is_success:
-        return response.json()
+        people = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise ApiError(f"cannot read the credentials of --as {_acting_as} in {path} (`vpdn up` writes them): "
+                       f"{error}", 2) from None
+    if _acting_as not in people:
+        raise ApiError(f"no credentials for {_acting_as} in {path}; known are {', '.join(people)}", 2)
+    return people[_acting_as]["token"]
+
+
+def call(method: str, path: str, *, body: Any = None, params: dict | None = None, timeout: float = 60) -> Any:
+    """Call the API as the person acting with a JSON `body`; its JSON answer, or an ApiError."""
+    return request(method, path, json=body, params=params, timeout=timeout).json()
+
+
+def request(method: str, path: str, *, timeout: float = 60, **sent: Any) -> httpx.Response:
+    """Call the API as the person acting (`sent`: httpx's json, params, data, files, content);
+    its answer when it succeeded (2xx, 3xx), else an ApiError."""
+    settings = Settings()
+    url = settings.api_url.rstrip("/")
+    try:
+        response = httpx.request(method, url + path, timeout=timeout,
+                                 headers={"Authorization": f"Bearer {token(settings)}"}, **sent)
+    except httpx.TransportError as error:
+        raise ApiError(f"cannot reach the API at {url}: is `vpdn up` (or `vpdn api`) running? ({error})", 1) from None
+    if response.status_code < 400:
+        return response
     try:
         detail = response.json()["detail"]
     except (ValueError, KeyError, TypeError):
-        detail = response.text.strip() or response.reason_phrase
-    raise ApiError(detail if isinstance(detail, str) else str(detail), response.status_code)
+        detail = response.text or response.reason_phrase
+    if response.status_code >= 500:
+        raise ApiError(f"the API at {url} failed: {detail}", 1, response.status_code)
+    raise ApiError(str(detail), 2, response.status_code)

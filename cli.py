@@ -11,11 +11,11 @@ import os
 import sys
 import time
 import traceback
+import urllib.parse
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from collections.abc import Iterator
 from typing import Annotated, Any, BinaryIO, NoReturn
-from urllib.parse import quote
 
 import httpx
 import typer
@@ -37,11 +37,9 @@ from temporalio.service import RPCError
 
 from adapters.passwords import SecretsRefused
 from models.customer import AcquisitionResult, CustomerHierarchy
-from models.fallout import FalloutDecision, FalloutPolicy, FalloutView
+from models.fallout import FalloutPolicy, FalloutView
 from models.hub import FaultKind, FaultSpec, SeedData
 from models.orders import (
-    CompensationDecision,
-    Decision,
     OrderState,
     OrderStatus,
     OrderType,
@@ -66,12 +64,15 @@ from models.service_orders import SubmissionAnswer
 import api_client
 from acceptance_sheet import FORMATS, write_table
 from api_client import ApiError
+from cli_admin import admin_app
 from intake import Accepted, Intake, Refusal, RefusalKind, new_order_no, validation_text
 from models.acceptance import AcceptanceTable
 from reads import OrderList, OrderStatusView, ServiceDetail, ServiceMember, province_filter
 from refusal import Unavailable
 from settings import Settings, connect_temporal
 from store import OrderStore
+from telemetry.logs import configure_logging
+from telemetry.traces import start_tracing, stop_tracing
 from workflows.common import failure_text
 
 class Commands(TyperGroup):
@@ -94,6 +95,8 @@ def explain(error: Exception) -> tuple[str, int]:
     """What went wrong, in one line, and the exit code."""
     if isinstance(error, Refusal):
         return f"{error.text}; nothing started", 2
+    if isinstance(error, ApiError):
+        return error.text, error.exit_code
     if isinstance(error, WorkflowUpdateFailedError):
         return failure_text(error.cause), 2
     if isinstance(error, WorkflowFailureError):
@@ -129,8 +132,13 @@ def show_version(asked: bool) -> None:
 
 @app.callback()
 def options(version: Annotated[bool, typer.Option("--version", callback=show_version, is_eager=True,
-                                                  help="Print the version and exit.")] = False) -> None:
+                                                  help="Print the version and exit.")] = False,
+            as_: Annotated[str | None, typer.Option("--as", metavar="NAME", help=(
+                "Act as NAME: its token from the data folder's credentials.json (`vpdn up` writes it); "
+                "else VPDN_API_TOKEN."))] = None) -> None:
     """VPDN order orchestrator (GPMS): cross-province VPDN orders on Temporal."""
+    start_tracing(Settings().otlp_endpoint, "vpdn")
+    api_client.act_as(as_)
 
 
 customer_app = typer.Typer(help="Group customers: acquire from the provinces, show.", no_args_is_help=True, rich_markup_mode=None)
@@ -147,6 +155,7 @@ app.add_typer(member_app, name="member")
 app.add_typer(tariff_app, name="tariff")
 app.add_typer(fallout_app, name="fallout")
 app.add_typer(sim_app, name="sim")
+app.add_typer(admin_app, name="admin")
 
 console = Console()
 errors = Console(stderr=True)
@@ -200,12 +209,8 @@ def answered() -> Iterator[None]:
 def read(path: str, answer: Any, **params: Any) -> Any:
     """GET `path` from GPMS's API, as `answer` (a model or a list of them)."""
     with answered():
-        return TypeAdapter(answer).validate_python(api_client.get(path, params))
-
-
-def quoted(identifier: str) -> str:
-    """An order number, service id or customer code as one segment of a path."""
-    return quote(identifier.strip(), safe="")
+        return TypeAdapter(answer).validate_python(api_client.call(
+            "GET", path, params={name: value for name, value in params.items() if value is not None}))
 
 
 def print_json(value: BaseModel | dict | list) -> None:
@@ -261,8 +266,10 @@ def up() -> None:
     """
     from embedded import PortTaken, run_embedded
 
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
     try:
-        asyncio.run(run_embedded(Settings(), console))
+        asyncio.run(run_embedded(settings, console))
     except (SecretsRefused, PortTaken) as refusal:
         fail(str(refusal), code=2)
     except KeyboardInterrupt:
@@ -310,10 +317,25 @@ def worker() -> None:
     """Run only the worker (what production runs)."""
     from worker import run_worker
 
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
     try:
-        asyncio.run(run_worker(Settings()))
+        asyncio.run(run_worker(settings))
     except SecretsRefused as refusal:
         fail(str(refusal), code=2)
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command("api")
+def api_command(host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1") -> None:
+    """Run only the API on VPDN_API_PORT (what production runs beside the workers)."""
+    from api.server import serve
+
+    settings = Settings()
+    console.print(f"GPMS API on http://{host}:{settings.api_port} (its documentation: /docs)")
+    try:
+        asyncio.run(serve(settings, host=host))
     except KeyboardInterrupt:
         pass
 
@@ -324,6 +346,7 @@ def simulator() -> None:
     from simulator.server import serve
 
     settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
     console.print(f"provinces' simulator on {settings.hub_url}")
     try:
         asyncio.run(serve(settings))
@@ -514,27 +537,27 @@ ReasonOption = Annotated[str, typer.Option("--reason", help="Why (recorded in th
 
 
 @order_app.command("approve")
-def order_approve(order_no: str, by: ByOption = getpass.getuser(), reason: ReasonOption = "") -> None:
-    """Approve an order's business audit (业务审核)."""
-    decide(order_no, "approve", Decision(by=by, reason=reason))
+def order_approve(order_no: str, reason: ReasonOption = "") -> None:
+    """Approve an order's business audit (业务审核): an hq_auditor who did not submit it."""
+    decide(f"/orders/{quoted(order_no)}/approval", {"reason": reason})
 
 
 @order_app.command("reject")
-def order_reject(order_no: str, reason: ReasonOption, by: ByOption = getpass.getuser()) -> None:
+def order_reject(order_no: str, reason: ReasonOption) -> None:
     """Reject an order's business audit; nothing is done in the provinces."""
-    decide(order_no, "reject", Decision(by=by, reason=reason))
+    decide(f"/orders/{quoted(order_no)}/rejection", {"reason": reason})
 
 
 @order_app.command("confirm-rental")
-def order_confirm_rental(order_no: str, by: ByOption = getpass.getuser(), reason: ReasonOption = "") -> None:
-    """Record the customer's confirmation that the rental starts (today)."""
-    decide(order_no, "confirm_rental", Decision(by=by, reason=reason))
+def order_confirm_rental(order_no: str, reason: ReasonOption = "") -> None:
+    """Record the customer's confirmation that the rental starts (today): an account_manager."""
+    decide(f"/orders/{quoted(order_no)}/rental-confirmation", {"reason": reason})
 
 
 @order_app.command("cancel")
-def order_cancel(order_no: str, reason: ReasonOption, by: ByOption = getpass.getuser()) -> None:
-    """Cancel an order before it completes: what was done is compensated."""
-    decide(order_no, "cancel", Decision(by=by, reason=reason))
+def order_cancel(order_no: str, reason: ReasonOption) -> None:
+    """Cancel an order before it completes: what was done is compensated (an operator)."""
+    decide(f"/orders/{quoted(order_no)}/cancellation", {"reason": reason})
 
 
 @order_app.command("resolve")
@@ -542,26 +565,27 @@ def order_resolve(
     order_no: str,
     action: Annotated[str, typer.Option(help="retry: try the failed undos again; done_by_hand: "
                                              "they were completed by hand.")],
-    by: ByOption = getpass.getuser(),
     reason: ReasonOption = "",
 ) -> None:
-    """Decide on an order held because a compensation failed."""
-    try:
-        decision = CompensationDecision(by=by, action=action, reason=reason)
-    except ValidationError as error:
-        fail(validation_text(error), code=2)
-    decide(order_no, "resolve_compensation", decision)
+    """Decide on an order held because a compensation failed (an operator)."""
+    decide(f"/orders/{quoted(order_no)}/compensation-resolution", {"action": action, "reason": reason})
 
 
 def find_order(order_no: str) -> OrderView:
     return read(f"/orders/{quoted(order_no)}", OrderView)
 
-def decide(order_no: str, update: str, decision: BaseModel) -> None:
-    """Send a person's decision to the order's workflow; say at once whether it was taken."""
+def quoted(identifier: str) -> str:
+    return urllib.parse.quote(identifier.strip(), safe="")
+
+
+def decide(path: str, body: dict) -> None:
+    """Send a person's decision through the API; say at once whether it was taken."""
     try:
-        console.print(run(intake().decide(order_no, update, decision)))
-    except Refusal as refusal:
-        fail(refusal.text if refusal.kind == RefusalKind.not_found else f"refused: {refusal.text}")
+        console.print(api_client.call("POST", path, body=body)["answer"], highlight=False)
+    except ApiError as refusal:
+        if refusal.status == 409:
+            fail(f"refused: {escape(refusal.text)}", code=2)
+        raise
 
 # VPDN services
 
@@ -607,7 +631,7 @@ def service_open(
     if result:
         console.print(f"order {accepted.order_no} {result.state}; rental from {result.rental_start}")
     elif not fields.get("pre_approved_by"):
-        console.print(f"awaiting business audit: vpdn order approve {accepted.order_no} --by <name>")
+        console.print(f"awaiting business audit by an hq_auditor: vpdn order approve {accepted.order_no}")
     console.print(f"follow it: vpdn order status {accepted.order_no}")
 
 
@@ -850,7 +874,7 @@ def print_queue_position(answer: SubmissionAnswer, pre_approved_by: str | None) 
     if answer.waiting_behind:
         console.print(f"queued: waiting behind order {answer.waiting_behind} on the same service")
     if not pre_approved_by:
-        console.print(f"it will await its business audit: vpdn order approve {answer.order_no} --by <name>")
+        console.print(f"it will await its business audit by an hq_auditor: vpdn order approve {answer.order_no}")
 
 
 def follow_members(store: OrderStore, order_no: str, member_count: int) -> MemberOrderResult:
@@ -1016,21 +1040,10 @@ def age_text(age: timedelta) -> str:
 def fallout_resolve(
     fallout_id: str,
     action: Annotated[str, typer.Option(help="retry, skip or compensate.")],
-    by: ByOption = getpass.getuser(),
     reason: ReasonOption = "",
 ) -> None:
-    """Decide on a fallout: retry the step, skip it, or compensate the order."""
-    fallout = OrderStore(Settings().database_url).fallouts.get_fallout(fallout_id.strip())
-    if fallout is None:
-        fail(f"no fallout {fallout_id}; see `vpdn fallout list`")
-    if fallout.state != "open":
-        fail(f"fallout {fallout.fallout_id} was already resolved: {fallout.decision} by {fallout.decided_by}"
-             + (f" ({fallout.reason})" if fallout.reason else ""), code=2)
-    try:
-        decision = FalloutDecision(fallout_id=fallout.fallout_id, action=action, by=by, reason=reason)
-    except ValidationError as error:
-        fail(validation_text(error), code=2)
-    decide(fallout.order_no, "resolve_fallout", decision)
+    """Decide on a fallout: retry the step, skip it, or compensate the order (an operator)."""
+    decide(f"/fallouts/{quoted(fallout_id)}/resolution", {"action": action, "reason": reason})
 
 
 @fallout_app.command("policy")
@@ -1208,6 +1221,7 @@ def main() -> None:
         if isinstance(exit_.code, str):
             errors.print(f"[red]error:[/red] {exit_.code}", highlight=False, soft_wrap=True)
         code = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
+    stop_tracing()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

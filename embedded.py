@@ -1,4 +1,5 @@
-"""The embedded default behind `vpdn up`: Temporal dev server + provinces' simulator + worker.
+"""The embedded default behind `vpdn up`: Temporal dev server + provinces' simulator + worker
++ the API, with a few local people whose tokens are kept in the data folder's credentials.json.
 
 The dev server keeps its history in the data folder next to the order store, so the two
 agree after a restart. An already reachable Temporal server is used instead of a new one.
@@ -11,27 +12,36 @@ import asyncio
 import contextlib
 import ctypes
 import dataclasses
+import json
 import os
 import shlex
 import signal
 import socket
 import subprocess
+from pathlib import Path
 
 from rich.console import Console
 from temporalio.client import Client
 from temporalio.service import RPCError
 
 from adapters.passwords import create_secrets_file
+from api.server import serve as serve_api
 from models import search_attributes
-from private_files import private_folder
+from private_files import private_folder, write_private_file
 from settings import Settings, connect_temporal, temporal_cli_path
 from simulator.db import open_database
 from simulator.seed import ensure_demo_data
 from simulator.server import serve
+from store import OrderStore
+from telemetry.metrics import prometheus_runtime
 from worker import build_worker, ensure_search_attributes, member_passwords
 
 STARTUP_TIMEOUT_S = 60
 PR_SET_PDEATHSIG = 1
+
+# The embedded default's people: `vpdn --as NAME` acts as one of them.
+LOCAL_PRINCIPALS = {"alice": ["account_manager"], "bob": ["hq_auditor"], "carol": ["operator"], "hub": ["hub"],
+                    "admin": ["admin"]}
 
 
 class PortTaken(Exception):
@@ -63,7 +73,8 @@ def port_free(host: str, port: int) -> bool:
 def check_ports(settings: Settings, start_server: bool) -> None:
     """Refuse before anything starts when a port we would listen on is taken, saying which
     setting moves it."""
-    needed = [(settings.simulator_port, "the provinces' simulator", "VPDN_SIM_PORT")]
+    needed = [(settings.simulator_port, "the provinces' simulator", "VPDN_SIM_PORT"),
+              (settings.api_port, "the API", "VPDN_API_PORT")]
     if start_server:
         host, _, port = settings.temporal_address.rpartition(":")
         needed += [(int(port), "the Temporal dev server", "TEMPORAL_ADDRESS"),
@@ -102,6 +113,7 @@ async def connect_when_ready(settings: Settings, server: subprocess.Popen | None
     """Connect to Temporal, retrying until its frontend is healthy (the port answers before
     it is), within STARTUP_TIMEOUT_S."""
     deadline = asyncio.get_running_loop().time() + STARTUP_TIMEOUT_S
+    runtime = prometheus_runtime(settings.metrics_address) if settings.metrics_address else None
     with console.status(f"starting the Temporal dev server on {settings.temporal_address}…"):
         while True:
             if server is not None and server.poll() is not None:
@@ -109,7 +121,7 @@ async def connect_when_ready(settings: Settings, server: subprocess.Popen | None
                                  "see temporal.log in the data folder")
             try:
                 if await reachable(settings.temporal_address):
-                    client = await connect_temporal(settings)
+                    client = await connect_temporal(settings, runtime)
                     await client.service_client.check_health()
                     return client
             except (RPCError, RuntimeError):
@@ -144,6 +156,29 @@ def stop(server: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         server.kill()
         server.wait()
+
+
+def credentials_file(settings: Settings) -> Path:
+    return settings.data_dir / "credentials.json"
+
+
+def local_principals(settings: Settings) -> None:
+    """Give the local people tokens on first start, kept in credentials.json (0600): again for
+    one whose token the order store no longer accepts (revoked, or a new store)."""
+    path, store = credentials_file(settings), OrderStore(settings.database_url)
+    kept = json.loads(path.read_text()) if path.exists() else {}
+    credentials = {}
+    for name, roles in LOCAL_PRINCIPALS.items():
+        token = kept.get(name, {}).get("token")
+        if not token or store.tokens.holder(token) is None:
+            store.tokens.revoke(name)
+            token = store.tokens.create(name, roles, expires_at=None)
+        credentials[name] = {"token": token, "roles": roles}
+    if credentials != kept:
+        written = path.with_name(f".{path.name}.new")
+        written.unlink(missing_ok=True)
+        write_private_file(written, json.dumps(credentials, indent=2).encode())
+        written.replace(path)
 
 
 def private_data(settings: Settings) -> Settings:
@@ -183,11 +218,18 @@ async def run_embedded(settings: Settings, console: Console) -> None:
         simulator = asyncio.create_task(serve(settings))
         await serving(simulator, f"127.0.0.1:{settings.simulator_port}")
         running = asyncio.create_task(worker.run())
+        local_principals(settings)
+        api = asyncio.create_task(serve_api(settings, client))
+        await serving(api, f"127.0.0.1:{settings.api_port}")
+        api_url = f"http://127.0.0.1:{settings.api_port}"
         console.print(
             f"[green]vpdn is up[/green]\n"
             f"  Temporal UI:     {ui}\n"
             f"  Temporal:        {address} (namespace {settings.namespace}, task queue {settings.task_queue})\n"
             f"  provinces' hub:  {settings.hub_url}\n"
+            f"  API:             {api_url} (its documentation: {api_url}/docs)\n"
+            f"  people:          {', '.join(LOCAL_PRINCIPALS)} (their tokens in {credentials_file(settings)}; "
+            f"act as one with vpdn --as NAME)\n"
             f"  order store:     {settings.database_url}\n"
             f"Start an order from another terminal (source .venv/bin/activate first"
             + (f", then {exported}" if (exported := export_line()) else "") + "):\n"
@@ -197,12 +239,13 @@ async def run_embedded(settings: Settings, console: Console) -> None:
             soft_wrap=True,  # the export line stays one line, to be copied whole
         )
         stop_waiter = asyncio.create_task(stopping.wait())
-        done, _ = await asyncio.wait({stop_waiter, simulator, running}, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait({stop_waiter, simulator, api, running}, return_when=asyncio.FIRST_COMPLETED)
         console.print("stopping…")
         stop_waiter.cancel()
+        api.cancel()
         await worker.shutdown()
         simulator.cancel()
-        for task in (simulator, running):
+        for task in (api, simulator, running):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
     finally:

@@ -13,11 +13,12 @@ from typing import Any, BinaryIO
 
 from pydantic import BaseModel, ValidationError
 from temporalio.client import Client, RPCTimeoutOrCancelledError, WorkflowUpdateFailedError
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from models.acceptance import AcceptanceTable
 from models.contract import ContractAmendment
+from models.fallout import FalloutDecision
 from models.customer import AcquireCustomerInput, CustomerChange, customer_sync_workflow_id
 from models.member_changes import MemberNotification
 from models.member_file import MemberFile, MemberFileError
@@ -42,7 +43,7 @@ from refusal import Refusal, RefusalKind, Unavailable
 from settings import Settings
 from store import NotificationConflict, OrderStore, StagingConflict
 from submission import notify_customer_change, notify_member_change, start_order, submit_service_order
-from workflows.common import failure_text
+from workflows.common import FOUR_EYES, failure_text
 from workflows.customer_acquisition import CustomerAcquisition
 from workflows.customer_sync import CustomerSync
 from workflows.service_opening import ServiceOpening
@@ -326,7 +327,9 @@ class Intake:
         try:
             return await handle.execute_update(update, decision, result_type=str)
         except WorkflowUpdateFailedError as error:
-            raise Refusal(failure_text(error.cause), RefusalKind.conflict) from None
+            four_eyes = isinstance(error.cause, ApplicationError) and error.cause.type == FOUR_EYES
+            raise Refusal(failure_text(error.cause),
+                          RefusalKind.forbidden if four_eyes else RefusalKind.conflict) from None
         except RPCError as error:
             if order.sub_state.startswith("waiting behind"):
                 raise Refusal(f"order {order.order_no} is queued, {order.sub_state}: it takes decisions once that "
@@ -335,6 +338,18 @@ class Intake:
                 raise Refusal(f"order {order.order_no} is {order.state}: it takes no more decisions",
                               RefusalKind.conflict) from None
             raise
+
+    async def resolve_fallout(self, fallout_id: str, action: str, by: str, reason: str = "") -> tuple[str, str]:
+        """A person's decision on an open fallout, sent to its order: the order and its answer."""
+        fallout = self._store.fallouts.get_fallout(fallout_id.strip())
+        if fallout is None:
+            raise Refusal(f"no fallout {fallout_id}; see `vpdn fallout list`", RefusalKind.not_found)
+        if fallout.state != "open":
+            raise Refusal(f"fallout {fallout.fallout_id} was already resolved: {fallout.decision} by {fallout.decided_by}"
+                          + (f" ({fallout.reason})" if fallout.reason else ""), RefusalKind.conflict)
+        decision = validated(FalloutDecision, {"fallout_id": fallout.fallout_id, "action": action, "by": by,
+                                               "reason": reason})
+        return fallout.order_no, await self.decide(fallout.order_no, "resolve_fallout", decision)
 
     async def _recorded_order(self, order_no: str) -> OrderView:
         """An order the store does not record (yet). One whose workflow was just started is

@@ -7,6 +7,7 @@ class RefusalKind(StrEnum):
     invalid = "invalid"  # bad input: a field, a file, a rule of the business
     not_found = "not_found"  # no such order, service, customer, fallout
     conflict = "conflict"  # the order number exists, or the order does not await that decision
+    forbidden = "forbidden"  # four eyes: the person who submitted the order may not decide this
 
 
 class Refusal(Exception):

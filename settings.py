@@ -13,8 +13,10 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
+from temporalio.runtime import Runtime
 
 from models.fallout import DEFAULT_POLICY_FILE
+from telemetry.traces import tracing_interceptors
 
 DEFAULT_TEMPORAL_ADDRESS = "localhost:7233"
 DEFAULT_NAMESPACE = "default"
@@ -38,10 +40,23 @@ class Settings:
         default_factory=lambda: float(_env("VPDN_SIM_REPORT_DELAY", "0.5"))
     )
     ui_port: int = field(default_factory=lambda: int(_env("VPDN_UI_PORT", "8233")))
+    api_port: int = field(default_factory=lambda: int(_env("VPDN_API_PORT", "8300")))
+    # Where the CLI reaches the API (default: the embedded one, on api_port).
+    api_url: str = field(default_factory=lambda: os.environ.get("VPDN_API_URL", ""))
     # The member password secrets every worker shares; required outside the embedded default.
     password_secret_file: Path | None = field(
         default_factory=lambda: Path(p) if (p := os.environ.get("VPDN_PASSWORD_SECRET_FILE")) else None
     )
+
+    # Where the worker serves its Prometheus metrics (host:port); empty: no endpoint.
+    metrics_address: str = field(default_factory=lambda: os.environ.get("VPDN_METRICS_ADDRESS", ""))
+
+    # Log lines: `text`, `json`, or `auto` (text on a terminal, JSON otherwise); and from which level.
+    log_format: str = field(default_factory=lambda: _env("VPDN_LOG_FORMAT", "auto"))
+    log_level: str = field(default_factory=lambda: _env("VPDN_LOG_LEVEL", "INFO"))
+
+    # Where traces go (an OTLP/HTTP endpoint, e.g. http://127.0.0.1:4318/v1/traces); empty: no traces.
+    otlp_endpoint: str = field(default_factory=lambda: os.environ.get("VPDN_OTLP_ENDPOINT", ""))
 
     def __post_init__(self) -> None:
         # Defaults that depend on other settings.
@@ -53,6 +68,8 @@ class Settings:
             )
         if not self.hub_url:
             object.__setattr__(self, "hub_url", f"http://127.0.0.1:{self.simulator_port}")
+        if not self.api_url:
+            object.__setattr__(self, "api_url", f"http://127.0.0.1:{self.api_port}")
 
     @property
     def embedded_secret_file(self) -> Path:
@@ -81,10 +98,12 @@ class Settings:
         return self.temporal_connect_config["namespace"]
 
 
-async def connect_temporal(settings: Settings) -> Client:
-    """A Temporal client with the project's pydantic data converter."""
+async def connect_temporal(settings: Settings, runtime: Runtime | None = None) -> Client:
+    """A Temporal client with the project's pydantic data converter (on `runtime`: a worker's
+    runtime serves its metrics)."""
     return await Client.connect(
-        **settings.temporal_connect_config, data_converter=pydantic_data_converter
+        **settings.temporal_connect_config, data_converter=pydantic_data_converter, runtime=runtime,
+        interceptors=tracing_interceptors(),
     )
 
 

@@ -31,6 +31,7 @@ from models.fallout import FalloutPolicy
 from settings import Settings, connect_temporal
 from store import OrderStore
 from submission import submit_service_order
+from telemetry.metrics import ProvinceCalls, prometheus_runtime
 from workflows.customer_acquisition import CustomerAcquisition
 from workflows.customer_sync import CustomerSync
 from workflows.member_changes import MemberChanges
@@ -129,6 +130,7 @@ def build_worker(client: Client, settings: Settings, *, hub: HubClient | None = 
             fallout.open_fallout,
             fallout.resolve_fallout,
         ],
+        interceptors=[ProvinceCalls()],
         activity_executor=ThreadPoolExecutor(ACTIVITY_SLOTS),
         max_concurrent_activities=ACTIVITY_SLOTS,
     )
@@ -154,7 +156,8 @@ async def run_worker(settings: Settings) -> None:
     """Run the worker until cancelled (Ctrl-C). Refuses to start (SecretsRefused) before
     connecting when the password secrets are not configured."""
     passwords = member_passwords(settings)
-    client = await connect_temporal(settings)
+    runtime = prometheus_runtime(settings.metrics_address) if settings.metrics_address else None
+    client = await connect_temporal(settings, runtime)
     await ensure_search_attributes(client, settings.namespace)
     await build_worker(client, settings, passwords=passwords).run()
 

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 
-from api import fallouts, orders, reconcile, services, submissions
+from api import decisions, fallouts, orders, reconcile, services, submissions, tokens
 from api.auth import Authenticator
 from intake import Intake, Refusal, RefusalKind, problem_text
 from refusal import Unavailable
@@ -19,7 +19,8 @@ from store import OrderStore
 
 log = logging.getLogger(__name__)
 
-REFUSAL_STATUS = {RefusalKind.invalid: 422, RefusalKind.not_found: 404, RefusalKind.conflict: 409}
+REFUSAL_STATUS = {RefusalKind.invalid: 422, RefusalKind.not_found: 404, RefusalKind.conflict: 409,
+                  RefusalKind.forbidden: 403}
 
 
 def create_app(intake: Intake, store: OrderStore, authenticator: Authenticator) -> FastAPI:
@@ -50,7 +51,8 @@ def create_app(intake: Intake, store: OrderStore, authenticator: Authenticator) 
         log.exception("%s %s failed", request.method, request.url.path)
         return JSONResponse({"detail": f"the API failed: {type(error).__name__}; see its log"}, status_code=500)
 
-    for router in (submissions.router, orders.router, services.router, fallouts.router, reconcile.router):
+    for router in (tokens.router, decisions.router, submissions.router, orders.router, services.router,
+                   fallouts.router, reconcile.router):
         app.include_router(router)
 
     @app.get("/health", include_in_schema=False)

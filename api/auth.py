@@ -23,6 +23,11 @@ class Role(StrEnum):
     admin = "admin"  # manages tokens
 
 
+def known_roles(names: list[str]) -> frozenset[Role]:
+    """The roles among `names` (a name the API does not know gives none)."""
+    return frozenset(Role(name) for name in names if name in Role.__members__)
+
+
 class Principal(BaseModel):
     """An authenticated caller: the actor written in every order event it causes."""
 

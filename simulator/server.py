@@ -23,7 +23,7 @@ async def serve(settings: Settings, report_sink: ReportSink | None = None) -> No
     cancellation shut down gracefully (the report loop stops) and re-raise."""
     app = create_app(settings, report_sink)
     server = _Server(
-        uvicorn.Config(app, host="127.0.0.1", port=settings.simulator_port, log_level="warning")
+        uvicorn.Config(app, host="127.0.0.1", port=settings.simulator_port, log_level="warning", log_config=None)
     )
     serving = asyncio.create_task(server.serve())
     try:

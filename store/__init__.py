@@ -20,9 +20,10 @@ from store.orders import MembersNotStaged, OrderNumberInUse, OrderRecords, Unkno
 from store.passwords import PasswordRecords
 from store.services import ServiceRecords, ServiceRefused
 from store.staging import StagingConflict, StagingRecords
+from store.tokens import TokenExists, TokenRecords
 
 __all__ = ["MembersNotStaged", "NotificationConflict", "OrderNumberInUse", "OrderStore", "ServiceRefused",
-           "StagingConflict", "UnknownOrder", "engine_for"]
+           "StagingConflict", "TokenExists", "UnknownOrder", "engine_for"]
 
 
 class OrderStore:
@@ -31,7 +32,8 @@ class OrderStore:
     items), `staging` (member orders' members before they are submitted), `batch_steps` (the
     members each batch step acts on), `terms` (members' plans and dates), `notifications`
     (members' own number changes), `passwords` (the secret version of issued passwords),
-    `fallouts`, `acceptance` (the acceptance tables kept with orders)."""
+    `fallouts`, `acceptance` (the acceptance tables kept with orders), `tokens` (the API's
+    bearer tokens, hashed)."""
 
     def __init__(self, url: str) -> None:
         self.engine = engine_for(url)
@@ -48,3 +50,4 @@ class OrderStore:
         self.fallouts = FalloutRecords(self.engine)
         self.batch_steps = BatchStepRecords(self.engine)
         self.acceptance = AcceptanceRecords(self.engine)
+        self.tokens = TokenRecords(self.engine)

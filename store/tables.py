@@ -321,3 +321,18 @@ class MemberNotificationRecord(SQLModel, table=True):
     reason: str = ""
     orders: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     received_at: datetime = timestamp()
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token of the API: who holds it and with which roles. Only the token's sha256
+    hash is kept; the token itself is shown once, when it is made."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True)
+    roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    token_hash: str = Field(unique=True, max_length=64)
+    created_at: datetime = timestamp()
+    expires_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    revoked_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))

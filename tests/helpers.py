@@ -7,6 +7,7 @@ import httpx
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -153,12 +154,30 @@ async def package_versions(simulator: httpx.AsyncClient, provinces: list[str]) -
     return held
 
 
-def api_in_process() -> httpx.Client:
-    """GPMS's API as `vpdn api` serves it, in-process, over the order store and Temporal
-    that the environment names; its caller holds every role (for the CLI's tests)."""
+API_URL = "http://gpms.test"
+
+
+def api_in_process(monkeypatch, app: Callable[[], FastAPI], token: str) -> None:
+    """The CLI's calls to the API (VPDN_API_URL) reach `app` in-process, with `token`
+    (VPDN_API_TOKEN); any other HTTP request goes out as usual."""
+    send = httpx.request
+    monkeypatch.setenv("VPDN_API_URL", API_URL)
+    monkeypatch.setenv("VPDN_API_TOKEN", token)
+
+    def request(method: str, url: str, **sent) -> httpx.Response:
+        if not str(url).startswith(API_URL):
+            return send(method, url, **sent)
+        sent.pop("timeout", None)
+        with TestClient(app(), base_url=API_URL, raise_server_exceptions=False) as client:
+            return client.request(method, url, **sent)
+
+    monkeypatch.setattr(httpx, "request", request)
+
+
+def api_of_the_environment() -> FastAPI:
+    """GPMS's API over the order store and Temporal that the environment names; its one
+    token, `cli`, holds every role."""
     settings = Settings()
     store = OrderStore(settings.database_url)
-    app = create_app(Intake(settings, store, lambda: connect_temporal(settings)), store,
-                     StaticTokens({"cli": Principal(name="cli", roles=frozenset(Role))}))
-    return TestClient(app, base_url="http://gpms", headers={"Authorization": "Bearer cli"},
-                      raise_server_exceptions=False)
+    return create_app(Intake(settings, store, lambda: connect_temporal(settings)), store,
+                      StaticTokens({"cli": Principal(name="cli", roles=frozenset(Role))}))

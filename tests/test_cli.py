@@ -1,13 +1,17 @@
 """CLI refusals: bad input gets a clear message and a non-zero exit, and nothing starts."""
 
 import json
+import socket
+import threading
+import time
 from datetime import UTC, datetime
 
 import pytest
+import uvicorn
 from openpyxl import load_workbook
 from typer.testing import CliRunner, Result
 
-import api_client
+from api.server import build_app
 from cli import app
 from models.customer import CustomerHierarchy, ProvincialCustomerRecord
 from models.fallout import Fallout, FalloutDecision
@@ -17,7 +21,7 @@ from models.plans import MemberPlan
 from models.service import ServiceRegistration
 from settings import Settings
 from store import OrderStore
-from tests.helpers import acquired_customer, api_in_process
+from tests.helpers import acquired_customer, api_in_process, api_of_the_environment
 
 runner = CliRunner()
 
@@ -28,7 +32,7 @@ def isolated(monkeypatch, tmp_path):
     # Nothing listens here: a command that tried to start a workflow would fail differently.
     monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
     monkeypatch.setenv("VPDN_SIM_PORT", "1")
-    monkeypatch.setattr(api_client, "session", api_in_process)
+    api_in_process(monkeypatch, api_of_the_environment, "cli")
 
 
 @pytest.mark.parametrize("code", ["12345", "12345678901", "31000A2345", ""])
@@ -117,11 +121,61 @@ def test_service_opening_with_an_apn_in_use_is_refused(tmp_path):
     assert "APN acme.vpdn.sh is already used by service SVC-OPN-0; nothing started" in result.output
 
 
-def test_decisions_on_an_unknown_order_are_refused():
-    result = runner.invoke(app, ["order", "approve", "OPN-NOPE", "--by", "bob"])
+@pytest.fixture
+def api(monkeypatch, tmp_path):
+    """The API on a free port, over this test's order store; bob (hq_auditor) and carol
+    (operator) in the data folder's credentials.json, as `vpdn up` writes them."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings = Settings(api_port=port)
+    store = OrderStore(settings.database_url)
+    people = {"bob": ["hq_auditor"], "carol": ["operator"]}
+    (tmp_path / "credentials.json").write_text(json.dumps(
+        {name: {"token": store.tokens.create(name, roles, None), "roles": roles} for name, roles in people.items()}))
+    server = uvicorn.Server(uvicorn.Config(build_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    monkeypatch.setenv("VPDN_API_URL", f"http://127.0.0.1:{port}")
+    yield
+    server.should_exit = True
+    thread.join()
+
+
+def test_decisions_on_an_unknown_order_are_refused(api):
+    result = runner.invoke(app, ["--as", "bob", "order", "approve", "OPN-NOPE"])
+
+    assert result.exit_code == 2
+    assert result.output == "error: no order OPN-NOPE; list them with `vpdn order list`\n"
+
+
+def test_a_decision_needs_the_role_of_the_person_acting(api):
+    result = runner.invoke(app, ["--as", "bob", "fallout", "resolve", "OPN-1-F1", "--action", "retry"])
+
+    assert result.exit_code == 2
+    assert result.output == "error: bob lacks the role operator\n"
+
+
+def test_a_decision_without_a_person_says_how_to_choose_one(monkeypatch, tmp_path):
+    monkeypatch.delenv("VPDN_API_TOKEN", raising=False)
+    nobody = runner.invoke(app, ["order", "approve", "OPN-1"])
+    stranger = runner.invoke(app, ["--as", "mallory", "order", "approve", "OPN-1"])
+
+    assert nobody.exit_code == 2
+    assert "who is acting? choose a person with `vpdn --as NAME …`" in " ".join(nobody.output.split())
+    assert stranger.exit_code == 2 and "cannot read the credentials of --as mallory" in stranger.output
+
+
+def test_an_unreachable_api_is_reported_plainly(monkeypatch):
+    monkeypatch.setenv("VPDN_API_URL", "http://127.0.0.1:1")
+    monkeypatch.setenv("VPDN_API_TOKEN", "vpdn_anything")
+
+    result = runner.invoke(app, ["order", "cancel", "OPN-1", "--reason", "gone"])
 
     assert result.exit_code == 1
-    assert "no order OPN-NOPE" in result.output
+    assert "cannot reach the API at http://127.0.0.1:1: is `vpdn up` (or `vpdn api`) running?" in result.output
 
 
 @pytest.fixture
@@ -237,6 +291,14 @@ def held_opening(store: OrderStore, order_no: str, allowed: tuple[str, ...] = ("
     return f"{order_no}-F1"
 
 
+def test_a_failed_json_command_prints_nothing_on_stdout_and_says_why_on_stderr():
+    result = runner.invoke(app, ["order", "show", "OPN-NOPE", "--json"])
+
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.strip() == "error: no order OPN-NOPE; list them with `vpdn order list`"
+
+
 def test_the_fallout_worklist_prints_json_for_scripts(active_service):
     held_opening(active_service, "OPN-9", ("retry", "skip", "compensate"))
 
@@ -296,10 +358,10 @@ def test_the_fallout_policy_is_shown_as_data():
     assert rules[-1] == {**rules[-1], "action": "compensate", "order_type": "*", "code": "*"}
 
 
-def test_resolving_an_unknown_fallout_is_refused():
-    result = runner.invoke(app, ["fallout", "resolve", "OPN-9-F7", "--action", "retry", "--by", "ops"])
+def test_resolving_an_unknown_fallout_is_refused(api):
+    result = runner.invoke(app, ["--as", "carol", "fallout", "resolve", "OPN-9-F7", "--action", "retry"])
 
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "no fallout OPN-9-F7" in result.output
 
 
@@ -567,7 +629,8 @@ def test_a_bug_in_the_api_is_one_line(monkeypatch):
     result = runner.invoke(app, ["order", "list"])
 
     assert result.exit_code == 1
-    assert result.output == "error: the API failed: ZeroDivisionError; see its log\n"
+    assert result.output.startswith("error: the API at http://gpms.test failed:")
+    assert result.output.endswith("ZeroDivisionError; see its log\n") and result.output.count("\n") == 1
 
 
 def test_vpdn_prints_its_version():
@@ -597,21 +660,21 @@ def test_the_customer_tree_draws_the_last_branch_apart_from_the_others():
 
 
 
-def test_resolving_a_fallout_twice_says_who_resolved_it_and_how(active_service):
+def test_resolving_a_fallout_twice_says_who_resolved_it_and_how(active_service, api):
     held_opening(active_service, "OPN-8")
     active_service.fallouts.resolve_fallout(FalloutDecision(fallout_id="OPN-8-F1", action="retry", by="ops-wang",
                                                             reason="duct cleared"))
 
-    again = runner.invoke(app, ["fallout", "resolve", "OPN-8-F1", "--action", "compensate"])
+    again = runner.invoke(app, ["--as", "carol", "fallout", "resolve", "OPN-8-F1", "--action", "compensate"])
 
     assert again.exit_code == 2
     assert "fallout OPN-8-F1 was already resolved: retry by ops-wang (duct cleared)" in again.output
 
 
-def test_a_decision_outside_its_choices_is_refused_in_the_clis_words(active_service):
+def test_a_decision_outside_its_choices_is_refused_in_the_clis_words(active_service, api):
     held_opening(active_service, "OPN-7")
 
-    result = runner.invoke(app, ["fallout", "resolve", "OPN-7-F1", "--action", "bogus"])
+    result = runner.invoke(app, ["--as", "carol", "fallout", "resolve", "OPN-7-F1", "--action", "bogus"])
 
     assert result.exit_code == 2
     assert result.output.strip() == "error: action: 'bogus' is not one of retry, skip or compensate"

@@ -22,12 +22,16 @@ with workflow.unsafe.imports_passed_through():
         OrderType,
         StepStatus,
     )
+    from telemetry import metrics
 
 T = TypeVar("T")
 
 ORDER_FAILED = "OrderFailed"
 
 GPMS = "gpms"
+
+# The person who submitted an order does not also approve, reject, skip or undo by hand.
+FOUR_EYES = "FourEyes"
 
 # Why the order store refuses to record an order: then nothing of it is written.
 REFUSED_ORDERS = (ORDER_NUMBER_IN_USE, MEMBERS_NOT_STAGED)
@@ -60,6 +64,18 @@ async def fan_out(provinces: Iterable[str], call: Callable[[str], Awaitable[T]])
         if isinstance(outcome, BaseException):
             raise outcome
     return list(outcomes)
+
+
+def count(metric: str, **labels: str) -> None:
+    """Add one to one of the orders' metrics (nothing is counted while a history replays)."""
+    workflow.metric_meter().create_counter(metric).add(1, labels)
+
+
+def four_eyes(order_no: str, requested_by: str, by: str, what: str) -> None:
+    """Refuse (in an update's validator) a decision of the person who submitted the order."""
+    if by.strip().casefold() == requested_by.strip().casefold():
+        raise ApplicationError(f"four eyes: {by} submitted order {order_no}, so another person {what}",
+                               type=FOUR_EYES, non_retryable=True)
 
 
 def where_text(provinces: list[str]) -> str:
@@ -100,6 +116,7 @@ class OrderTracker:
         except ActivityError as error:
             self._refused = isinstance(error.cause, ApplicationError) and error.cause.type in REFUSED_ORDERS
             raise
+        count(metrics.ORDERS_STARTED, order_type=self.status.order_type)
         self._show("order accepted")
 
     async def record(
@@ -122,6 +139,8 @@ class OrderTracker:
         if state in TERMINAL_STATES:
             self.ending = True
             if self.status.jeopardy:  # an ended order waits for no report
+                for _ in self.status.jeopardy:
+                    count(metrics.JEOPARDY_CLEARED, order_type=self.status.order_type)
                 self.status.jeopardy.clear()
                 if workflow.patched(JEOPARDY_ENDS_WITH_THE_ORDER):
                     self._upsert(search_attributes.JEOPARDY.value_set(False))
@@ -143,6 +162,8 @@ class OrderTracker:
         if state is not None:
             self.status.state = state
             self._upsert(search_attributes.ORDER_STATE.value_set(state))
+            if state in TERMINAL_STATES:
+                count(metrics.ORDERS_ENDED, order_type=self.status.order_type, state=state)
         self._show(f"{event}: {detail}" if detail else event)
 
     async def note(self, event: str, **fields) -> None:
@@ -171,6 +192,7 @@ class OrderTracker:
             self.status.jeopardy.append(what)
         else:
             self.status.jeopardy.remove(what)
+        count(metrics.JEOPARDY_ENTERED if overdue else metrics.JEOPARDY_CLEARED, order_type=self.status.order_type)
         self._upsert(search_attributes.JEOPARDY.value_set(bool(self.status.jeopardy)))
         await self.record(f"in jeopardy: {what} is overdue" if overdue else f"late report received: {what}")
 

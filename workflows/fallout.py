@@ -5,9 +5,10 @@ a person decides (retry, skip, compensate) or its deadline passes and the order 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
-from workflows.common import STORE_TIMEOUT, OrderTracker, failure_text
+from workflows.common import STORE_TIMEOUT, OrderTracker, count, failure_text, four_eyes
 
 with workflow.unsafe.imports_passed_through():
+    from telemetry import metrics
     from activities.fallout import FalloutActivities
     from models.fallout import DEADLINE_CODE, Fallout, FalloutAction, FalloutDecision, StepFailure
     from models.orders import OrderState
@@ -31,8 +32,9 @@ def failure_facts(error: BaseException) -> tuple[str, str]:
 class Fallouts:
     """An order's fallouts; at most one is open at a time (the order is held on it)."""
 
-    def __init__(self, tracker: OrderTracker) -> None:
+    def __init__(self, tracker: OrderTracker, requested_by: str) -> None:
         self._tracker = tracker
+        self._requested_by = requested_by
         self._retries: dict[tuple[str, str], int] = {}
         self._count = 0
         self.open: Fallout | None = None
@@ -71,6 +73,8 @@ class Fallouts:
         previous = (self._tracker.status.state, self._tracker.status.sub_state)
         await workflow.execute_activity_method(FalloutActivities.open_fallout, fallout,
                                                start_to_close_timeout=STORE_TIMEOUT, summary="open fallout")
+        order_type = self._tracker.status.order_type
+        count(metrics.FALLOUTS_OPENED, order_type=order_type, step=failure.step, province=failure.province)
         await self._tracker.record(
             f"held: fallout {fallout.fallout_id}", state=OrderState.held,
             sub_state=f"fallout {fallout.fallout_id}: {failure.step} in {failure.province} — {failure.text}",
@@ -84,15 +88,20 @@ class Fallouts:
         decision, self.open = self.decision, None
         await workflow.execute_activity_method(FalloutActivities.resolve_fallout, decision,
                                                start_to_close_timeout=STORE_TIMEOUT, summary="resolve fallout")
+        count(metrics.FALLOUTS_RESOLVED, order_type=order_type, action=decision.action)
         await self._tracker.record(f"fallout {fallout.fallout_id} resolved: {decision.action}",
                                    state=OrderState.in_progress, sub_state=previous[1], actor=decision.by,
                                    detail=decision.reason)
         return decision.action
 
     def validate(self, decision: FalloutDecision) -> None:
-        """Refuse a decision on a fallout that is not the open one, or an action it does not allow."""
+        """Refuse a decision on a fallout that is not the open one, an action it does not
+        allow, or a skip by the person who submitted the order."""
         if self.open is None or self.open.fallout_id != decision.fallout_id or self.decision is not None:
             raise ValueError(f"fallout {decision.fallout_id} is not open on order {self._tracker.status.order_no}")
         if decision.action not in self.open.allowed:
             raise ValueError(f"{decision.action} is not allowed for fallout {decision.fallout_id} "
                              f"({self.open.step}): allowed are {', '.join(self.open.allowed)}")
+        if decision.action == "skip":
+            four_eyes(self._tracker.status.order_no, self._requested_by, decision.by,
+                      f"decides to skip {self.open.step} ({self.open.province})")

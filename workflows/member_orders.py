@@ -45,7 +45,7 @@ class MemberOrderWorkflow(OrderWorkflow[MemberOrderResult]):
     done_verb = "joined"
 
     def _setup_members(self, order: MemberOrder) -> None:
-        self._setup(order.order_no, order.timers)
+        self._setup(order.order_no, order.timers, order.requested_by)
         self._order = order
         self._reports: list[BatchReport] = list(order.reports)  # the CRMs' completion reports
 

@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.common import BEIJING, STORE_TIMEOUT, OrderTracker, failure_text, fan_out
+from workflows.common import BEIJING, STORE_TIMEOUT, OrderTracker, failure_text, fan_out, four_eyes
 from workflows.fallout import Fallouts
 from workflows.provinces import ProvinceWork
 from workflows.saga import Saga
@@ -63,11 +63,12 @@ class OrderWorkflow(Generic[Result]):
 
     order_type: ClassVar[OrderType]
 
-    def _setup(self, order_no: str, timers: ReportTimers, service_id: str = "") -> None:
+    def _setup(self, order_no: str, timers: ReportTimers, requested_by: str, service_id: str = "") -> None:
         self._order_no = order_no
         self._service_id = service_id
+        self._requested_by = requested_by  # who may not decide its audit, skips or undos by hand
         self._tracker = OrderTracker(order_no, self.order_type)
-        self._fallouts = Fallouts(self._tracker)
+        self._fallouts = Fallouts(self._tracker, requested_by)
         self._provinces = ProvinceWork(self._tracker, timers, self._fallouts)
         self._saga = Saga(self._tracker)
         self._audit: tuple[bool, Decision] | None = None
@@ -229,6 +230,7 @@ class OrderWorkflow(Generic[Result]):
     @approve.validator
     def _validate_approve(self, decision: Decision) -> None:
         self._require_pending(AWAITING_AUDIT, "approved", self._audit is not None)
+        four_eyes(self._order_no, self._requested_by, decision.by, "approves its business audit")
 
     @workflow.update
     def reject(self, decision: Decision) -> str:
@@ -240,6 +242,7 @@ class OrderWorkflow(Generic[Result]):
         self._require_pending(AWAITING_AUDIT, "rejected", self._audit is not None)
         if not decision.reason:
             raise ValueError("a rejection needs a reason")
+        four_eyes(self._order_no, self._requested_by, decision.by, "rejects its business audit")
 
     @workflow.update
     def confirm_rental(self, decision: Decision) -> str:
@@ -292,13 +295,15 @@ class OrderWorkflow(Generic[Result]):
     def _validate_resolve_compensation(self, decision: CompensationDecision) -> None:
         if self._tracker.status.state != OrderState.held or self._compensation_decision is not None:
             raise ValueError(f"order {self._order_no} is not held for a failed compensation")
+        if decision.action == "done_by_hand":
+            four_eyes(self._order_no, self._requested_by, decision.by, "records its compensation done by hand")
 
 
 class ServiceOrderWorkflow(OrderWorkflow[ServiceOrderResult]):
     """Base of the orders on an existing service (tariff change, service change, closure)."""
 
     def _setup_service_order(self, order: Any) -> None:
-        self._setup(order.order_no, order.timers, order.service_id)
+        self._setup(order.order_no, order.timers, order.requested_by, order.service_id)
         self._order = order
         self._contract = getattr(order, "contract", None)  # an amended contract, if it carries one
         self._tracker.status.contract = str(self._contract) if self._contract else ""

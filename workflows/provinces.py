@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from models.orders import UnexpectedReport
     from models.service import ReportTimers, WorkOrderAck
     from models.words import duration_text
+    from telemetry import metrics
 
 REPORT_DEADLINE_PASSED = "ReportDeadlinePassed"
 UNEXPECTED_ACKNOWLEDGEMENT = "UnexpectedAcknowledgement"
@@ -217,7 +218,7 @@ class ProvinceWork:
         """Past the SLA the order is flagged in jeopardy until the report comes; past the
         deadline, or on a rejection in the report, the step fails. Each timer is named in the
         Temporal UI by what it waits for."""
-        what = f"{name} in {province}"
+        what, sent = f"{name} in {province}", workflow.now()
         arrived = lambda: idempotency_key in self._reports  # noqa: E731
         timers = self._timers
         try:
@@ -235,6 +236,8 @@ class ProvinceWork:
                 ) from None
             await self._tracker.jeopardy(what, overdue=False)
         report = self._reports[idempotency_key]
+        workflow.metric_meter().create_histogram_float(metrics.REPORT_WAIT, "work order to its report", "s").record(
+            (workflow.now() - sent).total_seconds(), {"province": province, "system": report.system})
         if report.outcome == "rejected":
             raise ApplicationError(
                 f"province {report.province} {report.system} rejected: {report.code} {report.text}",

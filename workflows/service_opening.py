@@ -42,7 +42,7 @@ class ServiceOpening(OrderWorkflow[ServiceOpeningResult]):
 
     @workflow.init
     def __init__(self, order: ServiceOpeningOrder) -> None:
-        self._setup(order.order_no, order.timers, order.service_id)
+        self._setup(order.order_no, order.timers, order.requested_by, order.service_id)
         self._order = order
         self._rental_id = f"{order.service_id}:rental"
         self._tracker.status.contract = str(order.contract) if order.contract else ""

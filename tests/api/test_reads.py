@@ -7,20 +7,17 @@ import io
 import json
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 import pytest_asyncio
-from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner
 
-import api_client
 from cli import app as cli_app
 from models.fallout import Fallout
 from models.orders import NewOrder
 from tests.api.served import MEMBER, TARIFF, active_service, auth, recorded, served  # noqa: F401 - the module's API
-from tests.helpers import CUSTOMER, contract
+from tests.helpers import CUSTOMER, api_in_process, contract
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -44,8 +41,7 @@ async def world(served):  # noqa: F811
     assert opened.status_code == 201, opened.text
     await recorded(served, "OPN-R-1", "completed")
     with pytest.MonkeyPatch.context() as patch:  # the CLI reaches this API, as bob
-        patch.setattr(api_client, "session", lambda: TestClient(served.app, base_url="http://gpms",
-                                                                headers=auth("viewer")))
+        api_in_process(patch, lambda: served.app, "viewer")
         yield served
 
 
@@ -187,16 +183,3 @@ async def test_an_unreachable_order_store_is_503_naming_it_without_its_password(
     assert response.status_code == 503
     assert response.json()["detail"] == (f"the order store is unreachable ({world.settings.database_url}): "
                                          "connection refused")
-
-
-async def test_the_clis_api_client_says_in_one_line_why_it_got_no_answer(world, monkeypatch):
-    with pytest.raises(api_client.ApiError) as refused:  # the CLI asks as bob, a viewer
-        await asyncio.to_thread(api_client.post, "/reconcile")
-    monkeypatch.setattr(api_client, "session", lambda: httpx.Client(base_url="http://127.0.0.1:1"))
-    monkeypatch.setenv("VPDN_API_URL", "http://127.0.0.1:1")
-    with pytest.raises(api_client.ApiError) as unreachable:
-        await asyncio.to_thread(api_client.get, "/orders")
-
-    assert (refused.value.status, refused.value.text) == (403, "bob lacks the role operator")
-    assert unreachable.value.status is None
-    assert unreachable.value.text.startswith("cannot reach the GPMS API at http://127.0.0.1:1: is `vpdn up` running?")

@@ -9,6 +9,7 @@ import socket
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 from sqlmodel import SQLModel
 
 from store import OrderStore, engine_for
+from telemetry.logs import MSISDN
 from tests.conftest import POSTGRES_URL
 
 VPDN = str(Path(sys.executable).parent / "vpdn")
@@ -37,6 +39,7 @@ def env(tmp_path) -> dict[str, str]:
         "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
         "VPDN_UI_PORT": str(free_port()),
         "VPDN_SIM_PORT": str(free_port()),
+        "VPDN_API_PORT": str(free_port()),
         "VPDN_SIM_REPORT_DELAY": "0.1",
     }
 
@@ -46,23 +49,27 @@ def vpdn(env: dict, *args: str) -> subprocess.CompletedProcess:
 
 
 class Up:
-    """`vpdn up` in the background, as an operator runs it in a terminal."""
+    """`vpdn up` in the background, as an operator runs it in a terminal; its output is read
+    as it comes (a full pipe would stall it)."""
 
     def __init__(self, env: dict) -> None:
         self.env = env
         self.process = subprocess.Popen([VPDN, "up"], env=env, stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT, text=True)
         self.output: list[str] = []
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                break
+        self._banner = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        if not self._banner.wait(timeout=120) or self.process.poll() is not None:
+            self.stop()
+            pytest.fail("vpdn up did not come up:\n" + "".join(self.output))
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
             self.output.append(line)
             if "Ctrl-C stops everything" in line:
-                return
-        self.stop()
-        pytest.fail("vpdn up did not come up:\n" + "".join(self.output))
+                self._banner.set()
+        self._banner.set()
 
     def stop(self) -> int:
         if self.process.poll() is None:
@@ -72,7 +79,7 @@ class Up:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 subprocess.run(["pkill", "-f", self.env["VPDN_DATA_DIR"]])
-        self.output += self.process.stdout.readlines()
+        self._reader.join(timeout=10)
         return self.process.returncode
 
 
@@ -90,6 +97,7 @@ def test_vpdn_up_acquires_a_customer_through_the_cli_and_keeps_history_across_re
     try:
         banner = "".join(up.output)
         assert f"http://localhost:{env['VPDN_UI_PORT']}" in banner
+        assert f"http://127.0.0.1:{env['VPDN_API_PORT']}/docs" in banner
         # Another terminal gets the settings this one runs with.
         assert f"TEMPORAL_ADDRESS={env['TEMPORAL_ADDRESS']}" in banner and f"VPDN_DATA_DIR={env['VPDN_DATA_DIR']}" in banner
         # The banner's example works as printed: the demo country is seeded at first start.
@@ -178,12 +186,12 @@ def test_a_whole_service_life_through_the_cli(env, tmp_path):
         assert again.returncode == 2 and "already used by service SVC-OPN-E2E" in again.stderr
 
         wait_for_order(env, "OPN-E2E", lambda s: s["sub_state"] == "awaiting business audit")
-        assert vpdn(env, "order", "approve", "OPN-E2E", "--by", "hq-wang").returncode == 0
-        twice = vpdn(env, "order", "approve", "OPN-E2E", "--by", "hq-wang")
-        assert twice.returncode == 1 and "refused: order OPN-E2E cannot be approved" in twice.stderr
+        assert vpdn(env, "--as", "bob", "order", "approve", "OPN-E2E").returncode == 0
+        twice = vpdn(env, "--as", "bob", "order", "approve", "OPN-E2E")
+        assert twice.returncode == 2 and "refused: order OPN-E2E cannot be approved" in twice.stderr
 
         wait_for_order(env, "OPN-E2E", lambda s: s["sub_state"].startswith("awaiting the customer"))
-        assert vpdn(env, "order", "confirm-rental", "OPN-E2E", "--by", "customer-li").returncode == 0
+        assert vpdn(env, "--as", "alice", "order", "confirm-rental", "OPN-E2E").returncode == 0
         status = wait_for_order(env, "OPN-E2E", lambda s: s["state"] == "completed")
         assert {step["name"] for step in status["steps"]} >= {"dedicated-line scheduling", "rental start to HQ settlement"}
 
@@ -265,7 +273,8 @@ def test_a_whole_service_life_through_the_cli(env, tmp_path):
         assert up.stop() == 0
 
 
-def test_the_demo_runs_a_whole_service_life_to_the_end(env):
+def test_the_demo_runs_a_whole_service_life_to_the_end_and_logs_json_without_a_member_number(env):
+    env = {**env, "VPDN_LOG_FORMAT": "json", "VPDN_LOG_LEVEL": "DEBUG"}
     up = Up(env)
     try:
         demo = vpdn(env, "demo")
@@ -283,6 +292,14 @@ def test_the_demo_runs_a_whole_service_life_to_the_end(env):
         assert reconciled.returncode == 0 and "GPMS and the provinces agree" in reconciled.stdout, reconciled.stdout
     finally:
         assert up.stop() == 0
+    # The demo's rejections, refused members and fallout are business as usual: no traceback
+    # in the operator's window, nor in the demo's own output.
+    assert "Traceback" not in "".join(up.output) + demo.stdout + demo.stderr
+    # Every log line is one JSON object; those of a province call name the order and the call;
+    # no member number is in any of them.
+    logged = [json.loads(line) for line in up.output if line.startswith("{")]
+    assert any(line.get("order_no") and line.get("province") and line.get("system") for line in logged), logged[-20:]
+    assert not MSISDN.search("".join(up.output))
 
 
 @pytest.mark.skipif(not POSTGRES_URL, reason="VPDN_TEST_POSTGRES_URL is not set: the PostgreSQL scenario is skipped")

@@ -47,18 +47,25 @@ def test_the_walkthrough_is_an_operators_first_service():
 
     steps = ["vpdn sim seed", "vpdn customer acquire", "cat > order.json", "vpdn service open --file order.json",
              "vpdn order approve", "vpdn member join", "vpdn fallout list", "vpdn reconcile"]
-    firsts = [next((i for i, c in enumerate(commands) if c.startswith(step)), None) for step in steps]
+    firsts = [next((i for i, c in enumerate(commands) if unattributed(c).startswith(step)), None) for step in steps]
     assert None not in firsts, dict(zip(steps, firsts))
     assert firsts == sorted(firsts), dict(zip(steps, firsts))
     seed, *_, opened, approved, joined, _fallout, _reconcile = (commands[i] for i in firsts)
     assert "--members-file members.csv" in seed and "--file members.csv" in joined
-    assert re.search(r"--by (\S+)", approved).group(1) != re.search(r"--by (\S+)", opened).group(1)
+    # Two different people: the one who submits, and the auditor who approves.
+    assert re.search(r"--as (\S+)", approved).group(1) != re.search(r"--(?:as|by) (\S+)", opened).group(1)
     assert any(c.startswith("vpdn order status") for c in commands[firsts[4]:])
 
 
+def unattributed(command: str) -> str:
+    """The command without the person it acts as (`vpdn --as NAME …`)."""
+    return re.sub(r"^vpdn --as \S+ ", "vpdn ", command)
+
+
 def first_words(command: str) -> str:
-    """What a command's output is looked up by: its first three words (before a comment)."""
-    return " ".join(command.split("#")[0].split()[:3])
+    """What a command's output is looked up by: its first three words (before a comment),
+    without the person it acts as."""
+    return " ".join(unattributed(command).split("#")[0].split()[:3])
 
 
 def test_the_readme_walkthrough_runs_as_written(env, tmp_path):  # noqa: F811 - the fixture
@@ -85,7 +92,7 @@ def test_the_readme_walkthrough_runs_as_written(env, tmp_path):  # noqa: F811 - 
         assert "wrote 200 members (active subscribers)" in outputs["vpdn sim seed"]
         assert "completed" in outputs["vpdn customer acquire"] and "Kaiyuan Pharmaceutical" in outputs[
             "vpdn customer acquire"]
-        assert "approved by hq-wang" in outputs["vpdn order approve"]
+        assert "approved by bob" in outputs["vpdn order approve"]
         assert "completed" in outputs["vpdn order status"]
         with (folder / "members.csv").open(encoding="utf-8", newline="") as file:
             rows = list(csv.reader(file))

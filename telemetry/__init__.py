@@ -1,0 +1,1 @@
+"""What an operator watches: metrics on a Prometheus endpoint, structured logs, traces."""
