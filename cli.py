@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 from rich.columns import Columns
 from rich.console import Console, Group
 from rich.live import Live
@@ -37,7 +37,7 @@ from temporalio.service import RPCError
 
 from adapters.passwords import SecretsRefused
 from models.customer import AcquisitionResult, CustomerHierarchy
-from models.fallout import FalloutPolicy, FalloutView
+from models.fallout import FalloutPolicy
 from models.hub import FaultKind, FaultSpec, SeedData
 from models.orders import (
     OrderState,
@@ -51,7 +51,6 @@ from models.members import (
     ItemState,
     MemberCounts,
     MemberOrderResult,
-    MemberResult,
 )
 from models.plans import STANDARD
 from models.words import counted, duration_text
@@ -67,7 +66,7 @@ from api_client import ApiError
 from cli_admin import admin_app
 from intake import Accepted, Intake, Refusal, RefusalKind, new_order_no, validation_text
 from models.acceptance import AcceptanceTable
-from reads import OrderList, OrderStatusView, ServiceDetail, ServiceMember, province_filter
+from reads import Reads, province_filter
 from refusal import Unavailable
 from settings import Settings, connect_temporal
 from store import OrderStore
@@ -196,21 +195,16 @@ def print_rows(headers: list[str], rows: list[list[str]], *, ids: tuple[str, ...
 
 @contextlib.contextmanager
 def answered() -> Iterator[None]:
-    """A question GPMS refuses ends the command with its text: 2 for a bad question, 1 when
-    what was asked for does not exist or GPMS cannot answer."""
+    """A question GPMS refuses ends the command with its text: 1 when what was asked for
+    does not exist, 2 for a bad question."""
     try:
         yield
     except Refusal as refusal:
         fail(refusal.text, code=1 if refusal.kind == RefusalKind.not_found else 2)
-    except ApiError as error:
-        fail(error.text, code=2 if error.status and 400 <= error.status < 500 and error.status != 404 else 1)
 
 
-def read(path: str, answer: Any, **params: Any) -> Any:
-    """GET `path` from GPMS's API, as `answer` (a model or a list of them)."""
-    with answered():
-        return TypeAdapter(answer).validate_python(api_client.call(
-            "GET", path, params={name: value for name, value in params.items() if value is not None}))
+def reads() -> Reads:
+    return intake().reads
 
 
 def print_json(value: BaseModel | dict | list) -> None:
@@ -380,7 +374,8 @@ def customer_acquire(
 @customer_app.command("show")
 def customer_show(customer_code: str, as_json: JsonOption = False) -> None:
     """Show a stored customer and its hierarchy (group and provincial branches)."""
-    hierarchy = read(f"/customers/{quoted(customer_code)}", CustomerHierarchy)
+    with answered():
+        hierarchy = reads().customer(customer_code)
     if as_json:
         print_json(hierarchy)
     else:
@@ -423,7 +418,8 @@ def customer_notify(
 @order_app.command("show")
 def order_show(order_no: str, as_json: JsonOption = False) -> None:
     """Show an order's state and its audit trail (who did what, when)."""
-    order = find_order(order_no)
+    with answered():
+        order = reads().order(order_no)
     if as_json:
         print_json(order)
         return
@@ -443,20 +439,25 @@ def order_status(
 ) -> None:
     """Where a running (or ended) order stands: state, what it waits for, steps per province,
     jeopardy, and the last events of its audit trail."""
-    view = read(f"/orders/{quoted(order_no)}/status", OrderStatusView)
-    if as_json:
-        print_json(view)
-        return
     order = find_order(order_no)
-    if not watch:
-        console.print(status_view(order, view.status, view.members))
+    status = run(reads().status(order))
+    if as_json:
+        print_json({"status": status.model_dump(mode="json"),
+                    "events": [e.model_dump(mode="json") for e in order.events[-10:]]})
         return
-    with Live(status_view(order, view.status, view.members), console=console, refresh_per_second=2) as live:
-        while view.status.state not in TERMINAL_STATES:
+    if not watch:
+        console.print(status_view(order, status, member_counts(order)))
+        return
+    with Live(status_view(order, status, member_counts(order)), console=console, refresh_per_second=2) as live:
+        while status.state not in TERMINAL_STATES:
             time.sleep(1)
-            view = read(f"/orders/{quoted(order_no)}/status", OrderStatusView)
             order = find_order(order_no)
-            live.update(status_view(order, view.status, view.members))
+            status = run(reads().status(order))
+            live.update(status_view(order, status, member_counts(order)))
+
+
+def member_counts(order: OrderView) -> MemberCounts | None:
+    return reads().member_counts(order)
 
 
 def status_view(order: OrderView, status: OrderStatus, members: MemberCounts | None = None) -> Group:
@@ -519,8 +520,9 @@ def order_list(
     as_json: JsonOption = False,
 ) -> None:
     """Orders from the order store, newest first."""
-    found = read("/orders", OrderList, state=state, type=order_type, service=service, customer=customer,
-                 province=province, older_than=older_than, limit=limit)
+    with answered():
+        found = reads().orders({"state": state, "order_type": order_type, "service_id": service,
+                                "customer_code": customer, "province": province, "older_than": older_than}, limit)
     orders = found.orders
     if as_json:
         print_json([order.model_dump(mode="json", exclude={"events"}) for order in orders])
@@ -572,7 +574,8 @@ def order_resolve(
 
 
 def find_order(order_no: str) -> OrderView:
-    return read(f"/orders/{quoted(order_no)}", OrderView)
+    with answered():
+        return reads().order(order_no)
 
 def quoted(identifier: str) -> str:
     return urllib.parse.quote(identifier.strip(), safe="")
@@ -749,7 +752,8 @@ def service_close(
 @service_app.command("members")
 def service_members(service_id: str, as_json: JsonOption = False) -> None:
     """The members now in a VPDN, with their home provinces and member plans."""
-    members = read(f"/services/{quoted(service_id)}/members", list[ServiceMember])
+    with answered():
+        members = reads().service_members(service_id)
     if as_json:
         print_json([member.model_dump(mode="json") for member in members])
         return
@@ -794,7 +798,8 @@ def service_report(
 def service_show(service_id: str, as_json: JsonOption = False) -> None:
     """A VPDN service as GPMS records it: state, provinces, line, rental, contract, the
     tariff package in force, members per home province and the orders not yet ended."""
-    service = read(f"/services/{quoted(service_id)}", ServiceDetail)
+    with answered():
+        service = reads().service_detail(service_id)
     homes, open_orders = service.members_by_home_province, service.open_orders
     if as_json:
         print_json(service)
@@ -996,7 +1001,8 @@ def order_members(
     as_json: JsonOption = False,
 ) -> None:
     """Per-member results of a member order: state, and the code and reason of a failure."""
-    results = read(f"/orders/{quoted(order_no)}/members", list[MemberResult], state=state)
+    with answered():
+        results = reads().members(order_no, state)
     if as_json:
         print_json([r.model_dump(mode="json") for r in results])
         return
@@ -1017,7 +1023,8 @@ def fallout_list(
     as_json: JsonOption = False,
 ) -> None:
     """The fallout worklist: open fallouts, oldest first."""
-    fallouts = read("/fallouts", list[FalloutView], province=province, system=system, all=all_)
+    with answered():
+        fallouts = reads().fallouts(province, system, all_)
     if as_json:
         print_json([f.model_dump(mode="json") for f in fallouts])
         return
@@ -1049,11 +1056,12 @@ def fallout_resolve(
 @fallout_app.command("policy")
 def fallout_policy(as_json: JsonOption = False) -> None:
     """The fallout policy in force: the first matching rule decides."""
-    policy = read("/fallout-policy", FalloutPolicy)
+    path = Settings().fallout_policy_file
+    policy = FalloutPolicy.load(path)
     if as_json:
         print_json(policy)
         return
-    table = Table("order type", "step", "system", "code", "action", "why", title="fallout policy")
+    table = Table("order type", "step", "system", "code", "action", "why", title=f"fallout policy ({path})")
     for rule in policy.rules:
         action = {"retry": f"retry {rule.retries}x, then hold", "hold": f"hold {duration_text(rule.hold_for)}, then compensate"}
         table.add_row(rule.order_type, rule.step, rule.system, rule.code, action.get(rule.action, rule.action),

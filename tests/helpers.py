@@ -7,17 +7,11 @@ import httpx
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
-
-from api.app import create_app
-from api.auth import Principal, Role, StaticTokens
-from intake import Intake
 from models.customer import CustomerHierarchy
 from models.orders import OrderStatus, OrderType, workflow_id_for
 from models.service import ServiceOpeningOrder, ServiceOrderResult
 from models.service_orders import SubmissionAnswer
-from settings import Settings, connect_temporal
+from settings import Settings
 from store import OrderStore
 from submission import start_order, submit_service_order
 from workflows.service_opening import ServiceOpening
@@ -152,32 +146,3 @@ async def package_versions(simulator: httpx.AsyncClient, provinces: list[str]) -
         for package in await holdings(simulator, province, "crm", "group_tariff_package"):
             held[province] = package["data"]["version"]
     return held
-
-
-API_URL = "http://gpms.test"
-
-
-def api_in_process(monkeypatch, app: Callable[[], FastAPI], token: str) -> None:
-    """The CLI's calls to the API (VPDN_API_URL) reach `app` in-process, with `token`
-    (VPDN_API_TOKEN); any other HTTP request goes out as usual."""
-    send = httpx.request
-    monkeypatch.setenv("VPDN_API_URL", API_URL)
-    monkeypatch.setenv("VPDN_API_TOKEN", token)
-
-    def request(method: str, url: str, **sent) -> httpx.Response:
-        if not str(url).startswith(API_URL):
-            return send(method, url, **sent)
-        sent.pop("timeout", None)
-        with TestClient(app(), base_url=API_URL, raise_server_exceptions=False) as client:
-            return client.request(method, url, **sent)
-
-    monkeypatch.setattr(httpx, "request", request)
-
-
-def api_of_the_environment() -> FastAPI:
-    """GPMS's API over the order store and Temporal that the environment names; its one
-    token, `cli`, holds every role."""
-    settings = Settings()
-    store = OrderStore(settings.database_url)
-    return create_app(Intake(settings, store, lambda: connect_temporal(settings)), store,
-                      StaticTokens({"cli": Principal(name="cli", roles=frozenset(Role))}))

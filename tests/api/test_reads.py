@@ -1,6 +1,5 @@
-"""Reading through the API: what `vpdn order|service|customer|fallout … --json` shows (the
-CLI asks this API), for every staff role and not for the hub; bad filters refused with the
-CLI's words."""
+"""Reading through the API: what `vpdn order|service|customer|fallout … --json` shows, for
+every staff role and not for the hub; bad filters refused with the CLI's words."""
 
 import asyncio
 import io
@@ -17,13 +16,13 @@ from cli import app as cli_app
 from models.fallout import Fallout
 from models.orders import NewOrder
 from tests.api.served import MEMBER, TARIFF, active_service, auth, recorded, served  # noqa: F401 - the module's API
-from tests.helpers import CUSTOMER, api_in_process, contract
+from tests.helpers import CUSTOMER, contract
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def world(served):  # noqa: F811
+async def world(served, temporal_env):  # noqa: F811
     """SVC-R in the store with one member joined by JOIN-SVC-R and a held fallout; OPN-R-1
     opened through the API and the simulated provinces, completed."""
     store = served.store
@@ -40,15 +39,14 @@ async def world(served):  # noqa: F811
         "provinces": ["GD"], "tariff": TARIFF, "contract": contract("CT-R-1"), "pre_approved_by": "hq-wang"})
     assert opened.status_code == 201, opened.text
     await recorded(served, "OPN-R-1", "completed")
-    with pytest.MonkeyPatch.context() as patch:  # the CLI reaches this API, as bob
-        api_in_process(patch, lambda: served.app, "viewer")
-        yield served
+    served.temporal_address = temporal_env.client.service_client.config.target_host
+    return served
 
 
 async def cli(world, *args: str) -> object:
-    """What `vpdn <args> --json` prints (the CLI runs in a thread: the API's test client
-    runs the app on a loop of its own)."""
-    result = await asyncio.to_thread(CliRunner().invoke, cli_app, [*args, "--json"])
+    """What `vpdn <args> --json` prints on the same order store."""
+    env = {"VPDN_DATA_DIR": str(world.settings.data_dir), "TEMPORAL_ADDRESS": world.temporal_address}
+    result = await asyncio.to_thread(CliRunner().invoke, cli_app, [*args, "--json"], env=env)
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
