@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 from models.acceptance import MEMBER_COLUMNS, PROVINCE_COLUMNS, SECTIONS, SERVICE_FIELDS, AcceptanceTable
@@ -54,8 +55,8 @@ def _xlsx(table: AcceptanceTable, lang: Language) -> bytes:
         sheet.append(header)
         for cell in sheet[1]:
             cell.font = Font(bold=True)
-        for row in rows:
-            sheet.append(row)
+        for row in rows:  # without the control characters a worksheet cannot hold
+            sheet.append([ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value for value in row])
         sheet.freeze_panes = "A2"
         for column, name in zip(sheet.columns, header):
             sheet.column_dimensions[column[0].column_letter].width = max(12, min(48, 2 * len(name) + 4))

@@ -36,6 +36,7 @@ from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
 from adapters.passwords import SecretsRefused
+from codec import CannotOpen, KeysRefused
 from models.customer import AcquisitionResult, CustomerHierarchy
 from models.fallout import FalloutPolicy
 from models.hub import FaultKind, FaultSpec, SeedData
@@ -96,6 +97,8 @@ def explain(error: Exception) -> tuple[str, int]:
         return f"{error.text}; nothing started", 2
     if isinstance(error, ApiError):
         return error.text, error.exit_code
+    if isinstance(error, (KeysRefused, CannotOpen)):
+        return str(error), 2
     if isinstance(error, WorkflowUpdateFailedError):
         return failure_text(error.cause), 2
     if isinstance(error, WorkflowFailureError):

@@ -5,7 +5,7 @@ The dev server keeps its history in the data folder next to the order store, so 
 agree after a restart. An already reachable Temporal server is used instead of a new one.
 The data folder is its owner's alone (0700, its files 0600: the order store, the simulator
 database, the history, the secrets); without VPDN_PASSWORD_SECRET_FILE the member password
-secrets are created there.
+secrets are created there, and without VPDN_PAYLOAD_KEYS_FILE the keys sealing the payloads.
 """
 
 import asyncio
@@ -26,6 +26,7 @@ from temporalio.service import RPCError
 
 from adapters.passwords import create_secrets_file
 from api.server import serve as serve_api
+from codec import EMBEDDED_KEYS_FILE, create_keys_file
 from models import search_attributes
 from private_files import private_folder, write_private_file
 from settings import Settings, connect_temporal, temporal_cli_path
@@ -101,6 +102,7 @@ def start_dev_server(settings: Settings) -> subprocess.Popen:
         "--namespace", settings.namespace,
         "--log-level", "error",
         "--ui-disable-news-fetch",
+        "--ui-codec-endpoint", f"http://127.0.0.1:{settings.api_port}/codec",  # the API opens sealed payloads
     ]
     for key in search_attributes.ALL:
         command += ["--search-attribute", f"{key.name}={key.indexed_value_type.name.title().replace('_', '')}"]
@@ -183,9 +185,14 @@ def local_principals(settings: Settings) -> None:
 
 def private_data(settings: Settings) -> Settings:
     """Make the data folder private (every file this process and the dev server create in
-    it is 0600 from its first byte) and the settings with the password secrets to use."""
+    it is 0600 from its first byte) and the settings with the password secrets and the
+    payload keys to use."""
     os.umask(0o077)
     private_folder(settings.data_dir)
+    if settings.payload_keys_file is None:
+        if not (keys := settings.data_dir / EMBEDDED_KEYS_FILE).exists():
+            create_keys_file(keys)
+        settings = dataclasses.replace(settings, payload_keys_file=keys)
     if settings.password_secret_file is not None:
         return settings
     if not settings.embedded_secret_file.exists():

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
 from temporalio.runtime import Runtime
 
+from codec import data_converter, keys_file
 from models.fallout import DEFAULT_POLICY_FILE
 from telemetry.traces import tracing_interceptors
 
@@ -46,6 +46,10 @@ class Settings:
     # The member password secrets every worker shares; required outside the embedded default.
     password_secret_file: Path | None = field(
         default_factory=lambda: Path(p) if (p := os.environ.get("VPDN_PASSWORD_SECRET_FILE")) else None
+    )
+    # The keys sealing every payload (codec.py); required outside the embedded default.
+    payload_keys_file: Path | None = field(
+        default_factory=lambda: Path(p) if (p := os.environ.get("VPDN_PAYLOAD_KEYS_FILE")) else None
     )
 
     # Where the worker serves its Prometheus metrics (host:port); empty: no endpoint.
@@ -99,10 +103,10 @@ class Settings:
 
 
 async def connect_temporal(settings: Settings, runtime: Runtime | None = None) -> Client:
-    """A Temporal client with the project's pydantic data converter (on `runtime`: a worker's
-    runtime serves its metrics)."""
+    """A Temporal client with the project's data converter, payloads sealed (on `runtime`: a
+    worker's runtime serves its metrics). Raises KeysRefused when no payload keys are found."""
     return await Client.connect(
-        **settings.temporal_connect_config, data_converter=pydantic_data_converter, runtime=runtime,
+        **settings.temporal_connect_config, data_converter=data_converter(keys_file(settings)), runtime=runtime,
         interceptors=tracing_interceptors(),
     )
 

@@ -26,6 +26,7 @@ from adapters.line import HubLineCenter
 from adapters.passwords import SECRETS_VARIABLE, MemberPasswords, SecretsRefused
 from adapters.settlement import HubSettlement
 from adapters.sms import HubSms
+from codec import keys_file
 from models import search_attributes
 from models.fallout import FalloutPolicy
 from settings import Settings, connect_temporal
@@ -153,9 +154,10 @@ async def ensure_search_attributes(client: Client, namespace: str) -> None:
 
 
 async def run_worker(settings: Settings) -> None:
-    """Run the worker until cancelled (Ctrl-C). Refuses to start (SecretsRefused) before
-    connecting when the password secrets are not configured."""
+    """Run the worker until cancelled (Ctrl-C). Refuses to start (SecretsRefused, KeysRefused)
+    before connecting when the password secrets or the payload keys are not configured."""
     passwords = member_passwords(settings)
+    keys_file(settings, shared=True)
     runtime = prometheus_runtime(settings.metrics_address) if settings.metrics_address else None
     client = await connect_temporal(settings, runtime)
     await ensure_search_attributes(client, settings.namespace)

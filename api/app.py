@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 
-from api import decisions, fallouts, orders, reconcile, services, submissions, tokens
+from api import codec, decisions, fallouts, orders, reconcile, services, submissions, tokens
 from api.auth import Authenticator
 from intake import Intake, Refusal, RefusalKind, problem_text
 from refusal import Unavailable
@@ -54,6 +54,7 @@ def create_app(intake: Intake, store: OrderStore, authenticator: Authenticator) 
     for router in (tokens.router, decisions.router, submissions.router, orders.router, services.router,
                    fallouts.router, reconcile.router):
         app.include_router(router)
+    codec.install(app, intake.settings)
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict:

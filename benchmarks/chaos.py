@@ -33,7 +33,7 @@ from temporalio.service import RPCError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.harness import VPDN, free_port, shared_secrets, wait_healthy  # noqa: E402
+from benchmarks.harness import VPDN, free_port, shared_keys, shared_secrets, wait_healthy  # noqa: E402
 from embedded import reachable, start_dev_server, stop  # noqa: E402
 from models.customer import AcquireCustomerInput  # noqa: E402
 from models.members import MemberLine, MemberOrder  # noqa: E402
@@ -135,7 +135,8 @@ async def run(services: int, members: int, kills: int, fault_rate: float) -> Non
     data_dir = Path(tempfile.mkdtemp(prefix="vpdn-chaos-"))
     os.environ.update({"VPDN_DATA_DIR": str(data_dir), "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
                        "VPDN_UI_PORT": str(free_port()), "VPDN_SIM_PORT": str(free_port()),
-                       "VPDN_SIM_REPORT_DELAY": "0.2", "VPDN_PASSWORD_SECRET_FILE": shared_secrets(data_dir)})
+                       "VPDN_SIM_REPORT_DELAY": "0.2", "VPDN_PASSWORD_SECRET_FILE": shared_secrets(data_dir),
+                       "VPDN_PAYLOAD_KEYS_FILE": shared_keys(data_dir)})
     settings = Settings()
     parts = Parts(settings)
     started = time.monotonic()

@@ -13,12 +13,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adapters.passwords import create_secrets_file  # noqa: E402
+from codec import create_keys_file, data_converter  # noqa: E402
 from models import search_attributes  # noqa: E402
 from settings import Settings, temporal_cli_path  # noqa: E402
 
@@ -63,14 +63,23 @@ def shared_secrets(data_dir: Path) -> str:
     return str(path)
 
 
+def shared_keys(data_dir: Path) -> str:
+    """A payload keys file, as operations would configure for every worker and client."""
+    path = data_dir / "payload-keys"
+    create_keys_file(path)
+    return str(path)
+
+
 @contextlib.asynccontextmanager
 async def local_environment() -> AsyncIterator[tuple[WorkflowEnvironment, Settings]]:
     """An in-memory dev server and the simulator (zero added latency) in a fresh data folder."""
     data_dir = Path(tempfile.mkdtemp(prefix="vpdn-bench-"))
     os.environ.update({"VPDN_DATA_DIR": str(data_dir), "VPDN_SIM_PORT": str(free_port()),
-                       "VPDN_SIM_REPORT_DELAY": "0", "VPDN_PASSWORD_SECRET_FILE": shared_secrets(data_dir)})
+                       "VPDN_SIM_REPORT_DELAY": "0", "VPDN_PASSWORD_SECRET_FILE": shared_secrets(data_dir),
+                       "VPDN_PAYLOAD_KEYS_FILE": shared_keys(data_dir)})
     async with await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter, dev_server_existing_path=str(temporal_cli_path()),
+        data_converter=data_converter(Path(os.environ["VPDN_PAYLOAD_KEYS_FILE"])),
+        dev_server_existing_path=str(temporal_cli_path()),
         search_attributes=search_attributes.ALL, dev_server_log_level="error",
     ) as env:
         os.environ["TEMPORAL_ADDRESS"] = env.client.service_client.config.target_host

@@ -4,17 +4,18 @@ provinces' simulator (in-process) and worker on its own task queue."""
 import os
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
 import pytest_asyncio
 from sqlmodel import SQLModel
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.hub import HubClient
 from adapters.passwords import create_secrets_file
+from codec import data_converter
 from models import search_attributes
 from models.hub import CompletionReport
 from settings import Settings, temporal_cli_path
@@ -23,12 +24,14 @@ from store import OrderStore, engine_for
 from worker import build_worker
 
 POSTGRES_URL = os.environ.get("VPDN_TEST_POSTGRES_URL")
+# The suite's payload keys (test keys only): its clients seal with them, as did the recordings in histories/.
+PAYLOAD_KEYS = Path(__file__).parent / "payload-keys"
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     async with await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(PAYLOAD_KEYS),
         dev_server_existing_path=str(temporal_cli_path()),
         search_attributes=search_attributes.ALL,
         dev_server_log_level="error",
@@ -58,7 +61,7 @@ def settings(tmp_path) -> Settings:
     secrets_file = tmp_path / "secrets" / "password-secrets"
     create_secrets_file(secrets_file)
     return Settings(data_dir=tmp_path, task_queue=f"test-{uuid.uuid4()}", report_delay_s=0.05,
-                    password_secret_file=secrets_file)
+                    password_secret_file=secrets_file, payload_keys_file=PAYLOAD_KEYS)
 
 
 @pytest.fixture

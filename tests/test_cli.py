@@ -21,6 +21,7 @@ from models.plans import MemberPlan
 from models.service import ServiceRegistration
 from settings import Settings
 from store import OrderStore
+from tests.conftest import PAYLOAD_KEYS
 from tests.helpers import acquired_customer
 
 runner = CliRunner()
@@ -32,6 +33,7 @@ def isolated(monkeypatch, tmp_path):
     # Nothing listens here: a command that tried to start a workflow would fail differently.
     monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
     monkeypatch.setenv("VPDN_SIM_PORT", "1")
+    monkeypatch.setenv("VPDN_PAYLOAD_KEYS_FILE", str(PAYLOAD_KEYS))
 
 
 @pytest.mark.parametrize("code", ["12345", "12345678901", "31000A2345", ""])

@@ -24,6 +24,7 @@ from models.service import ServiceRegistration
 from settings import Settings
 from simulator import create_app as create_simulator
 from store import OrderStore
+from tests.conftest import PAYLOAD_KEYS
 from tests.helpers import CUSTOMER, acquired_customer, contract
 from worker import build_worker
 
@@ -58,7 +59,7 @@ async def served(temporal_env, tmp_path_factory) -> AsyncIterator[Served]:
     data = tmp_path_factory.mktemp("api")
     create_secrets_file(data / "secrets" / "password-secrets")
     settings = Settings(data_dir=data, task_queue=f"test-{uuid.uuid4()}", report_delay_s=0.05,
-                        password_secret_file=data / "secrets" / "password-secrets")
+                        password_secret_file=data / "secrets" / "password-secrets", payload_keys_file=PAYLOAD_KEYS)
     store, client = OrderStore(settings.database_url), temporal_env.client
 
     async def signal_workflow(workflow_id: str, signal: str, report: CompletionReport) -> None:

@@ -14,8 +14,10 @@ from typer.testing import CliRunner
 
 from cli import app as cli_app
 from models.fallout import Fallout
+from models.members import MemberLine
 from models.orders import NewOrder
 from tests.api.served import MEMBER, TARIFF, active_service, auth, recorded, served  # noqa: F401 - the module's API
+from tests.conftest import PAYLOAD_KEYS
 from tests.helpers import CUSTOMER, contract
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -45,7 +47,8 @@ async def world(served, temporal_env):  # noqa: F811
 
 async def cli(world, *args: str) -> object:
     """What `vpdn <args> --json` prints on the same order store."""
-    env = {"VPDN_DATA_DIR": str(world.settings.data_dir), "TEMPORAL_ADDRESS": world.temporal_address}
+    env = {"VPDN_DATA_DIR": str(world.settings.data_dir), "TEMPORAL_ADDRESS": world.temporal_address,
+           "VPDN_PAYLOAD_KEYS_FILE": str(PAYLOAD_KEYS)}
     result = await asyncio.to_thread(CliRunner().invoke, cli_app, [*args, "--json"], env=env)
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
@@ -181,3 +184,19 @@ async def test_an_unreachable_order_store_is_503_naming_it_without_its_password(
     assert response.status_code == 503
     assert response.json()["detail"] == (f"the order store is unreachable ({world.settings.database_url}): "
                                          "connection refused")
+
+
+async def test_a_member_name_with_control_characters_still_makes_an_xlsx_table(world):
+    """Found by the schemathesis run: a name a worksheet cannot hold made the table a 500."""
+    active_service(world.store, "SVC-X")
+    world.store.staging.stage("JOIN-SVC-X", "SVC-X", "join", [MemberLine(msisdn="13800000009", name="Li\x07Wei")])
+    world.store.members.assign_batches("JOIN-SVC-X", 10)
+    world.store.members.record_results("JOIN-SVC-X", {"13800000009": ("home_done", None, "")},
+                                       homes={"13800000009": "GD"})
+    world.store.members.finish_members("JOIN-SVC-X", "SVC-X", "join")
+
+    response = await world.http.get("/services/SVC-X/acceptance-table", params={"lang": "en"})
+
+    assert response.status_code == 200
+    members = load_workbook(io.BytesIO(response.content)).worksheets[1]
+    assert "LiWei" in [cell.value for row in members.iter_rows() for cell in row]

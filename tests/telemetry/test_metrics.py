@@ -10,7 +10,6 @@ from pathlib import Path
 import httpx
 import pytest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from adapters.hub import HubClient
 from models.fallout import FalloutDecision
@@ -39,7 +38,7 @@ async def scrape_after_an_opening_with_a_fallout(temporal_env, settings, simulat
     acquired_customer(store)
     address = f"127.0.0.1:{free_port()}"
     client = await Client.connect(temporal_env.client.service_client.config.target_host,
-                                  data_converter=pydantic_data_converter, runtime=prometheus_runtime(address))
+                                  data_converter=temporal_env.client.data_converter, runtime=prometheus_runtime(address))
     await inject(simulator, province="SH", system="line", operation="schedule_line", kind="reject",
                  code="E6001", text="duct full at the address", count=1)
     await inject(simulator, province="BJ", system="crm", operation="configure_group_tariff", kind="transient",

@@ -13,7 +13,6 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from adapters.hub import HubClient
 from models.orders import OrderState
@@ -28,7 +27,7 @@ async def test_one_trace_runs_from_the_submission_through_workflow_and_activity_
     spans, provider = InMemorySpanExporter(), TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(spans))
     client = await Client.connect(temporal_env.client.service_client.config.target_host,
-                                  data_converter=pydantic_data_converter,
+                                  data_converter=temporal_env.client.data_converter,
                                   interceptors=[TracingInterceptor(provider.get_tracer("vpdn"))])
     hub = HubClient(settings.hub_url,
                     transport=AsyncOpenTelemetryTransport(simulator_transport, tracer_provider=provider))

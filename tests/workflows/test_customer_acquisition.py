@@ -6,7 +6,6 @@ import httpx
 import pytest
 from pydantic import ValidationError
 from temporalio.client import Client, WorkflowFailureError
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.worker import Replayer
 
@@ -139,4 +138,4 @@ async def test_acquisition_history_replays_deterministically(client, settings, s
 
     history = await client.get_workflow_handle(
         workflow_id_for(OrderType.customer_acquisition, "ACQ-REPLAY")).fetch_history()
-    await Replayer(workflows=[CustomerAcquisition], data_converter=pydantic_data_converter).replay_workflow(history)
+    await Replayer(workflows=[CustomerAcquisition], data_converter=client.data_converter).replay_workflow(history)

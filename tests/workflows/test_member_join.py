@@ -7,7 +7,6 @@ import secrets
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowFailureError
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from activities.batches import BatchMembers
@@ -250,7 +249,7 @@ async def test_member_join_and_exit_histories_replay_deterministically(client, s
     leave = await member_order(client, settings, store, "EXIT-8", GD, kind="exit")
     await leave.result()
 
-    replayer = Replayer(workflows=[MemberJoin, MemberExit], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[MemberJoin, MemberExit], data_converter=client.data_converter)
     for handle in (join, leave):
         await replayer.replay_workflow(await handle.fetch_history())
 

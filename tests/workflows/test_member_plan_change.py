@@ -2,7 +2,6 @@
 
 import pytest
 from temporalio.client import WorkflowFailureError
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from models.members import MemberLine, MemberOrder
@@ -156,5 +155,5 @@ async def test_plan_change_history_carries_no_number_and_replays(client, setting
     assert (result.state, result.counts.done) == (OrderState.completed, 6)  # across continue-as-new
     history = await handle.fetch_history()
     assert not any(msisdn in history.to_json() for msisdn in MEMBERS)
-    replayer = Replayer(workflows=[MemberPlanChange], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[MemberPlanChange], data_converter=client.data_converter)
     await replayer.replay_workflow(history)

@@ -9,7 +9,6 @@ import pytest
 import pytest_asyncio
 from sqlmodel import Session
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.worker import Replayer
 
@@ -320,7 +319,7 @@ async def test_service_opening_histories_replay_deterministically(client, settin
     with pytest.raises(WorkflowFailureError):
         await failed.result()
 
-    replayer = Replayer(workflows=[ServiceOpening], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[ServiceOpening], data_converter=client.data_converter)
     for handle in (ok, failed):
         await replayer.replay_workflow(await handle.fetch_history())
 

@@ -13,13 +13,14 @@ from datetime import timedelta
 import pytest
 import pytest_asyncio
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from codec import data_converter
 from models.hub import CompletionReport
 from models.orders import OrderState, OrderType, workflow_id_for
 from models.service import ServiceOpeningOrder
 from settings import temporal_test_server_path
+from tests.conftest import PAYLOAD_KEYS
 from tests.helpers import acquired_customer, inject, opening_order, wait_for_status
 from tests.workflows.test_service_opening import assert_nothing_left
 from workflows.service_opening import ServiceOpening
@@ -30,7 +31,7 @@ TIMERS = {"jeopardy_after": timedelta(hours=4), "fail_after": timedelta(hours=48
 @pytest_asyncio.fixture
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     async with await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter, test_server_existing_path=str(temporal_test_server_path())
+        data_converter=data_converter(PAYLOAD_KEYS), test_server_existing_path=str(temporal_test_server_path())
     ) as env:
         with env.auto_time_skipping_disabled():
             yield env
