@@ -12,9 +12,9 @@ import sys
 import time
 import traceback
 import urllib.parse
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from collections.abc import Iterator
 from typing import Annotated, Any, BinaryIO, NoReturn
 
 import httpx
