@@ -16,15 +16,16 @@ import asyncio
 from collections.abc import Awaitable
 from typing import TypeVar
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Request, status
 from pydantic import BaseModel
 from temporalio.service import RPCError
 
 from api.auth import Role, require
-from intake import Intake, Refusal, RefusalKind
+from intake import Intake
 from models.customer import CustomerChange
 from models.hub import CompletionReport, HubReport
 from models.member_changes import MemberNotification
+from refusal import Refusal, RefusalKind, Unavailable
 from store import OrderStore
 
 router = APIRouter(prefix="/hub", tags=["hub"], dependencies=[Depends(require(Role.hub))])
@@ -43,8 +44,7 @@ async def handed(delivery: Awaitable[T]) -> T:
     try:
         return await delivery
     except (RPCError, RuntimeError) as error:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
-                            f"GPMS cannot reach its order engine ({error}): send the message again later") from None
+        raise Unavailable(f"GPMS cannot reach its order engine ({error}): send the message again later") from None
 
 
 @router.post("/completion-reports", status_code=status.HTTP_202_ACCEPTED)
