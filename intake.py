@@ -129,6 +129,10 @@ class Intake:
     def settings(self) -> Settings:
         return self._settings
 
+    async def temporal(self) -> Client:
+        """The Temporal client, connected when first needed (for the routers that start workflows)."""
+        return await self._connect()
+
     # Orders that start their own workflow
 
     async def acquire_customer(self, fields: dict) -> Accepted:

@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from api import codec, decisions, tokens
+from api import codec, decisions, events, tokens
 from api.auth import Authenticator
 from intake import Intake, Refusal, RefusalKind, problem_text
 from store import OrderStore
@@ -42,6 +42,7 @@ def create_app(intake: Intake, store: OrderStore, authenticator: Authenticator) 
 
     app.include_router(tokens.router)
     app.include_router(decisions.router)
+    app.include_router(events.router)
     codec.install(app, intake.settings)
 
     @app.get("/health", include_in_schema=False)

@@ -20,6 +20,7 @@ from store.orders import MembersNotStaged, OrderNumberInUse, OrderRecords, Unkno
 from store.passwords import PasswordRecords
 from store.services import ServiceRecords, ServiceRefused
 from store.staging import StagingConflict, StagingRecords
+from store.subscriptions import SubscriptionRecords
 from store.tokens import TokenExists, TokenRecords
 
 __all__ = ["MembersNotStaged", "NotificationConflict", "OrderNumberInUse", "OrderStore", "ServiceRefused",
@@ -33,7 +34,7 @@ class OrderStore:
     members each batch step acts on), `terms` (members' plans and dates), `notifications`
     (members' own number changes), `passwords` (the secret version of issued passwords),
     `fallouts`, `acceptance` (the acceptance tables kept with orders), `tokens` (the API's
-    bearer tokens, hashed)."""
+    bearer tokens, hashed), `subscriptions` (order events' listeners and deliveries)."""
 
     def __init__(self, url: str) -> None:
         self.engine = engine_for(url)
@@ -51,3 +52,4 @@ class OrderStore:
         self.batch_steps = BatchStepRecords(self.engine)
         self.acceptance = AcceptanceRecords(self.engine)
         self.tokens = TokenRecords(self.engine)
+        self.subscriptions = SubscriptionRecords(self.engine)
