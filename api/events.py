@@ -4,7 +4,7 @@ workflow; everyone authenticated reads the subscriptions and the deliveries."""
 
 import asyncio
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from temporalio.client import Client
 
 from api.auth import Principal, Role, require
@@ -59,7 +59,8 @@ async def unsubscribe(request: Request, subscription_id: str,
 
 
 @router.get("/deliveries", summary="The latest deliveries; failed=true: those whose last attempt failed")
-async def deliveries(request: Request, failed: bool = False, subscription: str | None = None, limit: int = 100,
+async def deliveries(request: Request, failed: bool = False, subscription: str | None = None,
+                     limit: int = Query(100, ge=1, le=1000),
                      principal: Principal = Depends(require())) -> list[DeliveryView]:
     return await asyncio.to_thread(request.app.state.store.subscriptions.deliveries, failed=failed,
                                    subscription_id=subscription, limit=limit)

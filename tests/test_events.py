@@ -1,0 +1,46 @@
+"""Which audit-trail events a listener receives, as what, and for which orders: the outbox
+read by the order store, on SQLite and (with VPDN_TEST_POSTGRES_URL) PostgreSQL."""
+
+from models.events import EventBatch, EventType, NewSubscription
+from models.orders import NewOrder, OrderEventIn, OrderState, OrderType
+from store import OrderStore
+from tests.helpers import CUSTOMER
+
+TRAIL = [("business audit approved outside GPMS", None),
+         ("opening the group business in 3 provinces", OrderState.in_progress),
+         ("every province confirmed its group tariff package configuration", OrderState.in_progress),
+         ("in jeopardy: CRM report from GD is overdue", None),
+         ("late report received: CRM report from GD", None),
+         ("fallout OPN-1-F1: member 13800000001 refused by GD", OrderState.held),
+         ("fallout OPN-1-F1 resolved: retry", OrderState.in_progress),
+         ("service_opening completed", OrderState.completed)]
+
+
+def test_the_audit_trail_becomes_five_kinds_of_events_for_the_orders_a_listener_asked_for(database_url):
+    store = OrderStore(database_url)
+    everything, _ = store.subscriptions.create(NewSubscription(callback="http://listener/all"), "carol")
+    joins, _ = store.subscriptions.create(NewSubscription(callback="http://listener/joins",
+                                                          order_type=OrderType.member_join), "carol")
+    in_gd, _ = store.subscriptions.create(NewSubscription(callback="http://listener/gd", province="GD",
+                                                          event_types=[EventType.held, EventType.ended]), "carol")
+    store.orders.record_order(NewOrder(order_no="OPN-1", order_type=OrderType.service_opening,
+                                       workflow_id="vpdn-open-OPN-1", customer_code=CUSTOMER, requested_by="alice",
+                                       provinces=["SH", "GD"]), "accepted")
+    for key, (event, state) in enumerate(TRAIL):
+        store.orders.record_event(OrderEventIn(order_no="OPN-1", actor="gpms", event=event, state=state), str(key))
+
+    batch = store.subscriptions.events_after(everything.id, everything.cursor)
+
+    assert [(e.eventType, e.event.productOrder.state, e.description) for e in batch.events] == [
+        (EventType.created, "acknowledged", "order accepted"),
+        (EventType.state_change, "inProgress", "opening the group business in 3 provinces"),
+        (EventType.jeopardy, "inProgress", "in jeopardy: CRM report from GD is overdue"),
+        (EventType.held, "held", "fallout OPN-1-F1: member 138****0001 refused by GD"),
+        (EventType.state_change, "inProgress", "fallout OPN-1-F1 resolved: retry"),
+        (EventType.ended, "completed", "service_opening completed")]
+    assert batch.cursor == everything.cursor + len(TRAIL) + 1
+    assert store.subscriptions.events_after(joins.id, joins.cursor) == EventBatch(cursor=batch.cursor)
+    assert [e.eventType for e in store.subscriptions.events_after(in_gd.id, in_gd.cursor).events] == [
+        EventType.held, EventType.ended]
+    assert store.subscriptions.remove(joins.id) and not store.subscriptions.remove(joins.id)
+    assert store.subscriptions.events_after(joins.id, joins.cursor).removed
