@@ -91,7 +91,8 @@ class SubscriptionRecords:
         state_before = (select(prior.state).where(prior.order_no == OrderEvent.order_no, prior.id < OrderEvent.id,
                                                   prior.state.is_not(None))
                         .order_by(prior.id.desc()).limit(1).scalar_subquery())
-        query = (select(OrderEvent.id, OrderEvent.at, OrderEvent.event, OrderEvent.state, state_before, Order)
+        query = (select(OrderEvent.id, OrderEvent.at, OrderEvent.event, OrderEvent.state, state_before,
+                        Order.order_no, Order.order_type, Order.customer_code, Order.service_id, Order.provinces)
                  .join(Order, Order.order_no == OrderEvent.order_no)
                  .where(OrderEvent.id > cursor).order_by(OrderEvent.id).limit(limit))
         with Session(self.engine) as session:
@@ -100,18 +101,20 @@ class SubscriptionRecords:
                 return EventBatch(cursor=cursor, removed=True)
             rows = session.exec(query).all()
         events, young = [], utcnow() - GAP_SETTLES
-        for event_id, at, text, state, before, order in rows:
+        for event_id, at, text, state, before, order_no, order_type, customer_code, service_id, provinces in rows:
             if event_id != cursor + 1 and _utc(at) > young:
                 break
             cursor = event_id
             kind = event_type_of(state, before, text)
-            if kind is None or kind not in subscription.event_types or not _matches(subscription, order):
+            if kind is None or kind not in subscription.event_types:
+                continue
+            order = ProductOrder(id=order_no, category=order_type, state=tmf_state(state or before),
+                                 customerCode=customer_code, serviceId=service_id, provinces=provinces)
+            if not _matches(subscription, order):
                 continue
             events.append(EventEnvelope(
                 eventId=f"evt-{event_id}", eventTime=_utc(at), eventType=kind, description=masked(text),
-                event=OrderEventPayload(productOrder=ProductOrder(
-                    id=order.order_no, category=order.order_type, state=tmf_state(state or before),
-                    customerCode=order.customer_code, serviceId=order.service_id, provinces=order.provinces))))
+                event=OrderEventPayload(productOrder=order)))
         return EventBatch(events=events, cursor=cursor)
 
     def record_attempt(self, subscription_id: str, envelope: EventEnvelope, error: str | None) -> None:
@@ -143,7 +146,7 @@ class SubscriptionRecords:
                     for row in session.exec(query)]
 
 
-def _matches(subscription: EventSubscription, order: Order) -> bool:
-    return ((subscription.order_type is None or order.order_type == subscription.order_type)
-            and (subscription.customer_code is None or order.customer_code == subscription.customer_code)
+def _matches(subscription: EventSubscription, order: ProductOrder) -> bool:
+    return ((subscription.order_type is None or order.category == subscription.order_type)
+            and (subscription.customer_code is None or order.customerCode == subscription.customer_code)
             and (subscription.province is None or subscription.province in order.provinces))

@@ -23,6 +23,8 @@ with workflow.unsafe.imports_passed_through():
 DELIVERY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
                              maximum_interval=timedelta(minutes=1))
 HISTORY_LIMIT = 2000
+# At most this many orders' deliveries at once: a listener's posts share the worker's activity slots.
+ORDERS_SIDE_BY_SIDE = 8
 
 
 def delivery_workflow_id(subscription_id: str) -> str:
@@ -45,15 +47,18 @@ class EventDelivery:
             by_order: dict[str, list[EventEnvelope]] = {}
             for envelope in batch.events:
                 by_order.setdefault(envelope.event.productOrder.id, []).append(envelope)
-            await asyncio.gather(*(self._deliver(start.subscription_id, events) for events in by_order.values()))
+            side_by_side = asyncio.Semaphore(ORDERS_SIDE_BY_SIDE)
+            await asyncio.gather(*(self._deliver(start.subscription_id, events, side_by_side)
+                                   for events in by_order.values()))
             cursor = batch.cursor
         workflow.continue_as_new(DeliveryStart(subscription_id=start.subscription_id, cursor=cursor))
 
     @staticmethod
-    async def _deliver(subscription_id: str, events: list[EventEnvelope]) -> None:
+    async def _deliver(subscription_id: str, events: list[EventEnvelope], side_by_side: asyncio.Semaphore) -> None:
         """One order's events, each delivered before the next."""
-        for envelope in events:
-            await workflow.execute_activity_method(
-                EventActivities.deliver_event, Delivery(subscription_id=subscription_id, envelope=envelope),
-                start_to_close_timeout=timedelta(seconds=30), retry_policy=DELIVERY_RETRY,
-                summary=f"{envelope.eventType} {envelope.eventId} of {envelope.event.productOrder.id}")
+        async with side_by_side:
+            for envelope in events:
+                await workflow.execute_activity_method(
+                    EventActivities.deliver_event, Delivery(subscription_id=subscription_id, envelope=envelope),
+                    start_to_close_timeout=timedelta(seconds=30), retry_policy=DELIVERY_RETRY,
+                    summary=f"{envelope.eventType} {envelope.eventId} of {envelope.event.productOrder.id}")
