@@ -1,6 +1,12 @@
 """Which audit-trail events a listener receives, as what, and for which orders: the outbox
-read by the order store, on SQLite and (with VPDN_TEST_POSTGRES_URL) PostgreSQL."""
+read by the order store, on SQLite and (with VPDN_TEST_POSTGRES_URL) PostgreSQL; who may
+register a listener."""
 
+import httpx
+
+from api.app import create_app
+from api.auth import Principal, Role, StaticTokens
+from intake import Intake
 from models.events import EventBatch, EventType, NewSubscription
 from models.orders import NewOrder, OrderEventIn, OrderState, OrderType
 from store import OrderStore
@@ -44,3 +50,26 @@ def test_the_audit_trail_becomes_five_kinds_of_events_for_the_orders_a_listener_
         EventType.held, EventType.ended]
     assert store.subscriptions.remove(joins.id) and not store.subscriptions.remove(joins.id)
     assert store.subscriptions.events_after(joins.id, joins.cursor).removed
+
+
+async def test_only_admins_and_operators_manage_listeners_and_none_is_kept_without_its_delivery(settings, store):
+    async def unreachable():
+        raise RuntimeError("cannot reach Temporal at 127.0.0.1:1")
+
+    people = {"vic": Principal(name="vic", roles=frozenset({Role.viewer})),
+              "olga": Principal(name="olga", roles=frozenset({Role.operator}))}
+    app = create_app(Intake(settings, store, unreachable), store, StaticTokens(people))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as api:
+        def as_(name: str) -> dict:
+            return {"Authorization": f"Bearer {name}"}
+
+        viewer = await api.post("/events/subscriptions", json={"callback": "http://listener"}, headers=as_("vic"))
+        operator = await api.post("/events/subscriptions", json={"callback": "http://listener"}, headers=as_("olga"))
+        bad = await api.post("/events/subscriptions", json={"callback": "ftp://listener"}, headers=as_("olga"))
+        listed = await api.get("/events/subscriptions", headers=as_("vic"))
+
+    assert (viewer.status_code, viewer.json()["detail"]) == (403, "vic lacks the role admin or operator")
+    assert (operator.status_code, operator.json()["detail"]) == (
+        503, "the subscription's delivery could not start, so it is not kept: cannot reach Temporal at 127.0.0.1:1")
+    assert (bad.status_code, bad.json()["detail"]) == (422, "callback: the callback must be an http:// or https:// URL")
+    assert (listed.status_code, listed.json()) == (200, [])
