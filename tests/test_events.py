@@ -2,7 +2,11 @@
 read by the order store, on SQLite and (with VPDN_TEST_POSTGRES_URL) PostgreSQL; who may
 register a listener."""
 
+from datetime import timedelta
+
 import httpx
+from sqlalchemy import delete, update
+from sqlmodel import Session
 
 from api.app import create_app
 from api.auth import Principal, Role, StaticTokens
@@ -10,6 +14,7 @@ from intake import Intake
 from models.events import EventBatch, EventType, NewSubscription
 from models.orders import NewOrder, OrderEventIn, OrderState, OrderType
 from store import OrderStore
+from store.tables import OrderEvent, utcnow
 from tests.helpers import CUSTOMER
 
 TRAIL = [("business audit approved outside GPMS", None),
@@ -73,3 +78,28 @@ async def test_only_admins_and_operators_manage_listeners_and_none_is_kept_witho
         503, "the subscription's delivery could not start, so it is not kept: cannot reach Temporal at 127.0.0.1:1")
     assert (bad.status_code, bad.json()["detail"]) == (422, "callback: the callback must be an http:// or https:// URL")
     assert (listed.status_code, listed.json()) == (200, [])
+
+
+def test_a_batch_waits_at_an_event_still_committing_and_passes_a_gap_that_never_fills(store):
+    """PostgreSQL hands out ids before commit: a missing id may be an event still committing."""
+    listener, _ = store.subscriptions.create(NewSubscription(callback="http://listener"), "carol")
+    store.orders.record_order(NewOrder(order_no="OPN-2", order_type=OrderType.service_opening,
+                                       workflow_id="vpdn-open-OPN-2", customer_code=CUSTOMER, requested_by="alice"),
+                              "accepted")
+    store.orders.record_event(OrderEventIn(order_no="OPN-2", actor="gpms", event="opening",
+                                           state=OrderState.in_progress), "1")
+    store.orders.record_event(OrderEventIn(order_no="OPN-2", actor="gpms", event="opened",
+                                           state=OrderState.completed), "2")
+    accepted, started, ended = listener.cursor + 1, listener.cursor + 2, listener.cursor + 3
+    with Session(store.engine) as session:  # as if `started` were not committed yet
+        session.exec(delete(OrderEvent).where(OrderEvent.id == started))
+        session.commit()
+
+    waiting = store.subscriptions.events_after(listener.id, listener.cursor)
+    with Session(store.engine) as session:  # ... and never would be
+        session.exec(update(OrderEvent).where(OrderEvent.id == ended).values(at=utcnow() - timedelta(minutes=1)))
+        session.commit()
+    passed = store.subscriptions.events_after(listener.id, waiting.cursor)
+
+    assert ([e.eventId for e in waiting.events], waiting.cursor) == ([f"evt-{accepted}"], accepted)
+    assert ([e.eventId for e in passed.events], passed.cursor) == ([f"evt-{ended}"], ended)
