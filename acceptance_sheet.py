@@ -3,10 +3,12 @@ workbook (a sheet per section) or a CSV file (the sections one after the other, 
 byte-order mark so that Excel reads the Chinese right), headers in Chinese or English."""
 
 import csv
+import io
 from pathlib import Path
 from typing import Any, Literal
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 from models.acceptance import MEMBER_COLUMNS, PROVINCE_COLUMNS, SECTIONS, SERVICE_FIELDS, AcceptanceTable
@@ -33,15 +35,19 @@ def sections(table: AcceptanceTable, lang: Language) -> list[tuple[str, list[str
 
 def write_table(table: AcceptanceTable, path: Path, lang: Language = "zh") -> None:
     """Write the table to `path`: .xlsx or .csv by its suffix."""
-    if path.suffix.lower() == ".xlsx":
-        _write_xlsx(table, path, lang)
-    elif path.suffix.lower() == ".csv":
-        _write_csv(table, path, lang)
-    else:
-        raise ValueError(f"{path.name}: the table is written as .xlsx or .csv")
+    path.write_bytes(table_bytes(table, path.suffix, lang))
 
 
-def _write_xlsx(table: AcceptanceTable, path: Path, lang: Language) -> None:
+def table_bytes(table: AcceptanceTable, suffix: str, lang: Language = "zh") -> bytes:
+    """The table as the content of a .xlsx or .csv file."""
+    if suffix.lower() == ".xlsx":
+        return _xlsx(table, lang)
+    if suffix.lower() == ".csv":
+        return _csv(table, lang)
+    raise ValueError(f"{suffix}: the table is written as .xlsx or .csv")
+
+
+def _xlsx(table: AcceptanceTable, lang: Language) -> bytes:
     workbook = Workbook(write_only=False)
     workbook.remove(workbook.active)
     for title, header, rows in sections(table, lang):
@@ -49,20 +55,23 @@ def _write_xlsx(table: AcceptanceTable, path: Path, lang: Language) -> None:
         sheet.append(header)
         for cell in sheet[1]:
             cell.font = Font(bold=True)
-        for row in rows:
-            sheet.append(row)
+        for row in rows:  # without the control characters a worksheet cannot hold
+            sheet.append([ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value for value in row])
         sheet.freeze_panes = "A2"
         for column, name in zip(sheet.columns, header):
             sheet.column_dimensions[column[0].column_letter].width = max(12, min(48, 2 * len(name) + 4))
-    workbook.save(path)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
 
 
-def _write_csv(table: AcceptanceTable, path: Path, lang: Language) -> None:
-    with path.open("w", encoding="utf-8-sig", newline="") as out:
-        writer = csv.writer(out)
-        for number, (title, header, rows) in enumerate(sections(table, lang)):
-            if number:
-                writer.writerow([])
-            writer.writerow([f"[{title}]"])
-            writer.writerow(header)
-            writer.writerows(rows)
+def _csv(table: AcceptanceTable, lang: Language) -> bytes:
+    out = io.StringIO(newline="")
+    writer = csv.writer(out)
+    for number, (title, header, rows) in enumerate(sections(table, lang)):
+        if number:
+            writer.writerow([])
+        writer.writerow([f"[{title}]"])
+        writer.writerow(header)
+        writer.writerows(rows)
+    return out.getvalue().encode("utf-8-sig")

@@ -12,6 +12,7 @@ import sys
 import time
 import traceback
 import urllib.parse
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO, NoReturn
@@ -32,7 +33,7 @@ from rich.text import Text
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from adapters.passwords import SecretsRefused
 from codec import CannotOpen, KeysRefused
@@ -40,7 +41,6 @@ from models.customer import AcquisitionResult, CustomerHierarchy
 from models.fallout import FalloutPolicy
 from models.hub import FaultKind, FaultSpec, SeedData
 from models.orders import (
-    MEMBER_ORDER_TYPES,
     OrderState,
     OrderStatus,
     OrderType,
@@ -55,7 +55,7 @@ from models.members import (
 )
 from models.plans import STANDARD
 from models.words import counted, duration_text
-from models.provinces import HQ, PROVINCE_CODES, System
+from models.provinces import HQ, PROVINCE_CODES
 from models.service import (
     RentalRule,
     ServiceOpeningResult,
@@ -66,8 +66,10 @@ from acceptance_sheet import FORMATS, write_table
 from api_client import ApiError
 from cli_admin import admin_app
 from cli_events import events_app
-from intake import Accepted, Intake, Refusal, RefusalKind, validation_text
+from intake import Accepted, Intake, Refusal, RefusalKind, new_order_no, validation_text
 from models.acceptance import AcceptanceTable
+from reads import Reads, province_filter
+from refusal import Unavailable
 from settings import Settings, connect_temporal
 from store import OrderStore
 from telemetry.logs import configure_logging
@@ -162,8 +164,6 @@ app.add_typer(events_app, name="events")
 console = Console()
 errors = Console(stderr=True)
 
-# What a fallout can name as its failing system: the provinces' systems, a missing report, GPMS.
-FALLOUT_SYSTEMS = (*(s.value for s in System), "report", "gpms", "unknown")
 WaitOption = Annotated[bool, typer.Option(help="Show progress until the order ends (exit 3 when it is held "
                                                 "for a decision, 1 when it fails).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
@@ -198,24 +198,24 @@ def print_rows(headers: list[str], rows: list[list[str]], *, ids: tuple[str, ...
     console.print(table)
 
 
-def province_filter(code: str | None) -> str | None:
-    """A province filter, upper-cased; an unknown code is refused with the valid ones."""
-    if code is None:
-        return None
-    upper = code.strip().upper()
-    if upper != HQ and upper not in PROVINCE_CODES:
-        fail(f"unknown province {code!r}; valid provinces: {' '.join(PROVINCE_CODES)} {HQ}", code=2)
-    return upper
+@contextlib.contextmanager
+def answered() -> Iterator[None]:
+    """A question GPMS refuses ends the command with its text: 1 when what was asked for
+    does not exist, 2 for a bad question."""
+    try:
+        yield
+    except Refusal as refusal:
+        fail(refusal.text, code=1 if refusal.kind == RefusalKind.not_found else 2)
+
+
+def reads() -> Reads:
+    return intake().reads
 
 
 def print_json(value: BaseModel | dict | list) -> None:
     if isinstance(value, BaseModel):
         value = value.model_dump(mode="json")
     print(json.dumps(value, indent=2, ensure_ascii=False))
-
-
-def new_order_no(prefix: str) -> str:
-    return f"{prefix}{datetime.now(UTC):%Y%m%d%H%M%S%f}"
 
 
 def run(coroutine: Any) -> Any:
@@ -228,6 +228,8 @@ def run(coroutine: Any) -> Any:
         raise
     except RPCError as error:
         fail(f"Temporal refused: {error.message}")
+    except Unavailable as error:
+        fail(error.text)
 
 
 def intake() -> Intake:
@@ -377,9 +379,8 @@ def customer_acquire(
 @customer_app.command("show")
 def customer_show(customer_code: str, as_json: JsonOption = False) -> None:
     """Show a stored customer and its hierarchy (group and provincial branches)."""
-    hierarchy = OrderStore(Settings().database_url).customers.get_customer(customer_code.strip())
-    if hierarchy is None:
-        fail(f"customer {customer_code} is not in GPMS; acquire it with `vpdn customer acquire {customer_code}`")
+    with answered():
+        hierarchy = reads().customer(customer_code)
     if as_json:
         print_json(hierarchy)
     else:
@@ -422,9 +423,8 @@ def customer_notify(
 @order_app.command("show")
 def order_show(order_no: str, as_json: JsonOption = False) -> None:
     """Show an order's state and its audit trail (who did what, when)."""
-    order = OrderStore(Settings().database_url).orders.get_order(order_no.strip())
-    if order is None:
-        fail(f"no order {order_no}")
+    with answered():
+        order = reads().order(order_no)
     if as_json:
         print_json(order)
         return
@@ -445,7 +445,7 @@ def order_status(
     """Where a running (or ended) order stands: state, what it waits for, steps per province,
     jeopardy, and the last events of its audit trail."""
     order = find_order(order_no)
-    status = run(_query_status(order))
+    status = run(reads().status(order))
     if as_json:
         print_json({"status": status.model_dump(mode="json"),
                     "events": [e.model_dump(mode="json") for e in order.events[-10:]]})
@@ -457,8 +457,12 @@ def order_status(
         while status.state not in TERMINAL_STATES:
             time.sleep(1)
             order = find_order(order_no)
-            status = run(_query_status(order))
+            status = run(reads().status(order))
             live.update(status_view(order, status, member_counts(order)))
+
+
+def member_counts(order: OrderView) -> MemberCounts | None:
+    return reads().member_counts(order)
 
 
 def status_view(order: OrderView, status: OrderStatus, members: MemberCounts | None = None) -> Group:
@@ -509,30 +513,11 @@ FINISHED_STEP_STATES = ("done", "skipped")
 BATCH_SUFFIX = re.compile(r" ([A-Z]{2}#\d+)$")
 
 
-def member_counts(order: OrderView) -> MemberCounts | None:
-    """A member order's members by where they stand (None for other orders)."""
-    if order.order_type not in MEMBER_ORDER_TYPES:
-        return None
-    return OrderStore(Settings().database_url).members.item_counts(order.order_no)
-
-
-async def _query_status(order: OrderView) -> OrderStatus:
-    """The order workflow's live status; for an order still queued on its service, what
-    the order store says (waiting behind …)."""
-    client = await connect_temporal(Settings())
-    try:
-        return await client.get_workflow_handle(order.workflow_id).query("status", result_type=OrderStatus)
-    except RPCError as error:
-        if error.status != RPCStatusCode.NOT_FOUND:
-            raise
-        return OrderStatus(order_no=order.order_no, order_type=order.order_type, state=order.state,
-                           sub_state=order.sub_state)
-
-
 @order_app.command("list")
 def order_list(
     state: Annotated[OrderState | None, typer.Option(help="Only orders in this state.")] = None,
     order_type: Annotated[OrderType | None, typer.Option("--type", help="Only this type of order.")] = None,
+    service: Annotated[str | None, typer.Option(help="Only this service's orders.")] = None,
     customer: Annotated[str | None, typer.Option(help="Only this customer code.")] = None,
     province: Annotated[str | None, typer.Option(help="Only orders touching this province.")] = None,
     older_than: Annotated[str | None, typer.Option(help="Only orders unchanged for this long: 30m, 4h, 2d.")] = None,
@@ -540,14 +525,10 @@ def order_list(
     as_json: JsonOption = False,
 ) -> None:
     """Orders from the order store, newest first."""
-    try:
-        age = parse_age(older_than) if older_than else None
-    except ValueError as error:
-        fail(str(error), code=2)
-    filters = {"state": state, "order_type": order_type, "customer_code": customer,
-               "province": province_filter(province), "unchanged_for": age}
-    records = OrderStore(Settings().database_url).orders
-    orders = records.list_orders(**filters, limit=limit)
+    with answered():
+        found = reads().orders({"state": state, "order_type": order_type, "service_id": service,
+                                "customer_code": customer, "province": province, "older_than": older_than}, limit)
+    orders = found.orders
     if as_json:
         print_json([order.model_dump(mode="json", exclude={"events"}) for order in orders])
         return
@@ -555,17 +536,8 @@ def order_list(
                [[order.order_no, order.order_type, order.customer_code, order.service_id or "", order.state,
                  order.sub_state, f"{order.updated_at:%Y-%m-%d %H:%M}"] for order in orders],
                ids=("order", "service"), empty="no order matches")
-    if len(orders) == limit and (total := records.count_orders(**filters)) > limit:
-        errors.print(f"{limit} of {total} orders shown; --limit shows more", highlight=False)
-
-
-def parse_age(text: str) -> timedelta:
-    """`30m`, `4h`, `2d` as a duration."""
-    units = {"m": "minutes", "h": "hours", "d": "days"}
-    number, unit = text[:-1], text[-1:]
-    if unit not in units or not (number.isascii() and number.isdigit()):
-        raise ValueError(f"age {text!r} is not like 30m, 4h or 2d")
-    return timedelta(**{units[unit]: int(number)})
+    if found.total > len(orders):
+        errors.print(f"{limit} of {found.total} orders shown; --limit shows more", highlight=False)
 
 
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why (recorded in the audit trail).")]
@@ -607,10 +579,8 @@ def order_resolve(
 
 
 def find_order(order_no: str) -> OrderView:
-    order = OrderStore(Settings().database_url).orders.get_order(order_no.strip())
-    if order is None:
-        fail(f"no order {order_no}; list them with `vpdn order list`")
-    return order
+    with answered():
+        return reads().order(order_no)
 
 def quoted(identifier: str) -> str:
     return urllib.parse.quote(identifier.strip(), safe="")
@@ -787,16 +757,14 @@ def service_close(
 @service_app.command("members")
 def service_members(service_id: str, as_json: JsonOption = False) -> None:
     """The members now in a VPDN, with their home provinces and member plans."""
-    store = OrderStore(Settings().database_url)
-    members = store.members.member_homes(service_id.strip())
-    plans = store.terms.plans(service_id.strip())
+    with answered():
+        members = reads().service_members(service_id)
     if as_json:
-        print_json([{"msisdn": m, "home_province": p, "plan": plans[m].model_dump() if m in plans else None}
-                    for m, p in sorted(members.items())])
+        print_json([member.model_dump(mode="json") for member in members])
         return
     console.print(f"{counted(len(members), 'member')} in service {service_id}")
-    for msisdn, province in sorted(members.items()):
-        console.print(f"  {msisdn}  {province}  {plans.get(msisdn) or STANDARD}", highlight=False)
+    for member in members:
+        console.print(f"  {member.msisdn}  {member.home_province}  {member.plan or STANDARD}", highlight=False)
 
 
 LangOption = Annotated[str, typer.Option("--lang", help="Column headers in zh (Chinese) or en (English).")]
@@ -835,16 +803,11 @@ def service_report(
 def service_show(service_id: str, as_json: JsonOption = False) -> None:
     """A VPDN service as GPMS records it: state, provinces, line, rental, contract, the
     tariff package in force, members per home province and the orders not yet ended."""
-    store = OrderStore(Settings().database_url)
-    service = store.services.get_service(service_id.strip())
-    if service is None:
-        fail(f"no service {service_id}")
-    homes = store.members.count_by_home(service.service_id)
-    open_orders = store.orders.open_orders(service.service_id)
+    with answered():
+        service = reads().service_detail(service_id)
+    homes, open_orders = service.members_by_home_province, service.open_orders
     if as_json:
-        print_json({**service.model_dump(mode="json"), "members_by_home_province": homes,
-                    "open_orders": [{"order_no": o.order_no, "order_type": o.order_type, "state": o.state,
-                                     "sub_state": o.sub_state} for o in open_orders]})
+        print_json(service)
         return
     console.print(f"[bold]{service.service_id}[/bold] {service.apn}  state [bold]{service.state}[/bold]  "
                   f"customer {service.customer_code}")
@@ -1043,8 +1006,8 @@ def order_members(
     as_json: JsonOption = False,
 ) -> None:
     """Per-member results of a member order: state, and the code and reason of a failure."""
-    find_order(order_no)
-    results = OrderStore(Settings().database_url).members.member_results(order_no.strip(), state)
+    with answered():
+        results = reads().members(order_no, state)
     if as_json:
         print_json([r.model_dump(mode="json") for r in results])
         return
@@ -1065,10 +1028,8 @@ def fallout_list(
     as_json: JsonOption = False,
 ) -> None:
     """The fallout worklist: open fallouts, oldest first."""
-    if system is not None and system not in FALLOUT_SYSTEMS:
-        fail(f"unknown system {system!r}; valid systems: {' '.join(FALLOUT_SYSTEMS)}", code=2)
-    fallouts = OrderStore(Settings().database_url).fallouts.list_fallouts(
-        province=province_filter(province), system=system, state=None if all_ else "open")
+    with answered():
+        fallouts = reads().fallouts(province, system, all_)
     if as_json:
         print_json([f.model_dump(mode="json") for f in fallouts])
         return
@@ -1149,7 +1110,8 @@ def sim_seed(
         fail("--members and --members-home say what goes in the --members-file: give it too", code=2)
     if members is not None and members < 1:
         fail(f"--members {members}: at least 1", code=2)
-    homes = [province_filter(code) for code in members_home.split(",") if code.strip()] if members_home else None
+    with answered():
+        homes = [province_filter(code) for code in members_home.split(",") if code.strip()] if members_home else None
     if homes and HQ in homes:
         fail(f"--members-home: {HQ} is no member's home province", code=2)
     if file is not None:

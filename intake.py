@@ -8,12 +8,11 @@ The CLI, the demo, the benchmarks and the tests submit through here.
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
-from enum import StrEnum
+from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
 from pydantic import BaseModel, ValidationError
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, RPCTimeoutOrCancelledError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -39,6 +38,8 @@ from models.service import (
 )
 from models.service_orders import ServiceOrder, SubmissionAnswer
 from models.provinces import PROVINCE_CODES
+from reads import Reads
+from refusal import Refusal, RefusalKind, Unavailable
 from settings import Settings
 from store import NotificationConflict, OrderStore, StagingConflict
 from submission import notify_customer_change, notify_member_change, start_order, submit_service_order
@@ -46,21 +47,6 @@ from workflows.common import FOUR_EYES, failure_text
 from workflows.customer_acquisition import CustomerAcquisition
 from workflows.customer_sync import CustomerSync
 from workflows.service_opening import ServiceOpening
-
-
-class RefusalKind(StrEnum):
-    invalid = "invalid"  # bad input: a field, a file, a rule of the business
-    not_found = "not_found"  # no such order, service, customer, fallout
-    conflict = "conflict"  # the order number exists, or the order does not await that decision
-    forbidden = "forbidden"  # four eyes: the person who submitted the order may not decide this
-
-
-class Refusal(Exception):
-    """An order or decision GPMS does not take; nothing was started."""
-
-    def __init__(self, text: str, kind: RefusalKind = RefusalKind.invalid) -> None:
-        super().__init__(text)
-        self.text, self.kind = text, kind
 
 
 class Accepted(BaseModel):
@@ -103,6 +89,11 @@ def validated(model: type[BaseModel], fields: Any, within: str = "") -> Any:
         raise Refusal(validation_text(error, within)) from None
 
 
+def new_order_no(prefix: str) -> str:
+    """An order number GPMS gives when the person gives none: OPN20261203193400329730."""
+    return f"{prefix}{datetime.now(UTC):%Y%m%d%H%M%S%f}"
+
+
 def list_some(first: list[str], count: int) -> str:
     """The first numbers of `count`, and how many more."""
     return " ".join(first) + (f" … and {count - len(first)} more" if count > len(first) else "")
@@ -124,14 +115,29 @@ class Intake:
         self._settings = settings
         self._store = store
         self._connect = connect
+        self.reads = Reads(store, self._client)
 
     @property
     def settings(self) -> Settings:
         return self._settings
 
+    async def _client(self) -> Client:
+        try:
+            return await self._connect()
+        except RuntimeError as error:
+            raise Unavailable(f"cannot reach Temporal at {self._settings.temporal_address}: is `vpdn up` running? "
+                              f"({error})") from None
+
+    @staticmethod
+    def _unconfirmed(order_no: str, error: Exception) -> Unavailable:
+        """Temporal did not confirm a submission: it may have been taken all the same."""
+        return Unavailable(f"Temporal did not confirm order {order_no} ({getattr(error, 'message', '') or 'no answer in time'}"
+                           f"; are the workers running?): see `vpdn order show {order_no}` before submitting it again")
+
     async def temporal(self) -> Client:
-        """The Temporal client, connected when first needed (for the routers that start workflows)."""
-        return await self._connect()
+        """The Temporal client, connected when first needed (for the routers that start workflows);
+        Unavailable when it cannot be reached."""
+        return await self._client()
 
     # Orders that start their own workflow
 
@@ -410,10 +416,7 @@ class Intake:
     # Look-ups the checks share
 
     def order(self, order_no: str) -> OrderView:
-        order = self._store.orders.get_order(order_no.strip())
-        if order is None:
-            raise Refusal(f"no order {order_no}; list them with `vpdn order list`", RefusalKind.not_found)
-        return order
+        return self.reads.order(order_no)
 
     def active_service(self, service_id: str, what: str) -> ServiceView:
         service = self._store.services.get_service(service_id.strip())
@@ -467,11 +470,13 @@ class Intake:
     async def _start(self, run: Any, order: Any, order_type: OrderType, order_no: str, customer_code: str,
                      provinces: list[str]) -> None:
         try:
-            await start_order(await self._connect(), self._settings.task_queue, run, order, order_type=order_type,
+            await start_order(await self._client(), self._settings.task_queue, run, order, order_type=order_type,
                               order_no=order_no, customer_code=customer_code, provinces=provinces)
         except WorkflowAlreadyStartedError:
             raise Refusal(f"order {order_no} was already submitted (workflow {workflow_id_for(order_type, order_no)})",
                           RefusalKind.conflict) from None
+        except (RPCError, RPCTimeoutOrCancelledError) as error:
+            raise self._unconfirmed(order_no, error) from None
 
     async def _queue(self, order_class: type, service: ServiceView, fields: dict) -> Accepted:
         order = validated(order_class, {**fields, "service_id": service.service_id,
@@ -483,9 +488,11 @@ class Intake:
 
     async def _submit(self, order: ServiceOrder) -> SubmissionAnswer:
         try:
-            return await submit_service_order(await self._connect(), self._settings.task_queue, order)
+            return await submit_service_order(await self._client(), self._settings.task_queue, order)
         except WorkflowUpdateFailedError as error:
             raise Refusal(failure_text(error.cause), RefusalKind.conflict) from None
+        except (RPCError, RPCTimeoutOrCancelledError) as error:
+            raise self._unconfirmed(order.order_no, error) from None
 
     @staticmethod
     def _accepted(order_no: str, order_type: OrderType, **fields: Any) -> Accepted:

@@ -9,10 +9,12 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 
-from api import codec, decisions, events, tokens
+from api import codec, decisions, events, fallouts, orders, reconcile, services, submissions, tokens
 from api.auth import Authenticator
 from intake import Intake, Refusal, RefusalKind, problem_text
+from refusal import Unavailable
 from store import OrderStore
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,15 @@ def create_app(intake: Intake, store: OrderStore, authenticator: Authenticator) 
     async def refused(request: Request, refusal: Refusal) -> JSONResponse:
         return JSONResponse({"detail": refusal.text}, status_code=REFUSAL_STATUS[refusal.kind])
 
+    @app.exception_handler(Unavailable)
+    async def unavailable(request: Request, error: Unavailable) -> JSONResponse:
+        return JSONResponse({"detail": error.text}, status_code=503)
+
+    @app.exception_handler(OperationalError)
+    async def store_unreachable(request: Request, error: OperationalError) -> JSONResponse:
+        url = store.engine.url.render_as_string(hide_password=True)
+        return JSONResponse({"detail": f"the order store is unreachable ({url}): {error.orig}"}, status_code=503)
+
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
         fields = ("; ".join(f"{'.'.join(str(part) for part in problem['loc'][1:]) or 'body'}: {problem_text(problem)}"
@@ -40,9 +51,9 @@ def create_app(intake: Intake, store: OrderStore, authenticator: Authenticator) 
         log.exception("%s %s failed", request.method, request.url.path)
         return JSONResponse({"detail": f"the API failed: {type(error).__name__}; see its log"}, status_code=500)
 
-    app.include_router(tokens.router)
-    app.include_router(decisions.router)
-    app.include_router(events.router)
+    for router in (tokens.router, decisions.router, submissions.router, orders.router, services.router,
+                   fallouts.router, reconcile.router, events.router):
+        app.include_router(router)
     codec.install(app, intake.settings)
 
     @app.get("/health", include_in_schema=False)

@@ -1,6 +1,6 @@
 """Order events to other systems (TM Forum hub/listener): listeners register a callback
 (`/events/subscriptions`, admin or operator), each registration getting its delivery
-workflow; everyone authenticated reads the subscriptions and the deliveries."""
+workflow; the staff read the subscriptions and the deliveries."""
 
 import asyncio
 
@@ -8,7 +8,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from temporalio.client import Client
 
 from api.auth import Principal, Role, require
+from api.orders import READERS
 from models.events import DeliveryStart, DeliveryView, NewSubscription, SubscriptionView
+from models.ui_metadata import fit
 from store import OrderStore
 from workflows.events import EventDelivery, delivery_workflow_id
 
@@ -25,7 +27,7 @@ async def start_delivery(client: Client, task_queue: str, subscription: Subscrip
     await client.start_workflow(
         EventDelivery.run, DeliveryStart(subscription_id=subscription.id, cursor=subscription.cursor),
         id=delivery_workflow_id(subscription.id), task_queue=task_queue,
-        static_summary=f"order events to {subscription.callback}")
+        static_summary=fit(f"order events to {subscription.callback}"))
 
 
 @router.post("/subscriptions", status_code=201,
@@ -45,7 +47,8 @@ async def subscribe(request: Request, new: NewSubscription,
 
 
 @router.get("/subscriptions", summary="The listeners (never their secrets)")
-async def subscriptions(request: Request, principal: Principal = Depends(require())) -> list[SubscriptionView]:
+async def subscriptions(request: Request,
+                        principal: Principal = Depends(require(*READERS))) -> list[SubscriptionView]:
     return await asyncio.to_thread(request.app.state.store.subscriptions.list_subscriptions)
 
 
@@ -61,6 +64,6 @@ async def unsubscribe(request: Request, subscription_id: str,
 @router.get("/deliveries", summary="The latest deliveries; failed=true: those whose last attempt failed")
 async def deliveries(request: Request, failed: bool = False, subscription: str | None = None,
                      limit: int = Query(100, ge=1, le=1000),
-                     principal: Principal = Depends(require())) -> list[DeliveryView]:
+                     principal: Principal = Depends(require(*READERS))) -> list[DeliveryView]:
     return await asyncio.to_thread(request.app.state.store.subscriptions.deliveries, failed=failed,
                                    subscription_id=subscription, limit=limit)

@@ -49,7 +49,8 @@ async def me(principal: Principal = Depends(authenticated)) -> Principal:
 class NewToken(BaseModel):
     name: str = Field(min_length=1, description="Who holds the token (the actor in the audit trail).")
     roles: list[Role] = Field(min_length=1)
-    expires_in_days: int | None = Field(90, ge=1, description="Its lifetime; null: it does not expire.")
+    expires_in_days: int | None = Field(90, ge=1, le=3650,
+                                        description="Its lifetime (10 years at most); null: it does not expire.")
 
 
 class IssuedToken(BaseModel):

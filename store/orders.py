@@ -125,22 +125,24 @@ class OrderRecords:
         customer_code: str | None = None,
         province: str | None = None,
         unchanged_for: timedelta | None = None,
+        service_id: str | None = None,
         limit: int = 100,
     ) -> list[OrderView]:
         """Orders, newest first, filtered; without their events."""
-        return self._matching(state, order_type, customer_code, province, unchanged_for)[:limit]
+        return self._matching(state, order_type, customer_code, province, unchanged_for, service_id)[:limit]
 
     def count_orders(self, *, state: str | None = None, order_type: str | None = None,
                      customer_code: str | None = None, province: str | None = None,
-                     unchanged_for: timedelta | None = None) -> int:
+                     unchanged_for: timedelta | None = None, service_id: str | None = None) -> int:
         """How many orders the same filters match."""
-        return len(self._matching(state, order_type, customer_code, province, unchanged_for))
+        return len(self._matching(state, order_type, customer_code, province, unchanged_for, service_id))
 
     def _matching(self, state: str | None, order_type: str | None, customer_code: str | None,
-                  province: str | None, unchanged_for: timedelta | None) -> list[OrderView]:
+                  province: str | None, unchanged_for: timedelta | None,
+                  service_id: str | None = None) -> list[OrderView]:
         query = select(Order).order_by(Order.created_at.desc())
         for column, value in ((Order.state, state), (Order.order_type, order_type),
-                              (Order.customer_code, customer_code)):
+                              (Order.customer_code, customer_code), (Order.service_id, service_id)):
             if value:
                 query = query.where(column == value)
         if unchanged_for is not None:

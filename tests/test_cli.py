@@ -297,7 +297,7 @@ def test_a_failed_json_command_prints_nothing_on_stdout_and_says_why_on_stderr()
 
     assert result.exit_code == 1
     assert result.stdout == ""
-    assert result.stderr.strip() == "error: no order OPN-NOPE"
+    assert result.stderr.strip() == "error: no order OPN-NOPE; list them with `vpdn order list`"
 
 
 def test_the_fallout_worklist_prints_json_for_scripts(active_service):

@@ -1,0 +1,27 @@
+"""A refusal: an order, decision or question GPMS does not take, with the text the person reads."""
+
+from enum import StrEnum
+
+
+class RefusalKind(StrEnum):
+    invalid = "invalid"  # bad input: a field, a file, a rule of the business
+    not_found = "not_found"  # no such order, service, customer, fallout
+    conflict = "conflict"  # the order number exists, or the order does not await that decision
+    forbidden = "forbidden"  # four eyes: the person who submitted the order may not decide this
+
+
+class Refusal(Exception):
+    """An order or decision GPMS does not take; nothing was started."""
+
+    def __init__(self, text: str, kind: RefusalKind = RefusalKind.invalid) -> None:
+        super().__init__(text)
+        self.text, self.kind = text, kind
+
+
+class Unavailable(Exception):
+    """The engine (Temporal, the workers) cannot take or answer a request now: nothing is
+    wrong with the request, and it may be tried again."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
