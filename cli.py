@@ -65,6 +65,7 @@ import api_client
 from acceptance_sheet import FORMATS, write_table
 from api_client import ApiError
 from cli_admin import admin_app
+from cli_events import events_app
 from intake import Accepted, Intake, Refusal, RefusalKind, new_order_no, validation_text
 from models.acceptance import AcceptanceTable
 from reads import Reads, province_filter
@@ -158,6 +159,7 @@ app.add_typer(tariff_app, name="tariff")
 app.add_typer(fallout_app, name="fallout")
 app.add_typer(sim_app, name="sim")
 app.add_typer(admin_app, name="admin")
+app.add_typer(events_app, name="events")
 
 console = Console()
 errors = Console(stderr=True)

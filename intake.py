@@ -135,6 +135,11 @@ class Intake:
         return Unavailable(f"Temporal did not confirm order {order_no} ({getattr(error, 'message', '') or 'no answer in time'}"
                            f"; are the workers running?): see `vpdn order show {order_no}` before submitting it again")
 
+    async def temporal(self) -> Client:
+        """The Temporal client, connected when first needed (for the routers that start workflows);
+        Unavailable when it cannot be reached."""
+        return await self._client()
+
     # Orders that start their own workflow
 
     async def acquire_customer(self, fields: dict) -> Accepted:

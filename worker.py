@@ -12,6 +12,7 @@ from activities.aaa import AaaActivities
 from activities.batches import BatchMembers
 from activities.billing import MemberBillingActivities, RentalActivities
 from activities.crm import CrmActivities
+from activities.events import EventActivities
 from activities.fallout import FalloutActivities
 from activities.hlr import HlrActivities
 from activities.line import LineActivities
@@ -35,6 +36,7 @@ from submission import submit_service_order
 from telemetry.metrics import ProvinceCalls, prometheus_runtime
 from workflows.customer_acquisition import CustomerAcquisition
 from workflows.customer_sync import CustomerSync
+from workflows.events import EventDelivery
 from workflows.member_changes import MemberChanges
 from workflows.member_exit import MemberExit
 from workflows.member_join import MemberJoin
@@ -46,7 +48,7 @@ from workflows.service_orders import ServiceOrders
 from workflows.tariff_change import TariffChange
 
 WORKFLOWS = [CustomerAcquisition, CustomerSync, ServiceOpening, MemberJoin, MemberExit, MemberPlanChange,
-             MemberChanges, TariffChange, ServiceChange, ServiceClosure, ServiceOrders]
+             MemberChanges, TariffChange, ServiceChange, ServiceClosure, ServiceOrders, EventDelivery]
 
 # Sync (store) activities run in this many threads; the worker never runs more at once.
 ACTIVITY_SLOTS = 50
@@ -79,6 +81,7 @@ def build_worker(client: Client, settings: Settings, *, hub: HubClient | None = 
     aaa = AaaActivities(HubAaa(hub), HubSms(hub), passwords, store.passwords, batches)
     order_store = OrderStoreActivities(store)
     fallout = FalloutActivities(store, FalloutPolicy.load(settings.fallout_policy_file))
+    events = EventActivities(store)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -130,6 +133,8 @@ def build_worker(client: Client, settings: Settings, *, hub: HubClient | None = 
             fallout.fallout_rule,
             fallout.open_fallout,
             fallout.resolve_fallout,
+            events.next_events,
+            events.deliver_event,
         ],
         interceptors=[ProvinceCalls()],
         activity_executor=ThreadPoolExecutor(ACTIVITY_SLOTS),

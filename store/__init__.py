@@ -21,6 +21,7 @@ from store.orders import MembersNotStaged, OrderNumberInUse, OrderRecords, Unkno
 from store.passwords import PasswordRecords
 from store.services import ServiceRecords, ServiceRefused
 from store.staging import StagingConflict, StagingRecords
+from store.subscriptions import SubscriptionRecords
 from store.tokens import TokenExists, TokenRecords
 
 __all__ = ["MembersNotStaged", "NotificationConflict", "OrderNumberInUse", "OrderStore", "ServiceRefused",
@@ -35,7 +36,7 @@ class OrderStore:
     (members' own number changes), `correlations` (the references work orders carry for
     their reports), `passwords` (the secret version of issued passwords), `fallouts`,
     `acceptance` (the acceptance tables kept with orders), `tokens` (the API's bearer tokens,
-    hashed)."""
+    hashed), `subscriptions` (order events' listeners and deliveries)."""
 
     def __init__(self, url: str) -> None:
         self.engine = engine_for(url)
@@ -54,3 +55,4 @@ class OrderStore:
         self.batch_steps = BatchStepRecords(self.engine)
         self.acceptance = AcceptanceRecords(self.engine)
         self.tokens = TokenRecords(self.engine)
+        self.subscriptions = SubscriptionRecords(self.engine)

@@ -338,6 +338,43 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
 
+class EventSubscription(SQLModel, table=True):
+    """A listener of order events (TM Forum hub): its callback, the event types and filter,
+    the secret its events are signed with, and how far its delivery has come."""
+
+    __tablename__ = "event_subscription"
+
+    id: str = Field(primary_key=True)
+    callback: str
+    event_types: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    order_type: str | None = None
+    customer_code: str | None = None
+    province: str | None = None
+    secret: str  # an HMAC key: it must be kept as it is to sign
+    created_by: str
+    created_at: datetime = timestamp()
+    # Every audit-trail event up to this id (order_event.id) is delivered or not for this subscriber.
+    cursor: int = 0
+    removed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class EventDelivery(SQLModel, table=True):
+    """One audit-trail event's delivery to one subscriber: its attempts and the last error."""
+
+    __tablename__ = "event_delivery"
+    __table_args__ = (UniqueConstraint("subscription_id", "order_event_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: str = Field(foreign_key="event_subscription.id")
+    order_event_id: int
+    order_no: str
+    event_type: str
+    state: str = Field(default="failing", index=True)  # failing, delivered
+    attempts: int = 0
+    last_error: str = ""
+    updated_at: datetime = timestamp()
+
+
 class WorkOrderCorrelation(SQLModel, table=True):
     """The opaque reference a work order reported later carries to the hub, and what it stands
     for: the order's workflow and the work order's key, province, system and operation; with

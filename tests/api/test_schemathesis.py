@@ -20,6 +20,9 @@ EXAMPLES = 25
 # What exists in the store: a case names it instead of a random id half of the time, so
 # that the checks behind the look-ups are reached too.
 KNOWN = {"order_no": "JOIN-SVC-S", "service_id": "SVC-S", "customer_code": CUSTOMER}
+# A listener registered by a case is told its events here: nothing listens, the post fails at
+# once, and the suite sends nothing to the random addresses a case makes up.
+NOWHERE = "http://127.0.0.1:9/events"
 
 
 def naming_what_exists(case) -> None:
@@ -27,6 +30,11 @@ def naming_what_exists(case) -> None:
         case.path_parameters[name] = KNOWN[name]
     if isinstance(case.body, dict) and "service_id" in case.body:
         case.body["service_id"] = KNOWN["service_id"]
+
+
+def nowhere_outside(case) -> None:
+    if isinstance(case.body, dict) and isinstance(case.body.get("callback"), str):
+        case.body["callback"] = NOWHERE
 
 
 def failures(schema) -> list[str]:
@@ -37,10 +45,12 @@ def failures(schema) -> list[str]:
         operation = operation.ok()
 
         @given(case=operation.as_strategy(), known=booleans())
-        @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None,
+                  derandomize=True)  # the same cases on every CI run: a finding is reproducible
         def check(case, known: bool) -> None:
             if known:
                 naming_what_exists(case)
+            nowhere_outside(case)
             case.call_and_validate(headers=auth("all"), checks=[not_a_server_error])
 
         try:
