@@ -15,6 +15,13 @@ from store.passwords import PasswordRecords
 PASSWORD_TEXT = "Your VPDN {apn} password is {password}. Keep it secret."
 
 
+def password_sent(text: str, apn: str) -> str | None:
+    """The password a password SMS for that APN carries (None: it is no such SMS)."""
+    head, tail = PASSWORD_TEXT.split("{password}")
+    head = head.format(apn=apn)
+    return text[len(head):-len(tail)] if text.startswith(head) and text.endswith(tail) else None
+
+
 class AaaActivities:
     def __init__(self, aaa: Aaa, sms: SmsGateway, passwords: MemberPasswords, issued: PasswordRecords,
                  batches: BatchMembers) -> None:
