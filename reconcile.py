@@ -75,6 +75,7 @@ class Reconciler:
         self._task_queue = task_queue
         self._simulator_checks = simulator_checks
         self._holdings: dict[tuple[str, str], list[dict]] = {}
+        self.passwords_checked = 0  # AAA accounts whose hash was checked against their SMS
 
     async def differences(self) -> list[Difference]:
         """Every difference between the order store and the provinces' holdings."""
@@ -135,6 +136,7 @@ class Reconciler:
             return None if matches else f"password hash does not match the password sent by SMS {SIMULATOR_ONLY}"
 
         problems = await asyncio.to_thread(lambda: [problem(account) for _, account in accounts])
+        self.passwords_checked = len(accounts)
         return [Difference(account["data"].get("service_id", "?"), province, "aaa", "aaa_account", account["key"],
                            text) for (province, account), text in zip(accounts, problems) if text]
 
