@@ -6,8 +6,8 @@ on disk, the simulator, and `vpdn worker`. For each of S services: acquire the c
 open the service, M members join and two tariff changes are queued behind the join, then
 every member exits and the service closes (7 orders per service). Meanwhile the worker is
 SIGKILLed and restarted K times, the simulator SIGKILLed once and the dev server SIGKILLed
-once (each started again on its data), and until the exits the provinces fail (all but the
-last phase): transient failures, answers lost after the work was done (the caller asks
+once (each started again on its data), the order store refuses writes for a while during the
+joins (SQLite: an exclusive lock), and until the exits the provinces fail: transient failures, answers lost after the work was done (the caller asks
 again), completion reports lost (the fallout policy asks again), a busy CRM refusing (the
 policy asks again). At the end:
 
@@ -33,11 +33,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+from sqlalchemy.engine import make_url
 from temporalio.service import RPCError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.chaos_parts import Parts, chaos, inject_faults, write_policy  # noqa: E402
+from benchmarks.chaos_parts import Parts, chaos, inject_faults, store_outage, write_policy  # noqa: E402
 from benchmarks.harness import free_port, shared_secrets  # noqa: E402
 from models.customer import AcquireCustomerInput  # noqa: E402
 from models.members import MemberLine, MemberOrder  # noqa: E402
@@ -73,7 +74,7 @@ async def with_retries(call, attempts: int = 60):
 
 
 async def run(services: int, members: int, kills: int, fault_rate: float, report_loss: float,
-              busy: float, timers: dict) -> None:
+              busy: float, timers: dict, store_outage_s: float) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="vpdn-chaos-"))
     os.environ.update({"VPDN_DATA_DIR": str(data_dir), "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
                        "VPDN_UI_PORT": str(free_port()), "VPDN_SIM_PORT": str(free_port()),
@@ -141,6 +142,8 @@ async def run(services: int, members: int, kills: int, fault_rate: float, report
                                       access_province=service.access_province, member_count=len(mine), **base)]
                          + [TariffChangeOrder.model_validate({**base, "order_no": f"C-TRF-{n}-{v}", "change": {
                              "parameters": {"monthly_fee": str(100 + v)}}}) for v in (1, 2)])
+        if store_outage_s:  # while the joins run (the chaos process itself only reads meanwhile)
+            await asyncio.to_thread(store_outage, make_url(settings.database_url).database, store_outage_s)
         await wait_for(store, submitted, 1200)
         faults = await with_retries(lambda: hub.get("/admin/faults"))
         injected = collections.Counter()
@@ -183,7 +186,7 @@ async def run(services: int, members: int, kills: int, fault_rate: float, report
         parts.stop()
     print(f"orders: {len(all_orders)} ({', '.join(f'{n} {s}' for s, n in sorted(states.items()))})")
     print(f"worker SIGKILLs: {parts.kills}, dev server SIGKILLs: {parts.server_kills}, "
-          f"simulator SIGKILLs: {parts.simulator_kills}")
+          f"simulator SIGKILLs: {parts.simulator_kills}, order store outage: {store_outage_s:g} s")
     print("calls hit by faults: " + ", ".join(f"{kind} {n}" for kind, n in sorted(injected.items())))
     print(f"lost orders: {len(lost)} {lost[:10]}")
     print(f"stuck orders: {len(stuck)} {[o.order_no for o in stuck][:10]}")
@@ -222,10 +225,13 @@ def main() -> None:
     parser.add_argument("--busy", type=float, default=0.1, help="tariff configurations a busy CRM refuses")
     parser.add_argument("--report-deadline", type=int, default=30,
                         help="seconds a province may take to report (and a call to succeed, retries included)")
+    parser.add_argument("--store-outage", type=float, default=40,
+                        help="seconds the SQLite order store refuses writes while the joins run (0: none)")
     args = parser.parse_args()
     timers = {"jeopardy_after": timedelta(seconds=args.report_deadline / 3),
               "fail_after": timedelta(seconds=args.report_deadline)}
-    asyncio.run(run(args.services, args.members, args.kills, args.fault_rate, args.report_loss, args.busy, timers))
+    asyncio.run(run(args.services, args.members, args.kills, args.fault_rate, args.report_loss, args.busy, timers,
+                    args.store_outage))
     sys.stdout.flush()
     os._exit(0)
 

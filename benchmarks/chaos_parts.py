@@ -6,7 +6,9 @@ import asyncio
 import json
 import random
 import signal
+import sqlite3
 import subprocess
+import time
 from pathlib import Path
 
 import httpx
@@ -40,6 +42,18 @@ async def inject_faults(hub: httpx.AsyncClient, rate: float, report_loss: float,
                 "code": "E1099", "text": "busy, try later"}]
     for fault in (f for f in faults if f["rate"] > 0):
         (await hub.post("/admin/faults", json=fault)).raise_for_status()
+
+
+def store_outage(database: str, seconds: float) -> None:
+    """The SQLite order store refuses every write for `seconds` (an exclusive lock held on it):
+    writers wait their 30 s busy timeout, then fail and are retried. Blocks: run it in a thread."""
+    connection = sqlite3.connect(database, timeout=60, isolation_level=None)
+    try:
+        connection.execute("BEGIN EXCLUSIVE")
+        time.sleep(seconds)
+        connection.execute("ROLLBACK")
+    finally:
+        connection.close()
 
 
 class Parts:

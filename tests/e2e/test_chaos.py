@@ -1,8 +1,8 @@
 """A small chaos run in the suite: the worker, the simulator and the dev server SIGKILLed and
 started again, transient faults and lost answers in every province — and still every order
 ends, nothing twice, every password matches, the order store agrees with the provinces
-(benchmarks/chaos.py, at a size the suite's budget affords: lost reports and busy CRMs are in
-the benchmark's runs, the lost report's retry in tests/workflows/test_fallout.py)."""
+(benchmarks/chaos.py, at a size the suite's budget affords: lost reports, busy CRMs and an order
+store outage are in the benchmark's runs, the lost report's retry in tests/workflows/test_fallout.py)."""
 
 import subprocess
 import sys
@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_orders_survive_sigkills_lost_answers_and_faults_without_loss_duplicates_or_wrong_passwords():
     result = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "chaos.py"), "--services", "1", "--members", "10",
-         "--kills", "3", "--fault-rate", "0.3", "--report-loss", "0", "--busy", "0"],
+         "--kills", "3", "--fault-rate", "0.3", "--report-loss", "0", "--busy", "0", "--store-outage", "0"],
         capture_output=True, text=True, timeout=600, cwd=ROOT)
 
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
