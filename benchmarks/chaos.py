@@ -6,13 +6,14 @@ on disk, the simulator, and `vpdn worker`. For each of S services: acquire the c
 open the service, M members join and two tariff changes are queued behind the join, then
 every member exits and the service closes (7 orders per service). Meanwhile the worker is
 SIGKILLed and restarted K times, the simulator SIGKILLed once and the dev server SIGKILLed
-once (each started again on its data), the order store refuses writes for a while during the
-joins (SQLite: an exclusive lock), and until the exits the provinces fail: transient failures, answers lost after the work was done (the caller asks
+once (each started again on its data), each `vpdn member join` is SIGKILLed once at a random
+moment and run again, the order store refuses writes for a while during the joins (SQLite:
+an exclusive lock), and until the exits the provinces fail: transient failures, answers lost after the work was done (the caller asks
 again), completion reports lost (the fallout policy asks again), a busy CRM refusing (the
 policy asks again). At the end:
 
 - every order submitted is recorded (none lost), and is terminal or `held` with a fallout
-  record (none stuck);
+  record (none stuck); a join whose command was killed ran once, with its file's members;
 - no duplicated effect: no resource written twice and no second password SMS by one step
   (the simulator's write log), every resource's writes counted;
 - every member's AAA password hash matches the password its SMS carried (checked once the
@@ -38,7 +39,14 @@ from temporalio.service import RPCError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.chaos_parts import Parts, chaos, inject_faults, store_outage, write_policy  # noqa: E402
+from benchmarks.chaos_parts import (  # noqa: E402
+    Parts,
+    chaos,
+    inject_faults,
+    join_killed_and_run_again,
+    store_outage,
+    write_policy,
+)
 from benchmarks.harness import free_port, shared_secrets  # noqa: E402
 from models.customer import AcquireCustomerInput  # noqa: E402
 from models.members import MemberLine, MemberOrder  # noqa: E402
@@ -134,13 +142,15 @@ async def run(services: int, members: int, kills: int, fault_rate: float, report
         await wait_for(store, submitted, 900)
 
         # Phase 2: joins, each followed by two tariff changes on the same service's queue.
+        # The joins by `vpdn member join`, each SIGKILLed once and run again.
+        joins = {}
         for n, service in enumerate(active_services(store, openings)):
             mine = numbers[n * members:(n + 1) * members]
-            store.staging.stage(f"C-JOIN-{n}", service.service_id, "join", [MemberLine(msisdn=m) for m in mine])
+            submitted.append(f"C-JOIN-{n}")
+            joins[f"C-JOIN-{n}"] = (len(mine), await join_killed_and_run_again(
+                service.service_id, f"C-JOIN-{n}", mine, data_dir))
             base = order_base(service, timers)
-            await submit([MemberOrder(order_no=f"C-JOIN-{n}", kind="join", apn=service.apn,
-                                      access_province=service.access_province, member_count=len(mine), **base)]
-                         + [TariffChangeOrder.model_validate({**base, "order_no": f"C-TRF-{n}-{v}", "change": {
+            await submit([TariffChangeOrder.model_validate({**base, "order_no": f"C-TRF-{n}-{v}", "change": {
                              "parameters": {"monthly_fee": str(100 + v)}}}) for v in (1, 2)])
         if store_outage_s:  # while the joins run (the chaos process itself only reads meanwhile)
             await asyncio.to_thread(store_outage, make_url(settings.database_url).database, store_outage_s)
@@ -173,6 +183,9 @@ async def run(services: int, members: int, kills: int, fault_rate: float, report
         # The proof.
         all_orders = store.orders.list_orders(limit=100_000)
         lost = sorted(set(submitted) - {o.order_no for o in all_orders})
+        # A join whose command was killed runs once, with exactly the members of its file.
+        wrong_members = {n: len(store.members.member_results(n)) for n, (count, _) in joins.items()
+                         if len(store.members.member_results(n)) != count}
         stuck = [o for o in all_orders if o.state not in TERMINAL_STATES and not (
             o.state == OrderState.held and any(f.order_no == o.order_no for f in store.fallouts.list_fallouts()))]
         differences |= {str(d): d for d in await Reconciler(store, hub, client, queue).differences()}
@@ -188,6 +201,9 @@ async def run(services: int, members: int, kills: int, fault_rate: float, report
     print(f"worker SIGKILLs: {parts.kills}, dev server SIGKILLs: {parts.server_kills}, "
           f"simulator SIGKILLs: {parts.simulator_kills}, order store outage: {store_outage_s:g} s")
     print("calls hit by faults: " + ", ".join(f"{kind} {n}" for kind, n in sorted(injected.items())))
+    print(f"vpdn member join SIGKILLed and run again: {len(joins)} "
+          f"({', '.join(sorted(how for _, how in joins.values()))}); "
+          f"joins with other members than their file's: {len(wrong_members)} {wrong_members}")
     print(f"lost orders: {len(lost)} {lost[:10]}")
     print(f"stuck orders: {len(stuck)} {[o.order_no for o in stuck][:10]}")
     per_kind = ", ".join(f"{w['kind']} {w['writes']}" for w in writes)
@@ -199,7 +215,7 @@ async def run(services: int, members: int, kills: int, fault_rate: float, report
     for difference in (duplicates + mismatches + others)[:10]:
         print(f"  {difference}")
     print(f"wall time: {time.monotonic() - started:.0f} s (data in {data_dir})")
-    if lost or stuck or duplicates or mismatches or others:
+    if lost or wrong_members or stuck or duplicates or mismatches or others:
         raise SystemExit(1)
 
 

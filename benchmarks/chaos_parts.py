@@ -56,6 +56,28 @@ def store_outage(database: str, seconds: float) -> None:
         connection.close()
 
 
+async def join_killed_and_run_again(service_id: str, order_no: str, numbers: list[str], folder: Path) -> str:
+    """`vpdn member join` SIGKILLed at a random moment between its steps, then run again as a
+    person would (again while Temporal is unreachable); returns how the last run ended: the
+    order submitted, or refused as submitted already by the killed run."""
+    members = folder / f"{order_no}.csv"
+    members.write_text("msisdn,name\n" + "".join(f"{m},member {m}\n" for m in numbers), encoding="utf-8")
+    command = [VPDN, "member", "join", service_id, "--file", str(members), "--order-no", order_no, "--by", "chaos",
+               "--pre-approved-by", "chaos-hq"]
+    killed = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    await asyncio.sleep(random.uniform(0.3, 2.5))  # from its start-up to its submission
+    killed.kill()
+    killed.wait()
+    for _ in range(60):
+        again = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True)
+        if again.returncode == 0:
+            return "submitted by the second run"
+        if again.returncode == 2 and "already submitted" in again.stderr + again.stdout:
+            return "submitted by the killed run"
+        await asyncio.sleep(1)
+    raise SystemExit(f"vpdn member join {order_no} never went through: {again.stderr or again.stdout}")
+
+
 class Parts:
     """The embedded default's parts as separate processes, to be killed and restarted."""
 

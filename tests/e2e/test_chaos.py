@@ -1,5 +1,5 @@
-"""A small chaos run in the suite: the worker, the simulator and the dev server SIGKILLed and
-started again, transient faults and lost answers in every province — and still every order
+"""A small chaos run in the suite: the worker, the simulator, the dev server and a `vpdn member
+join` SIGKILLed and started again, transient faults and lost answers in every province — and still every order
 ends, nothing twice, every password matches, the order store agrees with the provinces
 (benchmarks/chaos.py, at a size the suite's budget affords: lost reports, busy CRMs and an order
 store outage are in the benchmark's runs, the lost report's retry in tests/workflows/test_fallout.py)."""
@@ -21,6 +21,7 @@ def test_orders_survive_sigkills_lost_answers_and_faults_without_loss_duplicates
     assert "orders: 7 " in result.stdout
     assert "worker SIGKILLs: 3, dev server SIGKILLs: 1, simulator SIGKILLs: 1" in result.stdout
     assert "lost_answer" in result.stdout  # answers were lost after the work was done
-    for verdict in ("lost orders: 0", "stuck orders: 0", "duplicated effects: 0", "password mismatches: 0",
+    assert "vpdn member join SIGKILLed and run again: 1 " in result.stdout
+    for verdict in ("joins with other members than their file's: 0", "lost orders: 0", "stuck orders: 0", "duplicated effects: 0", "password mismatches: 0",
                     "(10 AAA accounts checked", "differences between GPMS and the provinces: 0"):
         assert verdict in result.stdout
