@@ -34,10 +34,12 @@ def write_policy(data_dir: Path) -> str:
 async def inject_faults(hub: httpx.AsyncClient, rate: float, report_loss: float, busy: float) -> None:
     """In every province: transient failures (503, nothing done) and lost answers (done, the
     answer lost: 504) on `rate` and `rate / 2` of the calls, reports lost on `report_loss` of
-    the work orders, and a busy CRM (E1099) refusing `busy` of the tariff configurations."""
+    the tariff configurations, access CRM work orders and line schedulings, and a busy CRM (E1099) refusing `busy` of the tariff configurations."""
     faults = [{"system": s, "kind": "transient", "rate": rate} for s in FAULTY_SYSTEMS]
     faults += [{"system": s, "kind": "lost_answer", "rate": rate / 2} for s in FAULTY_SYSTEMS]
-    faults += [{"system": s, "kind": "no_report", "rate": report_loss} for s in ("crm", "line")]
+    # (not the joins' member orders: `vpdn member join` gives them the default 48 h deadline)
+    faults += [{"system": s, "operation": op, "kind": "no_report", "rate": report_loss}
+               for s, op in (("crm", "configure_group_tariff"), ("crm", "service_work_order"), ("line", "schedule_line"))]
     faults += [{"system": "crm", "operation": "configure_group_tariff", "kind": "reject", "rate": busy,
                 "code": "E1099", "text": "busy, try later"}]
     for fault in (f for f in faults if f["rate"] > 0):
