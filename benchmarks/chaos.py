@@ -82,7 +82,7 @@ async def with_retries(call, attempts: int = 60):
 
 
 async def run(services: int, members: int, kills: int, fault_rate: float, report_loss: float,
-              busy: float, timers: dict, store_outage_s: float) -> None:
+              busy: float, timers: dict, store_outage_s: float, kill_commands: bool) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="vpdn-chaos-"))
     os.environ.update({"VPDN_DATA_DIR": str(data_dir), "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
                        "VPDN_UI_PORT": str(free_port()), "VPDN_SIM_PORT": str(free_port()),
@@ -146,10 +146,15 @@ async def run(services: int, members: int, kills: int, fault_rate: float, report
         joins = {}
         for n, service in enumerate(active_services(store, openings)):
             mine = numbers[n * members:(n + 1) * members]
-            submitted.append(f"C-JOIN-{n}")
-            joins[f"C-JOIN-{n}"] = (len(mine), await join_killed_and_run_again(
-                service.service_id, f"C-JOIN-{n}", mine, data_dir))
             base = order_base(service, timers)
+            if kill_commands:
+                submitted.append(f"C-JOIN-{n}")
+                joins[f"C-JOIN-{n}"] = (len(mine), await join_killed_and_run_again(
+                    service.service_id, f"C-JOIN-{n}", mine, data_dir))
+            else:
+                store.staging.stage(f"C-JOIN-{n}", service.service_id, "join", [MemberLine(msisdn=m) for m in mine])
+                await submit([MemberOrder(order_no=f"C-JOIN-{n}", kind="join", apn=service.apn, member_count=len(mine),
+                                          access_province=service.access_province, **base)])
             await submit([TariffChangeOrder.model_validate({**base, "order_no": f"C-TRF-{n}-{v}", "change": {
                              "parameters": {"monthly_fee": str(100 + v)}}}) for v in (1, 2)])
         if store_outage_s:  # while the joins run (the chaos process itself only reads meanwhile)
@@ -241,13 +246,15 @@ def main() -> None:
     parser.add_argument("--busy", type=float, default=0.1, help="tariff configurations a busy CRM refuses")
     parser.add_argument("--report-deadline", type=int, default=30,
                         help="seconds a province may take to report (and a call to succeed, retries included)")
+    parser.add_argument("--no-command-kills", action="store_true",
+                        help="submit the joins directly instead of by a vpdn member join SIGKILLed once")
     parser.add_argument("--store-outage", type=float, default=40,
                         help="seconds the SQLite order store refuses writes while the joins run (0: none)")
     args = parser.parse_args()
     timers = {"jeopardy_after": timedelta(seconds=args.report_deadline / 3),
               "fail_after": timedelta(seconds=args.report_deadline)}
     asyncio.run(run(args.services, args.members, args.kills, args.fault_rate, args.report_loss, args.busy, timers,
-                    args.store_outage))
+                    args.store_outage, not args.no_command_kills))
     sys.stdout.flush()
     os._exit(0)
 

@@ -1,5 +1,5 @@
-"""A small chaos run in the suite: the worker, the simulator, the dev server and a `vpdn member
-join` SIGKILLed and started again, transient faults and lost answers in every province — and still every order
+"""A small chaos run in the suite: the worker, the simulator, the dev server and the join's
+`vpdn member join` SIGKILLed and started again, transient faults and lost answers in every province — and still every order
 ends, nothing twice, every password matches, the order store agrees with the provinces
 (benchmarks/chaos.py, at a size the suite's budget affords: lost reports, busy CRMs and an order
 store outage are in the benchmark's runs, the lost report's retry in tests/workflows/test_fallout.py)."""
