@@ -292,11 +292,12 @@ def reconcile(as_json: JsonOption = False) -> None:
 
     async def differences() -> list:
         settings = Settings()
+        temporal = await connect_temporal(settings)  # the orders it knows, to find any never recorded
         async with httpx.AsyncClient(base_url=settings.hub_url, timeout=120) as hub:
-            return await Reconciler(OrderStore(settings.database_url), hub).differences()
+            return await Reconciler(OrderStore(settings.database_url), hub, temporal, settings.task_queue).differences()
 
     try:
-        found = asyncio.run(differences())
+        found = run(differences())
     except httpx.HTTPError as error:
         fail(f"cannot read the provinces' holdings at {Settings().hub_url}: {error}")
     if as_json:

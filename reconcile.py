@@ -6,19 +6,36 @@ the line order when there is a line, the running rental from its start date (and
 settlement record), and for every member the HLR subscription and member billing (on the
 member's plan) in its home province and the AAA account in the access province — is
 compared with the provinces' holdings (through the hub's admin API, which
-the simulator offers). Holdings of a service GPMS does not count as open are differences
-too.
+the simulator offers). Holdings of a service GPMS does not count as open (closed), or does
+not know at all (discarded after a failed opening, or never recorded), are differences too.
+
+Two checks only the simulator can answer, labelled so: an effect one step applied more than
+once (its write log) and an AAA password hash that does not match the password the member's
+SMS carried (a real AAA never shows the hash with the SMS). With a Temporal client, an order
+Temporal knows that the order store never recorded is a difference as well.
 """
 
+import asyncio
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import httpx
+from temporalio.client import Client
 
+from activities.aaa import password_sent
+from adapters.passwords import password_matches
+from models.orders import WORKFLOW_ID_PREFIX
 from models.plans import STANDARD, MemberPlan
 from models.provinces import HQ, PROVINCE_CODES
 from store import OrderStore
 
 OPEN_STATES = ("active", "closing")
+# What a province holds for a service (work orders sent are records, not holdings).
+HELD_KINDS = ("group_tariff_package", "service_order", "line_order", "rental", "rental_record",
+              "vpdn_subscription", "member_billing", "aaa_account")
+SIMULATOR_ONLY = "(simulator-only check)"
+# An order's workflow records the order first thing; younger ones may not have yet.
+RECORDING_GRACE = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -47,10 +64,18 @@ def plan_text(plan: MemberPlan | dict | None) -> str:
 
 
 class Reconciler:
-    def __init__(self, store: OrderStore, hub: httpx.AsyncClient) -> None:
+    """`temporal` and its `task_queue`: where to find the orders' workflows (None: not checked);
+    `simulator_checks`: whether the hub is the simulator, which can answer its own checks."""
+
+    def __init__(self, store: OrderStore, hub: httpx.AsyncClient, temporal: Client | None = None,
+                 task_queue: str = "", simulator_checks: bool = True) -> None:
         self._store = store
         self._hub = hub
+        self._temporal = temporal
+        self._task_queue = task_queue
+        self._simulator_checks = simulator_checks
         self._holdings: dict[tuple[str, str], list[dict]] = {}
+        self.passwords_checked = 0  # AAA accounts whose hash was checked against their SMS
 
     async def differences(self) -> list[Difference]:
         """Every difference between the order store and the provinces' holdings."""
@@ -61,8 +86,73 @@ class Reconciler:
             response.raise_for_status()
             self._holdings[province, system] = response.json()
         found: list[Difference] = []
-        for service in self._store.services.list_services():
+        services = self._store.services.list_services()
+        for service in services:
             found += self._service(service, service.state in OPEN_STATES)
+        found += self._unknown_services({service.service_id for service in services})
+        if self._simulator_checks:
+            found += await self._repeated_writes() + await self._passwords()
+        if self._temporal is not None:
+            found += await self._never_recorded()
+        return found
+
+    async def _get(self, path: str, **params) -> list[dict]:
+        response = await self._hub.get(path, params=params)
+        response.raise_for_status()
+        return response.json()
+
+    def _unknown_services(self, known: set[str]) -> list[Difference]:
+        """Anything held for a service the order store does not know."""
+        known = known | {None}
+        return [Difference(resource["data"]["service_id"], province, system, resource["kind"], resource["key"],
+                           "unexpected: the service is unknown to GPMS")
+                for (province, system), held in self._holdings.items() for resource in held
+                if resource["kind"] in HELD_KINDS and resource["data"].get("service_id") not in known]
+
+    async def _repeated_writes(self) -> list[Difference]:
+        """Effects one step applied more than once: a resource written again, a second SMS."""
+        return [Difference(f"order {r['step'].split(':')[0]}", r["province"], r["system"], r["kind"], r["key"],
+                           f"written {r['writes']} times by step {r['step']} {SIMULATOR_ONLY}")
+                for r in await self._get("/admin/writes/repeated", limit=1_000_000)]
+
+    async def _passwords(self) -> list[Difference]:
+        """Each AAA account's password hash against the password its member's latest SMS for
+        that APN carried."""
+        sent: dict[str, list[str]] = {}
+        for sms in await self._get("/admin/sms"):
+            sent.setdefault(sms["msisdn"], []).append(sms["text"])
+        accounts = [(province, r) for (province, system), held in self._holdings.items() if system == "aaa"
+                    for r in held if r["kind"] == "aaa_account"]
+
+        def problem(account: dict) -> str | None:
+            data = account["data"]
+            passwords = [p for text in sent.get(account["key"], []) if (p := password_sent(text, data.get("apn", "")))]
+            if not passwords:
+                return f"no password SMS for this account {SIMULATOR_ONLY}"
+            try:
+                matches = password_matches(passwords[-1], data.get("password_hash", ""))
+            except ValueError:
+                matches = False
+            return None if matches else f"password hash does not match the password sent by SMS {SIMULATOR_ONLY}"
+
+        problems = await asyncio.to_thread(lambda: [problem(account) for _, account in accounts])
+        self.passwords_checked = len(accounts)
+        return [Difference(account["data"].get("service_id", "?"), province, "aaa", "aaa_account", account["key"],
+                           text) for (province, account), text in zip(accounts, problems) if text]
+
+    async def _never_recorded(self) -> list[Difference]:
+        """Orders Temporal knows (started over a minute ago) that the order store never recorded."""
+        query = f"TaskQueue = '{self._task_queue}' AND WorkflowId STARTS_WITH 'vpdn-'"
+        found = []
+        async for execution in self._temporal.list_workflows(query):
+            order_no = next((execution.id.removeprefix(f"{prefix}-") for prefix in WORKFLOW_ID_PREFIX.values()
+                             if execution.id.startswith(f"{prefix}-")), None)
+            young = execution.start_time > datetime.now(UTC) - RECORDING_GRACE
+            if order_no is None or young or self._store.orders.get_order(order_no) is not None:
+                continue
+            status = execution.status.name.lower() if execution.status else "unknown"
+            found.append(Difference(f"order {order_no}", "GPMS", "order store", "order", execution.id,
+                                    f"never recorded (its workflow is {status})"))
         return found
 
     def _held(self, province: str, system: str, kind: str) -> dict[str, dict]:

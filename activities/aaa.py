@@ -5,7 +5,6 @@ import asyncio
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities import rejections_are_final
 from activities.batches import BatchMembers
 from adapters.aaa import Aaa
 from adapters.passwords import MemberPasswords, SecretVersionMissing, password_hash
@@ -14,6 +13,13 @@ from models.members import BatchOutcome, MemberStep
 from store.passwords import PasswordRecords
 
 PASSWORD_TEXT = "Your VPDN {apn} password is {password}. Keep it secret."
+
+
+def password_sent(text: str, apn: str) -> str | None:
+    """The password a password SMS for that APN carries (None: it is no such SMS)."""
+    head, tail = PASSWORD_TEXT.split("{password}")
+    head = head.format(apn=apn)
+    return text[len(head):-len(tail)] if text.startswith(head) and text.endswith(tail) else None
 
 
 class AaaActivities:
@@ -33,26 +39,25 @@ class AaaActivities:
         the first one recorded. Key: (order, stage, access province, batch).
         Compensation: remove_accounts."""
         batch = step.batch
-        numbers = await self._batches.numbers(step)
         version = await asyncio.to_thread(self._issued.issued_version, step.key, self._passwords.current_version)
-        try:
-            passwords = {m: self._passwords.password(batch.order_no, m, version) for m in numbers}
-        except SecretVersionMissing as error:
-            raise ApplicationError(str(error), type="PasswordSecretMissing") from None
-        hashes = await asyncio.to_thread(lambda: {m: password_hash(p) for m, p in passwords.items()})
-        with rejections_are_final():
+
+        async def create(numbers: list[str]) -> list[dict]:
+            try:
+                passwords = {m: self._passwords.password(batch.order_no, m, version) for m in numbers}
+            except SecretVersionMissing as error:
+                raise ApplicationError(str(error), type="PasswordSecretMissing") from None
+            hashes = await asyncio.to_thread(lambda: {m: password_hash(p) for m, p in passwords.items()})
             results = await self._aaa.create_accounts(batch.province, batch.service_id, batch.apn, hashes, step.key)
-            created = [r["msisdn"] for r in results if r["ok"]]
-            if created:
+            if created := [r["msisdn"] for r in results if r["ok"]]:
                 await self._sms.send(
                     {m: PASSWORD_TEXT.format(apn=batch.apn, password=passwords[m]) for m in created},
                     batch.key(f"{step.stage}:sms"))
-        return await self._batches.record(step, results)
+            return results
+
+        return await self._batches.act(step, create)
 
     @activity.defn
     async def remove_accounts(self, step: MemberStep) -> BatchOutcome:
         """Remove the batch's AAA accounts where present (exit, compensation)."""
-        with rejections_are_final():
-            results = await self._aaa.remove_accounts(
-                step.batch.province, step.batch.service_id, await self._batches.numbers(step), step.key)
-        return await self._batches.record(step, results)
+        return await self._batches.act(step, lambda numbers: self._aaa.remove_accounts(
+            step.batch.province, step.batch.service_id, numbers, step.key))

@@ -2,7 +2,9 @@
 per-member results it writes back (so numbers never travel through workflow history)."""
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
+from activities import rejections_are_final
 from models.members import BatchOutcome, ItemState, MemberStep
 from store import OrderStore
 
@@ -18,6 +20,16 @@ class BatchMembers:
         return await asyncio.to_thread(
             self._store.batch_steps.members, step.members_key, batch.order_no, batch.home_province,
             batch.batch_no, step.acting_on, step.failed_stage)
+
+    async def act(self, step: MemberStep, call: Callable[[list[str]], Awaitable[list[dict]]]) -> BatchOutcome:
+        """Call the province's system with the step's members and record its per-member
+        results; a step with no member left (all refused at an earlier stage) calls nothing."""
+        numbers = await self.numbers(step)
+        if not numbers:
+            return BatchOutcome(ok=0, failed=0)
+        with rejections_are_final():
+            results = await call(numbers)
+        return await self.record(step, results)
 
     async def plans(self, step: MemberStep) -> dict[str, tuple[dict | None, str | None]]:
         """The plan GPMS records for each member the step acts on, with its date (None: the

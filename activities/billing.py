@@ -58,24 +58,17 @@ class MemberBillingActivities:
     async def open_members(self, step: MemberStep) -> BatchOutcome:
         """Member opening sent to billing, rental from the step's date (成员开通送计费).
         Key: (order, stage, home province, batch). Compensation: close_members."""
-        with rejections_are_final():
-            results = await self._billing.open_members(
-                step.batch.province, step.batch.service_id, await self._batches.numbers(step),
-                step.rental_start, step.key)
-        return await self._batches.record(step, results)
+        batch = step.batch
+        return await self._batches.act(step, lambda numbers: self._billing.open_members(
+            batch.province, batch.service_id, numbers, step.rental_start, step.key))
 
     @activity.defn
     async def change_plans(self, step: PlanStep) -> BatchOutcome:
         """Member billing moves the batch's members to the plan from its date (成员套餐变更).
         Key: (order, stage, home province, batch). Compensation: restore_plans."""
         plan = step.plan.model_dump()
-        plans = {m: (plan, step.plan_from) for m in await self._batches.numbers(step)}
-        if not plans:
-            return BatchOutcome(ok=0, failed=0)
-        with rejections_are_final():
-            results = await self._billing.set_member_plans(step.batch.province, step.batch.service_id, plans,
-                                                           step.key)
-        return await self._batches.record(step, results)
+        return await self._batches.act(step, lambda numbers: self._billing.set_member_plans(
+            step.batch.province, step.batch.service_id, {m: (plan, step.plan_from) for m in numbers}, step.key))
 
     @activity.defn
     async def restore_plans(self, step: MemberStep) -> BatchOutcome:
@@ -92,7 +85,5 @@ class MemberBillingActivities:
     @activity.defn
     async def close_members(self, step: MemberStep) -> BatchOutcome:
         """Stop the batch's member billing where present (exit, compensation)."""
-        with rejections_are_final():
-            results = await self._billing.close_members(
-                step.batch.province, step.batch.service_id, await self._batches.numbers(step), step.key)
-        return await self._batches.record(step, results)
+        return await self._batches.act(step, lambda numbers: self._billing.close_members(
+            step.batch.province, step.batch.service_id, numbers, step.key))

@@ -2,7 +2,6 @@
 
 from temporalio import activity
 
-from activities import rejections_are_final
 from activities.batches import BatchMembers
 from adapters.hlr import Hlr
 from models.members import BatchOutcome, MemberStep
@@ -17,16 +16,12 @@ class HlrActivities:
     async def subscribe_members(self, step: MemberStep) -> BatchOutcome:
         """HLR VPDN subscription of a batch in its home province (成员开通); per-member
         results. Key: (order, stage, province, batch). Compensation: unsubscribe_members."""
-        with rejections_are_final():
-            results = await self._hlr.subscribe_members(
-                step.batch.province, step.batch.service_id, step.batch.apn,
-                await self._batches.numbers(step), step.key)
-        return await self._batches.record(step, results)
+        batch = step.batch
+        return await self._batches.act(step, lambda numbers: self._hlr.subscribe_members(
+            batch.province, batch.service_id, batch.apn, numbers, step.key))
 
     @activity.defn
     async def unsubscribe_members(self, step: MemberStep) -> BatchOutcome:
         """Remove the batch's VPDN subscriptions where present (exit, compensation)."""
-        with rejections_are_final():
-            results = await self._hlr.unsubscribe_members(
-                step.batch.province, step.batch.service_id, await self._batches.numbers(step), step.key)
-        return await self._batches.record(step, results)
+        return await self._batches.act(step, lambda numbers: self._hlr.unsubscribe_members(
+            step.batch.province, step.batch.service_id, numbers, step.key))

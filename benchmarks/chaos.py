@@ -1,17 +1,24 @@
-"""Chaos: a mixed load while the worker is killed, the Temporal server restarted and the
-provinces fail transiently — then prove nothing was lost and nothing done twice.
+"""Chaos: a mixed load while every part is SIGKILLed and the provinces misbehave — then prove
+nothing was lost and nothing done twice.
 
 Against the embedded default, each part its own process: the dev server with its history
 on disk, the simulator, and `vpdn worker`. For each of S services: acquire the customer,
 open the service, M members join and two tariff changes are queued behind the join, then
 every member exits and the service closes (7 orders per service). Meanwhile the worker is
-SIGKILLed and restarted K times, the dev server is restarted once, and transient faults
-hit the CRM, HLR, billing and AAA of every province (half their calls by default) until the
-last phase. At the end:
+SIGKILLed and restarted K times, the simulator SIGKILLed once and the dev server SIGKILLed
+once (each started again on its data), each `vpdn member join` is SIGKILLed once at a random
+moment and run again, the order store refuses writes for a while during the joins (SQLite:
+an exclusive lock), and until the exits the provinces fail: transient failures, answers lost after the work was done (the caller asks
+again), completion reports lost (the fallout policy asks again), a busy CRM refusing (the
+policy asks again). At the end:
 
-- every order is in a terminal state, or `held` with a fallout record (none stuck);
-- no duplicated effect: each member got its password SMS once per join;
-- `vpdn reconcile` finds no difference between the order store and the provinces.
+- every order submitted is recorded (none lost), and is terminal or `held` with a fallout
+  record (none stuck); a join whose command was killed ran once, with its file's members;
+- no duplicated effect: no resource written twice and no second password SMS by one step
+  (the simulator's write log), every resource's writes counted;
+- every member's AAA password hash matches the password its SMS carried (checked once the
+  joins are done, before the exits remove the accounts);
+- `vpdn reconcile` (with its Temporal and simulator-only checks) finds no difference.
 
     .venv/bin/python benchmarks/chaos.py --services 15 --members 100 --kills 12
 """
@@ -21,22 +28,27 @@ import asyncio
 import collections
 import contextlib
 import os
-import random
-import signal
-import subprocess
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
+from sqlalchemy.engine import make_url
 from temporalio.service import RPCError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.harness import (  # noqa: E402
-    VPDN, free_port, hub_token, serving_api, shared_keys, shared_secrets, wait_healthy)
-from embedded import reachable, start_dev_server, stop  # noqa: E402
+from benchmarks.chaos_parts import (  # noqa: E402
+    Parts,
+    chaos,
+    inject_faults,
+    join_killed_and_run_again,
+    store_outage,
+    write_policy,
+)
+from benchmarks.harness import free_port, hub_token, serving_api, shared_keys, shared_secrets  # noqa: E402
 from models.customer import AcquireCustomerInput  # noqa: E402
 from models.members import MemberLine, MemberOrder  # noqa: E402
 from models.orders import TERMINAL_STATES, OrderState, OrderType  # noqa: E402
@@ -50,69 +62,6 @@ from worker import ensure_search_attributes  # noqa: E402
 from workflows.customer_acquisition import CustomerAcquisition  # noqa: E402
 from workflows.service_opening import ServiceOpening  # noqa: E402
 
-FAULTY_SYSTEMS = ("crm", "hlr", "billing", "aaa")
-
-
-class Parts:
-    """The embedded default's parts as separate processes, to be killed and restarted."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.server: subprocess.Popen | None = None
-        self.worker: subprocess.Popen | None = None
-        self.simulator: subprocess.Popen | None = None
-        self.kills = self.server_restarts = 0
-
-    async def start(self) -> None:
-        await self.start_server()
-        self.simulator = subprocess.Popen([VPDN, "simulator"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        await wait_healthy(self.settings.hub_url)
-        self.start_worker()
-
-    async def start_server(self) -> None:
-        self.server = start_dev_server(self.settings)
-        for _ in range(480):  # 2 minutes: a restart on a loaded machine replays its history first
-            if await reachable(self.settings.temporal_address):
-                return
-            if self.server.poll() is not None:
-                raise SystemExit(f"the dev server exited with code {self.server.returncode}")
-            await asyncio.sleep(0.25)
-        raise SystemExit("the dev server did not start within 2 minutes")
-
-    def start_worker(self) -> None:
-        log = open(self.settings.data_dir / "worker.log", "ab")
-        self.worker = subprocess.Popen([VPDN, "worker"], stdout=log, stderr=log)
-
-    def kill_worker(self) -> None:
-        self.worker.send_signal(signal.SIGKILL)
-        self.worker.wait()
-        self.kills += 1
-
-    async def restart_server(self) -> None:
-        stop(self.server)
-        await self.start_server()
-        self.server_restarts += 1
-
-    def stop(self) -> None:
-        for process in (self.worker, self.simulator):
-            if process and process.poll() is None:
-                process.terminate()
-                process.wait()
-        if self.server:
-            stop(self.server)
-
-
-async def chaos(parts: Parts, kills: int, interval_s: float, done: asyncio.Event) -> None:
-    """Kill the worker every few seconds (restarting it), and restart the server once."""
-    while not done.is_set() and parts.kills < kills:
-        await asyncio.sleep(random.uniform(0.5, 1.5) * interval_s)
-        parts.kill_worker()
-        if parts.kills == kills // 2 and not parts.server_restarts:
-            await parts.restart_server()
-        await asyncio.sleep(0.5)
-        parts.start_worker()
-
-
 async def wait_for(store: OrderStore, order_nos: list[str], timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -123,28 +72,30 @@ async def wait_for(store: OrderStore, order_nos: list[str], timeout_s: float) ->
 
 
 async def with_retries(call, attempts: int = 60):
-    """A client call while the server may be restarting."""
+    """A client call while the server (or the simulator) may be restarting."""
     for attempt in range(attempts):
         try:
             return await call()
-        except (RuntimeError, RPCError):
+        except (RuntimeError, RPCError, httpx.HTTPError):
             if attempt == attempts - 1:
                 raise
             await asyncio.sleep(1)
 
 
-async def run(services: int, members: int, kills: int, fault_rate: float) -> None:
+async def run(services: int, members: int, kills: int, fault_rate: float, report_loss: float,
+              busy: float, timers: dict, store_outage_s: float, kill_commands: bool) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="vpdn-chaos-"))
     os.environ.update({"VPDN_DATA_DIR": str(data_dir), "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
                        "VPDN_UI_PORT": str(free_port()), "VPDN_SIM_PORT": str(free_port()),
                        "VPDN_API_PORT": str(free_port()), "VPDN_SIM_REPORT_DELAY": "0.2",
                        "VPDN_PASSWORD_SECRET_FILE": shared_secrets(data_dir),
-                       "VPDN_PAYLOAD_KEYS_FILE": shared_keys(data_dir)})
+                       "VPDN_PAYLOAD_KEYS_FILE": shared_keys(data_dir), "VPDN_FALLOUT_POLICY": write_policy(data_dir)})
     settings = Settings()
     hub_token(settings)
     parts = Parts(settings)
     api = contextlib.AsyncExitStack()
     started = time.monotonic()
+    submitted: list[str] = []
     try:
         await parts.start()
         client = await connect_temporal(settings)
@@ -159,20 +110,28 @@ async def run(services: int, members: int, kills: int, fault_rate: float) -> Non
         for record in generated["customers"]:
             regions[record["customer_code"]].append(record["province"])
         numbers = [s["msisdn"] for s in generated["subscribers"]]
-        for system in FAULTY_SYSTEMS:  # in every province
-            await hub.post("/admin/faults", json={"system": system, "kind": "transient", "rate": fault_rate})
+        await inject_faults(hub, fault_rate, report_loss, busy)
         done = asyncio.Event()
         chaos_task = asyncio.create_task(chaos(parts, kills, 4.0, done))
         queue = settings.task_queue
 
+        async def start(run_workflow, order, order_type: OrderType, provinces: list[str]) -> None:
+            submitted.append(order.order_no)
+            await with_retries(lambda: start_order(client, queue, run_workflow, order, order_type=order_type,
+                                                   order_no=order.order_no, customer_code=order.customer_code,
+                                                   provinces=provinces))
+
+        async def submit(orders: list) -> None:
+            for order in orders:
+                submitted.append(order.order_no)
+                await with_retries(lambda o=order: submit_service_order(client, queue, o))
+
         # Phase 1: acquisitions, then openings.
         for g in groups:
-            order = AcquireCustomerInput(order_no=f"C-ACQ-{g['customer_code']}", customer_code=g["customer_code"],
-                                         requested_by="chaos")
-            await with_retries(lambda o=order: start_order(
-                client, queue, CustomerAcquisition.run, o, order_type=OrderType.customer_acquisition,
-                order_no=o.order_no, customer_code=o.customer_code, provinces=list(PROVINCE_CODES)))
-        await wait_for(store, [f"C-ACQ-{g['customer_code']}" for g in groups], 600)
+            await start(CustomerAcquisition.run, AcquireCustomerInput(
+                order_no=f"C-ACQ-{g['customer_code']}", customer_code=g["customer_code"], requested_by="chaos"),
+                OrderType.customer_acquisition, list(PROVINCE_CODES))
+        await wait_for(store, submitted, 600)
         openings = []
         for n, g in enumerate(groups):
             code = g["customer_code"]
@@ -182,54 +141,50 @@ async def run(services: int, members: int, kills: int, fault_rate: float) -> Non
                 tariff={"name": "t", "parameters": {"monthly_fee": "100", "member_fee": "5"}},
                 contract={"number": f"C-CT-{n}", "signed_on": "2026-11-20", "signed_by": "chaos",
                           "tariff_reference": "CHAOS-TRF"},
-                requested_by="chaos", pre_approved_by="chaos")
+                requested_by="chaos", pre_approved_by="chaos", timers=timers)
             openings.append(order)
-            await with_retries(lambda o=order: start_order(
-                client, queue, ServiceOpening.run, o, order_type=OrderType.service_opening, order_no=o.order_no,
-                customer_code=o.customer_code, provinces=o.provinces))
-        await wait_for(store, [o.order_no for o in openings], 900)
+            await start(ServiceOpening.run, order, OrderType.service_opening, order.provinces)
+        await wait_for(store, submitted, 900)
 
         # Phase 2: joins, each followed by two tariff changes on the same service's queue.
-        phase2 = []
-        for n, opening in enumerate(openings):
-            service = store.services.get_service(opening.service_id)
-            if service is None or service.state != "active":
-                continue
+        # The joins by `vpdn member join`, each SIGKILLed once and run again.
+        joins = {}
+        for n, service in enumerate(active_services(store, openings)):
             mine = numbers[n * members:(n + 1) * members]
-            store.staging.stage(f"C-JOIN-{n}", service.service_id, "join", [MemberLine(msisdn=m) for m in mine])
-            base = {"service_id": service.service_id, "customer_code": service.customer_code,
-                    "provinces": service.provinces, "requested_by": "chaos", "pre_approved_by": "chaos"}
-            orders = [MemberOrder(order_no=f"C-JOIN-{n}", kind="join", apn=service.apn,
-                                  access_province=service.access_province, member_count=len(mine), **base)]
-            orders += [TariffChangeOrder.model_validate({**base, "order_no": f"C-TRF-{n}-{v}", "change": {
-                "parameters": {"monthly_fee": str(100 + v)}}}) for v in (1, 2)]
-            for order in orders:
-                await with_retries(lambda o=order: submit_service_order(client, queue, o))
-                phase2.append(order.order_no)
-        await wait_for(store, phase2, 1200)
-        faults = (await hub.get("/admin/faults")).json()
-        injected = sum(f["hits"] for f in faults)
-        await hub.post("/admin/reset")  # the provinces recover: exits and closures run clean
+            base = order_base(service, timers)
+            if kill_commands:
+                submitted.append(f"C-JOIN-{n}")
+                joins[f"C-JOIN-{n}"] = (len(mine), await join_killed_and_run_again(
+                    service.service_id, f"C-JOIN-{n}", mine, data_dir))
+            else:
+                store.staging.stage(f"C-JOIN-{n}", service.service_id, "join", [MemberLine(msisdn=m) for m in mine])
+                await submit([MemberOrder(order_no=f"C-JOIN-{n}", kind="join", apn=service.apn, member_count=len(mine),
+                                          access_province=service.access_province, **base)])
+            await submit([TariffChangeOrder.model_validate({**base, "order_no": f"C-TRF-{n}-{v}", "change": {
+                             "parameters": {"monthly_fee": str(100 + v)}}}) for v in (1, 2)])
+        if store_outage_s:  # while the joins run (the chaos process itself only reads meanwhile)
+            await asyncio.to_thread(store_outage, make_url(settings.database_url).database, store_outage_s)
+        await wait_for(store, submitted, 1200)
+        faults = await with_retries(lambda: hub.get("/admin/faults"))
+        injected = collections.Counter()
+        for fault in faults.json():
+            injected[fault["spec"]["kind"]] += fault["hits"]
+        await with_retries(lambda: hub.post("/admin/reset"))  # the provinces recover: exits and closures run clean
+        # Every member joined has its AAA account now: check its password before the exits remove it.
+        joined = Reconciler(store, hub, client, queue)
+        differences = {str(d): d for d in await joined.differences()}
 
         # Phase 3: every member exits, then the service closes.
-        phase3 = []
-        for n, opening in enumerate(openings):
-            service = store.services.get_service(opening.service_id)
-            if service is None or service.state != "active":
-                continue
+        for n, service in enumerate(active_services(store, openings)):
             homes = store.members.member_homes(service.service_id)
-            base = {"service_id": service.service_id, "customer_code": service.customer_code,
-                    "provinces": service.provinces, "requested_by": "chaos", "pre_approved_by": "chaos"}
+            base = order_base(service, timers)
             orders = []
             if homes:
                 store.staging.stage(f"C-EXIT-{n}", service.service_id, "exit", [MemberLine(msisdn=m) for m in homes])
                 orders.append(MemberOrder(order_no=f"C-EXIT-{n}", kind="exit", apn=service.apn,
                                           access_province=service.access_province, member_count=len(homes), **base))
-            orders.append(ServiceClosureOrder.model_validate({**base, "order_no": f"C-CLS-{n}"}))
-            for order in orders:
-                await with_retries(lambda o=order: submit_service_order(client, queue, o))
-                phase3.append(order.order_no)
-        await wait_for(store, phase3, 900)
+            await submit(orders + [ServiceClosureOrder.model_validate({**base, "order_no": f"C-CLS-{n}"})])
+        await wait_for(store, submitted, 900)
         done.set()
         await chaos_task
         if parts.worker.poll() is not None:
@@ -237,27 +192,54 @@ async def run(services: int, members: int, kills: int, fault_rate: float) -> Non
 
         # The proof.
         all_orders = store.orders.list_orders(limit=100_000)
+        lost = sorted(set(submitted) - {o.order_no for o in all_orders})
+        # A join whose command was killed runs once, with exactly the members of its file.
+        wrong_members = {n: len(store.members.member_results(n)) for n, (count, _) in joins.items()
+                         if len(store.members.member_results(n)) != count}
         stuck = [o for o in all_orders if o.state not in TERMINAL_STATES and not (
             o.state == OrderState.held and any(f.order_no == o.order_no for f in store.fallouts.list_fallouts()))]
-        sms = collections.Counter(m["msisdn"] for m in (await hub.get("/admin/sms")).json())
-        duplicates = {m: c for m, c in sms.items() if c > 1}
-        differences = await Reconciler(store, hub).differences()
+        differences |= {str(d): d for d in await Reconciler(store, hub, client, queue).differences()}
+        duplicates = [d for d in differences.values() if d.problem.startswith("written ")]
+        mismatches = [d for d in differences.values() if "password" in d.problem]
+        others = [d for d in differences.values() if d not in duplicates + mismatches]
+        writes = (await hub.get("/admin/writes/summary")).json()
         states = collections.Counter(o.state for o in all_orders)
         await hub.aclose()
     finally:
         await api.aclose()
         parts.stop()
     print(f"orders: {len(all_orders)} ({', '.join(f'{n} {s}' for s, n in sorted(states.items()))})")
-    print(f"worker SIGKILLs: {parts.kills}, dev server restarts: {parts.server_restarts}, "
-          f"injected transient failures: {injected}")
+    print(f"worker SIGKILLs: {parts.kills}, dev server SIGKILLs: {parts.server_kills}, "
+          f"simulator SIGKILLs: {parts.simulator_kills}, order store outage: {store_outage_s:g} s")
+    print("calls hit by faults: " + ", ".join(f"{kind} {n}" for kind, n in sorted(injected.items())))
+    print(f"vpdn member join SIGKILLed and run again: {len(joins)} "
+          f"({', '.join(sorted(how for _, how in joins.values()))}); "
+          f"joins with other members than their file's: {len(wrong_members)} {wrong_members}")
+    print(f"lost orders: {len(lost)} {lost[:10]}")
     print(f"stuck orders: {len(stuck)} {[o.order_no for o in stuck][:10]}")
-    print(f"duplicated effects: {len(duplicates)} (members with more than one password SMS)")
-    print(f"differences between GPMS and the provinces: {len(differences)}")
-    for difference in differences[:10]:
+    per_kind = ", ".join(f"{w['kind']} {w['writes']}" for w in writes)
+    print(f"writes: {sum(w['writes'] for w in writes)} to {sum(w['targets'] for w in writes)} resources "
+          f"and SMS numbers ({per_kind})")
+    print(f"duplicated effects: {len(duplicates)} (a resource written, or a password SMS sent, twice by one step)")
+    print(f"password mismatches: {len(mismatches)} ({joined.passwords_checked} AAA accounts checked against their SMS)")
+    print(f"differences between GPMS and the provinces: {len(others)}")
+    for difference in (duplicates + mismatches + others)[:10]:
         print(f"  {difference}")
     print(f"wall time: {time.monotonic() - started:.0f} s (data in {data_dir})")
-    if stuck or duplicates or differences:
+    if lost or wrong_members or stuck or duplicates or mismatches or others:
         raise SystemExit(1)
+
+
+def active_services(store: OrderStore, openings: list[ServiceOpeningOrder]) -> list:
+    """The services the openings opened (a failed opening opened none)."""
+    services = [store.services.get_service(opening.service_id) for opening in openings]
+    return [service for service in services if service is not None and service.state == "active"]
+
+
+def order_base(service, timers: dict) -> dict:
+    """What every chaos order on a service carries."""
+    return {"service_id": service.service_id, "customer_code": service.customer_code, "timers": timers,
+            "provinces": service.provinces, "requested_by": "chaos", "pre_approved_by": "chaos"}
 
 
 def main() -> None:
@@ -265,9 +247,20 @@ def main() -> None:
     parser.add_argument("--services", type=int, default=15)
     parser.add_argument("--members", type=int, default=100)
     parser.add_argument("--kills", type=int, default=12)
-    parser.add_argument("--fault-rate", type=float, default=0.5)
+    parser.add_argument("--fault-rate", type=float, default=0.5, help="transient; lost answers: half of it")
+    parser.add_argument("--report-loss", type=float, default=0.05, help="work orders whose report is lost")
+    parser.add_argument("--busy", type=float, default=0.1, help="tariff configurations a busy CRM refuses")
+    parser.add_argument("--report-deadline", type=int, default=30,
+                        help="seconds a province may take to report (and a call to succeed, retries included)")
+    parser.add_argument("--no-command-kills", action="store_true",
+                        help="submit the joins directly instead of by a vpdn member join SIGKILLed once")
+    parser.add_argument("--store-outage", type=float, default=40,
+                        help="seconds the SQLite order store refuses writes while the joins run (0: none)")
     args = parser.parse_args()
-    asyncio.run(run(args.services, args.members, args.kills, args.fault_rate))
+    timers = {"jeopardy_after": timedelta(seconds=args.report_deadline / 3),
+              "fail_after": timedelta(seconds=args.report_deadline)}
+    asyncio.run(run(args.services, args.members, args.kills, args.fault_rate, args.report_loss, args.busy, timers,
+                    args.store_outage, not args.no_command_kills))
     sys.stdout.flush()
     os._exit(0)
 

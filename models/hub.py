@@ -95,6 +95,7 @@ class FaultKind(StrEnum):
     reject = "reject"  # business rejection with a code and text
     latency = "latency"  # the answer comes late
     no_report = "no_report"  # the work order is accepted but its report never comes
+    lost_answer = "lost_answer"  # the province does the work, its answer is lost (HTTP 504): asked again
 
 
 class FaultSpec(BaseModel):

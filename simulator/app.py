@@ -20,10 +20,11 @@ from models.hub import FaultKind, FaultSpec, HubRequest, SeedData
 from models.provinces import HQ, PROVINCE_CODES, System
 from settings import Settings
 from simulator import db, seed
-from simulator.calls import answer_call, batch_msisdns, refusal, repeated_answer
+from simulator.calls import answer_call, batch_msisdns, refusal, repeated_answer, report_again
 from simulator.customers import ChangeSink, RecordChange, change_record
 from simulator.db import IdempotencyRecord, PendingReport, Resource
 from simulator.faults import add_fault, list_faults, take_faults
+from simulator.writes import repeated_writes, writes_summary
 from simulator.operations import (
     OPERATIONS,
     SMS_MESSAGE,
@@ -62,11 +63,15 @@ async def call_system(
     """One call from the hub to an operation of a province's system. A key already answered
     gets its first answer before anything else; then the request is checked, faults hit
     (latency, transient 503, rejection of the call or of the batch members a fault names),
-    and the operation runs."""
+    and the operation runs; a lost answer (504) comes after the work is done."""
     province = province.upper()
     op = find_operation(province, system, operation)
     engine = request.app.state.engine
     if repeated := await run_in_threadpool(repeated_answer, engine, op, province, call.idempotency_key):
+        if op.asynchronous and repeated.status_code == 200 and call.reply_to and not await run_in_threadpool(
+                take_faults, engine, province, system, operation, kinds={FaultKind.no_report}):
+            await run_in_threadpool(report_again, engine, op, province, call,
+                                    request.app.state.settings.report_delay_s)
         return JSONResponse(repeated.body, status_code=repeated.status_code)
     if rejection := refusal(op, call):
         return JSONResponse(rejection.model_dump(), status_code=422)
@@ -79,6 +84,8 @@ async def call_system(
     reply = await run_in_threadpool(
         answer_call, engine, op, province, call, faults, request.app.state.settings.report_delay_s
     )
+    if any(fault.kind == FaultKind.lost_answer for fault in faults):
+        return _error(504, "E5040", "the province's answer was lost on its way back (the work is done)")
     return JSONResponse(reply.body, status_code=reply.status_code)
 
 
@@ -200,6 +207,23 @@ def calls(
             query = query.where(column == wanted)
     with Session(engine) as session:
         return list(session.exec(query.order_by(IdempotencyRecord.id).limit(limit)))
+
+
+@admin.get("/writes/repeated")
+def writes_repeated(engine: EngineDep, limit: int = 1000) -> list[dict]:
+    """The effects one step applied more than once (its key with or without an attempt) to one
+    resource, or SMSs it sent one number more than once: `[{"province", "system", "kind",
+    "key", "step", "writes", "keys"}]`."""
+    with Session(engine) as session:
+        return repeated_writes(session, limit)
+
+
+@admin.get("/writes/summary")
+def writes_summary_(engine: EngineDep) -> list[dict]:
+    """Per system and kind, the writes applied, the resources written and those written more
+    than once by one step: `[{"system", "kind", "writes", "targets", "repeated"}]`."""
+    with Session(engine) as session:
+        return writes_summary(session)
 
 
 @admin.get("/reports")

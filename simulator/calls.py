@@ -17,7 +17,8 @@ from sqlmodel import Session, select
 
 from models.hub import FaultKind, FaultSpec, HubAnswer, HubRejection, HubReport, HubRequest
 from simulator.db import IdempotencyRecord, PendingReport, Resource, utcnow
-from simulator.operations import Effect, Operation, member_result
+from simulator.operations import SMS_MESSAGE, Effect, Operation, member_result
+from simulator.writes import log_writes
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,17 @@ def repeated_answer(engine: Engine, op: Operation, province: str, key: str) -> R
             return None
         record.calls += 1
         return Reply(record.status_code, record.answer)
+
+
+def report_again(engine: Engine, op: Operation, province: str, request: HubRequest, report_delay_s: float) -> None:
+    """A work order accepted before and asked again (its report went missing): the province
+    sends its completion report again, as for the first call."""
+    with Session(engine) as session, session.begin():
+        record = session.exec(select(IdempotencyRecord).where(
+            IdempotencyRecord.idempotency_key == request.idempotency_key, IdempotencyRecord.province == province,
+            IdempotencyRecord.system == op.system, IdempotencyRecord.operation == op.name)).one()
+        answer = HubAnswer.model_validate(record.answer)
+        session.merge(_completion_report(op, province, request, answer, report_delay_s))  # due again, unsent
 
 
 def answer_call(
@@ -207,7 +219,14 @@ def _apply_effect(
     resource.data = request.payload
     resource.writes += 1
     resource.updated_at = utcnow()
+    _log(session, op, province, request.idempotency_key, {key: request.payload})
     return {"kind": op.kind, "key": key}
+
+
+def _log(session: Session, op: Operation, province: str, call_key: str, written: dict[str, dict]) -> None:
+    """Log the writes to the write log: by resource key, an SMS by the number it went to."""
+    targets = [data.get("msisdn", key) if op.kind == SMS_MESSAGE else key for key, data in written.items()]
+    log_writes(session, province, op.system, op.kind, op.name, call_key, targets)
 
 
 def _resource_key(op: Operation, call_key: str, fields: dict[str, Any]) -> str:
@@ -272,6 +291,7 @@ def _write_members(
     now = utcnow()
     if op.effect is Effect.amend:
         wanted = {key: held[key][2] | data for key, data in wanted.items() if key in held}
+    _log(session, op, province, request.idempotency_key, wanted)
     if held:
         session.exec(update(Resource), params=[
             {"id": resource_id, "data": wanted[key], "writes": writes + 1, "updated_at": now}

@@ -83,6 +83,23 @@ class IdempotencyRecord(SQLModel, table=True):
     first_call_at: datetime = Field(default_factory=utcnow)
 
 
+class WriteRecord(SQLModel, table=True):
+    """One effect applied to what a system holds (the write log, simulator/writes.py): to which
+    resource (or, for an SMS, to which number), by which call."""
+
+    __tablename__ = "sim_write"
+
+    id: int | None = Field(default=None, primary_key=True)
+    province: str
+    system: str
+    kind: str
+    target: str = Field(index=True)  # the resource's key, or the number an SMS went to
+    operation: str
+    idempotency_key: str
+    step: str  # the idempotency key without its attempt
+    at: datetime = Field(default_factory=utcnow)
+
+
 class Fault(SQLModel, table=True):
     """An injected fault (a `FaultSpec`) and how many more calls it may hit."""
 
@@ -113,6 +130,7 @@ FAULT_TABLES = {"faults": Fault}
 STATE_TABLES = {
     "resources": Resource,
     "calls": IdempotencyRecord,
+    "writes": WriteRecord,
     "reports": PendingReport,
     "customers": CustomerRecord,
     "subscribers": Subscriber,

@@ -6,7 +6,7 @@ from collections.abc import Set
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from models.hub import FaultSpec
+from models.hub import FaultKind, FaultSpec
 from simulator.db import Fault
 
 
@@ -32,14 +32,16 @@ def take_faults(
     system: str,
     operation: str,
     members: Set[str] | None = None,
+    kinds: Set[FaultKind] | None = None,
 ) -> list[FaultSpec]:
-    """The faults that hit this call (`members`: a batch call's numbers). A fault with a
-    `count` is used up by its hits; one naming members hits only batches with one of them."""
+    """The faults that hit this call (`members`: a batch call's numbers; `kinds`: only faults
+    of these kinds). A fault with a `count` is used up by its hits; one naming members hits
+    only batches with one of them."""
     hits = []
     with Session(engine) as session, session.begin():
         for fault in session.exec(select(Fault).order_by(Fault.id)):
             spec = FaultSpec.model_validate(fault.spec)
-            if not _matches(spec, province, system, operation, members):
+            if not _matches(spec, province, system, operation, members) or (kinds and spec.kind not in kinds):
                 continue
             if spec.rate is not None and random.random() >= spec.rate:
                 continue

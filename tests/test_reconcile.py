@@ -1,7 +1,15 @@
 """`vpdn reconcile`: GPMS's records against what the simulated provinces hold."""
 
-import pytest
+import asyncio
+from datetime import timedelta
 
+import pytest
+from typer.testing import CliRunner
+
+from activities.aaa import PASSWORD_TEXT
+from adapters.passwords import password_hash
+from benchmarks.harness import free_port
+from cli import app
 from models.members import MemberLine, MemberOrder
 from models.orders import OrderType
 from reconcile import Reconciler
@@ -44,3 +52,65 @@ async def test_reconcile_finds_nothing_after_orders_and_every_difference_made_be
         f"{opening.service_id}: BJ hlr vpdn_subscription {members[1]}: missing",
         f"{opening.service_id}: ZJ billing member_billing 15000000099: unexpected",
     }
+
+
+async def test_reconcile_finds_holdings_of_a_service_gpms_does_not_know_effects_done_twice_and_wrong_passwords(
+    simulator, store
+):
+    ghost, member = "SVC-GHOST", "13800000021"
+    await simulator.post("/v1/provinces/SH/billing/start_rental", json={
+        "idempotency_key": "GHOST:start_rental:SH", "payload": {"rental_id": "R-GHOST", "service_id": ghost}})
+    for key in ("GHOST:billing_open:GD:batch-GD-1", "GHOST:billing_open:GD:batch-GD-1-attempt-2"):
+        await simulator.post("/v1/provinces/GD/billing/open_members_batch", json={
+            "idempotency_key": key, "payload": {"service_id": ghost, "members": [{"msisdn": member}]}})
+    await simulator.post("/v1/provinces/SH/aaa/create_accounts_batch", json={
+        "idempotency_key": "GHOST:aaa_create:SH:batch-GD-1", "payload": {"service_id": ghost, "apn": "ghost.vpdn",
+        "members": [{"msisdn": member, "password_hash": password_hash("Right1234567")}]}})
+    await simulator.post("/v1/provinces/HQ/sms/send_batch", json={
+        "idempotency_key": "GHOST:aaa_create:sms:SH:batch-GD-1", "payload": {"members": [
+            {"msisdn": member, "text": PASSWORD_TEXT.format(apn="ghost.vpdn", password="Wrong7654321")}]}})
+
+    found = {str(d) for d in await Reconciler(store, simulator).differences()}
+
+    assert found == {
+        f"{ghost}: SH billing rental R-GHOST: unexpected: the service is unknown to GPMS",
+        f"{ghost}: GD billing member_billing {member}: unexpected: the service is unknown to GPMS",
+        f"{ghost}: SH aaa aaa_account {member}: unexpected: the service is unknown to GPMS",
+        f"order GHOST: GD billing member_billing {member}: written 2 times by step "
+        "GHOST:billing_open:GD:batch-GD-1 (simulator-only check)",
+        f"{ghost}: SH aaa aaa_account {member}: password hash does not match the password sent by SMS "
+        "(simulator-only check)",
+    }
+    assert await Reconciler(store, simulator, simulator_checks=False).differences() != []
+
+
+async def test_reconcile_finds_an_order_temporal_knows_that_the_order_store_never_recorded(
+    client, settings, simulator, store, monkeypatch
+):
+    monkeypatch.setattr("reconcile.RECORDING_GRACE", timedelta(0))
+    order = MemberOrder(order_no="REC-NEVER", kind="join", service_id="SVC-X", customer_code="3100012345",
+                        apn="x.vpdn", access_province="SH", member_count=1, requested_by="alice")
+    handle = await start_order(client, settings.task_queue, MemberJoin.run, order, order_type=OrderType.member_join,
+                               order_no="REC-NEVER", customer_code="3100012345", provinces=["SH"])  # no worker runs it
+    try:
+        found: list = []
+        for _ in range(50):  # Temporal's visibility is eventually consistent
+            if found := await Reconciler(store, simulator, client, settings.task_queue).differences():
+                break
+            await asyncio.sleep(0.2)
+    finally:
+        await handle.terminate("test over")
+
+    assert [str(d) for d in found] == [
+        "order REC-NEVER: GPMS order store order vpdn-join-REC-NEVER: never recorded (its workflow is running)"]
+
+
+def test_reconcile_says_in_one_line_when_temporal_cannot_be_reached(tmp_path, monkeypatch):
+    for name, value in (("TEMPORAL_ADDRESS", f"127.0.0.1:{free_port()}"), ("VPDN_DATA_DIR", str(tmp_path))):
+        monkeypatch.setenv(name, value)
+
+    result = CliRunner().invoke(app, ["reconcile"])
+
+    assert result.exit_code == 1
+    assert result.output.startswith("error: cannot reach Temporal at 127.0.0.1:")
+    assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output

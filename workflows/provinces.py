@@ -27,6 +27,9 @@ with workflow.unsafe.imports_passed_through():
 
 REPORT_DEADLINE_PASSED = "ReportDeadlinePassed"
 UNEXPECTED_ACKNOWLEDGEMENT = "UnexpectedAcknowledgement"
+# A step asked again after a failure that was no refusal (a missing report, an unknown outcome)
+# reuses its key: the province deduplicates it and answers (and reports) as the first time.
+SAME_KEY_UNLESS_REFUSED = "retry-same-key-unless-refused"
 PROVINCE_CALL_TIMEOUT = timedelta(seconds=30)
 # The latest unexpected reports shown in the status (the audit trail keeps every one).
 UNEXPECTED_SHOWN = 20
@@ -37,6 +40,15 @@ def is_rejection(error: BaseException) -> bool:
     while isinstance(error, ActivityError) and error.cause is not None:
         error = error.cause
     return isinstance(error, ApplicationError) and error.type == PROVINCE_REJECTED
+
+
+def next_request(request: int, error: BaseException) -> int:
+    """The request a retried step sends: a new one (a new key) only after the province refused
+    (it did nothing, and it answers a repeated key with its refusal); otherwise the same key
+    again, so that a retry does exactly what the first attempt did and nothing twice."""
+    if is_rejection(error) or not workflow.patched(SAME_KEY_UNLESS_REFUSED):
+        return request + 1
+    return request
 
 
 class ProvinceWork:
@@ -95,10 +107,10 @@ class ProvinceWork:
         runs once between the two (a work order completed only after another one). A
         failure of the work order goes to the fallout policy (retry, skip, hold for a
         person, or compensate)."""
-        attempt, only_refusals = 1, True
+        request, only_refusals = 1, True
         while True:
             try:
-                ack = await self._send(name, province, activity, arg.retried(attempt))
+                ack = await self._send(name, province, activity, arg.retried(request))
                 if meanwhile is not None:  # its failures are its own: they pass through
                     await meanwhile()
                     meanwhile = None
@@ -118,7 +130,7 @@ class ProvinceWork:
                 if meanwhile is not None:
                     await meanwhile()
                 return
-            attempt += 1
+            request = next_request(request, error)
 
     async def _after_failure(self, name: str, province: str, error: BaseException, can_skip: bool) -> str:
         """retry or skip, as the fallout policy or a person decides; else the error stands."""
@@ -150,13 +162,13 @@ class ProvinceWork:
     async def call(self, name: str, province: str, activity: Any, arg: Any) -> Any:
         """Call the province's system (transient failures retried until the deadline); a
         failure for good goes to the fallout policy (retry, hold for a person, or compensate)."""
-        attempt = 1
+        request = 1
         while True:
             try:
-                return await self._call_once(name, province, activity, arg.retried(attempt))
+                return await self._call_once(name, province, activity, arg.retried(request))
             except (ActivityError, ApplicationError) as error:
                 await self._after_failure(name, province, error, can_skip=False)
-                attempt += 1
+                request = next_request(request, error)
 
     async def _call_once(self, name: str, province: str, activity: Any, arg: Any) -> Any:
         """One call; when a cancellation came while it was in flight, the call is settled

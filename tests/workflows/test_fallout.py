@@ -3,6 +3,7 @@
 import asyncio
 import json
 import time
+from datetime import timedelta
 
 import pytest
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
@@ -141,6 +142,32 @@ async def test_a_held_order_is_compensated_when_a_person_decides_so(client, sett
         await handle.result()
     await assert_nothing_left(simulator, ["SH", "GD", "BJ"])
     assert store.orders.get_order("FO-HOLD-UNDO").state == OrderState.failed
+
+
+@pytest.fixture
+def missing_reports_retried(tmp_path, monkeypatch):
+    """A policy that asks again once when a report is missing (set before the worker starts)."""
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps({"rules": [{"code": "DEADLINE", "action": "retry", "retries": 1},
+                                            {"action": "compensate"}]}))
+    monkeypatch.setenv("VPDN_FALLOUT_POLICY", str(policy))
+
+
+async def test_a_work_order_whose_report_is_missing_is_asked_again_with_its_key_and_done_once(
+    missing_reports_retried, client, settings, simulator, worker, store
+):
+    await inject(simulator, province="SH", system="crm", operation="service_work_order", kind="no_report", count=1)
+    order = opening_order("FO-SAME-KEY", timers={"jeopardy_after": timedelta(seconds=1),
+                                                 "fail_after": timedelta(seconds=3)})
+
+    result = await asyncio.wait_for((await start_opening(client, settings, order)).result(), 60)
+
+    assert result.state == OrderState.completed
+    [work_order] = await holdings(simulator, "SH", "crm", "service_order")
+    assert work_order["writes"] == 1  # before: sent again under a new key (…:attempt-2) and done twice
+    [call] = (await simulator.get("/admin/calls", params={"province": "SH", "operation": "service_work_order"})).json()
+    assert (call["idempotency_key"], call["calls"]) == ("FO-SAME-KEY:service_work_order:SH", 2)
+    assert "retrying access CRM work order in SH (1 of 1)" in [e.event for e in store.orders.get_order("FO-SAME-KEY").events]
 
 
 @pytest.fixture

@@ -141,6 +141,24 @@ async def test_members_rejected_in_their_home_province_are_compensated_alone(
     assert set(store.members.member_homes(SERVICE)) == {GD[1], BJ[0], *SH}
 
 
+async def test_a_batch_whose_every_member_the_hlr_refused_calls_no_system_with_an_empty_list(
+    client, settings, simulator, worker, store
+):
+    await inject(simulator, province="GD", system="hlr", operation="subscribe_vpdn_batch", kind="reject",
+                 msisdns=GD, code="E3101", text="HLR profile locked")
+
+    handle = await member_order(client, settings, store, "JOIN-NONE-LEFT", MEMBERS)
+    result = await asyncio.wait_for(handle.result(), 60)  # before: held on a refused empty billing batch
+
+    assert (result.state, result.counts.done, result.counts.failed) == (OrderState.partial, 4, 2)
+    assert {m: results(store, "JOIN-NONE-LEFT")[m] for m in GD} == {m: ("failed", "E3101") for m in GD}
+    assert await held_keys(simulator, "GD", "hlr") == set()
+    assert await held_keys(simulator, "SH", "aaa") == set(BJ + SH)
+    called = {(c["system"], c["operation"]) for c in (await simulator.get(
+        "/admin/calls", params={"province": "GD"})).json()}
+    assert ("billing", "open_members_batch") not in called  # no member left: nothing to send
+
+
 async def test_a_province_failing_a_whole_batch_fails_only_its_members(client, settings, simulator, worker, store):
     await inject(simulator, province="BJ", system="billing", operation="open_members_batch", kind="reject",
                  code="E3900", text="billing closed for the month")
