@@ -65,7 +65,8 @@ from acceptance_sheet import FORMATS, write_table
 from intake import Accepted, Intake, Refusal, RefusalKind, validation_text
 from models.acceptance import AcceptanceTable
 from settings import Settings, connect_temporal
-from store import OrderStore
+from simulator.db import SimulatorDatabaseOutdated
+from store import OrderStore, SchemaNotCurrent, engine_for
 from telemetry.logs import configure_logging
 from telemetry.traces import start_tracing, stop_tracing
 from workflows.common import failure_text
@@ -98,6 +99,8 @@ def explain(error: Exception) -> tuple[str, int]:
         return f"Temporal refused: {error.message}", 1
     if isinstance(error, httpx.HTTPError):
         return f"the provinces' hub at {Settings().hub_url} did not answer properly: {error}", 1
+    if isinstance(error, (SchemaNotCurrent, SimulatorDatabaseOutdated)):
+        return str(error), 2
     if isinstance(error, OperationalError):
         return f"the order store is unreachable ({redacted_url(Settings().database_url)}): {error.orig}", 1
     log = Settings().data_dir / "cli-errors.log"
@@ -136,6 +139,7 @@ fallout_app = typer.Typer(help="Fallout: held orders' worklist, decisions, polic
 tariff_app = typer.Typer(help="Group tariff packages: change.", no_args_is_help=True, rich_markup_mode=None)
 member_app = typer.Typer(help="Members: join and exit a VPDN, change their plan.", no_args_is_help=True, rich_markup_mode=None)
 service_app = typer.Typer(help="VPDN services: open, change, close, show, members.", no_args_is_help=True, rich_markup_mode=None)
+db_app = typer.Typer(help="The order store's schema: upgrade, current version.", no_args_is_help=True, rich_markup_mode=None)
 sim_app = typer.Typer(help="The provinces' simulator: seed data, inject faults, inspect.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(customer_app, name="customer")
 app.add_typer(order_app, name="order")
@@ -144,6 +148,7 @@ app.add_typer(member_app, name="member")
 app.add_typer(tariff_app, name="tariff")
 app.add_typer(fallout_app, name="fallout")
 app.add_typer(sim_app, name="sim")
+app.add_typer(db_app, name="db")
 
 console = Console()
 errors = Console(stderr=True)
@@ -322,6 +327,29 @@ def simulator() -> None:
         asyncio.run(serve(settings))
     except KeyboardInterrupt:
         pass
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the order store (VPDN_DATABASE_URL) to this release's schema; a database of an
+    older release keeps its data."""
+    from store import migrate
+
+    url = Settings().database_url
+    console.print(f"order store {redacted_url(url)}: at schema version {migrate.upgrade(engine_for(url))} (current)")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the order store's schema version (exit 1 when it needs `vpdn db upgrade`)."""
+    from store import migrate
+
+    url = Settings().database_url
+    at, needed = migrate.current(engine_for(url)), migrate.head()
+    if at != needed:
+        fail(f"order store {redacted_url(url)}: at schema version {at or 'none'}, this vpdn needs {needed}: "
+             f"{migrate.UPGRADE_HINT}")
+    console.print(f"order store {redacted_url(url)}: at schema version {at} (current)")
 
 
 # Customers

@@ -28,6 +28,7 @@ from settings import Settings, connect_temporal, temporal_cli_path
 from simulator.db import open_database
 from simulator.seed import ensure_demo_data
 from simulator.server import serve
+from store import engine_for, migrate
 from telemetry.metrics import prometheus_runtime
 from worker import build_worker, ensure_search_attributes, member_passwords
 
@@ -163,6 +164,7 @@ def private_data(settings: Settings) -> Settings:
 async def run_embedded(settings: Settings, console: Console) -> None:
     settings = private_data(settings)
     passwords = member_passwords(settings)
+    migrate.upgrade(engine_for(settings.database_url))
     address = settings.temporal_address
     server = None
     ui = f"http://localhost:{settings.ui_port}"

@@ -61,12 +61,13 @@ def member_passwords(settings: Settings) -> MemberPasswords:
 
 
 def build_worker(client: Client, settings: Settings, *, hub: HubClient | None = None,
-                 passwords: MemberPasswords | None = None) -> Worker:
+                 passwords: MemberPasswords | None = None, store: OrderStore | None = None) -> Worker:
     """A worker for the project's task queue; `hub` replaces the HTTP hub client in tests.
-    Raises SecretsRefused when the password secrets are not configured (or unusable)."""
+    Raises SecretsRefused when the password secrets are not configured (or unusable), and
+    SchemaNotCurrent when the order store is not upgraded."""
     passwords = passwords or member_passwords(settings)
     hub = hub or HubClient(settings.hub_url)
-    store = OrderStore(settings.database_url)
+    store = store or OrderStore(settings.database_url)
     batches = BatchMembers(store)
     crm = CrmActivities(HubCrm(hub), store)
     member_changes = MemberChangeActivities(
@@ -153,13 +154,15 @@ async def ensure_search_attributes(client: Client, namespace: str) -> None:
 
 
 async def run_worker(settings: Settings) -> None:
-    """Run the worker until cancelled (Ctrl-C). Refuses to start (SecretsRefused) before
-    connecting when the password secrets are not configured."""
+    """Run the worker until cancelled (Ctrl-C). Refuses to start before connecting when the
+    password secrets are not configured (SecretsRefused) or the order store is not upgraded
+    (SchemaNotCurrent)."""
     passwords = member_passwords(settings)
+    store = OrderStore(settings.database_url)
     runtime = prometheus_runtime(settings.metrics_address) if settings.metrics_address else None
     client = await connect_temporal(settings, runtime)
     await ensure_search_attributes(client, settings.namespace)
-    await build_worker(client, settings, passwords=passwords).run()
+    await build_worker(client, settings, passwords=passwords, store=store).run()
 
 
 if __name__ == "__main__":

@@ -5,8 +5,6 @@ either the old state or the new one, never both or half. Reads return pydantic v
 table rows never leave this package.
 """
 
-from sqlmodel import SQLModel
-
 from store.acceptance import AcceptanceRecords
 from store.batch_steps import BatchStepRecords
 from store.contracts import ContractRecords
@@ -15,13 +13,14 @@ from store.engine import engine_for
 from store.fallouts import FalloutRecords
 from store.member_terms import MemberTermRecords
 from store.members import MemberRecords
+from store.migrate import SchemaNotCurrent, require_head
 from store.notifications import NotificationConflict, NotificationRecords
 from store.orders import MembersNotStaged, OrderNumberInUse, OrderRecords, UnknownOrder
 from store.passwords import PasswordRecords
 from store.services import ServiceRecords, ServiceRefused
 from store.staging import StagingConflict, StagingRecords
 
-__all__ = ["MembersNotStaged", "NotificationConflict", "OrderNumberInUse", "OrderStore", "ServiceRefused",
+__all__ = ["MembersNotStaged", "NotificationConflict", "OrderNumberInUse", "OrderStore", "SchemaNotCurrent", "ServiceRefused",
            "StagingConflict", "UnknownOrder", "engine_for"]
 
 
@@ -31,11 +30,14 @@ class OrderStore:
     items), `staging` (member orders' members before they are submitted), `batch_steps` (the
     members each batch step acts on), `terms` (members' plans and dates), `notifications`
     (members' own number changes), `passwords` (the secret version of issued passwords),
-    `fallouts`, `acceptance` (the acceptance tables kept with orders)."""
+    `fallouts`, `acceptance` (the acceptance tables kept with orders).
+
+    Runs no DDL: refuses (SchemaNotCurrent) a database not at the schema version this
+    release needs."""
 
     def __init__(self, url: str) -> None:
         self.engine = engine_for(url)
-        SQLModel.metadata.create_all(self.engine)
+        require_head(self.engine)
         self.orders = OrderRecords(self.engine)
         self.customers = CustomerRecords(self.engine)
         self.services = ServiceRecords(self.engine)

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 import pytest_asyncio
-from sqlmodel import SQLModel
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -19,7 +18,8 @@ from models import search_attributes
 from models.hub import CompletionReport
 from settings import Settings, temporal_cli_path
 from simulator import create_app
-from store import OrderStore, engine_for
+from store import OrderStore
+from tests.helpers import migrated
 from worker import build_worker
 
 POSTGRES_URL = os.environ.get("VPDN_TEST_POSTGRES_URL")
@@ -45,20 +45,22 @@ def client(temporal_env: WorkflowEnvironment) -> Client:
 def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
     """The order store's URL: SQLite always, PostgreSQL when VPDN_TEST_POSTGRES_URL is set."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'gpms.db'}"
+        return migrated(f"sqlite:///{tmp_path / 'gpms.db'}")
     if not POSTGRES_URL:
         pytest.skip("VPDN_TEST_POSTGRES_URL is not set: PostgreSQL store tests skipped")
-    SQLModel.metadata.drop_all(engine_for(POSTGRES_URL))
-    return POSTGRES_URL
+    return migrated(POSTGRES_URL)
 
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    """A fresh data folder and task queue; the password secrets configured as in production."""
+    """A fresh data folder (its order store migrated) and task queue; the password secrets
+    configured as in production."""
     secrets_file = tmp_path / "secrets" / "password-secrets"
     create_secrets_file(secrets_file)
-    return Settings(data_dir=tmp_path, task_queue=f"test-{uuid.uuid4()}", report_delay_s=0.05,
-                    password_secret_file=secrets_file)
+    settings = Settings(data_dir=tmp_path, task_queue=f"test-{uuid.uuid4()}", report_delay_s=0.05,
+                        password_secret_file=secrets_file)
+    migrated(settings.database_url)
+    return settings
 
 
 @pytest.fixture

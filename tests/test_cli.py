@@ -16,7 +16,7 @@ from models.plans import MemberPlan
 from models.service import ServiceRegistration
 from settings import Settings
 from store import OrderStore
-from tests.helpers import acquired_customer
+from tests.helpers import acquired_customer, migrated
 
 runner = CliRunner()
 
@@ -27,6 +27,7 @@ def isolated(monkeypatch, tmp_path):
     # Nothing listens here: a command that tried to start a workflow would fail differently.
     monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
     monkeypatch.setenv("VPDN_SIM_PORT", "1")
+    migrated(Settings().database_url)
 
 
 @pytest.mark.parametrize("code", ["12345", "12345678901", "31000A2345", ""])
