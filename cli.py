@@ -64,7 +64,7 @@ from models.service_orders import SubmissionAnswer
 from acceptance_sheet import FORMATS, write_table
 from intake import Accepted, Intake, Refusal, RefusalKind, validation_text
 from models.acceptance import AcceptanceTable
-from settings import Settings, connect_temporal
+from settings import Settings, SettingsInvalid, connect_temporal
 from simulator.db import SimulatorDatabaseOutdated
 from store import OrderStore, SchemaNotCurrent, engine_for
 from telemetry.logs import configure_logging
@@ -99,7 +99,7 @@ def explain(error: Exception) -> tuple[str, int]:
         return f"Temporal refused: {error.message}", 1
     if isinstance(error, httpx.HTTPError):
         return f"the provinces' hub at {Settings().hub_url} did not answer properly: {error}", 1
-    if isinstance(error, (SchemaNotCurrent, SimulatorDatabaseOutdated)):
+    if isinstance(error, (SettingsInvalid, SchemaNotCurrent, SimulatorDatabaseOutdated)):
         return str(error), 2
     if isinstance(error, OperationalError):
         return f"the order store is unreachable ({redacted_url(Settings().database_url)}): {error.orig}", 1
@@ -130,7 +130,8 @@ def show_version(asked: bool) -> None:
 def options(version: Annotated[bool, typer.Option("--version", callback=show_version, is_eager=True,
                                                   help="Print the version and exit.")] = False) -> None:
     """VPDN order orchestrator (GPMS): cross-province VPDN orders on Temporal."""
-    start_tracing(Settings().otlp_endpoint, "vpdn")
+    settings = Settings()  # every command refuses invalid settings at start (SettingsInvalid)
+    start_tracing(settings.otlp_endpoint, "vpdn")
 
 
 customer_app = typer.Typer(help="Group customers: acquire from the provinces, show.", no_args_is_help=True, rich_markup_mode=None)

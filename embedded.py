@@ -10,7 +10,6 @@ secrets are created there.
 import asyncio
 import contextlib
 import ctypes
-import dataclasses
 import os
 import shlex
 import signal
@@ -158,7 +157,7 @@ def private_data(settings: Settings) -> Settings:
         return settings
     if not settings.embedded_secret_file.exists():
         create_secrets_file(settings.embedded_secret_file)
-    return dataclasses.replace(settings, password_secret_file=settings.embedded_secret_file)
+    return settings.model_copy(update={"password_secret_file": settings.embedded_secret_file})
 
 
 async def run_embedded(settings: Settings, console: Console) -> None:

@@ -47,10 +47,6 @@ from workflows.tariff_change import TariffChange
 WORKFLOWS = [CustomerAcquisition, CustomerSync, ServiceOpening, MemberJoin, MemberExit, MemberPlanChange,
              MemberChanges, TariffChange, ServiceChange, ServiceClosure, ServiceOrders]
 
-# Sync (store) activities run in this many threads; the worker never runs more at once.
-ACTIVITY_SLOTS = 50
-
-
 def member_passwords(settings: Settings) -> MemberPasswords:
     """The configured, shared password secrets. Raises SecretsRefused saying what to set:
     a worker never makes up a secret of its own."""
@@ -67,7 +63,7 @@ def build_worker(client: Client, settings: Settings, *, hub: HubClient | None = 
     SchemaNotCurrent when the order store is not upgraded."""
     passwords = passwords or member_passwords(settings)
     hub = hub or HubClient(settings.hub_url)
-    store = store or OrderStore(settings.database_url)
+    store = store or worker_store(settings)
     batches = BatchMembers(store)
     crm = CrmActivities(HubCrm(hub), store)
     member_changes = MemberChangeActivities(
@@ -132,9 +128,20 @@ def build_worker(client: Client, settings: Settings, *, hub: HubClient | None = 
             fallout.resolve_fallout,
         ],
         interceptors=[ProvinceCalls()],
-        activity_executor=ThreadPoolExecutor(ACTIVITY_SLOTS),
-        max_concurrent_activities=ACTIVITY_SLOTS,
+        # Sync (store) activities run in this many threads; the worker never runs more at once.
+        activity_executor=ThreadPoolExecutor(settings.activity_slots),
+        max_concurrent_activities=settings.activity_slots,
+        max_concurrent_workflow_tasks=settings.workflow_slots,
+        max_concurrent_workflow_task_polls=settings.pollers,
+        max_concurrent_activity_task_polls=settings.pollers,
+        max_task_queue_activities_per_second=settings.hub_rate_limit,
+        graceful_shutdown_timeout=settings.shutdown_grace_period,
     )
+
+
+def worker_store(settings: Settings) -> OrderStore:
+    """The order store with a pool for every activity slot."""
+    return OrderStore(settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
 
 
 async def ensure_search_attributes(client: Client, namespace: str) -> None:
@@ -158,7 +165,7 @@ async def run_worker(settings: Settings) -> None:
     password secrets are not configured (SecretsRefused) or the order store is not upgraded
     (SchemaNotCurrent)."""
     passwords = member_passwords(settings)
-    store = OrderStore(settings.database_url)
+    store = worker_store(settings)
     runtime = prometheus_runtime(settings.metrics_address) if settings.metrics_address else None
     client = await connect_temporal(settings, runtime)
     await ensure_search_attributes(client, settings.namespace)

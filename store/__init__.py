@@ -32,11 +32,11 @@ class OrderStore:
     (members' own number changes), `passwords` (the secret version of issued passwords),
     `fallouts`, `acceptance` (the acceptance tables kept with orders).
 
-    Runs no DDL: refuses (SchemaNotCurrent) a database not at the schema version this
+    `pool`: engine_for's pool sizes. Runs no DDL: refuses (SchemaNotCurrent) a database not at the schema version this
     release needs."""
 
-    def __init__(self, url: str) -> None:
-        self.engine = engine_for(url)
+    def __init__(self, url: str, **pool: int) -> None:
+        self.engine = engine_for(url, **pool)
         require_head(self.engine)
         self.orders = OrderRecords(self.engine)
         self.customers = CustomerRecords(self.engine)
