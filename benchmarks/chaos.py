@@ -42,7 +42,7 @@ from models.provinces import PROVINCE_CODES  # noqa: E402
 from models.service import ServiceClosureOrder, ServiceOpeningOrder, TariffChangeOrder  # noqa: E402
 from reconcile import Reconciler  # noqa: E402
 from settings import Settings, connect_temporal  # noqa: E402
-from store import OrderStore  # noqa: E402
+from store import OrderStore, engine_for, migrate  # noqa: E402
 from submission import start_order, submit_service_order  # noqa: E402
 from worker import ensure_search_attributes  # noqa: E402
 from workflows.customer_acquisition import CustomerAcquisition  # noqa: E402
@@ -140,6 +140,7 @@ async def run(services: int, members: int, kills: int, fault_rate: float) -> Non
     parts = Parts(settings)
     started = time.monotonic()
     try:
+        migrate.upgrade(engine_for(settings.database_url))
         await parts.start()
         client = await connect_temporal(settings)
         await ensure_search_attributes(client, settings.namespace)

@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from adapters.passwords import create_secrets_file  # noqa: E402
 from models import search_attributes  # noqa: E402
 from settings import Settings, temporal_cli_path  # noqa: E402
+from store import engine_for, migrate  # noqa: E402
 
 VPDN = str(Path(sys.executable).parent / "vpdn")
 
@@ -75,5 +76,6 @@ async def local_environment() -> AsyncIterator[tuple[WorkflowEnvironment, Settin
     ) as env:
         os.environ["TEMPORAL_ADDRESS"] = env.client.service_client.config.target_host
         settings = Settings(task_queue=f"bench-{uuid.uuid4()}")
+        migrate.upgrade(engine_for(settings.database_url))
         async with start_simulator(settings):
             yield env, settings
