@@ -303,7 +303,8 @@ def reconcile(as_json: JsonOption = False) -> None:
 
 @app.command()
 def worker() -> None:
-    """Run only the worker (what production runs)."""
+    """Run only the worker (what production runs). SIGTERM or Ctrl-C stops it cleanly: running
+    activities get VPDN_SHUTDOWN_GRACE seconds to finish."""
     from worker import run_worker
 
     settings = Settings()

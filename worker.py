@@ -1,6 +1,8 @@
 """The Temporal worker: connects, registers the workflows and activities, runs."""
 
 import asyncio
+import signal
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.api.enums.v1 import IndexedValueType
@@ -161,15 +163,31 @@ async def ensure_search_attributes(client: Client, namespace: str) -> None:
 
 
 async def run_worker(settings: Settings) -> None:
-    """Run the worker until cancelled (Ctrl-C). Refuses to start before connecting when the
-    password secrets are not configured (SecretsRefused) or the order store is not upgraded
-    (SchemaNotCurrent)."""
+    """Run the worker until SIGTERM or SIGINT, then stop cleanly: it polls no more tasks and
+    gives running activities VPDN_SHUTDOWN_GRACE seconds to finish. Refuses to start before
+    connecting when the password secrets are not configured (SecretsRefused) or the order
+    store is not upgraded (SchemaNotCurrent)."""
     passwords = member_passwords(settings)
     store = worker_store(settings)
     runtime = prometheus_runtime(settings.metrics_address) if settings.metrics_address else None
     client = await connect_temporal(settings, runtime)
     await ensure_search_attributes(client, settings.namespace)
-    await build_worker(client, settings, passwords=passwords, store=store).run()
+    worker = build_worker(client, settings, passwords=passwords, store=store)
+    stopping = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(signum, stopping.set)
+    running = asyncio.create_task(worker.run())
+    print(f"vpdn worker: running on task queue {settings.task_queue} of {settings.temporal_address} "
+          f"(namespace {settings.namespace})", file=sys.stderr, flush=True)
+    stop = asyncio.create_task(stopping.wait())
+    await asyncio.wait({running, stop}, return_when=asyncio.FIRST_COMPLETED)
+    stop.cancel()
+    if not running.done():
+        print(f"vpdn worker: stopping: no new tasks; running activities get up to {settings.shutdown_grace:g} s "
+              "to finish", file=sys.stderr, flush=True)
+        await worker.shutdown()
+    await running  # a worker that failed says why
+    print("vpdn worker: stopped", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":
