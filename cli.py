@@ -65,6 +65,7 @@ from acceptance_sheet import FORMATS, write_table
 from intake import Accepted, Intake, Refusal, RefusalKind, validation_text
 from models.acceptance import AcceptanceTable
 from settings import Settings, SettingsInvalid, connect_temporal
+from setup_step import SetupMissing, run_setup
 from simulator.db import SimulatorDatabaseOutdated
 from store import OrderStore, SchemaNotCurrent, engine_for
 from telemetry.logs import configure_logging
@@ -99,7 +100,7 @@ def explain(error: Exception) -> tuple[str, int]:
         return f"Temporal refused: {error.message}", 1
     if isinstance(error, httpx.HTTPError):
         return f"the provinces' hub at {Settings().hub_url} did not answer properly: {error}", 1
-    if isinstance(error, (SettingsInvalid, SchemaNotCurrent, SimulatorDatabaseOutdated)):
+    if isinstance(error, (SettingsInvalid, SchemaNotCurrent, SimulatorDatabaseOutdated, SetupMissing)):
         return str(error), 2
     if isinstance(error, OperationalError):
         return f"the order store is unreachable ({redacted_url(Settings().database_url)}): {error.orig}", 1
@@ -329,6 +330,19 @@ def simulator() -> None:
         asyncio.run(serve(settings))
     except KeyboardInterrupt:
         pass
+
+
+@app.command()
+def setup() -> None:
+    """An administrator's step, once per release: upgrade the order store and register the
+    search attributes in the namespace (workers only check them)."""
+
+    async def steps() -> list[str]:
+        settings = Settings()
+        return await run_setup(settings, await connect_temporal(settings))
+
+    for line in run(steps()):
+        console.print(line, highlight=False, soft_wrap=True)
 
 
 @db_app.command("upgrade")

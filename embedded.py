@@ -27,9 +27,9 @@ from settings import Settings, connect_temporal, temporal_cli_path
 from simulator.db import open_database
 from simulator.seed import ensure_demo_data
 from simulator.server import serve
-from store import engine_for, migrate
+from setup_step import run_setup
 from telemetry.metrics import prometheus_runtime
-from worker import build_worker, ensure_search_attributes, member_passwords
+from worker import build_worker, member_passwords
 
 STARTUP_TIMEOUT_S = 60
 PR_SET_PDEATHSIG = 1
@@ -163,7 +163,6 @@ def private_data(settings: Settings) -> Settings:
 async def run_embedded(settings: Settings, console: Console) -> None:
     settings = private_data(settings)
     passwords = member_passwords(settings)
-    migrate.upgrade(engine_for(settings.database_url))
     address = settings.temporal_address
     server = None
     ui = f"http://localhost:{settings.ui_port}"
@@ -176,7 +175,7 @@ async def run_embedded(settings: Settings, console: Console) -> None:
         server = start_dev_server(settings)
     try:
         client = await connect_when_ready(settings, server, console)
-        await ensure_search_attributes(client, settings.namespace)
+        await run_setup(settings, client)  # the administrator's step, for the embedded server
         worker = build_worker(client, settings, passwords=passwords)
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -5,8 +5,6 @@ import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -28,9 +26,9 @@ from adapters.line import HubLineCenter
 from adapters.passwords import SECRETS_VARIABLE, MemberPasswords, SecretsRefused
 from adapters.settlement import HubSettlement
 from adapters.sms import HubSms
-from models import search_attributes
 from models.fallout import FalloutPolicy
 from settings import Settings, connect_temporal
+from setup_step import check_search_attributes
 from store import OrderStore
 from submission import submit_service_order
 from telemetry.metrics import ProvinceCalls, prometheus_runtime
@@ -146,32 +144,17 @@ def worker_store(settings: Settings) -> OrderStore:
     return OrderStore(settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
 
 
-async def ensure_search_attributes(client: Client, namespace: str) -> None:
-    """Register the project's custom search attributes on a server that lacks them."""
-    existing = await client.operator_service.list_search_attributes(
-        ListSearchAttributesRequest(namespace=namespace)
-    )
-    missing = {
-        key.name: IndexedValueType.ValueType(key.indexed_value_type)
-        for key in search_attributes.ALL
-        if key.name not in existing.custom_attributes
-    }
-    if missing:
-        await client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(namespace=namespace, search_attributes=missing)
-        )
-
-
 async def run_worker(settings: Settings) -> None:
     """Run the worker until SIGTERM or SIGINT, then stop cleanly: it polls no more tasks and
     gives running activities VPDN_SHUTDOWN_GRACE seconds to finish. Refuses to start before
     connecting when the password secrets are not configured (SecretsRefused) or the order
-    store is not upgraded (SchemaNotCurrent)."""
+    store is not upgraded (SchemaNotCurrent), and when the namespace lacks the search
+    attributes (SetupMissing): `vpdn setup` is an administrator's step, not the worker's."""
     passwords = member_passwords(settings)
     store = worker_store(settings)
     runtime = prometheus_runtime(settings.metrics_address) if settings.metrics_address else None
     client = await connect_temporal(settings, runtime)
-    await ensure_search_attributes(client, settings.namespace)
+    await check_search_attributes(client, settings.namespace)
     worker = build_worker(client, settings, passwords=passwords, store=store)
     stopping = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -44,7 +44,7 @@ from reconcile import Reconciler  # noqa: E402
 from settings import Settings, connect_temporal  # noqa: E402
 from store import OrderStore, engine_for, migrate  # noqa: E402
 from submission import start_order, submit_service_order  # noqa: E402
-from worker import ensure_search_attributes  # noqa: E402
+from setup_step import register_search_attributes  # noqa: E402
 from workflows.customer_acquisition import CustomerAcquisition  # noqa: E402
 from workflows.service_opening import ServiceOpening  # noqa: E402
 
@@ -143,7 +143,7 @@ async def run(services: int, members: int, kills: int, fault_rate: float) -> Non
         migrate.upgrade(engine_for(settings.database_url))
         await parts.start()
         client = await connect_temporal(settings)
-        await ensure_search_attributes(client, settings.namespace)
+        await register_search_attributes(client, settings.namespace)
         hub = httpx.AsyncClient(base_url=settings.hub_url, timeout=120)
         store = OrderStore(settings.database_url)
         generated = (await hub.post("/admin/seed/generate", json={
