@@ -6,6 +6,7 @@ release without versions (tables by `create_all`, no `alembic_version`) is adopt
 at the first revision when its tables and columns are those of that revision.
 """
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -16,7 +17,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, MetaData, create_engine, inspect
 from sqlmodel import SQLModel
 
-import store.tables  # noqa: F401 - the models the revisions describe
+import store.tables  # noqa: F401 - the models the revisions describe (store/__init__ imports the others)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 FIRST_REVISION = "0001"
@@ -31,6 +32,7 @@ class SchemaUnknown(SchemaNotCurrent):
     """A database without schema versions whose tables are not those of any release."""
 
 
+@functools.cache
 def store_tables() -> MetaData:
     """The order store's tables: the SQLModel tables defined in store/ (the simulator's
     share SQLModel's metadata but are not ours)."""
@@ -53,6 +55,7 @@ def _config(connection: Connection | None = None) -> Config:
     return config
 
 
+@functools.cache
 def head() -> str:
     """The revision this release needs."""
     return ScriptDirectory.from_config(_config()).get_current_head()
