@@ -1,8 +1,8 @@
 """The Temporal worker: connects, registers the workflows and activities, runs."""
 
 import asyncio
+import logging
 import signal
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.client import Client
@@ -44,6 +44,7 @@ from workflows.service_opening import ServiceOpening
 from workflows.service_orders import ServiceOrders
 from workflows.tariff_change import TariffChange
 
+log = logging.getLogger("vpdn.worker")
 WORKFLOWS = [CustomerAcquisition, CustomerSync, ServiceOpening, MemberJoin, MemberExit, MemberPlanChange,
              MemberChanges, TariffChange, ServiceChange, ServiceClosure, ServiceOrders]
 
@@ -160,17 +161,16 @@ async def run_worker(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(signum, stopping.set)
     running = asyncio.create_task(worker.run())
-    print(f"vpdn worker: running on task queue {settings.task_queue} of {settings.temporal_address} "
-          f"(namespace {settings.namespace})", file=sys.stderr, flush=True)
+    log.info("running on task queue %s of %s (namespace %s)", settings.task_queue, settings.temporal_address,
+             settings.namespace)
     stop = asyncio.create_task(stopping.wait())
     await asyncio.wait({running, stop}, return_when=asyncio.FIRST_COMPLETED)
     stop.cancel()
     if not running.done():
-        print(f"vpdn worker: stopping: no new tasks; running activities get up to {settings.shutdown_grace:g} s "
-              "to finish", file=sys.stderr, flush=True)
+        log.info("stopping: no new tasks; running activities get up to %g s to finish", settings.shutdown_grace)
         await worker.shutdown()
     await running  # a worker that failed says why
-    print("vpdn worker: stopped", file=sys.stderr, flush=True)
+    log.info("stopped")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ from models.orders import OrderType
 from models.service import ServiceRegistration
 from settings import Settings
 from simulator.server import serve
-from store import OrderStore
 from tests.helpers import acquired_customer, holdings, inject, order_result
 
 VPDN = str(Path(sys.executable).parent / "vpdn")
@@ -36,11 +35,29 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_worker(settings: Settings, client: Client) -> subprocess.Popen:
-    env = {**os.environ, "VPDN_DATA_DIR": str(settings.data_dir), "VPDN_TASK_QUEUE": settings.task_queue,
-           "VPDN_SIM_PORT": str(settings.simulator_port), "VPDN_PASSWORD_SECRET_FILE": str(settings.password_secret_file),
-           "VPDN_SHUTDOWN_GRACE": str(GRACE_S), "TEMPORAL_ADDRESS": client.service_client.config.target_host}
-    return subprocess.Popen([VPDN, "worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+class WorkerProcess:
+    """`vpdn worker` as a service manager runs it, its log in a file."""
+
+    def __init__(self, settings: Settings, client: Client, name: str) -> None:
+        self.log = settings.data_dir / f"{name}.log"
+        env = {**os.environ, "VPDN_DATA_DIR": str(settings.data_dir), "VPDN_TASK_QUEUE": settings.task_queue,
+               "VPDN_SIM_PORT": str(settings.simulator_port), "VPDN_SHUTDOWN_GRACE": str(GRACE_S),
+               "VPDN_PASSWORD_SECRET_FILE": str(settings.password_secret_file),
+               "TEMPORAL_ADDRESS": client.service_client.config.target_host}
+        with open(self.log, "w") as log:
+            self.process = subprocess.Popen([VPDN, "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    async def stop(self, signum: int = signal.SIGTERM) -> tuple[int, str]:
+        """Send the signal; the exit code and the log once the process ended."""
+        self.process.send_signal(signum)
+        code = await asyncio.to_thread(self.process.wait, timeout=GRACE_S + 5)
+        return code, self.log.read_text()
+
+    async def logged(self, text: str, timeout_s: float = 20) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while text not in self.log.read_text():
+            assert asyncio.get_running_loop().time() < deadline, f"{text!r} never logged: {self.log.read_text()}"
+            await asyncio.sleep(0.1)
 
 
 async def batch_running(handle: WorkflowHandle, activity: str, timeout_s: float = 20) -> None:
@@ -92,26 +109,25 @@ async def test_sigterm_during_a_batch_lets_it_finish_and_a_new_worker_completes_
     (await http.post("/admin/seed", json={"subscribers": [{"msisdn": m, "home_province": "SH"} for m in MEMBERS]})
      ).raise_for_status()
     await inject(http, system="hlr", operation="subscribe_vpdn_batch", kind="latency", latency_ms=BATCH_LATENCY_MS)
-    first = start_worker(settings, client)
+    first = WorkerProcess(settings, client, "first")
 
     async def connect() -> Client:
         return client
 
-    accepted = await Intake(settings, store, connect).member_order("SVC-SIGTERM", "join", "\n".join(MEMBERS).encode(), {
+    submitting = Intake(settings, store, connect).member_order("SVC-SIGTERM", "join", "\n".join(MEMBERS).encode(), {
         "order_no": "JOIN-SIGTERM", "requested_by": "alice", "pre_approved_by": "hq-wang"})
+    accepted = await asyncio.wait_for(submitting, 30)  # the worker queues it: a worker that died fails here
     handle = client.get_workflow_handle(accepted.workflow_id)
     await batch_running(handle, "subscribe_members")
-    first.send_signal(signal.SIGTERM)
-    _, stderr = await asyncio.to_thread(first.communicate, timeout=GRACE_S + 5)
+    code, log = await first.stop()
 
-    assert first.returncode == 0, stderr
-    assert "vpdn worker: stopping" in stderr and "vpdn worker: stopped" in stderr
-    second = start_worker(settings, client)
+    assert code == 0, log
+    assert "stopping: no new tasks; running activities get up to 15 s to finish" in log and '"stopped"' in log
+    second = WorkerProcess(settings, client, "second")
     try:
         result = await order_result(client, OrderType.member_join, "JOIN-SIGTERM", MemberOrderResult, timeout_s=30)
     finally:
-        second.send_signal(signal.SIGTERM)
-        await asyncio.to_thread(second.communicate, timeout=GRACE_S + 5)
+        code, log = await second.stop()
 
     assert result.state == "completed" and result.counts.done == len(MEMBERS)
     hlr = await holdings(http, "SH", "hlr")
@@ -121,15 +137,14 @@ async def test_sigterm_during_a_batch_lets_it_finish_and_a_new_worker_completes_
     attempts = [e.activity_task_started_event_attributes.attempt async for e in handle.fetch_history_events()
                 if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED]
     assert attempts and set(attempts) == {1}
-    assert second.returncode == 0
+    assert code == 0, log
 
 
 async def test_ctrl_c_stops_an_idle_worker_cleanly(client, settings):
-    worker = start_worker(settings, client)
-    started = await asyncio.to_thread(worker.stderr.readline)
-    worker.send_signal(signal.SIGINT)
-    _, stderr = await asyncio.to_thread(worker.communicate, timeout=GRACE_S)
+    worker = WorkerProcess(settings, client, "idle")
+    await worker.logged(f"running on task queue {settings.task_queue}")
 
-    assert "vpdn worker: running on task queue" in started
-    assert worker.returncode == 0, stderr
-    assert "vpdn worker: stopped" in stderr and "Traceback" not in stderr
+    code, log = await worker.stop(signal.SIGINT)
+
+    assert code == 0, log
+    assert '"stopped"' in log and "Traceback" not in log
