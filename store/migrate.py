@@ -7,6 +7,7 @@ at the first revision when its tables and columns are those of that revision.
 """
 
 import functools
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -22,6 +23,8 @@ import store.tables  # noqa: F401 - the models the revisions describe (store/__i
 MIGRATIONS = Path(__file__).parent / "migrations"
 FIRST_REVISION = "0001"
 UPGRADE_HINT = "run `vpdn db upgrade`"
+# Alembic tells at INFO which dialect it drives, at every check of a store: not an operator's news.
+logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
 
 
 class SchemaNotCurrent(Exception):
