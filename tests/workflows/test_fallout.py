@@ -144,11 +144,19 @@ async def test_a_held_order_is_compensated_when_a_person_decides_so(client, sett
 
 
 @pytest.fixture
-def hlr_holds(tmp_path, monkeypatch):
-    """A policy that holds every HLR failure (set before the worker starts)."""
+def settings(settings, request, tmp_path):
+    """With `hlr_holds`, the worker's fallout policy holds every HLR failure (settings are
+    read once, so the policy is part of them before the worker starts)."""
+    if "hlr_holds" not in request.fixturenames:
+        return settings
     policy = tmp_path / "policy.json"
     policy.write_text(json.dumps({"rules": [{"system": "hlr", "action": "hold"}, {"action": "compensate"}]}))
-    monkeypatch.setenv("VPDN_FALLOUT_POLICY", str(policy))
+    return settings.model_copy(update={"fallout_policy_file": policy})
+
+
+@pytest.fixture
+def hlr_holds():
+    """A test whose fallout policy holds every HLR failure (see `settings`)."""
 
 
 async def test_an_action_the_step_does_not_allow_is_refused_with_the_reason(
