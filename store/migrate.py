@@ -3,7 +3,7 @@
 Only `vpdn setup` / `vpdn db upgrade` (and `vpdn up` for its embedded store) run DDL; an
 `OrderStore` only checks that its database is at the head revision. A database made by a
 release without versions (tables by `create_all`, no `alembic_version`) is adopted: stamped
-at the first revision when its tables and columns are those of that revision.
+at the revision whose tables and columns it has, then upgraded.
 """
 
 import functools
@@ -107,19 +107,26 @@ def _has_store_tables(connection: Connection) -> bool:
 
 
 def _adopt(connection: Connection) -> None:
-    """Stamp a previous release's database at the first revision if its schema is that one."""
-    scratch = create_engine("sqlite://")
-    with scratch.begin() as empty:
-        command.upgrade(_config(empty), FIRST_REVISION)
-        expected = _columns(empty)
+    """Stamp a database made without versions (by `create_all`) at the revision whose tables
+    and columns it has, the newest first; refuse one that matches none."""
     found = _columns(connection)
+    for script in ScriptDirectory.from_config(_config()).walk_revisions():  # head first
+        if found == _columns_at(script.revision):
+            command.stamp(_config(connection), script.revision)
+            return
+    expected = _columns_at(FIRST_REVISION)
     missing = sorted(set(expected) - set(found))
     differing = sorted(table for table in found if found[table] != expected.get(table))
-    if missing or differing:
-        raise SchemaUnknown(f"the order store has tables but no schema version, and they are not those of revision "
-                            f"{FIRST_REVISION} (missing: {', '.join(missing) or 'none'}; other columns: "
-                            f"{', '.join(differing) or 'none'}): it was not made by a vpdn release")
-    command.stamp(_config(connection), FIRST_REVISION)
+    raise SchemaUnknown(f"the order store has tables but no schema version, and they are not those of revision "
+                        f"{FIRST_REVISION} (missing: {', '.join(missing) or 'none'}; other columns: "
+                        f"{', '.join(differing) or 'none'}): it was not made by a vpdn release")
+
+
+def _columns_at(revision: str) -> dict[str, set[str]]:
+    """The store's tables and their columns at a revision (upgraded in a scratch database)."""
+    with create_engine("sqlite://").begin() as empty:
+        command.upgrade(_config(empty), revision)
+        return _columns(empty)
 
 
 def _columns(connection: Connection) -> dict[str, set[str]]:
