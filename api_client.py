@@ -7,8 +7,6 @@ fails is one line and exit code 1. `cli.py` prints an ApiError as it prints ever
 """
 
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -35,18 +33,14 @@ def act_as(name: str | None) -> None:
     _acting_as = name
 
 
-def credentials_file(settings: Settings) -> Path:
-    return settings.data_dir / "credentials.json"
-
-
 def token(settings: Settings) -> str:
     """The bearer token of the person acting."""
     if _acting_as is None:
-        if found := os.environ.get(TOKEN_VARIABLE):
-            return found
+        if settings.api_token:
+            return settings.api_token
         raise ApiError(f"who is acting? choose a person with `vpdn --as NAME …` (the names in "
-                       f"{credentials_file(settings)}) or set {TOKEN_VARIABLE}", 2)
-    path = credentials_file(settings)
+                       f"{settings.credentials_file}) or set {TOKEN_VARIABLE}", 2)
+    path = settings.credentials_file
     try:
         people = json.loads(path.read_text())
     except (OSError, ValueError) as error:

@@ -70,8 +70,10 @@ from intake import Accepted, Intake, Refusal, RefusalKind, new_order_no, validat
 from models.acceptance import AcceptanceTable
 from reads import Reads, province_filter
 from refusal import Unavailable
-from settings import Settings, connect_temporal
-from store import OrderStore
+from settings import Settings, SettingsInvalid, connect_temporal
+from setup_step import SetupMissing, run_setup
+from simulator.db import SimulatorDatabaseOutdated
+from store import OrderStore, SchemaNotCurrent, engine_for
 from telemetry.logs import configure_logging
 from telemetry.traces import start_tracing, stop_tracing
 from workflows.common import failure_text
@@ -108,6 +110,8 @@ def explain(error: Exception) -> tuple[str, int]:
         return f"Temporal refused: {error.message}", 1
     if isinstance(error, httpx.HTTPError):
         return f"the provinces' hub at {Settings().hub_url} did not answer properly: {error}", 1
+    if isinstance(error, (SettingsInvalid, SchemaNotCurrent, SimulatorDatabaseOutdated, SetupMissing)):
+        return str(error), 2
     if isinstance(error, OperationalError):
         return f"the order store is unreachable ({redacted_url(Settings().database_url)}): {error.orig}", 1
     log = Settings().data_dir / "cli-errors.log"
@@ -140,7 +144,8 @@ def options(version: Annotated[bool, typer.Option("--version", callback=show_ver
                 "Act as NAME: its token from the data folder's credentials.json (`vpdn up` writes it); "
                 "else VPDN_API_TOKEN."))] = None) -> None:
     """VPDN order orchestrator (GPMS): cross-province VPDN orders on Temporal."""
-    start_tracing(Settings().otlp_endpoint, "vpdn")
+    settings = Settings()  # every command refuses invalid settings at start (SettingsInvalid)
+    start_tracing(settings.otlp_endpoint, "vpdn")
     api_client.act_as(as_)
 
 
@@ -150,6 +155,7 @@ fallout_app = typer.Typer(help="Fallout: held orders' worklist, decisions, polic
 tariff_app = typer.Typer(help="Group tariff packages: change.", no_args_is_help=True, rich_markup_mode=None)
 member_app = typer.Typer(help="Members: join and exit a VPDN, change their plan.", no_args_is_help=True, rich_markup_mode=None)
 service_app = typer.Typer(help="VPDN services: open, change, close, show, members.", no_args_is_help=True, rich_markup_mode=None)
+db_app = typer.Typer(help="The order store's schema: upgrade, current version.", no_args_is_help=True, rich_markup_mode=None)
 sim_app = typer.Typer(help="The provinces' simulator: seed data, inject faults, inspect.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(customer_app, name="customer")
 app.add_typer(order_app, name="order")
@@ -160,6 +166,7 @@ app.add_typer(fallout_app, name="fallout")
 app.add_typer(sim_app, name="sim")
 app.add_typer(admin_app, name="admin")
 app.add_typer(events_app, name="events")
+app.add_typer(db_app, name="db")
 
 console = Console()
 errors = Console(stderr=True)
@@ -314,7 +321,8 @@ def reconcile(as_json: JsonOption = False) -> None:
 
 @app.command()
 def worker() -> None:
-    """Run only the worker (what production runs)."""
+    """Run only the worker (what production runs). SIGTERM or Ctrl-C stops it cleanly: running
+    activities get VPDN_SHUTDOWN_GRACE seconds to finish."""
     from worker import run_worker
 
     settings = Settings()
@@ -352,6 +360,42 @@ def simulator() -> None:
         asyncio.run(serve(settings))
     except KeyboardInterrupt:
         pass
+
+
+@app.command()
+def setup() -> None:
+    """An administrator's step, once per release: upgrade the order store and register the
+    search attributes in the namespace (workers only check them)."""
+
+    async def steps() -> list[str]:
+        settings = Settings()
+        return await run_setup(settings, await connect_temporal(settings))
+
+    for line in run(steps()):
+        console.print(line, highlight=False, soft_wrap=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the order store (VPDN_DATABASE_URL) to this release's schema; a database of an
+    older release keeps its data."""
+    from store import migrate
+
+    url = Settings().database_url
+    console.print(f"order store {redacted_url(url)}: at schema version {migrate.upgrade(engine_for(url))} (current)")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the order store's schema version (exit 1 when it needs `vpdn db upgrade`)."""
+    from store import migrate
+
+    url = Settings().database_url
+    at, needed = migrate.current(engine_for(url)), migrate.head()
+    if at != needed:
+        fail(f"order store {redacted_url(url)}: at schema version {at or 'none'}, this vpdn needs {needed}: "
+             f"{migrate.UPGRADE_HINT}")
+    console.print(f"order store {redacted_url(url)}: at schema version {at} (current)")
 
 
 # Customers

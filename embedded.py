@@ -11,7 +11,6 @@ secrets are created there, and without VPDN_PAYLOAD_KEYS_FILE the keys sealing t
 import asyncio
 import contextlib
 import ctypes
-import dataclasses
 import json
 import os
 import shlex
@@ -33,9 +32,10 @@ from settings import Settings, connect_temporal, temporal_cli_path
 from simulator.db import open_database
 from simulator.seed import ensure_demo_data
 from simulator.server import serve
+from setup_step import run_setup
 from store import OrderStore
 from telemetry.metrics import prometheus_runtime
-from worker import build_worker, ensure_search_attributes, member_passwords
+from worker import build_worker, member_passwords
 
 STARTUP_TIMEOUT_S = 60
 PR_SET_PDEATHSIG = 1
@@ -160,14 +160,10 @@ def stop(server: subprocess.Popen) -> None:
         server.wait()
 
 
-def credentials_file(settings: Settings) -> Path:
-    return settings.data_dir / "credentials.json"
-
-
 def local_principals(settings: Settings) -> None:
     """Give the local people tokens on first start, kept in credentials.json (0600): again for
     one whose token the order store no longer accepts (revoked, or a new store)."""
-    path, store = credentials_file(settings), OrderStore(settings.database_url)
+    path, store = settings.credentials_file, OrderStore(settings.database_url)
     kept = json.loads(path.read_text()) if path.exists() else {}
     credentials = {}
     for name, roles in LOCAL_PRINCIPALS.items():
@@ -192,12 +188,12 @@ def private_data(settings: Settings) -> Settings:
     if settings.payload_keys_file is None:
         if not (keys := settings.data_dir / EMBEDDED_KEYS_FILE).exists():
             create_keys_file(keys)
-        settings = dataclasses.replace(settings, payload_keys_file=keys)
+        settings = settings.model_copy(update={"payload_keys_file": keys})
     if settings.password_secret_file is not None:
         return settings
     if not settings.embedded_secret_file.exists():
         create_secrets_file(settings.embedded_secret_file)
-    return dataclasses.replace(settings, password_secret_file=settings.embedded_secret_file)
+    return settings.model_copy(update={"password_secret_file": settings.embedded_secret_file})
 
 
 async def run_embedded(settings: Settings, console: Console) -> None:
@@ -215,7 +211,7 @@ async def run_embedded(settings: Settings, console: Console) -> None:
         server = start_dev_server(settings)
     try:
         client = await connect_when_ready(settings, server, console)
-        await ensure_search_attributes(client, settings.namespace)
+        await run_setup(settings, client)  # the administrator's step, for the embedded server
         worker = build_worker(client, settings, passwords=passwords)
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -235,7 +231,7 @@ async def run_embedded(settings: Settings, console: Console) -> None:
             f"  Temporal:        {address} (namespace {settings.namespace}, task queue {settings.task_queue})\n"
             f"  provinces' hub:  {settings.hub_url}\n"
             f"  API:             {api_url} (its documentation: {api_url}/docs)\n"
-            f"  people:          {', '.join(LOCAL_PRINCIPALS)} (their tokens in {credentials_file(settings)}; "
+            f"  people:          {', '.join(LOCAL_PRINCIPALS)} (their tokens in {settings.credentials_file}; "
             f"act as one with vpdn --as NAME)\n"
             f"  order store:     {settings.database_url}\n"
             f"Start an order from another terminal (source .venv/bin/activate first"

@@ -1,15 +1,18 @@
-"""Configuration from environment variables, with defaults that make a fresh checkout work.
+"""Configuration from environment variables (VPDN_…), with defaults that make a fresh checkout
+work; every variable is described once, in the README's Configuration table.
 
 Temporal connection details (address, namespace, TLS, API key) come from
 `temporalio.envconfig`, so TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TLS_*,
 TEMPORAL_API_KEY and a temporal.toml profile all work as the Temporal CLI documents them.
 """
 
-import os
 import sys
-from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
+from pydantic import BeforeValidator, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from temporalio.client import Client
 from temporalio.envconfig import ClientConfig
 from temporalio.runtime import Runtime
@@ -20,62 +23,70 @@ from telemetry.traces import tracing_interceptors
 
 DEFAULT_TEMPORAL_ADDRESS = "localhost:7233"
 DEFAULT_NAMESPACE = "default"
+PREFIX = "VPDN_"
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name) or default
+class SettingsInvalid(Exception):
+    """A setting's value is not valid: one line naming the variable and the value."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    data_dir: Path = field(default_factory=lambda: Path(_env("VPDN_DATA_DIR", ".vpdn")))
-    task_queue: str = field(default_factory=lambda: _env("VPDN_TASK_QUEUE", "vpdn-orders"))
-    database_url: str = field(default_factory=lambda: os.environ.get("VPDN_DATABASE_URL", ""))
-    hub_url: str = field(default_factory=lambda: os.environ.get("VPDN_HUB_URL", ""))
-    simulator_port: int = field(default_factory=lambda: int(_env("VPDN_SIM_PORT", "8400")))
-    simulator_database_url: str = field(
-        default_factory=lambda: os.environ.get("VPDN_SIM_DATABASE_URL", "")
-    )
-    report_delay_s: float = field(
-        default_factory=lambda: float(_env("VPDN_SIM_REPORT_DELAY", "0.5"))
-    )
-    ui_port: int = field(default_factory=lambda: int(_env("VPDN_UI_PORT", "8233")))
-    api_port: int = field(default_factory=lambda: int(_env("VPDN_API_PORT", "8300")))
-    # Where the CLI reaches the API (default: the embedded one, on api_port).
-    api_url: str = field(default_factory=lambda: os.environ.get("VPDN_API_URL", ""))
-    # The hub's bearer token at GPMS's door (the simulator's reports); else credentials.json's.
-    hub_token: str = field(default_factory=lambda: os.environ.get("VPDN_HUB_TOKEN", ""))
-    # The member password secrets every worker shares; required outside the embedded default.
-    password_secret_file: Path | None = field(
-        default_factory=lambda: Path(p) if (p := os.environ.get("VPDN_PASSWORD_SECRET_FILE")) else None
-    )
-    # The keys sealing every payload (codec.py); required outside the embedded default.
-    payload_keys_file: Path | None = field(
-        default_factory=lambda: Path(p) if (p := os.environ.get("VPDN_PAYLOAD_KEYS_FILE")) else None
-    )
+class Settings(BaseSettings):
+    """The VPDN_* settings; an empty variable counts as unset. Raises SettingsInvalid."""
 
-    # Where the worker serves its Prometheus metrics (host:port); empty: no endpoint.
-    metrics_address: str = field(default_factory=lambda: os.environ.get("VPDN_METRICS_ADDRESS", ""))
+    model_config = SettingsConfigDict(env_prefix=PREFIX, env_ignore_empty=True, frozen=True,
+                                      validate_by_name=True, extra="forbid")
 
-    # Log lines: `text`, `json`, or `auto` (text on a terminal, JSON otherwise); and from which level.
-    log_format: str = field(default_factory=lambda: _env("VPDN_LOG_FORMAT", "auto"))
-    log_level: str = field(default_factory=lambda: _env("VPDN_LOG_LEVEL", "INFO"))
+    data_dir: Path = Path(".vpdn")
+    task_queue: str = Field("vpdn-orders", min_length=1)
+    database_url: str = ""  # default: SQLite in the data folder
+    hub_url: str = ""  # default: the simulator
+    simulator_port: int = Field(8400, ge=1, le=65535, validation_alias="VPDN_SIM_PORT")
+    simulator_database_url: str = Field("", validation_alias="VPDN_SIM_DATABASE_URL")
+    report_delay_s: float = Field(0.5, ge=0, validation_alias="VPDN_SIM_REPORT_DELAY")
+    ui_port: int = Field(8233, ge=1, le=65535)
+    api_port: int = Field(8300, ge=1, le=65535)
+    api_url: str = ""  # default: the embedded API, on api_port
+    hub_token: str = ""  # the hub's bearer token at GPMS's door (the simulator); else credentials.json's
+    api_token: str = ""  # the CLI's bearer token when no `--as NAME` is given
+    oidc_issuer: str = ""  # with oidc_audience, the API also takes this issuer's JWTs
+    oidc_audience: str = ""
+    oidc_roles_claim: str = "roles"
+    password_secret_file: Path | None = None
+    payload_keys_file: Path | None = None  # the keys sealing every payload (codec.py)
+    fallout_policy_file: Path = Field(DEFAULT_POLICY_FILE, validation_alias="VPDN_FALLOUT_POLICY")
+    activity_slots: int = Field(50, ge=1)
+    workflow_slots: int = Field(100, ge=1)
+    pollers: int = Field(5, ge=1)
+    db_pool_size: int = Field(10, ge=1)
+    db_max_overflow: int | None = Field(None, ge=0)  # default: what the activity slots need beyond the pool
+    hub_rate_limit: float | None = Field(None, gt=0)
+    shutdown_grace: float = Field(30, ge=0)
+    metrics_address: str = ""  # host:port of the Prometheus endpoint; empty: none
+    log_format: Literal["auto", "text", "json"] = "auto"
+    log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(str.upper)] = "INFO"
+    otlp_endpoint: str = ""  # empty: no traces
 
-    # Where traces go (an OTLP/HTTP endpoint, e.g. http://127.0.0.1:4318/v1/traces); empty: no traces.
-    otlp_endpoint: str = field(default_factory=lambda: os.environ.get("VPDN_OTLP_ENDPOINT", ""))
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as error:
+            raise SettingsInvalid(_first_problem(error)) from None
 
-    def __post_init__(self) -> None:
-        # Defaults that depend on other settings.
-        if not self.database_url:
-            object.__setattr__(self, "database_url", f"sqlite:///{self.data_dir / 'gpms.db'}")
-        if not self.simulator_database_url:
-            object.__setattr__(
-                self, "simulator_database_url", f"sqlite:///{self.data_dir / 'simulator.db'}"
-            )
-        if not self.hub_url:
-            object.__setattr__(self, "hub_url", f"http://127.0.0.1:{self.simulator_port}")
-        if not self.api_url:
-            object.__setattr__(self, "api_url", f"http://127.0.0.1:{self.api_port}")
+    @model_validator(mode="after")
+    def _derived(self) -> "Settings":
+        derived = {"database_url": f"sqlite:///{self.data_dir / 'gpms.db'}",
+                   "simulator_database_url": f"sqlite:///{self.data_dir / 'simulator.db'}",
+                   "hub_url": f"http://127.0.0.1:{self.simulator_port}",
+                   "api_url": f"http://127.0.0.1:{self.api_port}",
+                   "db_max_overflow": max(self.activity_slots - self.db_pool_size, 0)}
+        for name, value in derived.items():
+            if getattr(self, name) in ("", None):
+                object.__setattr__(self, name, value)
+        if self.db_pool_size + self.db_max_overflow < self.activity_slots:
+            raise ValueError(f"VPDN_DB_POOL_SIZE={self.db_pool_size} + VPDN_DB_MAX_OVERFLOW={self.db_max_overflow} "
+                             f"connections are fewer than VPDN_ACTIVITY_SLOTS={self.activity_slots}: every running "
+                             "activity may need one")
+        return self
 
     @property
     def credentials_file(self) -> Path:
@@ -88,10 +99,8 @@ class Settings:
         return self.data_dir / "password-secrets"
 
     @property
-    def fallout_policy_file(self) -> Path:
-        """The fallout policy (VPDN_FALLOUT_POLICY; default: the one shipped in models/)."""
-        configured = os.environ.get("VPDN_FALLOUT_POLICY")
-        return Path(configured) if configured else DEFAULT_POLICY_FILE
+    def shutdown_grace_period(self) -> timedelta:
+        return timedelta(seconds=self.shutdown_grace)
 
     @property
     def temporal_connect_config(self) -> dict:
@@ -107,6 +116,23 @@ class Settings:
     @property
     def namespace(self) -> str:
         return self.temporal_connect_config["namespace"]
+
+
+def variable(name: str) -> str:
+    """The environment variable of a setting."""
+    alias = Settings.model_fields[name].validation_alias
+    return alias if isinstance(alias, str) else PREFIX + name.upper()
+
+
+def _first_problem(error: ValidationError) -> str:
+    problem = error.errors()[0]
+    if not problem["loc"]:  # a rule across settings
+        return f"invalid settings: {problem['msg'].removeprefix('Value error, ')}"
+    field = str(problem["loc"][0])
+    name = variable(field) if field in Settings.model_fields else field
+    if problem["type"] == "extra_forbidden":
+        return f"unknown setting {name}"
+    return f"{name}={problem['input']!r} is not valid: {problem['msg']}"
 
 
 async def connect_temporal(settings: Settings, runtime: Runtime | None = None) -> Client:

@@ -1,10 +1,10 @@
 """The Temporal worker: connects, registers the workflows and activities, runs."""
 
 import asyncio
+import logging
+import signal
 from concurrent.futures import ThreadPoolExecutor
 
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -28,9 +28,9 @@ from adapters.passwords import SECRETS_VARIABLE, MemberPasswords, SecretsRefused
 from adapters.settlement import HubSettlement
 from adapters.sms import HubSms
 from codec import keys_file
-from models import search_attributes
 from models.fallout import FalloutPolicy
 from settings import Settings, connect_temporal
+from setup_step import check_search_attributes
 from store import OrderStore
 from submission import submit_service_order
 from telemetry.metrics import ProvinceCalls, prometheus_runtime
@@ -47,12 +47,9 @@ from workflows.service_opening import ServiceOpening
 from workflows.service_orders import ServiceOrders
 from workflows.tariff_change import TariffChange
 
+log = logging.getLogger("vpdn.worker")
 WORKFLOWS = [CustomerAcquisition, CustomerSync, ServiceOpening, MemberJoin, MemberExit, MemberPlanChange,
              MemberChanges, TariffChange, ServiceChange, ServiceClosure, ServiceOrders, EventDelivery]
-
-# Sync (store) activities run in this many threads; the worker never runs more at once.
-ACTIVITY_SLOTS = 50
-
 
 def member_passwords(settings: Settings) -> MemberPasswords:
     """The configured, shared password secrets. Raises SecretsRefused saying what to set:
@@ -64,12 +61,13 @@ def member_passwords(settings: Settings) -> MemberPasswords:
 
 
 def build_worker(client: Client, settings: Settings, *, hub: HubClient | None = None,
-                 passwords: MemberPasswords | None = None) -> Worker:
+                 passwords: MemberPasswords | None = None, store: OrderStore | None = None) -> Worker:
     """A worker for the project's task queue; `hub` replaces the HTTP hub client in tests.
-    Raises SecretsRefused when the password secrets are not configured (or unusable)."""
+    Raises SecretsRefused when the password secrets are not configured (or unusable), and
+    SchemaNotCurrent when the order store is not upgraded."""
     passwords = passwords or member_passwords(settings)
     hub = hub or HubClient(settings.hub_url)
-    store = OrderStore(settings.database_url)
+    store = store or worker_store(settings)
     batches = BatchMembers(store)
     crm = CrmActivities(HubCrm(hub), store)
     member_changes = MemberChangeActivities(
@@ -137,36 +135,50 @@ def build_worker(client: Client, settings: Settings, *, hub: HubClient | None = 
             events.deliver_event,
         ],
         interceptors=[ProvinceCalls()],
-        activity_executor=ThreadPoolExecutor(ACTIVITY_SLOTS),
-        max_concurrent_activities=ACTIVITY_SLOTS,
+        # Sync (store) activities run in this many threads; the worker never runs more at once.
+        activity_executor=ThreadPoolExecutor(settings.activity_slots),
+        max_concurrent_activities=settings.activity_slots,
+        max_concurrent_workflow_tasks=settings.workflow_slots,
+        max_concurrent_workflow_task_polls=settings.pollers,
+        max_concurrent_activity_task_polls=settings.pollers,
+        max_task_queue_activities_per_second=settings.hub_rate_limit,
+        graceful_shutdown_timeout=settings.shutdown_grace_period,
     )
 
 
-async def ensure_search_attributes(client: Client, namespace: str) -> None:
-    """Register the project's custom search attributes on a server that lacks them."""
-    existing = await client.operator_service.list_search_attributes(
-        ListSearchAttributesRequest(namespace=namespace)
-    )
-    missing = {
-        key.name: IndexedValueType.ValueType(key.indexed_value_type)
-        for key in search_attributes.ALL
-        if key.name not in existing.custom_attributes
-    }
-    if missing:
-        await client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(namespace=namespace, search_attributes=missing)
-        )
+def worker_store(settings: Settings) -> OrderStore:
+    """The order store with a pool for every activity slot."""
+    return OrderStore(settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
 
 
 async def run_worker(settings: Settings) -> None:
-    """Run the worker until cancelled (Ctrl-C). Refuses to start (SecretsRefused, KeysRefused)
-    before connecting when the password secrets or the payload keys are not configured."""
+    """Run the worker until SIGTERM or SIGINT, then stop cleanly: it polls no more tasks and
+    gives running activities VPDN_SHUTDOWN_GRACE seconds to finish. Refuses to start before
+    connecting when the password secrets or the payload keys are not configured
+    (SecretsRefused, KeysRefused) or the order store is not upgraded (SchemaNotCurrent), and
+    when the namespace lacks the search attributes (SetupMissing): `vpdn setup` is an
+    administrator's step, not the worker's."""
     passwords = member_passwords(settings)
     keys_file(settings, shared=True)
+    store = worker_store(settings)
     runtime = prometheus_runtime(settings.metrics_address) if settings.metrics_address else None
     client = await connect_temporal(settings, runtime)
-    await ensure_search_attributes(client, settings.namespace)
-    await build_worker(client, settings, passwords=passwords).run()
+    await check_search_attributes(client, settings.namespace)
+    worker = build_worker(client, settings, passwords=passwords, store=store)
+    stopping = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(signum, stopping.set)
+    running = asyncio.create_task(worker.run())
+    log.info("running on task queue %s of %s (namespace %s)", settings.task_queue, settings.temporal_address,
+             settings.namespace)
+    stop = asyncio.create_task(stopping.wait())
+    await asyncio.wait({running, stop}, return_when=asyncio.FIRST_COMPLETED)
+    stop.cancel()
+    if not running.done():
+        log.info("stopping: no new tasks; running activities get up to %g s to finish", settings.shutdown_grace)
+        await worker.shutdown()
+    await running  # a worker that failed says why
+    log.info("stopped")
 
 
 if __name__ == "__main__":

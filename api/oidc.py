@@ -7,7 +7,6 @@ into the token) gives the roles; the principal is `preferred_username`, else `su
 """
 
 import logging
-import os
 import time
 from typing import Any
 
@@ -15,6 +14,7 @@ import httpx
 import jwt
 
 from api.auth import Principal, known_roles
+from settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +34,10 @@ class OidcTokens:
 
     @classmethod
     def from_environment(cls) -> "OidcTokens | None":
-        issuer, audience = os.environ.get("VPDN_OIDC_ISSUER"), os.environ.get("VPDN_OIDC_AUDIENCE")
-        if not issuer or not audience:
+        settings = Settings()
+        if not settings.oidc_issuer or not settings.oidc_audience:
             return None
-        return cls(issuer, audience, os.environ.get("VPDN_OIDC_ROLES_CLAIM") or "roles")
+        return cls(settings.oidc_issuer, settings.oidc_audience, settings.oidc_roles_claim)
 
     async def principal(self, token: str) -> Principal | None:
         try:

@@ -56,9 +56,9 @@ from models.provinces import PROVINCE_CODES  # noqa: E402
 from models.service import ServiceClosureOrder, ServiceOpeningOrder, TariffChangeOrder  # noqa: E402
 from reconcile import Reconciler  # noqa: E402
 from settings import Settings, connect_temporal  # noqa: E402
-from store import OrderStore  # noqa: E402
+from store import OrderStore, engine_for, migrate  # noqa: E402
 from submission import start_order, submit_service_order  # noqa: E402
-from worker import ensure_search_attributes  # noqa: E402
+from setup_step import register_search_attributes  # noqa: E402
 from workflows.customer_acquisition import CustomerAcquisition  # noqa: E402
 from workflows.service_opening import ServiceOpening  # noqa: E402
 
@@ -91,15 +91,16 @@ async def run(services: int, members: int, kills: int, fault_rate: float, report
                        "VPDN_PASSWORD_SECRET_FILE": shared_secrets(data_dir),
                        "VPDN_PAYLOAD_KEYS_FILE": shared_keys(data_dir), "VPDN_FALLOUT_POLICY": write_policy(data_dir)})
     settings = Settings()
-    hub_token(settings)
     parts = Parts(settings)
     api = contextlib.AsyncExitStack()
     started = time.monotonic()
     submitted: list[str] = []
     try:
+        migrate.upgrade(engine_for(settings.database_url))
+        hub_token(settings)
         await parts.start()
         client = await connect_temporal(settings)
-        await ensure_search_attributes(client, settings.namespace)
+        await register_search_attributes(client, settings.namespace)
         await api.enter_async_context(serving_api(settings, client))  # where the simulator reports
         hub = httpx.AsyncClient(base_url=settings.hub_url, timeout=120)
         store = OrderStore(settings.database_url)

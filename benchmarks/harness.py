@@ -23,7 +23,7 @@ from api.server import serve as serve_api  # noqa: E402
 from codec import create_keys_file, data_converter  # noqa: E402
 from models import search_attributes  # noqa: E402
 from settings import Settings, temporal_cli_path  # noqa: E402
-from store import OrderStore  # noqa: E402
+from store import OrderStore, engine_for, migrate  # noqa: E402
 
 VPDN = str(Path(sys.executable).parent / "vpdn")
 
@@ -105,6 +105,7 @@ async def local_environment() -> AsyncIterator[tuple[WorkflowEnvironment, Settin
     ) as env:
         os.environ["TEMPORAL_ADDRESS"] = env.client.service_client.config.target_host
         settings = Settings(task_queue=f"bench-{uuid.uuid4()}")
+        migrate.upgrade(engine_for(settings.database_url))
         hub_token(settings)
         async with serving_api(settings, env.client), start_simulator(settings):
             yield env, settings

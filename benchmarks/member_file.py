@@ -50,8 +50,9 @@ def member_join(path: Path, data: Path) -> None:
     """`vpdn member join` end to end against a service in a fresh SQLite order store."""
     from models.customer import CustomerHierarchy
     from models.service import ServiceRegistration
-    from store import OrderStore
+    from store import OrderStore, engine_for, migrate
 
+    migrate.upgrade(engine_for(f"sqlite:///{data / 'gpms.db'}"))
     store = OrderStore(f"sqlite:///{data / 'gpms.db'}")
     store.customers.save_customer(CustomerHierarchy(customer_code="3100012345", name="Bench", credit_code="X",
                                                     group_province="SH"))

@@ -33,7 +33,7 @@ from models.customer import CustomerHierarchy  # noqa: E402
 from models.members import MemberOrderResult  # noqa: E402
 from models.provinces import PROVINCE_CODES  # noqa: E402
 from models.service import ServiceRegistration  # noqa: E402
-from store import OrderStore, engine_for  # noqa: E402
+from store import OrderStore, engine_for, migrate  # noqa: E402
 from worker import build_worker  # noqa: E402
 
 CUSTOMER = "3100012345"
@@ -81,7 +81,10 @@ async def bench(count: int, province_count: int, exit_too: bool) -> None:
             (await http.post("/admin/seed", json={"subscribers": subscribers})).raise_for_status()
 
         if not settings.database_url.startswith("sqlite"):
-            SQLModel.metadata.drop_all(engine_for(settings.database_url))
+            with engine_for(settings.database_url).begin() as connection:  # a fresh PostgreSQL store
+                SQLModel.metadata.drop_all(connection)
+                connection.exec_driver_sql("DROP TABLE alembic_version")
+            migrate.upgrade(engine_for(settings.database_url))
         store = OrderStore(settings.database_url)
         store.customers.save_customer(CustomerHierarchy(customer_code=CUSTOMER, name="Bench", credit_code="X",
                                                         group_province="SH"))

@@ -1,6 +1,6 @@
 """The custom search attributes operators filter orders by in the Temporal UI.
 
-Registered at start-up (`vpdn up`); no personal data (MSISDNs, passwords) ever goes here.
+Registered by `vpdn setup` (and `vpdn up`); no personal data (MSISDNs, passwords) ever goes here.
 """
 
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Engine, Index, UniqueConstraint, delete, event
+from sqlalchemy import JSON, Engine, Index, UniqueConstraint, delete, event, inspect
 from sqlalchemy.engine import make_url
-from sqlmodel import Field, Session, SQLModel, create_engine
+from sqlmodel import Field, Session, SQLModel, create_engine, select
 
 from private_files import private_file
 
@@ -125,6 +125,21 @@ class PendingReport(SQLModel, table=True):
     last_error: str | None = None
 
 
+class SchemaVersion(SQLModel, table=True):
+    """The one row saying which version of these tables the database holds (none before 2)."""
+
+    __tablename__ = "sim_version"
+
+    version: int = Field(primary_key=True)
+
+
+SCHEMA_VERSION = 2
+
+
+class SimulatorDatabaseOutdated(Exception):
+    """The simulator's database is from another version of vpdn (one line, what to do)."""
+
+
 # What `reset` clears: the faults, and with `everything` all that the provinces hold.
 FAULT_TABLES = {"faults": Fault}
 STATE_TABLES = {
@@ -138,11 +153,30 @@ STATE_TABLES = {
 
 
 def open_database(url: str) -> Engine:
-    """The engine for the simulator's database, with its tables created."""
+    """The engine for the simulator's database, with its tables created in a new one.
+    Raises SimulatorDatabaseOutdated for a database of another version."""
     engine = _sqlite_engine(url) if url.startswith("sqlite") else create_engine(url)
-    tables = {**FAULT_TABLES, **STATE_TABLES}.values()
-    SQLModel.metadata.create_all(engine, tables=[table.__table__ for table in tables])
+    tables = [table.__table__ for table in (SchemaVersion, *FAULT_TABLES.values(), *STATE_TABLES.values())]
+    existing = set(inspect(engine).get_table_names()) & {table.name for table in tables}
+    if existing:
+        _check_version(engine, url, has_version=SchemaVersion.__tablename__ in existing)
+    else:
+        SQLModel.metadata.create_all(engine, tables=tables)
+        with Session(engine) as session, session.begin():
+            session.add(SchemaVersion(version=SCHEMA_VERSION))
     return engine
+
+
+def _check_version(engine: Engine, url: str, has_version: bool) -> None:
+    with Session(engine) as session:
+        found = session.exec(select(SchemaVersion.version)).first() if has_version else None
+    if found != SCHEMA_VERSION:
+        engine.dispose()
+        where = make_url(url).render_as_string(hide_password=True)
+        raise SimulatorDatabaseOutdated(
+            f"the simulator's database {where} is from {'an older' if (found or 1) < SCHEMA_VERSION else 'another'} "
+            f"version of vpdn (version {found or 1}, this one needs {SCHEMA_VERSION}): delete it or set "
+            f"VPDN_SIM_DATABASE_URL to a new one (it holds only the simulated provinces' data)")
 
 
 def _sqlite_engine(url: str) -> Engine:

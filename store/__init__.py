@@ -5,8 +5,6 @@ either the old state or the new one, never both or half. Reads return pydantic v
 table rows never leave this package.
 """
 
-from sqlmodel import SQLModel
-
 from store.acceptance import AcceptanceRecords
 from store.batch_steps import BatchStepRecords
 from store.contracts import ContractRecords
@@ -16,6 +14,7 @@ from store.engine import engine_for
 from store.fallouts import FalloutRecords
 from store.member_terms import MemberTermRecords
 from store.members import MemberRecords
+from store.migrate import SchemaNotCurrent, require_head
 from store.notifications import NotificationConflict, NotificationRecords
 from store.orders import MembersNotStaged, OrderNumberInUse, OrderRecords, UnknownOrder
 from store.passwords import PasswordRecords
@@ -24,8 +23,8 @@ from store.staging import StagingConflict, StagingRecords
 from store.subscriptions import SubscriptionRecords
 from store.tokens import TokenExists, TokenRecords
 
-__all__ = ["MembersNotStaged", "NotificationConflict", "OrderNumberInUse", "OrderStore", "ServiceRefused",
-           "StagingConflict", "TokenExists", "UnknownOrder", "engine_for"]
+__all__ = ["MembersNotStaged", "NotificationConflict", "OrderNumberInUse", "OrderStore", "SchemaNotCurrent",
+           "ServiceRefused", "StagingConflict", "TokenExists", "UnknownOrder", "engine_for"]
 
 
 class OrderStore:
@@ -36,11 +35,14 @@ class OrderStore:
     (members' own number changes), `correlations` (the references work orders carry for
     their reports), `passwords` (the secret version of issued passwords), `fallouts`,
     `acceptance` (the acceptance tables kept with orders), `tokens` (the API's bearer tokens,
-    hashed), `subscriptions` (order events' listeners and deliveries)."""
+    hashed), `subscriptions` (order events' listeners and deliveries).
 
-    def __init__(self, url: str) -> None:
-        self.engine = engine_for(url)
-        SQLModel.metadata.create_all(self.engine)
+    `pool`: engine_for's pool sizes. Runs no DDL: refuses (SchemaNotCurrent) a database not at the schema version this
+    release needs."""
+
+    def __init__(self, url: str, **pool: int) -> None:
+        self.engine = engine_for(url, **pool)
+        require_head(self.engine)
         self.orders = OrderRecords(self.engine)
         self.customers = CustomerRecords(self.engine)
         self.services = ServiceRecords(self.engine)

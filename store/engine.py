@@ -8,16 +8,19 @@ from sqlmodel import create_engine
 from private_files import private_file
 
 
-def engine_for(url: str) -> Engine:
-    """An engine for a database URL; a new SQLite file is created 0600 (in a 0700 folder)."""
+def engine_for(url: str, pool_size: int = 5, max_overflow: int = 10) -> Engine:
+    """An engine for a database URL, its pool at most `pool_size` + `max_overflow`
+    connections (a worker's: VPDN_DB_POOL_SIZE, VPDN_DB_MAX_OVERFLOW); a new SQLite file is
+    created 0600 (in a 0700 folder)."""
+    pool = {"pool_size": pool_size, "max_overflow": max_overflow}
     if url.startswith("sqlite:///"):
         private_file(Path(url.removeprefix("sqlite:///")))
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.startswith(("postgresql://", "postgres://")):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
 def _sqlite_pragmas(connection, _record) -> None:

@@ -3,7 +3,6 @@ and per test a fresh order store, API app (behind that server), provinces' simul
 (in-process, reporting to the API over HTTP) and worker on its own task queue."""
 
 import asyncio
-import dataclasses
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -14,7 +13,6 @@ import pytest
 import pytest_asyncio
 import uvicorn
 from fastapi import FastAPI
-from sqlmodel import SQLModel
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
@@ -28,7 +26,8 @@ from models import search_attributes
 from settings import Settings, temporal_cli_path
 from simulator import create_app
 from simulator.server import _Server
-from store import OrderStore, engine_for
+from store import OrderStore
+from tests.helpers import migrated
 from worker import build_worker
 
 POSTGRES_URL = os.environ.get("VPDN_TEST_POSTGRES_URL")
@@ -57,20 +56,22 @@ def client(temporal_env: WorkflowEnvironment) -> Client:
 def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
     """The order store's URL: SQLite always, PostgreSQL when VPDN_TEST_POSTGRES_URL is set."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'gpms.db'}"
+        return migrated(f"sqlite:///{tmp_path / 'gpms.db'}")
     if not POSTGRES_URL:
         pytest.skip("VPDN_TEST_POSTGRES_URL is not set: PostgreSQL store tests skipped")
-    SQLModel.metadata.drop_all(engine_for(POSTGRES_URL))
-    return POSTGRES_URL
+    return migrated(POSTGRES_URL)
 
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    """A fresh data folder and task queue; the password secrets configured as in production."""
+    """A fresh data folder (its order store migrated) and task queue; the password secrets
+    configured as in production."""
     secrets_file = tmp_path / "secrets" / "password-secrets"
     create_secrets_file(secrets_file)
-    return Settings(data_dir=tmp_path, task_queue=f"test-{uuid.uuid4()}", report_delay_s=0.05,
-                    password_secret_file=secrets_file, payload_keys_file=PAYLOAD_KEYS)
+    settings = Settings(data_dir=tmp_path, task_queue=f"test-{uuid.uuid4()}", report_delay_s=0.05,
+                        password_secret_file=secrets_file, payload_keys_file=PAYLOAD_KEYS)
+    migrated(settings.database_url)
+    return settings
 
 
 @pytest.fixture
@@ -122,7 +123,7 @@ async def gpms_api(api_server: CurrentApi, settings: Settings, store: OrderStore
 @pytest_asyncio.fixture
 async def simulator_transport(settings: Settings, gpms_api: str) -> AsyncIterator[httpx.ASGITransport]:
     """The provinces' simulator in-process; its completion reports go to the API over HTTP."""
-    app = create_app(dataclasses.replace(settings, api_url=gpms_api, hub_token=HUB_TOKEN))
+    app = create_app(settings.model_copy(update={"api_url": gpms_api, "hub_token": HUB_TOKEN}))
     async with app.router.lifespan_context(app):
         yield httpx.ASGITransport(app=app)
 

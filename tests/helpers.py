@@ -1,7 +1,12 @@
 """What tests do often: build orders, look into the simulated provinces, wait for a state."""
 
 import asyncio
+import functools
+import os
+import shutil
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 from temporalio.client import Client, WorkflowHandle
@@ -12,11 +17,51 @@ from models.orders import OrderStatus, OrderType, workflow_id_for
 from models.service import ServiceOpeningOrder, ServiceOrderResult
 from models.service_orders import SubmissionAnswer
 from settings import Settings
-from store import OrderStore
+from store import OrderStore, engine_for, migrate
 from submission import start_order, submit_service_order
 from workflows.service_opening import ServiceOpening
 
 CUSTOMER = "3100012345"
+
+
+@functools.cache
+def _template() -> Path:
+    """An SQLite order store migrated to head once per test process, copied per test."""
+    path = Path(tempfile.mkdtemp(prefix="vpdn-template-")) / "gpms.db"
+    engine = engine_for(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    engine.dispose()  # checkpoints the WAL into the file
+    return path
+
+
+def migrated(url: str) -> str:
+    """`url` with an empty order store at the head revision: a copy of the template for a
+    new SQLite file; PostgreSQL emptied (by truncation when it is at head already)."""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.exists():
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            shutil.copyfile(_template(), path)
+            os.chmod(path, 0o600)
+        return url
+    engine = engine_for(url)
+    if migrate.current(engine) == migrate.head():
+        with engine.begin() as connection:
+            connection.exec_driver_sql("TRUNCATE " + ", ".join(f'"{name}"' for name in migrate.store_tables().tables)
+                                       + " RESTART IDENTITY CASCADE")
+    else:
+        drop_schema(url)
+        migrate.upgrade(engine)
+    engine.dispose()
+    return url
+
+
+def drop_schema(url: str) -> None:
+    """Drop every table of a PostgreSQL test database (the store's, the simulator's, the versions)."""
+    engine = engine_for(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    engine.dispose()
 
 
 def acquired_customer(store: OrderStore, code: str = CUSTOMER) -> None:

@@ -14,7 +14,7 @@ from cli import app
 from models.service import ServiceRegistration
 from settings import Settings
 from store import OrderStore
-from tests.helpers import acquired_customer
+from tests.helpers import acquired_customer, migrated
 
 runner = CliRunner()
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -47,7 +47,7 @@ member_files = st.one_of(
 def store(tmp_path, monkeypatch) -> OrderStore:
     monkeypatch.setenv("VPDN_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
-    store = OrderStore(Settings().database_url)
+    store = OrderStore(migrated(Settings().database_url))
     acquired_customer(store)
     store.services.register_service(ServiceRegistration(
         order_no="OPN-0", service_id="SVC-OPN-0", customer_code="3100012345", apn="acme.vpdn.sh",

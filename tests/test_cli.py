@@ -22,7 +22,7 @@ from models.service import ServiceRegistration
 from settings import Settings
 from store import OrderStore
 from tests.conftest import PAYLOAD_KEYS
-from tests.helpers import acquired_customer
+from tests.helpers import acquired_customer, migrated
 
 runner = CliRunner()
 
@@ -34,6 +34,7 @@ def isolated(monkeypatch, tmp_path):
     monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
     monkeypatch.setenv("VPDN_SIM_PORT", "1")
     monkeypatch.setenv("VPDN_PAYLOAD_KEYS_FILE", str(PAYLOAD_KEYS))
+    migrated(Settings().database_url)
 
 
 @pytest.mark.parametrize("code", ["12345", "12345678901", "31000A2345", ""])

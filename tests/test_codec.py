@@ -1,7 +1,6 @@
 """Payloads sealed in Temporal's history: nothing of an order readable without the keys,
 everything back with them, across a key rotation; no worker without configured keys."""
 
-import dataclasses
 import stat
 
 import pytest
@@ -94,4 +93,4 @@ def test_the_embedded_default_keeps_its_keys_private_in_the_data_folder(tmp_path
     assert len(load_keys(keys)) == 1
     assert keys_file(settings) == keys  # a client beside `vpdn up` (its CLI) seals with the same keys
     with pytest.raises(KeysRefused):
-        keys_file(dataclasses.replace(settings, data_dir=tmp_path / "elsewhere"))
+        keys_file(settings.model_copy(update={"data_dir": tmp_path / "elsewhere"}))

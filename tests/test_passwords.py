@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from adapters.passwords import create_secrets_file
 from cli import app
 from simulator.db import open_database
-from store import OrderStore
+from store import OrderStore, engine_for, migrate
 
 runner = CliRunner()
 
@@ -73,6 +73,7 @@ def test_the_order_store_and_simulator_databases_are_created_0600_in_a_0700_fold
     data = tmp_path / "data"
     umask = os.umask(0o022)
     try:
+        migrate.upgrade(engine_for(f"sqlite:///{data / 'gpms.db'}"))  # as `vpdn db upgrade` creates it
         store = OrderStore(f"sqlite:///{data / 'gpms.db'}")
         store.orders.get_order("nothing")  # opens a connection: the journal files exist
         simulator = open_database(f"sqlite:///{data / 'simulator.db'}")

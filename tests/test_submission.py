@@ -16,7 +16,7 @@ from models.service import ServiceRegistration
 from models.service_orders import SubmissionAnswer
 from settings import Settings
 from store import OrderStore
-from tests.helpers import CUSTOMER, acquired_customer
+from tests.helpers import CUSTOMER, acquired_customer, migrated
 
 SERVICE = "SVC-SUB"
 FILE_A = b"13800000001\n13800000002\n"
@@ -24,7 +24,7 @@ FILE_A = b"13800000001\n13800000002\n"
 
 @pytest.fixture
 def store(tmp_path) -> OrderStore:
-    store = OrderStore(f"sqlite:///{tmp_path / 'gpms.db'}")
+    store = OrderStore(migrated(f"sqlite:///{tmp_path / 'gpms.db'}"))
     acquired_customer(store)
     store.services.register_service(ServiceRegistration(
         order_no="OPN-SUB", service_id=SERVICE, customer_code=CUSTOMER, apn="sub.acme.vpdn", access_province="SH",

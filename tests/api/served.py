@@ -3,7 +3,6 @@ server, with a worker, the provinces' simulator (in-process) and an order store 
 Import `served` (and `http`) into a test module; tokens name one principal per role."""
 
 import asyncio
-import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -68,7 +67,7 @@ async def served(temporal_env, tmp_path_factory) -> AsyncIterator[Served]:
 
     app = create_app(Intake(settings, store, connect), store, StaticTokens(PRINCIPALS))
     # The provinces report to this API, as the hub.
-    door = GpmsDoor(dataclasses.replace(settings, api_url="http://gpms", hub_token="hub"),
+    door = GpmsDoor(settings.model_copy(update={"api_url": "http://gpms", "hub_token": "hub"}),
                     transport=httpx.ASGITransport(app=app))
     simulator = create_simulator(settings, report_sink=door.report)
     async with simulator.router.lifespan_context(simulator):

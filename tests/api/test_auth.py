@@ -20,13 +20,14 @@ from embedded import local_principals
 from intake import Intake
 from settings import Settings
 from store import OrderStore
+from tests.helpers import migrated
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
 def token_store(tmp_path_factory) -> OrderStore:
-    return OrderStore(f"sqlite:///{tmp_path_factory.mktemp('auth') / 'gpms.db'}")
+    return OrderStore(migrated(f"sqlite:///{tmp_path_factory.mktemp('auth') / 'gpms.db'}"))
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

@@ -18,6 +18,7 @@ from api.tokens import FirstOf, StoreTokens, authenticator_for
 from intake import Intake
 from settings import Settings
 from store import OrderStore
+from tests.helpers import migrated
 
 ISSUER = "https://idp.example.test/realms/gpms"
 AUDIENCE = "vpdn-api"
@@ -52,7 +53,7 @@ def issuer() -> Issuer:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def api(issuer, tmp_path_factory) -> AsyncIterator[httpx.AsyncClient]:
-    store = OrderStore(f"sqlite:///{tmp_path_factory.mktemp('oidc') / 'gpms.db'}")
+    store = OrderStore(migrated(f"sqlite:///{tmp_path_factory.mktemp('oidc') / 'gpms.db'}"))
     oidc = OidcTokens(ISSUER, AUDIENCE, "realm_access.roles", transport=httpx.MockTransport(issuer.handle))
     app = create_app(Intake(Settings(), store, None), store, FirstOf(StoreTokens(store), oidc))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client:
@@ -90,7 +91,7 @@ async def test_a_jwt_for_another_audience_issuer_expired_or_forged_is_refused(ap
 
 
 def test_oidc_is_used_only_when_issuer_and_audience_are_set(monkeypatch, tmp_path):
-    store = OrderStore(f"sqlite:///{tmp_path / 'gpms.db'}")
+    store = OrderStore(migrated(f"sqlite:///{tmp_path / 'gpms.db'}"))
     monkeypatch.setenv("VPDN_OIDC_ISSUER", ISSUER)
     assert isinstance(authenticator_for(store), StoreTokens)
     monkeypatch.setenv("VPDN_OIDC_AUDIENCE", AUDIENCE)

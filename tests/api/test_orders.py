@@ -13,7 +13,7 @@ from settings import Settings
 from store import OrderStore
 from tests.api.served import (  # noqa: F401 - served: the module's API
     MEMBER, PRINCIPALS, TARIFF, active_service, auth, recorded, served)
-from tests.helpers import CUSTOMER, contract
+from tests.helpers import CUSTOMER, contract, migrated
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -174,7 +174,7 @@ async def test_a_submission_temporal_cannot_take_answers_503_and_says_why(tmp_pa
     async def unreachable():
         raise RuntimeError("Failed client connect: connection refused")
 
-    store = OrderStore(f"sqlite:///{tmp_path / 'gpms.db'}")
+    store = OrderStore(migrated(f"sqlite:///{tmp_path / 'gpms.db'}"))
     app = create_app(Intake(Settings(data_dir=tmp_path), store, unreachable), store, StaticTokens(PRINCIPALS))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gpms") as http:
         response = await http.post("/orders/customer-acquisition", json={"customer_code": "4100012345"},

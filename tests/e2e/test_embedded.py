@@ -14,11 +14,11 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlmodel import SQLModel
 
-from store import OrderStore, engine_for
+from store import OrderStore
 from telemetry.logs import MSISDN
 from tests.conftest import POSTGRES_URL
+from tests.helpers import drop_schema
 
 VPDN = str(Path(sys.executable).parent / "vpdn")
 CODE = "4400054321"
@@ -304,7 +304,7 @@ def test_the_demo_runs_a_whole_service_life_to_the_end_and_logs_json_without_a_m
 
 @pytest.mark.skipif(not POSTGRES_URL, reason="VPDN_TEST_POSTGRES_URL is not set: the PostgreSQL scenario is skipped")
 def test_a_service_opens_through_vpdn_up_with_the_order_store_on_postgresql(env, tmp_path):
-    SQLModel.metadata.drop_all(engine_for(POSTGRES_URL))
+    drop_schema(POSTGRES_URL)
     env = {**env, "VPDN_DATABASE_URL": POSTGRES_URL}
     seed = tmp_path / "seed.json"
     seed.write_text(json.dumps({"customers": [

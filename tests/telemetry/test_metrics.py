@@ -1,7 +1,6 @@
 """The worker's Prometheus endpoint: the SDK's metrics and the orders' own, as an operator's
 dashboard reads them."""
 
-import dataclasses
 import json
 import re
 from datetime import timedelta
@@ -28,7 +27,7 @@ DASHBOARD = Path(__file__).resolve().parents[2] / "docs" / "grafana" / "vpdn-ord
 @pytest.fixture
 def settings(settings):
     """Provinces that report after 1.2 s, past the orders' 1 s SLA: each report is late."""
-    return dataclasses.replace(settings, report_delay_s=1.2)
+    return settings.model_copy(update={"report_delay_s": 1.2})
 
 
 async def scrape_after_an_opening_with_a_fallout(temporal_env, settings, simulator, simulator_transport,

@@ -144,13 +144,33 @@ async def test_a_held_order_is_compensated_when_a_person_decides_so(client, sett
     assert store.orders.get_order("FO-HOLD-UNDO").state == OrderState.failed
 
 
+# Fallout policies a test chooses by naming their fixture.
+POLICIES = {
+    "hlr_holds": [{"system": "hlr", "action": "hold"}, {"action": "compensate"}],
+    "missing_reports_retried": [{"code": "DEADLINE", "action": "retry", "retries": 1}, {"action": "compensate"}],
+}
+
+
 @pytest.fixture
-def missing_reports_retried(tmp_path, monkeypatch):
-    """A policy that asks again once when a report is missing (set before the worker starts)."""
+def settings(settings, request, tmp_path):
+    """A test naming one of POLICIES' fixtures runs its worker under that fallout policy
+    (settings are read once, so the policy is part of them before the worker starts)."""
+    chosen = [name for name in POLICIES if name in request.fixturenames]
+    if not chosen:
+        return settings
     policy = tmp_path / "policy.json"
-    policy.write_text(json.dumps({"rules": [{"code": "DEADLINE", "action": "retry", "retries": 1},
-                                            {"action": "compensate"}]}))
-    monkeypatch.setenv("VPDN_FALLOUT_POLICY", str(policy))
+    policy.write_text(json.dumps({"rules": POLICIES[chosen[0]]}))
+    return settings.model_copy(update={"fallout_policy_file": policy})
+
+
+@pytest.fixture
+def hlr_holds():
+    """A test whose fallout policy holds every HLR failure (see `settings`)."""
+
+
+@pytest.fixture
+def missing_reports_retried():
+    """A test whose fallout policy asks again once when a report is missing (see `settings`)."""
 
 
 async def test_a_work_order_whose_report_is_missing_is_asked_again_with_its_key_and_done_once(
@@ -168,14 +188,6 @@ async def test_a_work_order_whose_report_is_missing_is_asked_again_with_its_key_
     [call] = (await simulator.get("/admin/calls", params={"province": "SH", "operation": "service_work_order"})).json()
     assert (call["idempotency_key"], call["calls"]) == ("FO-SAME-KEY:service_work_order:SH", 2)
     assert "retrying access CRM work order in SH (1 of 1)" in [e.event for e in store.orders.get_order("FO-SAME-KEY").events]
-
-
-@pytest.fixture
-def hlr_holds(tmp_path, monkeypatch):
-    """A policy that holds every HLR failure (set before the worker starts)."""
-    policy = tmp_path / "policy.json"
-    policy.write_text(json.dumps({"rules": [{"system": "hlr", "action": "hold"}, {"action": "compensate"}]}))
-    monkeypatch.setenv("VPDN_FALLOUT_POLICY", str(policy))
 
 
 async def test_an_action_the_step_does_not_allow_is_refused_with_the_reason(

@@ -1,0 +1,58 @@
+"""`vpdn setup`: what an administrator does once per release, not a side effect of a worker
+starting: the order store's migrations and the custom search attributes of the namespace.
+Workers only check (`check_search_attributes`) and say what is missing.
+"""
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+from temporalio.client import Client
+
+from models import search_attributes
+from settings import Settings
+from store import engine_for, migrate
+
+
+class SetupMissing(Exception):
+    """The namespace lacks search attributes the orders need (one line, what to run)."""
+
+
+async def _missing(client: Client, namespace: str) -> tuple[dict[str, int], list[str]]:
+    """The attributes to add (name: indexed value type), and those registered with another type."""
+    existing = (await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=namespace))).custom_attributes
+    missing = {key.name: int(key.indexed_value_type) for key in search_attributes.ALL if key.name not in existing}
+    clashing = [f"{key.name} is {IndexedValueType.Name(existing[key.name])}, not "
+                f"{IndexedValueType.Name(key.indexed_value_type)}"
+                for key in search_attributes.ALL if key.name in existing and existing[key.name] != key.indexed_value_type]
+    return missing, clashing
+
+
+async def check_search_attributes(client: Client, namespace: str) -> None:
+    """Raise SetupMissing when the namespace lacks (or mistypes) a search attribute."""
+    missing, clashing = await _missing(client, namespace)
+    if missing or clashing:
+        problems = ([f"lacks the search attributes {', '.join(missing)}"] if missing else []) + clashing
+        raise SetupMissing(f"namespace {namespace} {'; '.join(problems)}: run `vpdn setup` (an administrator's step)")
+
+
+async def register_search_attributes(client: Client, namespace: str) -> list[str]:
+    """Add the search attributes the namespace lacks; the names added."""
+    missing, clashing = await _missing(client, namespace)
+    if clashing:
+        raise SetupMissing(f"namespace {namespace}: {'; '.join(clashing)}: remove them first (`temporal operator "
+                           "search-attribute remove`), then run `vpdn setup` again")
+    if missing:
+        await client.operator_service.add_search_attributes(AddSearchAttributesRequest(
+            namespace=namespace, search_attributes=missing))
+    return list(missing)
+
+
+async def run_setup(settings: Settings, client: Client) -> list[str]:
+    """Upgrade the order store and register the search attributes; what was done, line by line."""
+    engine = engine_for(settings.database_url)
+    revision = migrate.upgrade(engine)
+    added = await register_search_attributes(client, settings.namespace)
+    return [f"order store {engine.url.render_as_string(hide_password=True)}: "
+            f"at schema version {revision} (current)",
+            f"namespace {settings.namespace}: search attributes "
+            + (f"registered: {', '.join(added)}" if added else "all registered already")]
