@@ -13,7 +13,7 @@ from cli import app
 from models.customer import CustomerHierarchy
 from store import OrderStore, SchemaNotCurrent, engine_for, migrate
 from store.customers import CustomerRecords
-from tests.conftest import POSTGRES_URL
+from tests.conftest import PAYLOAD_KEYS, POSTGRES_URL
 from tests.helpers import CUSTOMER, drop_schema
 
 runner = CliRunner()
@@ -96,6 +96,7 @@ def test_a_store_on_a_database_not_upgraded_refuses_in_one_line(empty_url):
 def test_the_worker_refuses_a_database_not_upgraded_before_connecting(empty_url, tmp_path, monkeypatch):
     create_secrets_file(secrets := tmp_path / "secrets" / "password-secrets")
     monkeypatch.setenv("VPDN_PASSWORD_SECRET_FILE", str(secrets))
+    monkeypatch.setenv("VPDN_PAYLOAD_KEYS_FILE", str(PAYLOAD_KEYS))
     monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
 
     result = runner.invoke(app, ["worker"])

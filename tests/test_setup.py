@@ -28,7 +28,8 @@ async def test_setup_registers_what_the_worker_only_checks(settings: Settings, t
             dev_server_log_level="error") as server:
         env = {"TEMPORAL_ADDRESS": server.client.service_client.config.target_host, "TEMPORAL_NAMESPACE": "default",
                "VPDN_DATA_DIR": str(settings.data_dir), "VPDN_DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}",
-               "VPDN_PASSWORD_SECRET_FILE": str(settings.password_secret_file)}
+               "VPDN_PASSWORD_SECRET_FILE": str(settings.password_secret_file),
+               "VPDN_PAYLOAD_KEYS_FILE": str(settings.payload_keys_file)}
         migrate.upgrade(engine_for(env["VPDN_DATABASE_URL"]))
 
         refused = await vpdn("worker", env=env)

@@ -25,7 +25,7 @@ from simulator import create_app as create_simulator
 from simulator.reports import GpmsDoor
 from store import OrderStore
 from tests.conftest import PAYLOAD_KEYS
-from tests.helpers import CUSTOMER, acquired_customer, contract
+from tests.helpers import CUSTOMER, acquired_customer, contract, migrated
 from worker import build_worker
 
 # token → principal: alice submits, bob only reads, and so on; `all` holds every role.
@@ -60,7 +60,7 @@ async def served(temporal_env, tmp_path_factory) -> AsyncIterator[Served]:
     create_secrets_file(data / "secrets" / "password-secrets")
     settings = Settings(data_dir=data, task_queue=f"test-{uuid.uuid4()}", report_delay_s=0.05,
                         password_secret_file=data / "secrets" / "password-secrets", payload_keys_file=PAYLOAD_KEYS)
-    store, client = OrderStore(settings.database_url), temporal_env.client
+    store, client = OrderStore(migrated(settings.database_url)), temporal_env.client
 
     async def connect() -> Client:
         return client

@@ -133,6 +133,7 @@ async def test_an_admin_manages_tokens_through_the_api_and_nobody_else_does(api,
 
 def test_vpdn_up_gives_its_local_people_tokens_once_in_a_private_file(tmp_path):
     settings = Settings(data_dir=tmp_path)
+    migrated(settings.database_url)
     local_principals(settings)
     path = tmp_path / "credentials.json"
     first = json.loads(path.read_text())
