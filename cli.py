@@ -341,6 +341,7 @@ def api_command(host: Annotated[str, typer.Option(help="The address to listen on
     from api.server import serve
 
     settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
     console.print(f"GPMS API on http://{host}:{settings.api_port} (its documentation: /docs)")
     try:
         asyncio.run(serve(settings, host=host))

@@ -1,16 +1,13 @@
 """Running the API: alone (`vpdn api`, production) or inside `vpdn up`."""
 
-import asyncio
-
-import uvicorn
 from fastapi import FastAPI
 from temporalio.client import Client
 
 from api.app import create_app
 from api.tokens import authenticator_for
 from intake import Intake
+from serving import serve_app
 from settings import Settings, connect_temporal
-from simulator.server import _Server
 from store import OrderStore
 
 
@@ -29,12 +26,4 @@ def build_app(settings: Settings, client: Client | None = None) -> FastAPI:
 
 async def serve(settings: Settings, client: Client | None = None, host: str = "127.0.0.1") -> None:
     """Serve the API on host:`settings.api_port` until cancelled, then shut down gracefully."""
-    server = _Server(uvicorn.Config(build_app(settings, client), host=host, port=settings.api_port,
-                                    log_level="warning"))
-    serving = asyncio.create_task(server.serve())
-    try:
-        await asyncio.shield(serving)
-    except asyncio.CancelledError:
-        server.should_exit = True
-        await serving
-        raise
+    await serve_app(build_app(settings, client), host, settings.api_port)

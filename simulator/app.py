@@ -68,7 +68,7 @@ async def call_system(
     op = find_operation(province, system, operation)
     engine = request.app.state.engine
     if repeated := await run_in_threadpool(repeated_answer, engine, op, province, call.idempotency_key):
-        if op.asynchronous and repeated.status_code == 200 and call.reply_to and not await run_in_threadpool(
+        if op.asynchronous and repeated.status_code == 200 and call.correlation and not await run_in_threadpool(
                 take_faults, engine, province, system, operation, kinds={FaultKind.no_report}):
             await run_in_threadpool(report_again, engine, op, province, call,
                                     request.app.state.settings.report_delay_s)

@@ -25,7 +25,7 @@ from intake import Intake
 from models import search_attributes
 from settings import Settings, temporal_cli_path
 from simulator import create_app
-from simulator.server import _Server
+from serving import Server
 from store import OrderStore
 from tests.helpers import migrated
 from worker import build_worker
@@ -95,7 +95,7 @@ class CurrentApi:
 async def api_server() -> AsyncIterator[CurrentApi]:
     """An HTTP server on a free port for GPMS's API, in the session's loop."""
     current = CurrentApi()
-    server = _Server(uvicorn.Config(current, host="127.0.0.1", port=0, lifespan="off", log_level="warning"))
+    server = Server(uvicorn.Config(current, host="127.0.0.1", port=0, lifespan="off", log_level="warning"))
     serving = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.01)
