@@ -10,9 +10,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
+from temporalio.common import MetricMeter
 
 from api import codec, decisions, events, fallouts, hub, orders, reconcile, services, submissions, tokens
 from api.auth import Authenticator
+from api.metrics import count_requests
 from intake import Intake, Refusal, RefusalKind, problem_text
 from refusal import Unavailable
 from store import OrderStore
@@ -23,9 +25,13 @@ REFUSAL_STATUS = {RefusalKind.invalid: 422, RefusalKind.not_found: 404, RefusalK
                   RefusalKind.forbidden: 403}
 
 
-def create_app(intake: Intake, store: OrderStore, authenticator: Authenticator) -> FastAPI:
+def create_app(intake: Intake, store: OrderStore, authenticator: Authenticator,
+               meter: MetricMeter | None = None) -> FastAPI:
+    """The API; with `meter`, every request is counted by method, route and status."""
     app = FastAPI(title="vpdn GPMS order API", version="1")
     app.state.intake, app.state.store, app.state.authenticator = intake, store, authenticator
+    if meter is not None:
+        count_requests(app, meter)
 
     @app.exception_handler(Refusal)
     async def refused(request: Request, refusal: Refusal) -> JSONResponse:
