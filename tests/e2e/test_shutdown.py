@@ -15,12 +15,12 @@ from temporalio.api.enums.v1 import EventType, PendingActivityState
 from temporalio.client import Client, WorkflowHandle
 
 from intake import Intake
-from models.hub import CompletionReport
 from models.members import MemberOrderResult
 from models.orders import OrderType
 from models.service import ServiceRegistration
 from settings import Settings
 from simulator.server import serve
+from tests.conftest import HUB_TOKEN
 from tests.helpers import acquired_customer, holdings, inject, order_result
 
 VPDN = str(Path(sys.executable).parent / "vpdn")
@@ -43,6 +43,7 @@ class WorkerProcess:
         env = {**os.environ, "VPDN_DATA_DIR": str(settings.data_dir), "VPDN_TASK_QUEUE": settings.task_queue,
                "VPDN_SIM_PORT": str(settings.simulator_port), "VPDN_SHUTDOWN_GRACE": str(GRACE_S),
                "VPDN_PASSWORD_SECRET_FILE": str(settings.password_secret_file),
+               "VPDN_PAYLOAD_KEYS_FILE": str(settings.payload_keys_file),
                "TEMPORAL_ADDRESS": client.service_client.config.target_host}
         with open(self.log, "w") as log:
             self.process = subprocess.Popen([VPDN, "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -76,16 +77,13 @@ async def batch_running(handle: WorkflowHandle, activity: str, timeout_s: float 
 
 
 @pytest.fixture
-async def hub(settings: Settings, client: Client):
+async def hub(settings: Settings, gpms_api: str):
     """The provinces' simulator over HTTP (as the worker process reaches it), its reports
-    signalled through the test's client."""
-    settings = Settings(data_dir=settings.data_dir, task_queue=settings.task_queue, simulator_port=free_port(),
-                        report_delay_s=0.05, password_secret_file=settings.password_secret_file)
-
-    async def signal_workflow(workflow_id: str, name: str, report: CompletionReport) -> None:
-        await client.get_workflow_handle(workflow_id).signal(name, report)
-
-    serving = asyncio.create_task(serve(settings, report_sink=signal_workflow))
+    delivered to the test's API as the hub."""
+    settings = settings.model_copy(update={"simulator_port": (port := free_port()),
+                                           "hub_url": f"http://127.0.0.1:{port}", "api_url": gpms_api,
+                                           "hub_token": HUB_TOKEN})
+    serving = asyncio.create_task(serve(settings))
     async with httpx.AsyncClient(base_url=settings.hub_url) as http:
         while True:
             try:

@@ -58,9 +58,9 @@ async def test_a_work_order_asked_again_after_its_report_went_missing_reports_ag
     await app.state.reporter.send_due()
 
     assert again.json() == first.json()
-    [(workflow_id, _signal, report)] = sink.delivered
-    assert (workflow_id, report.idempotency_key, report.outcome) == (
-        "vpdn-open-O1", "O1:service_work_order:SH", "completed")
+    [report] = sink.delivered
+    assert (report.correlation, report.province, report.operation, report.outcome) == (
+        "vpdn-open-O1", "SH", "service_work_order", "completed")
     [work_order] = await held(client, "SH", "crm", "service_order")
     assert work_order["writes"] == 1
 
