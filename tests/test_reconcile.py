@@ -14,7 +14,8 @@ from models.members import MemberLine, MemberOrder
 from models.orders import OrderType
 from reconcile import Reconciler
 from submission import start_order
-from tests.helpers import acquired_customer, opened_service
+from tests.conftest import PAYLOAD_KEYS
+from tests.helpers import acquired_customer, migrated, opened_service
 from workflows.member_join import MemberJoin
 
 
@@ -106,8 +107,10 @@ async def test_reconcile_finds_an_order_temporal_knows_that_the_order_store_neve
 
 
 def test_reconcile_says_in_one_line_when_temporal_cannot_be_reached(tmp_path, monkeypatch):
-    for name, value in (("TEMPORAL_ADDRESS", f"127.0.0.1:{free_port()}"), ("VPDN_DATA_DIR", str(tmp_path))):
+    for name, value in (("TEMPORAL_ADDRESS", f"127.0.0.1:{free_port()}"), ("VPDN_DATA_DIR", str(tmp_path)),
+                        ("VPDN_PAYLOAD_KEYS_FILE", str(PAYLOAD_KEYS))):
         monkeypatch.setenv(name, value)
+    migrated(f"sqlite:///{tmp_path / 'gpms.db'}")
 
     result = CliRunner().invoke(app, ["reconcile"])
 
