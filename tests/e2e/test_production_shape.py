@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.skipif(not POSTGRES_URL, reason="VPDN_TEST_POSTGRES_URL is not set: the production shape needs PostgreSQL")
 def test_orders_end_right_when_one_worker_is_stopped_and_the_other_killed_mid_run():
     result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "production_shape.py"), "--services", "1", "--members", "60",
+        [sys.executable, str(ROOT / "benchmarks" / "production_shape.py"), "--services", "1", "--members", "20",
          "--postgres", POSTGRES_URL], capture_output=True, text=True, timeout=280, cwd=ROOT)
 
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

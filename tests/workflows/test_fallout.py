@@ -257,7 +257,8 @@ async def test_waiting_on_a_held_order_says_which_fallout_and_how_to_decide_it(
     (tmp_path / "order.json").write_text(json.dumps(order))
     target = client.service_client.config.target_host
     for name, value in (("TEMPORAL_ADDRESS", target), ("VPDN_DATA_DIR", str(settings.data_dir)),
-                        ("VPDN_TASK_QUEUE", settings.task_queue), ("VPDN_DATABASE_URL", settings.database_url)):
+                        ("VPDN_TASK_QUEUE", settings.task_queue), ("VPDN_DATABASE_URL", settings.database_url),
+                        ("VPDN_PAYLOAD_KEYS_FILE", str(settings.payload_keys_file))):
         monkeypatch.setenv(name, value)
 
     waited = await asyncio.to_thread(CliRunner().invoke, app, [

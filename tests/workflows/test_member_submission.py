@@ -55,7 +55,8 @@ async def test_resubmitting_an_interrupted_order_with_another_file_never_joins_t
     client, settings, simulator, worker, store, tmp_path
 ):
     env = {**os.environ, "VPDN_DATA_DIR": str(settings.data_dir), "VPDN_TASK_QUEUE": settings.task_queue,
-           "TEMPORAL_ADDRESS": client.service_client.config.target_host}
+           "TEMPORAL_ADDRESS": client.service_client.config.target_host,
+           "VPDN_PAYLOAD_KEYS_FILE": str(settings.payload_keys_file)}
     await killed_after_staging(env, store, "JOIN-R", member_file(tmp_path, "first.csv", GD))
 
     again = await vpdn(env, "member", "join", SERVICE, "--file", member_file(tmp_path, "corrected.csv", SH),
