@@ -68,7 +68,7 @@ def settings(tmp_path) -> Settings:
     configured as in production."""
     secrets_file = tmp_path / "secrets" / "password-secrets"
     create_secrets_file(secrets_file)
-    settings = Settings(data_dir=tmp_path, task_queue=f"test-{uuid.uuid4()}", report_delay_s=0.05,
+    settings = Settings(data_dir=tmp_path, task_queue=f"test-{uuid.uuid4()}", report_delay_s=0.05, shutdown_grace=0,
                         password_secret_file=secrets_file, payload_keys_file=PAYLOAD_KEYS)
     migrated(settings.database_url)
     return settings

@@ -58,7 +58,7 @@ class Served:
 async def served(temporal_env, tmp_path_factory) -> AsyncIterator[Served]:
     data = tmp_path_factory.mktemp("api")
     create_secrets_file(data / "secrets" / "password-secrets")
-    settings = Settings(data_dir=data, task_queue=f"test-{uuid.uuid4()}", report_delay_s=0.05,
+    settings = Settings(data_dir=data, task_queue=f"test-{uuid.uuid4()}", report_delay_s=0.05, shutdown_grace=0,
                         password_secret_file=data / "secrets" / "password-secrets", payload_keys_file=PAYLOAD_KEYS)
     store, client = OrderStore(migrated(settings.database_url)), temporal_env.client
 
