@@ -4,7 +4,6 @@ import asyncio
 import contextlib
 import csv
 import importlib.metadata
-import getpass
 import json
 import re
 import os
@@ -23,7 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from rich.columns import Columns
 from rich.console import Console, Group
 from rich.live import Live
@@ -38,20 +37,19 @@ from temporalio.service import RPCError
 from adapters.passwords import SecretsRefused
 from codec import CannotOpen, KeysRefused
 from models.customer import AcquisitionResult, CustomerHierarchy
-from models.fallout import FalloutPolicy
+from models.fallout import FalloutPolicy, FalloutView
 from models.hub import FaultKind, FaultSpec, SeedData
 from models.orders import (
     OrderState,
-    OrderStatus,
     OrderType,
     OrderView,
     TERMINAL_STATES,
 )
-from models.member_changes import MemberNotification
+from models.member_changes import MemberNotification, NotificationView
 from models.members import (
     ItemState,
-    MemberCounts,
     MemberOrderResult,
+    MemberResult,
 )
 from models.plans import STANDARD
 from models.words import counted, duration_text
@@ -62,18 +60,17 @@ from models.service import (
 )
 from models.service_orders import SubmissionAnswer
 import api_client
-from acceptance_sheet import FORMATS, write_table
+from acceptance_sheet import FORMATS
 from api_client import ApiError
 from cli_admin import admin_app
 from cli_events import events_app
-from intake import Accepted, Intake, Refusal, RefusalKind, new_order_no, validation_text
-from models.acceptance import AcceptanceTable
-from reads import Reads, province_filter
+from intake import Accepted, Refusal, RefusalKind, validation_text
+from reads import OrderList, OrderStatusView, ServiceDetail, ServiceMember, province_filter
 from refusal import Unavailable
 from settings import Settings, SettingsInvalid, connect_temporal
 from setup_step import SetupMissing, run_setup
 from simulator.db import SimulatorDatabaseOutdated
-from store import OrderStore, SchemaNotCurrent, engine_for
+from store import SchemaNotCurrent, engine_for
 from telemetry.logs import configure_logging
 from telemetry.traces import start_tracing, stop_tracing
 from workflows.common import failure_text
@@ -142,7 +139,7 @@ def options(version: Annotated[bool, typer.Option("--version", callback=show_ver
                                                   help="Print the version and exit.")] = False,
             as_: Annotated[str | None, typer.Option("--as", metavar="NAME", help=(
                 "Act as NAME: its token from the data folder's credentials.json (`vpdn up` writes it); "
-                "else VPDN_API_TOKEN."))] = None) -> None:
+                "else VPDN_API_TOKEN; else the credentials' default person, who only reads."))] = None) -> None:
     """VPDN order orchestrator (GPMS): cross-province VPDN orders on Temporal."""
     settings = Settings()  # every command refuses invalid settings at start (SettingsInvalid)
     start_tracing(settings.otlp_endpoint, "vpdn")
@@ -174,7 +171,6 @@ errors = Console(stderr=True)
 WaitOption = Annotated[bool, typer.Option(help="Show progress until the order ends (exit 3 when it is held "
                                                 "for a decision, 1 when it fails).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-ByOption = Annotated[str, typer.Option("--by", help="Who asks (recorded in the audit trail).")]
 OrderNoOption = Annotated[str | None, typer.Option(help="Business order number (default: generated).")]
 PreApprovedOption = Annotated[str | None, typer.Option(help="The business audit was done outside GPMS by.")]
 
@@ -215,10 +211,6 @@ def answered() -> Iterator[None]:
         fail(refusal.text, code=1 if refusal.kind == RefusalKind.not_found else 2)
 
 
-def reads() -> Reads:
-    return intake().reads
-
-
 def print_json(value: BaseModel | dict | list) -> None:
     if isinstance(value, BaseModel):
         value = value.model_dump(mode="json")
@@ -239,26 +231,35 @@ def run(coroutine: Any) -> Any:
         fail(error.text)
 
 
-def intake() -> Intake:
-    settings = Settings()
-    return Intake(settings, OrderStore(settings.database_url), lambda: connect_temporal(settings))
+def quoted(identifier: str) -> str:
+    """An order number, service id or customer code as one segment of the API's paths."""
+    return urllib.parse.quote(identifier.strip(), safe="")
 
 
-def submit(coroutine: Any) -> Any:
-    """Run an intake call that submits an order; a refusal ends the command: nothing started."""
+def read(path: str, answer: Any, **params: Any) -> Any:
+    """GET `path` from the API as `answer` (a model, or a list of them); a question about
+    something that does not exist ends the command with exit 1, a bad one with 2."""
     try:
-        return run(coroutine)
-    except Refusal as refusal:
-        fail(f"{refusal.text}; nothing started", code=2)
+        return TypeAdapter(answer).validate_python(api_client.call("GET", path, params=params))
+    except ApiError as error:
+        fail(escape(error.text), code=1 if error.status == 404 else error.exit_code)
 
 
-async def outcome(accepted: Accepted, result_type: type) -> Any:
-    """Wait for a started order's result; a failed order ends the command with its cause."""
-    client = await connect_temporal(Settings())
+def submit(kind: str, **sent: Any) -> Accepted:
+    """POST an order to the API (`sent`: httpx's json, or data and files); a refusal ends the
+    command: nothing started."""
     try:
-        return await client.get_workflow_handle(accepted.workflow_id, result_type=result_type).result()
-    except WorkflowFailureError as error:
-        fail(f"order {accepted.order_no} failed: {failure_text(error.cause)}")
+        answer = api_client.request("POST", f"/orders/{kind}", timeout=api_client.SUBMISSION_TIMEOUT, **sent)
+    except ApiError as refusal:
+        if refusal.status is not None and refusal.status < 500:
+            fail(f"{escape(refusal.text)}; nothing started", code=2)
+        raise
+    return Accepted.model_validate(answer.json())
+
+
+def submitted(fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a submission the person gave (the API defaults the others)."""
+    return {name: value for name, value in fields.items() if value is not None}
 
 
 # The embedded default and its parts
@@ -293,20 +294,11 @@ def demo() -> None:
 
 @app.command()
 def reconcile(as_json: JsonOption = False) -> None:
-    """Compare what GPMS recorded with what every province holds; list every difference
-    (exit 1 when there is one)."""
-    from reconcile import Reconciler
+    """Compare what GPMS recorded with what every province holds (an operator); list every
+    difference (exit 1 when there is one)."""
+    from reconcile import Difference
 
-    async def differences() -> list:
-        settings = Settings()
-        temporal = await connect_temporal(settings)  # the orders it knows, to find any never recorded
-        async with httpx.AsyncClient(base_url=settings.hub_url, timeout=120) as hub:
-            return await Reconciler(OrderStore(settings.database_url), hub, temporal, settings.task_queue).differences()
-
-    try:
-        found = run(differences())
-    except httpx.HTTPError as error:
-        fail(f"cannot read the provinces' holdings at {Settings().hub_url}: {error}")
+    found = [Difference(**d) for d in api_client.call("POST", "/reconcile", timeout=300)["differences"]]
     if as_json:
         print_json([vars(difference) for difference in found])
     elif found:
@@ -405,17 +397,20 @@ def db_current() -> None:
 @customer_app.command("acquire")
 def customer_acquire(
     customer_code: Annotated[str, typer.Argument(help="The 10-digit customer code (客户编码).")],
-    by: ByOption = getpass.getuser(),
     order_no: OrderNoOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Acquire a group customer: query every province's CRM, identify it, store its hierarchy."""
-    accepted = submit(intake().acquire_customer(
-        {"order_no": order_no or new_order_no("ACQ"), "customer_code": customer_code, "requested_by": by}))
+    """Acquire a group customer (an account_manager): query every province's CRM, identify it,
+    store its hierarchy. Waits until it ends."""
+    accepted = submit("customer-acquisition", json=submitted({"customer_code": customer_code, "order_no": order_no}))
     if not as_json:
         console.print(f"order {accepted.order_no}: acquiring customer {customer_code.strip()} "
                       f"from {len(PROVINCE_CODES)} provinces (workflow {accepted.workflow_id})")
-    result = run(outcome(accepted, AcquisitionResult))
+    ended = wait_for_end(accepted.order_no)
+    if ended.state != OrderState.completed:
+        fail(f"order {accepted.order_no} {ended.state}: {escape(ended.events[-1].detail or ended.events[-1].event)}")
+    result = AcquisitionResult(order_no=accepted.order_no,
+                               hierarchy=read(f"/customers/{quoted(customer_code)}", CustomerHierarchy))
     if as_json:
         print_json(result)
         return
@@ -425,8 +420,7 @@ def customer_acquire(
 @customer_app.command("show")
 def customer_show(customer_code: str, as_json: JsonOption = False) -> None:
     """Show a stored customer and its hierarchy (group and provincial branches)."""
-    with answered():
-        hierarchy = reads().customer(customer_code)
+    hierarchy = read(f"/customers/{quoted(customer_code)}", CustomerHierarchy)
     if as_json:
         print_json(hierarchy)
     else:
@@ -455,13 +449,22 @@ def customer_notify(
     level: Annotated[str, typer.Option(help="group or branch.")] = "branch",
     deleted: Annotated[bool, typer.Option("--deleted", help="The province no longer holds the customer.")] = False,
 ) -> None:
-    """Deliver a provincial CRM's changed customer record, as the CRM would through the hub
-    (signal-with-start of the customer's sync workflow)."""
-    workflow_id, ignored = submit(intake().customer_change({
+    """Deliver a provincial CRM's changed customer record, as the CRM would through the hub's
+    door of the API (as the hub: `vpdn --as hub customer notify …`)."""
+    taken = deliver("/hub/customer-changes", {
         "province": province, "customer_code": customer_code, "version": version, "name": name,
-        "credit_code": credit_code, "level": level, "deleted": deleted}))
-    record = f"{province.strip().upper()} record version {version} of customer {customer_code.strip()}"
-    console.print(f"{record} not delivered: {ignored}" if ignored else f"{record} delivered (workflow {workflow_id})")
+        "credit_code": credit_code, "level": level, "deleted": deleted})
+    console.print(taken["detail"], highlight=False, soft_wrap=True)
+
+
+def deliver(path: str, body: dict) -> dict:
+    """POST what a provincial CRM tells GPMS to the hub's door; a refusal ends the command."""
+    try:
+        return api_client.call("POST", path, body=body)
+    except ApiError as refusal:
+        if refusal.status is not None and refusal.status < 500:
+            fail(f"{escape(refusal.text)}; not delivered", code=2)
+        raise
 
 # Orders
 
@@ -469,8 +472,7 @@ def customer_notify(
 @order_app.command("show")
 def order_show(order_no: str, as_json: JsonOption = False) -> None:
     """Show an order's state and its audit trail (who did what, when)."""
-    with answered():
-        order = reads().order(order_no)
+    order = find_order(order_no)
     if as_json:
         print_json(order)
         return
@@ -490,34 +492,33 @@ def order_status(
 ) -> None:
     """Where a running (or ended) order stands: state, what it waits for, steps per province,
     jeopardy, and the last events of its audit trail."""
-    order = find_order(order_no)
-    status = run(reads().status(order))
+    view = order_status_view(order_no)
     if as_json:
-        print_json({"status": status.model_dump(mode="json"),
-                    "events": [e.model_dump(mode="json") for e in order.events[-10:]]})
+        print_json({"status": view.status.model_dump(mode="json"),
+                    "events": [e.model_dump(mode="json") for e in view.events]})
         return
     if not watch:
-        console.print(status_view(order, status, member_counts(order)))
+        console.print(status_view(view))
         return
-    with Live(status_view(order, status, member_counts(order)), console=console, refresh_per_second=2) as live:
-        while status.state not in TERMINAL_STATES:
+    with Live(status_view(view), console=console, refresh_per_second=2) as live:
+        while view.status.state not in TERMINAL_STATES:
             time.sleep(1)
-            order = find_order(order_no)
-            status = run(reads().status(order))
-            live.update(status_view(order, status, member_counts(order)))
+            view = order_status_view(order_no)
+            live.update(status_view(view))
 
 
-def member_counts(order: OrderView) -> MemberCounts | None:
-    return reads().member_counts(order)
+def order_status_view(order_no: str) -> OrderStatusView:
+    return read(f"/orders/{quoted(order_no)}/status", OrderStatusView)
 
 
-def status_view(order: OrderView, status: OrderStatus, members: MemberCounts | None = None) -> Group:
+def status_view(view: OrderStatusView) -> Group:
     """An order as an operator follows it: state, progress (over its members for a member
     order), jeopardy in red, the steps not finished by kind, those finished folded into a
     count per kind, the latest events."""
+    status, members = view.status, view.members
     colour = {"completed": "green", "failed": "red", "held": "red", "partial": "yellow", "pending": "cyan"}
     lines: list[Any] = [Text.from_markup(
-        f"[bold]{order.order_no}[/bold] {order.order_type}  state [bold {colour.get(status.state, 'white')}]"
+        f"[bold]{status.order_no}[/bold] {status.order_type}  state [bold {colour.get(status.state, 'white')}]"
         f"{status.state}[/]" + (f" — {escape(status.sub_state)}" if status.sub_state else ""))]
     if members is not None and members.requested:
         lines.append(Columns([ProgressBar(total=members.requested, completed=members.settled, width=40),
@@ -550,7 +551,7 @@ def status_view(order: OrderView, status: OrderStatus, members: MemberCounts | N
     if finished:
         lines.append(Text("finished: " + ", ".join(finished)))
     lines += [Text(f"  {event.at:%Y-%m-%d %H:%M:%S}  {event.actor}: {event.event}"
-                   + (f" — {event.detail}" if event.detail else "")) for event in order.events[-5:]]
+                   + (f" — {event.detail}" if event.detail else "")) for event in view.events[-5:]]
     return Group(*lines)
 
 
@@ -571,9 +572,8 @@ def order_list(
     as_json: JsonOption = False,
 ) -> None:
     """Orders from the order store, newest first."""
-    with answered():
-        found = reads().orders({"state": state, "order_type": order_type, "service_id": service,
-                                "customer_code": customer, "province": province, "older_than": older_than}, limit)
+    found = read("/orders", OrderList, state=state, type=order_type, service=service, customer=customer,
+                 province=province, older_than=older_than, limit=limit)
     orders = found.orders
     if as_json:
         print_json([order.model_dump(mode="json", exclude={"events"}) for order in orders])
@@ -625,11 +625,7 @@ def order_resolve(
 
 
 def find_order(order_no: str) -> OrderView:
-    with answered():
-        return reads().order(order_no)
-
-def quoted(identifier: str) -> str:
-    return urllib.parse.quote(identifier.strip(), safe="")
+    return read(f"/orders/{quoted(order_no)}", OrderView)
 
 
 def decide(path: str, body: dict) -> None:
@@ -657,11 +653,11 @@ def service_open(
     line_address: Annotated[str | None, typer.Option(help="Dedicated line address.")] = None,
     order_no: OrderNoOption = None,
     pre_approved_by: PreApprovedOption = None,
-    by: ByOption = getpass.getuser(),
     wait: Annotated[bool, typer.Option(help="Wait until the order ends.")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Open a cross-province VPDN (业务开通). Everything is checked before anything starts."""
+    """Open a cross-province VPDN (业务开通), as an account_manager. Everything is checked
+    before anything starts."""
     fields = read_json_file(file, "order") if file else {}
     flags = {"customer_code": customer, "apn": apn, "access_province": access, "paying_province": paying,
              "rental_rule": rental_rule, "order_no": order_no, "pre_approved_by": pre_approved_by,
@@ -669,13 +665,15 @@ def service_open(
     fields.update({name: value for name, value in flags.items() if value is not None})
     if line_bandwidth or line_address:
         fields["line"] = {**fields.get("line", {}), "bandwidth_mbps": line_bandwidth, "address": line_address}
-    fields.setdefault("order_no", new_order_no("OPN"))
-    fields["requested_by"] = by
-    accepted = submit(intake().open_service(fields))
+    accepted = submit("service-opening", json=fields)
     result = None
     if wait:
-        wait_for_end(accepted.order_no)
-        result = run(outcome(accepted, ServiceOpeningResult))
+        ended = wait_for_end(accepted.order_no)
+        if ended.state == OrderState.failed:
+            fail(f"order {accepted.order_no} failed: {escape(ended.events[-1].detail)}")
+        service = read(f"/services/{quoted(accepted.service_id)}", ServiceDetail)
+        result = ServiceOpeningResult(order_no=accepted.order_no, service_id=accepted.service_id, state=ended.state,
+                                      rental_start=service.rental_start)
     if as_json:
         print_json({"order_no": accepted.order_no, "service_id": accepted.service_id,
                     "workflow_id": accepted.workflow_id,
@@ -734,47 +732,59 @@ def print_queued(accepted: Accepted, pre_approved_by: str | None, as_json: bool,
 HELD_EXIT = 3
 
 
+def recorded(path: str, answer: Any) -> Any:
+    """What the API answers at `path` about an order, or None while the order is not yet
+    recorded (queued behind another order of its service)."""
+    try:
+        return TypeAdapter(answer).validate_python(api_client.call("GET", path))
+    except ApiError as error:
+        if error.status == 404:
+            return None
+        raise
+
+
 def wait_for_end(order_no: str) -> OrderView:
-    """Follow an order in the order store until it ends; a held order ends the command
+    """Follow an order through the API until it ends; a held order ends the command
     (exit HELD_EXIT) saying what decision it waits for and how to give it."""
-    store = OrderStore(Settings().database_url)
     with console.status(f"order {order_no}: waiting for it to be recorded") as shown:
         while True:
-            order = store.orders.get_order(order_no)
+            order = recorded(f"/orders/{quoted(order_no)}", OrderView)
             if order is not None and order.state in TERMINAL_STATES:
                 return order
             if order is not None and order.state == OrderState.held:
-                fail(held_text(store, order), code=HELD_EXIT)
+                fail(held_text(order.order_no, order.sub_state), code=HELD_EXIT)
             if order is not None:
                 shown.update(f"order {order_no}: {order.state}" + (f" — {order.sub_state}" if order.sub_state else ""))
             time.sleep(0.5)
 
 
-def held_text(store: OrderStore, order: OrderView) -> str:
+def held_text(order_no: str, sub_state: str) -> str:
     """What a held order waits for, and the command that decides it."""
-    fallouts = [f for f in store.fallouts.list_fallouts(state="open") if f.order_no == order.order_no]
+    fallouts = [f for f in read("/fallouts", list[FalloutView]) if f.order_no == order_no]
     if fallouts:
         fallout = fallouts[0]
-        return (f"order {order.order_no} held: fallout {fallout.fallout_id} — {fallout.step} in {fallout.province}: "
+        return (f"order {order_no} held: fallout {fallout.fallout_id} — {fallout.step} in {fallout.province}: "
                 f"{fallout.text}; decide with `vpdn fallout resolve {fallout.fallout_id} --action "
                 f"{'|'.join(fallout.allowed)}`")
-    return (f"order {order.order_no} held: {order.sub_state}; decide with `vpdn order resolve {order.order_no} "
+    return (f"order {order_no} held: {sub_state}; decide with `vpdn order resolve {order_no} "
             "--action retry|done_by_hand`")
 
-def order_fields(prefix: str, order_no: str | None, by: str, pre_approved_by: str | None) -> dict:
-    return {"order_no": order_no or new_order_no(prefix), "requested_by": by, "pre_approved_by": pre_approved_by}
+
+def order_fields(service_id: str, order_no: str | None, pre_approved_by: str | None) -> dict:
+    return submitted({"service_id": service_id, "order_no": order_no, "pre_approved_by": pre_approved_by})
+
 
 @tariff_app.command("change")
 def tariff_change(
     service_id: str,
     file: Annotated[Path, typer.Option(help='JSON: {"parameters": {...}, "discounts": {...}, "new_discounts": {...}}')],
-    order_no: OrderNoOption = None, by: ByOption = getpass.getuser(), pre_approved_by: PreApprovedOption = None,
+    order_no: OrderNoOption = None, pre_approved_by: PreApprovedOption = None,
     wait: WaitOption = False, as_json: JsonOption = False,
 ) -> None:
     """Change the group tariff package (集团资费套餐标准变更): every province gets the new
     version's complete set. Unknown names or no actual change are refused."""
     change = read_json_file(file, "tariff change")
-    accepted = submit(intake().change_tariff(service_id, order_fields("TRF", order_no, by, pre_approved_by), change))
+    accepted = submit("tariff-change", json={**order_fields(service_id, order_no, pre_approved_by), "change": change})
     print_queued(accepted, pre_approved_by, as_json, wait)
 
 @service_app.command("change")
@@ -782,29 +792,28 @@ def service_change(
     service_id: str,
     file: Annotated[Path, typer.Option(help='JSON: {"line": {...}, "provinces": [...], "paying_province": "..", '
                                             '"confirm_rental": true}')],
-    order_no: OrderNoOption = None, by: ByOption = getpass.getuser(), pre_approved_by: PreApprovedOption = None,
+    order_no: OrderNoOption = None, pre_approved_by: PreApprovedOption = None,
     wait: WaitOption = False, as_json: JsonOption = False,
 ) -> None:
     """Change a service (业务变更): its dedicated line, related provinces or paying province."""
     change = read_json_file(file, "service change")
-    accepted = submit(intake().change_service(service_id, order_fields("CHG", order_no, by, pre_approved_by), change))
+    accepted = submit("service-change", json={**order_fields(service_id, order_no, pre_approved_by), "change": change})
     print_queued(accepted, pre_approved_by, as_json, wait)
 
 @service_app.command("close")
 def service_close(
     service_id: str,
-    order_no: OrderNoOption = None, by: ByOption = getpass.getuser(), pre_approved_by: PreApprovedOption = None,
+    order_no: OrderNoOption = None, pre_approved_by: PreApprovedOption = None,
     wait: WaitOption = False, as_json: JsonOption = False,
 ) -> None:
     """Close a VPDN (业务关闭): only once every member has left it."""
-    accepted = submit(intake().close_service(service_id, order_fields("CLS", order_no, by, pre_approved_by)))
+    accepted = submit("service-closure", json=order_fields(service_id, order_no, pre_approved_by))
     print_queued(accepted, pre_approved_by, as_json, wait)
 
 @service_app.command("members")
 def service_members(service_id: str, as_json: JsonOption = False) -> None:
     """The members now in a VPDN, with their home provinces and member plans."""
-    with answered():
-        members = reads().service_members(service_id)
+    members = read(f"/services/{quoted(service_id)}/members", list[ServiceMember])
     if as_json:
         print_json([member.model_dump(mode="json") for member in members])
         return
@@ -817,17 +826,21 @@ LangOption = Annotated[str, typer.Option("--lang", help="Column headers in zh (C
 OutOption = Annotated[Path, typer.Option("--out", help="The file to write: table.xlsx or table.csv.")]
 
 
-def write_acceptance_table(table: AcceptanceTable, out: Path, lang: str, what: str) -> None:
+def write_acceptance_table(path: str, out: Path, lang: str, what: str, **params: Any) -> None:
+    """Fetch the acceptance table at the API's `path` in the format of `out`'s suffix and write it."""
     if out.suffix.lower() not in FORMATS:
         fail(f"--out {out}: the table is written as .xlsx or .csv", code=2)
     if lang not in ("zh", "en"):
         fail(f"--lang {lang}: zh or en", code=2)
     try:
-        write_table(table, out, lang)
+        table = api_client.request("GET", path, params={**params, "format": out.suffix.lower()[1:], "lang": lang})
+    except ApiError as error:
+        fail(escape(error.text), code=1 if error.status == 404 else error.exit_code)
+    try:
+        out.write_bytes(table.content)
     except OSError as error:
         fail(f"cannot write {out}: {error}")
-    console.print(f"acceptance basic information table of {what} written to {out} "
-                  f"({len(table.members)} members, {len(table.provinces)} provinces)", highlight=False)
+    console.print(f"acceptance basic information table of {what} written to {out}", highlight=False)
 
 
 @service_app.command("report")
@@ -838,19 +851,15 @@ def service_report(
 ) -> None:
     """The VPDN acceptance basic information table (VPDN业务受理基础信息表) of a service as it
     stands, or the one kept with one of its orders, as XLSX or CSV."""
-    try:
-        table = intake().acceptance_table(service_id, order_no)
-    except Refusal as refusal:
-        fail(refusal.text, code=1 if refusal.kind == RefusalKind.not_found else 2)
-    write_acceptance_table(table, out, lang, f"order {order_no}" if order_no else f"service {service_id}")
+    write_acceptance_table(f"/services/{quoted(service_id)}/acceptance-table", out, lang,
+                           f"order {order_no}" if order_no else f"service {service_id}", order=order_no)
 
 
 @service_app.command("show")
 def service_show(service_id: str, as_json: JsonOption = False) -> None:
     """A VPDN service as GPMS records it: state, provinces, line, rental, contract, the
     tariff package in force, members per home province and the orders not yet ended."""
-    with answered():
-        service = reads().service_detail(service_id)
+    service = read(f"/services/{quoted(service_id)}", ServiceDetail)
     homes, open_orders = service.members_by_home_province, service.open_orders
     if as_json:
         print_json(service)
@@ -897,13 +906,17 @@ def open_member_file(file: Path) -> BinaryIO:
         fail(f"cannot read member file {file}: {error.strerror or error}", code=2)
 
 
-def member_order(service_id: str, file: Path, kind: str, order_no: str | None, by: str,
+def submit_members(kind: str, file: Path, fields: dict) -> Accepted:
+    """Upload a member order's file to the API as it is read (multipart, streamed: never
+    held in memory) with the order's `fields`; the order taken."""
+    with open_member_file(file) as stream, console.status("checking and recording the members…"):
+        return submit(kind, data=fields, files={"file": (file.name, stream, "text/csv")})
+
+
+def member_order(service_id: str, file: Path, kind: str, order_no: str | None,
                  pre_approved_by: str | None, wait: bool, as_json: bool) -> None:
     """Submit a member join or exit from a member file; follow it with `wait`."""
-    fields = order_fields("JOIN" if kind == "join" else "EXIT", order_no, by, pre_approved_by)
-    with open_member_file(file) as stream, \
-            console.status(f"checking and recording the members of order {fields['order_no']}…"):
-        accepted = submit(intake().member_order(service_id, kind, stream, fields))
+    accepted = submit_members(f"member-{kind}", file, order_fields(service_id, order_no, pre_approved_by))
     if not as_json:
         console.print(f"order {accepted.order_no} accepted: {counted(accepted.member_count, 'member')} to {kind} "
                       f"{accepted.service_id} (member file read as {accepted.member_file_encoding.upper()})")
@@ -914,8 +927,7 @@ def follow_member_order(accepted: Accepted, pre_approved_by: str | None, wait: b
     """Say where a member order stands; with `wait`, follow it to its end."""
     if not as_json:
         print_queue_position(accepted.queue, pre_approved_by)
-    store = OrderStore(Settings().database_url)
-    result = follow_members(store, accepted.order_no, accepted.member_count) if wait else None
+    result = follow_members(accepted.order_no, accepted.member_count) if wait else None
     if as_json:
         print_json({"order_no": accepted.order_no, "workflow_id": accepted.workflow_id,
                     **({"result": result.model_dump(mode="json")} if result else {})})
@@ -933,21 +945,22 @@ def print_queue_position(answer: SubmissionAnswer, pre_approved_by: str | None) 
         console.print(f"it will await its business audit by an hq_auditor: vpdn order approve {answer.order_no}")
 
 
-def follow_members(store: OrderStore, order_no: str, member_count: int) -> MemberOrderResult:
-    """Show the members' progress until the order ends; its result."""
+def follow_members(order_no: str, member_count: int) -> MemberOrderResult:
+    """Show the members' progress (asked of the API) until the order ends; its result."""
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=True) as progress:
         task = progress.add_task(f"order {order_no}", total=member_count)
         while True:
-            counts = store.members.item_counts(order_no)
-            stored = store.orders.get_order(order_no)
-            where = (f"{stored.state}" + (f" — {stored.sub_state}" if stored.sub_state else "")) if stored else "queued"
-            progress.update(task, completed=counts.settled, description=f"order {order_no}: {where}")
-            if stored and stored.state in TERMINAL_STATES:
-                return MemberOrderResult(order_no=order_no, state=stored.state, counts=counts)
-            if stored and stored.state == OrderState.held:
+            view = recorded(f"/orders/{quoted(order_no)}/status", OrderStatusView)
+            status = view.status if view else None
+            where = (f"{status.state}" + (f" — {status.sub_state}" if status.sub_state else "")) if status else "queued"
+            progress.update(task, completed=view.members.settled if view and view.members else 0,
+                            description=f"order {order_no}: {where}")
+            if status and status.state in TERMINAL_STATES:
+                return MemberOrderResult(order_no=order_no, state=status.state, counts=view.members)
+            if status and status.state == OrderState.held:
                 progress.stop()
-                fail(held_text(store, stored), code=HELD_EXIT)
+                fail(held_text(order_no, status.sub_state), code=HELD_EXIT)
             time.sleep(0.5)
 
 
@@ -956,20 +969,20 @@ FileArgument = Annotated[Path, typer.Option("--file", help="CSV: msisdn[,name] p
 
 @member_app.command("join")
 def member_join(
-    service_id: str, file: FileArgument, order_no: OrderNoOption = None, by: ByOption = getpass.getuser(),
+    service_id: str, file: FileArgument, order_no: OrderNoOption = None,
     pre_approved_by: PreApprovedOption = None, wait: WaitOption = False, as_json: JsonOption = False,
 ) -> None:
     """Members join a VPDN (成员加入): verified by their home CRMs, opened per province."""
-    member_order(service_id, file, "join", order_no, by, pre_approved_by, wait, as_json)
+    member_order(service_id, file, "join", order_no, pre_approved_by, wait, as_json)
 
 
 @member_app.command("exit")
 def member_exit(
-    service_id: str, file: FileArgument, order_no: OrderNoOption = None, by: ByOption = getpass.getuser(),
+    service_id: str, file: FileArgument, order_no: OrderNoOption = None,
     pre_approved_by: PreApprovedOption = None, wait: WaitOption = False, as_json: JsonOption = False,
 ) -> None:
     """Members leave a VPDN (成员退出): AAA, HLR and billing entries removed."""
-    member_order(service_id, file, "exit", order_no, by, pre_approved_by, wait, as_json)
+    member_order(service_id, file, "exit", order_no, pre_approved_by, wait, as_json)
 
 
 @member_app.command("plan")
@@ -978,15 +991,13 @@ def member_plan(
     plan: Annotated[Path, typer.Option(help='JSON: {"name": "…", "tariff_version": N, "parameters": '
                                             '{"member_fee": "…"}} (member_* parameters of the current tariff).')],
     plan_from: Annotated[str, typer.Option("--from", help="Billing changes from next_day or next_month.")] = "next_day",
-    order_no: OrderNoOption = None, by: ByOption = getpass.getuser(), pre_approved_by: PreApprovedOption = None,
+    order_no: OrderNoOption = None, pre_approved_by: PreApprovedOption = None,
     wait: WaitOption = False, as_json: JsonOption = False,
 ) -> None:
     """Move members to a member plan (成员套餐变更): per home province, the CRM's order and member billing."""
-    fields = {**order_fields("PLAN", order_no, by, pre_approved_by), "plan_from": plan_from}
-    plan_fields = read_json_file(plan, "plan")
-    with open_member_file(file) as stream, \
-            console.status(f"checking and recording the members of order {fields['order_no']}…"):
-        accepted = submit(intake().member_plan_change(service_id, stream, plan_fields, fields))
+    fields = {**order_fields(service_id, order_no, pre_approved_by), "plan_from": plan_from,
+              "plan": json.dumps(read_json_file(plan, "plan"))}
+    accepted = submit_members("member-plan-change", file, fields)
     if not as_json:
         console.print(f"order {accepted.order_no} accepted: {counted(accepted.member_count, 'member')} of "
                       f"{accepted.service_id} change their plan (member file read as "
@@ -1003,11 +1014,11 @@ def member_notify(
     new: Annotated[str | None, typer.Option(help="The new number, for a change.")] = None,
 ) -> None:
     """Deliver a provincial CRM's notification that a member cancelled or changed its number,
-    as the CRM would (signal-with-start of the service's member-changes workflow)."""
+    as the CRM would through the hub's door of the API (`vpdn --as hub member notify …`)."""
     fields = {"notification_id": notification_id, "province": province,
               "kind": {"cancelled": "number_cancelled", "changed": "number_changed"}.get(kind, kind),
               "msisdn": msisdn, "new_msisdn": new}
-    service_id = submit(intake().member_notification(fields))
+    service_id = deliver("/hub/member-changes", fields)["service_id"]
     caused = [order_no for order_no, _kind in MemberNotification.model_validate(fields).order_numbers()]
     orders = (f"its order {caused[0]} (the number exits) waits its turn" if len(caused) == 1 else
               f"its orders {caused[0]} (the old number exits) and {caused[1]} (the new number joins) wait their turn")
@@ -1022,8 +1033,8 @@ def member_notifications(
 ) -> None:
     """CRMs' notifications of members' own number changes, latest first: accepted with the
     orders they caused, or refused with the reason."""
-    notifications = OrderStore(Settings().database_url).notifications.list_notifications(
-        service_id.strip() if service_id else None)
+    notifications = read("/member-notifications", list[NotificationView],
+                         service=service_id.strip() if service_id else None)
     if as_json:
         print_json([n.model_dump(mode="json") for n in notifications])
         return
@@ -1038,11 +1049,7 @@ def member_notifications(
 def order_report(order_no: str, out: OutOption, lang: LangOption = "zh") -> None:
     """The acceptance basic information table kept with an order (an opening or a member
     order that completed or ended partial), as XLSX or CSV."""
-    try:
-        table = intake().order_table(order_no)
-    except Refusal as refusal:
-        fail(refusal.text)
-    write_acceptance_table(table, out, lang, f"order {order_no.strip()}")
+    write_acceptance_table(f"/orders/{quoted(order_no)}/acceptance-table", out, lang, f"order {order_no.strip()}")
 
 
 @order_app.command("members")
@@ -1052,8 +1059,7 @@ def order_members(
     as_json: JsonOption = False,
 ) -> None:
     """Per-member results of a member order: state, and the code and reason of a failure."""
-    with answered():
-        results = reads().members(order_no, state)
+    results = read(f"/orders/{quoted(order_no)}/members", list[MemberResult], state=state)
     if as_json:
         print_json([r.model_dump(mode="json") for r in results])
         return
@@ -1074,8 +1080,7 @@ def fallout_list(
     as_json: JsonOption = False,
 ) -> None:
     """The fallout worklist: open fallouts, oldest first."""
-    with answered():
-        fallouts = reads().fallouts(province, system, all_)
+    fallouts = read("/fallouts", list[FalloutView], province=province, system=system, all=all_)
     if as_json:
         print_json([f.model_dump(mode="json") for f in fallouts])
         return
@@ -1107,12 +1112,11 @@ def fallout_resolve(
 @fallout_app.command("policy")
 def fallout_policy(as_json: JsonOption = False) -> None:
     """The fallout policy in force: the first matching rule decides."""
-    path = Settings().fallout_policy_file
-    policy = FalloutPolicy.load(path)
+    policy = read("/fallout-policy", FalloutPolicy)
     if as_json:
         print_json(policy)
         return
-    table = Table("order type", "step", "system", "code", "action", "why", title=f"fallout policy ({path})")
+    table = Table("order type", "step", "system", "code", "action", "why", title="fallout policy")
     for rule in policy.rules:
         action = {"retry": f"retry {rule.retries}x, then hold", "hold": f"hold {duration_text(rule.hold_for)}, then compensate"}
         table.add_row(rule.order_type, rule.step, rule.system, rule.code, action.get(rule.action, rule.action),

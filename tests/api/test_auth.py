@@ -145,7 +145,9 @@ def test_vpdn_up_gives_its_local_people_tokens_once_in_a_private_file(tmp_path):
     again = json.loads(path.read_text())
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert {name: person["roles"] for name, person in first.items()} == {
-        "alice": ["account_manager"], "bob": ["hq_auditor"], "carol": ["operator"], "hub": ["hub"], "admin": ["admin"]}
+        "alice": ["account_manager"], "bob": ["hq_auditor"], "carol": ["operator"], "hub": ["hub"], "admin": ["admin"],
+        "viewer": ["viewer"]}
+    assert [name for name, person in first.items() if person.get("default")] == ["viewer"]
     assert {name: store.tokens.holder(person["token"]).name for name, person in again.items()} == {
         name: name for name in first}
     assert again["alice"] == first["alice"] and again["carol"]["token"] != first["carol"]["token"]
