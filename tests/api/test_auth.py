@@ -109,6 +109,15 @@ def test_a_bad_lifetime_or_role_is_refused(admin_cli):
     assert admin_cli("create", "--name", "x", "--role", "king").exit_code == 2
 
 
+def test_a_lifetime_past_the_calendar_is_refused_in_one_line(admin_cli):
+    """It ended as exit 70 (a bug): the lifetime overflowed the date."""
+    refused = admin_cli("create", "--name", "x", "--role", "viewer", "--expires-in", "99999999999d")
+
+    assert refused.exit_code == 2, refused.output
+    assert "'99999999999d' is longer than 10 years (3650d)" in " ".join(refused.output.split())
+    assert "Traceback" not in refused.output and "x\t" not in admin_cli("list").stdout
+
+
 async def test_an_admin_manages_tokens_through_the_api_and_nobody_else_does(api, token_store):
     admin = bearer(token_store.tokens.create("root", ["admin"], None))
     operator = bearer(token_store.tokens.create("ops-zhao", ["operator"], None))
