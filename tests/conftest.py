@@ -38,6 +38,7 @@ from worker import build_worker
 
 POSTGRES_URL = os.environ.get("VPDN_TEST_POSTGRES_URL")
 HUB_TOKEN = "hub-token"
+ACCOUNT_MANAGER_TOKEN = "am-token"  # alice's at `gpms_api`, for the CLI's commands under test
 # The suite's payload keys (test keys only): its clients seal with them, as did the recordings in histories/.
 PAYLOAD_KEYS = Path(__file__).parent / "payload-keys"
 
@@ -115,12 +116,13 @@ async def api_server() -> AsyncIterator[CurrentApi]:
 async def gpms_api(api_server: CurrentApi, settings: Settings, store: OrderStore,
                    client: Client) -> AsyncIterator[str]:
     """GPMS's API for this test (its order store, the test's Temporal), at the returned URL;
-    the hub's token is HUB_TOKEN."""
+    the hub's token is HUB_TOKEN, alice's (an account manager) ACCOUNT_MANAGER_TOKEN."""
 
     async def connect() -> Client:
         return client
 
-    tokens = StaticTokens({HUB_TOKEN: Principal(name="hub", roles=frozenset({Role.hub}))})
+    tokens = StaticTokens({HUB_TOKEN: Principal(name="hub", roles=frozenset({Role.hub})),
+                           ACCOUNT_MANAGER_TOKEN: Principal(name="alice", roles=frozenset({Role.account_manager}))})
     api_server.app = create_api(Intake(settings, store, connect), store, tokens)
     yield api_server.url
     api_server.app = None

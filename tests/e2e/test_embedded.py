@@ -101,7 +101,7 @@ def test_vpdn_up_acquires_a_customer_through_the_cli_and_keeps_history_across_re
         # Another terminal gets the settings this one runs with.
         assert f"TEMPORAL_ADDRESS={env['TEMPORAL_ADDRESS']}" in banner and f"VPDN_DATA_DIR={env['VPDN_DATA_DIR']}" in banner
         # The banner's example works as printed: the demo country is seeded at first start.
-        demo_code = re.search(r"vpdn customer acquire (\d{10})", banner).group(1)
+        demo_code = re.search(r"vpdn --as alice customer acquire (\d{10})", banner).group(1)
         demo = vpdn(env, "--as", "alice", "customer", "acquire", demo_code)
         assert demo.returncode == 0, demo.stderr
         assert "completed" in demo.stdout and "group:" in demo.stdout

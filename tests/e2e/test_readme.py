@@ -87,7 +87,7 @@ def test_the_readme_walkthrough_runs_as_written(env, tmp_path):  # noqa: F811 - 
 
         # The customer acquired is the first one the seed printed; the members it joined are
         # the active subscribers the seed wrote to members.csv, every one of them joined.
-        acquired = re.search(r"vpdn customer acquire (\d{10})", "\n".join(commands)).group(1)
+        acquired = re.search(r"customer acquire (\d{10})", "\n".join(commands)).group(1)
         assert re.search(r"customer codes: (\d{10})", outputs["vpdn sim seed"]).group(1) == acquired
         assert "wrote 200 members (active subscribers)" in outputs["vpdn sim seed"]
         assert "completed" in outputs["vpdn customer acquire"] and "Kaiyuan Pharmaceutical" in outputs[
