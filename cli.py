@@ -31,7 +31,6 @@ from rich.progress_bar import ProgressBar
 from rich.text import Text
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
 from adapters.passwords import SecretsRefused
@@ -73,7 +72,6 @@ from simulator.db import SimulatorDatabaseOutdated
 from store import SchemaNotCurrent, engine_for
 from telemetry.logs import configure_logging
 from telemetry.traces import start_tracing, stop_tracing
-from workflows.common import failure_text
 
 class Commands(TyperGroup):
     """Every command's failure reaches the operator as one line with a non-zero exit: a
@@ -99,10 +97,6 @@ def explain(error: Exception) -> tuple[str, int]:
         return error.text, error.exit_code
     if isinstance(error, (KeysRefused, CannotOpen)):
         return str(error), 2
-    if isinstance(error, WorkflowUpdateFailedError):
-        return failure_text(error.cause), 2
-    if isinstance(error, WorkflowFailureError):
-        return f"the order failed: {failure_text(error.cause)}", 1
     if isinstance(error, RPCError):
         return f"Temporal refused: {error.message}", 1
     if isinstance(error, httpx.HTTPError):
