@@ -614,7 +614,7 @@ def test_a_bug_is_one_line_with_its_traceback_kept_in_the_data_folder(monkeypatc
     def broken(*args, **kwargs):
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr("cli.print_rows", broken)
+    monkeypatch.setattr("cli.orders.print_rows", broken)
     result = runner.invoke(app, ["order", "list"])
 
     assert result.exit_code == 70
@@ -773,9 +773,9 @@ def test_sim_seed_refuses_a_members_file_it_cannot_write_before_seeding(args, me
      "its orders MCH-N124-OLD (the old number exits) and MCH-N124-NEW (the new number joins) wait their turn"),
 ])
 def test_a_member_notification_names_the_orders_it_causes(monkeypatch, args, message):
-    import cli
+    import cli.members
 
-    monkeypatch.setattr(cli, "deliver", lambda path, body: {"detail": "received", "service_id": "SVC-OPN-0"})
+    monkeypatch.setattr(cli.members, "deliver", lambda path, body: {"detail": "received", "service_id": "SVC-OPN-0"})
 
     result = runner.invoke(app, ["--as", "hub", "member", "notify", *args, "--province", "GD"])
 

@@ -3,7 +3,7 @@ from the first moment, the unfinished work first, finished steps folded into cou
 
 from rich.console import Console
 
-from cli import status_view
+from cli.orders import status_view
 from models.members import MemberCounts
 from models.orders import OrderState, OrderStatus, OrderType, StepStatus, UnexpectedReport
 from reads import OrderStatusView

@@ -1,4 +1,4 @@
-"""`vpdn admin`: the API's bearer tokens, made on the order store's host.
+"""`vpdn admin token`: the API's bearer tokens, made on the order store's host.
 
 A token is printed once (alone on stdout, so a script can keep it) and only its hash is
 stored; `list` never shows tokens; `revoke` ends one at once.
