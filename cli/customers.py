@@ -1,8 +1,10 @@
 """`vpdn customer`: acquire a group customer, show it, deliver a CRM's changed record."""
 
 from typing import Annotated
+
 import typer
 from rich.markup import escape
+
 from models.customer import AcquisitionResult, CustomerHierarchy
 from models.orders import (
     OrderState,

@@ -2,8 +2,10 @@
 
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
+
 import typer
 from rich.table import Table
+
 from models.fallout import FalloutPolicy, FalloutView
 from models.words import counted, duration_text
 import api_client

@@ -3,9 +3,11 @@
 
 import time
 from typing import Any
+
 import typer
 from pydantic import TypeAdapter
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
 from models.fallout import FalloutView
 from models.orders import (
     OrderState,

@@ -5,7 +5,9 @@ import importlib.metadata
 import os
 import sys
 from typing import Annotated
+
 import typer
+
 import api_client
 from cli.admin import admin_app
 from cli.events import events_app

@@ -4,8 +4,10 @@ notifications of members' own number changes."""
 import json
 from pathlib import Path
 from typing import Annotated, BinaryIO
+
 import typer
 from rich.table import Table
+
 from models.member_changes import MemberNotification, NotificationView
 from models.words import counted
 from intake import Accepted

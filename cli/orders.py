@@ -3,6 +3,7 @@
 import re
 import time
 from typing import Annotated, Any
+
 import typer
 from rich.columns import Columns
 from rich.console import Group
@@ -11,6 +12,7 @@ from rich.markup import escape
 from rich.progress_bar import ProgressBar
 from rich.text import Text
 from rich.table import Table
+
 from models.orders import (
     OrderState,
     OrderType,

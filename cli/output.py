@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
+
 import httpx
 import typer
 from sqlalchemy.engine import make_url
@@ -22,6 +23,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from temporalio.service import RPCError
+
 from codec import CannotOpen, KeysRefused
 import api_client
 from acceptance_sheet import FORMATS

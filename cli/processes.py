@@ -3,7 +3,9 @@
 
 import asyncio
 from typing import Annotated
+
 import typer
+
 from adapters.passwords import SecretsRefused
 from settings import Settings, connect_temporal
 from setup_step import run_setup

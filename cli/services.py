@@ -2,9 +2,11 @@
 
 from pathlib import Path
 from typing import Annotated
+
 import typer
 from rich.markup import escape
 from rich.table import Table
+
 from models.orders import (
     OrderState,
 )

@@ -3,9 +3,11 @@
 import csv
 from pathlib import Path
 from typing import Annotated, Any
+
 import httpx
 import typer
 from pydantic import ValidationError
+
 from models.hub import FaultKind, FaultSpec, SeedData
 from models.words import counted
 from models.provinces import HQ
