@@ -3,8 +3,8 @@
 The person acting is chosen by the global `vpdn --as NAME` (its token from the data folder's
 credentials.json, which `vpdn up` writes), else by VPDN_API_TOKEN, else the credentials'
 default person (`vpdn up`'s read-only `viewer`), so reading needs no option under `vpdn up`.
-A refusal (4xx) is an `ApiError` carrying the API's text and exit code 2; an API that cannot be reached or that fails is one line
-and exit code 1. `cli` prints an ApiError as it prints every error.
+A refusal (4xx) is an `ApiError` carrying the API's text and exit code 2; an API that cannot
+be reached or that fails is one line and exit code 1. `cli` prints an ApiError as it prints every error.
 """
 
 import json

@@ -109,7 +109,8 @@ class Demo:
             "subscribers": [{"msisdn": m, "home_province": PROVINCES[i % 5]} for i, m in enumerate(MEMBERS)]})
 
         order_no = f"DEMO-ACQ-{self.stamp}"
-        self.say(f"1. customer acquisition {order_no} by {SUBMITTER}: all {len(PROVINCE_CODES)} provincial CRMs are asked")
+        self.say(f"1. customer acquisition {order_no} by {SUBMITTER}: all {len(PROVINCE_CODES)} provincial CRMs "
+                 "are asked")
         await self.submit("customer-acquisition", json={"order_no": order_no, "customer_code": CUSTOMER})
         await self.wait(order_no)
         hierarchy = await self.read(f"/customers/{CUSTOMER}")
@@ -125,8 +126,8 @@ class Demo:
             "paying_province": "SH",
             "contract": {"number": f"DEMO-CT-{self.stamp}", "signed_on": datetime.now(UTC).date().isoformat(),
                          "signed_by": "am-demo", "tariff_reference": "HQ-TRF-DEMO-2026"}}
-        self.say(f"2. service opening {opening['order_no']} by {SUBMITTER}: tariff configured in 5 provinces, the access "
-                 "line scheduled in GD, rental at GD billing and HQ settlement (paid by SH)")
+        self.say(f"2. service opening {opening['order_no']} by {SUBMITTER}: tariff configured in 5 provinces, "
+                 "the access line scheduled in GD, rental at GD billing and HQ settlement (paid by SH)")
         accepted = await self.submit("service-opening", json=opening)
         self.service_id = accepted["service_id"]
         self.console.print(f"   {AUDITOR} (hq_auditor) approves its business audit: "
@@ -215,8 +216,8 @@ class Demo:
         await self.members("member-plan-change", order_no, movers, {"plan": json.dumps(plan)})
         order = await self.wait(order_no)
         counts = await self.counts(order_no)
-        self.console.print(f"   order {order_no} {order['state']}: {counts['done']} on the new plan, {counts['failed']} "
-                           f"kept their plan (vpdn service members {self.service_id})")
+        self.console.print(f"   order {order_no} {order['state']}: {counts['done']} on the new plan, "
+                           f"{counts['failed']} kept their plan (vpdn service members {self.service_id})")
         await self.admin("/admin/reset")
         return order_no
 
