@@ -64,7 +64,7 @@ def api_command(host: Annotated[str, typer.Option(help="The address to listen on
 
     settings = Settings()
     configure_logging(settings.log_format, settings.log_level)
-    api = build_app(settings)  # an order store not at this release's schema is refused here, in one line
+    api = build_app(settings)  # an order store not at this release's schema, or no payload keys: refused here
     console.print(f"GPMS API on http://{host}:{settings.api_port} (its documentation: /docs)")
     try:
         asyncio.run(serve_app(api, host, settings.api_port))
