@@ -14,7 +14,6 @@ from openpyxl.styles import Font
 from models.acceptance import MEMBER_COLUMNS, PROVINCE_COLUMNS, SECTIONS, SERVICE_FIELDS, AcceptanceTable
 
 Language = Literal["zh", "en"]
-FORMATS = (".xlsx", ".csv")
 
 
 def sections(table: AcceptanceTable, lang: Language) -> list[tuple[str, list[str], list[list[Any]]]]:

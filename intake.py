@@ -39,6 +39,7 @@ from models.service import (
 )
 from models.service_orders import ServiceOrder, SubmissionAnswer
 from models.provinces import PROVINCE_CODES
+from models.views import Accepted
 from reads import Reads
 from refusal import Refusal, RefusalKind, Unavailable
 from settings import Settings
@@ -48,19 +49,6 @@ from workflows.common import FOUR_EYES, failure_text
 from workflows.customer_acquisition import CustomerAcquisition
 from workflows.customer_sync import CustomerSync
 from workflows.service_opening import ServiceOpening
-
-
-class Accepted(BaseModel):
-    """An order taken: its workflow started, or queued on its service."""
-
-    order_no: str
-    order_type: OrderType
-    workflow_id: str
-    service_id: str | None = None
-    member_count: int | None = None
-    # The encoding the member file was read in (utf-8, or gb18030 as Excel writes it in Chinese).
-    member_file_encoding: str | None = None
-    queue: SubmissionAnswer | None = None
 
 
 def validation_text(error: ValidationError, within: str = "") -> str:

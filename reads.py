@@ -8,69 +8,22 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from pydantic import BaseModel
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from models.customer import CustomerHierarchy
 from models.fallout import FalloutView
 from models.members import MemberCounts, MemberResult
-from models.orders import MEMBER_ORDER_TYPES, OrderEventView, OrderState, OrderStatus, OrderType, OrderView
-from models.plans import MemberPlan
+from models.orders import MEMBER_ORDER_TYPES, OrderStatus, OrderView
 from models.provinces import HQ, PROVINCE_CODES, System
 from models.service import ServiceView
 from refusal import Refusal, RefusalKind, Unavailable
 from store import OrderStore
+from models.views import OpenOrder, OrderFilters, OrderList, ServiceDetail, ServiceMember
 
 # What a fallout can name as its failing system: the provinces' systems, a missing report, GPMS.
 FALLOUT_SYSTEMS = (*(s.value for s in System), "report", "gpms", "unknown")
 AGE_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
-
-
-class OrderFilters(BaseModel):
-    """The filters of an order list (`vpdn order list`), checked."""
-
-    state: OrderState | None = None
-    order_type: OrderType | None = None
-    service_id: str | None = None
-    customer_code: str | None = None
-    province: str | None = None
-    unchanged_for: timedelta | None = None
-
-
-class OrderList(BaseModel):
-    orders: list[OrderView]
-    total: int
-
-
-class OrderStatusView(BaseModel):
-    """`vpdn order status`: the workflow's status, a member order's members by where they
-    stand, and the latest events of the audit trail."""
-
-    status: OrderStatus
-    members: MemberCounts | None
-    events: list[OrderEventView]
-
-
-class OpenOrder(BaseModel):
-    order_no: str
-    order_type: OrderType
-    state: OrderState
-    sub_state: str
-
-
-class ServiceDetail(ServiceView):
-    """A service as `vpdn service show` shows it: with its members per home province and the
-    orders not yet ended."""
-
-    members_by_home_province: dict[str, int]
-    open_orders: list[OpenOrder]
-
-
-class ServiceMember(BaseModel):
-    msisdn: str
-    home_province: str
-    plan: MemberPlan | None
 
 
 def province_filter(code: str | None) -> str | None:

@@ -9,17 +9,16 @@ TEMPORAL_API_KEY and a temporal.toml profile all work as the Temporal CLI docume
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from temporalio.client import Client
-from temporalio.envconfig import ClientConfig
-from temporalio.runtime import Runtime
 
-from codec import data_converter, keys_file
 from models.fallout import DEFAULT_POLICY_FILE
-from telemetry.traces import tracing_interceptors
+
+if TYPE_CHECKING:  # the engine is imported where it connects: the CLI's reads go through the API without it
+    from temporalio.client import Client
+    from temporalio.runtime import Runtime
 
 DEFAULT_TEMPORAL_ADDRESS = "localhost:7233"
 DEFAULT_NAMESPACE = "default"
@@ -104,6 +103,8 @@ class Settings(BaseSettings):
 
     @property
     def temporal_connect_config(self) -> dict:
+        from temporalio.envconfig import ClientConfig
+
         config = dict(ClientConfig.load_client_connect_config())
         config.setdefault("target_host", DEFAULT_TEMPORAL_ADDRESS)
         config.setdefault("namespace", DEFAULT_NAMESPACE)
@@ -135,9 +136,14 @@ def _first_problem(error: ValidationError) -> str:
     return f"{name}={problem['input']!r} is not valid: {problem['msg']}"
 
 
-async def connect_temporal(settings: Settings, runtime: Runtime | None = None) -> Client:
+async def connect_temporal(settings: Settings, runtime: "Runtime | None" = None) -> "Client":
     """A Temporal client with the project's data converter, payloads sealed (on `runtime`: a
     worker's runtime serves its metrics). Raises KeysRefused when no payload keys are found."""
+    from temporalio.client import Client
+
+    from codec import data_converter, keys_file
+    from telemetry.traces import tracing_interceptors
+
     return await Client.connect(
         **settings.temporal_connect_config, data_converter=data_converter(keys_file(settings)), runtime=runtime,
         interceptors=tracing_interceptors(),

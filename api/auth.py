@@ -6,21 +6,13 @@ and an OIDC issuer's JWTs when one is configured.
 """
 
 from collections.abc import Callable
-from enum import StrEnum
 from typing import Protocol
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
-
-class Role(StrEnum):
-    account_manager = "account_manager"  # submits orders, confirms rental starts for the customer
-    hq_auditor = "hq_auditor"  # approves or rejects business audits
-    operator = "operator"  # resolves fallouts and held compensations, cancels orders
-    viewer = "viewer"  # reads
-    hub = "hub"  # delivers the provinces' reports and CRM messages
-    admin = "admin"  # manages tokens
+from models.roles import Role
 
 
 def known_roles(names: list[str]) -> frozenset[Role]:

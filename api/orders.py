@@ -10,7 +10,8 @@ from api.auth import Principal, Role, require
 from models.acceptance import AcceptanceTable
 from models.members import ItemState, MemberResult
 from models.orders import OrderEventView, OrderState, OrderType, OrderView
-from reads import OrderList, OrderStatusView, Reads
+from models.views import OrderList, OrderStatusView
+from reads import Reads
 
 READERS = (Role.viewer, Role.account_manager, Role.hq_auditor, Role.operator, Role.admin)
 Reader = Annotated[Principal, Depends(require(*READERS))]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from api.orders import TABLE_ANSWER, Reader, TableFormat, TableLang, reads, table_response
 from models.customer import CustomerHierarchy
 from models.member_changes import NotificationView
-from reads import ServiceDetail, ServiceMember
+from models.views import ServiceDetail, ServiceMember
 
 router = APIRouter(tags=["services and customers"])
 

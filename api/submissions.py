@@ -12,7 +12,8 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import Principal, Role, require
-from intake import Accepted, Intake, new_order_no
+from intake import Intake, new_order_no
+from models.views import Accepted
 from models.contract import ContractAmendment
 from models.orders import OrderNo
 from models.service import ServiceChange, ServiceOpeningContent, TariffChange

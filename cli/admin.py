@@ -6,13 +6,15 @@ stored; `list` never shows tokens; `revoke` ends one at once.
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from api.auth import Role
+from models.roles import Role
 from settings import Settings
-from store import OrderStore, TokenExists
+
+if TYPE_CHECKING:
+    from store import OrderStore
 
 admin_app = typer.Typer(help="Administration: the API's bearer tokens.", no_args_is_help=True, rich_markup_mode=None)
 token_app = typer.Typer(help="Bearer tokens: create (shown once), list, revoke.", no_args_is_help=True,
@@ -41,7 +43,9 @@ def lifetime(text: str) -> timedelta | None:
     return life
 
 
-def store() -> OrderStore:
+def store() -> "OrderStore":
+    from store import OrderStore  # here: the commands that do not manage tokens go without the store
+
     return OrderStore(Settings().database_url)
 
 
@@ -57,6 +61,8 @@ def create(
         raise typer.BadParameter("a token needs a name", param_hint="--name")
     life = lifetime(expires_in)
     expires_at = datetime.now(UTC) + life if life else None
+    from store import TokenExists
+
     try:
         token = store().tokens.create(name, [r.value for r in role], expires_at)
     except TokenExists as exists:

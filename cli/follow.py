@@ -20,8 +20,8 @@ from models.members import (
 from models.service_orders import SubmissionAnswer
 import api_client
 from api_client import ApiError
-from intake import Accepted
-from reads import OrderStatusView
+from models.views import Accepted
+from models.views import OrderStatusView
 from cli.output import console, fail, print_json, quoted, read, submitted
 
 

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from models.member_changes import MemberNotification, NotificationView
 from models.words import counted
-from intake import Accepted
+from models.views import Accepted
 from cli.follow import follow_member_order, order_fields
 from cli.output import (
     JsonOption, OrderNoOption, PreApprovedOption, WaitOption, console, deliver, fail, print_json, read,

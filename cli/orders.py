@@ -25,7 +25,7 @@ from models.members import (
 )
 import api_client
 from api_client import ApiError
-from reads import OrderList, OrderStatusView
+from models.views import OrderList, OrderStatusView
 from cli.output import (
     JsonOption, LangOption, OutOption, console, errors, fail, print_json, print_rows, quoted, read,
     write_acceptance_table,

@@ -14,26 +14,19 @@ from typing import Annotated, Any, NoReturn
 
 import httpx
 import typer
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 from pydantic import BaseModel, TypeAdapter
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from temporalio.service import RPCError
 
-from codec import CannotOpen, KeysRefused
 import api_client
-from acceptance_sheet import FORMATS
+from models.acceptance import FORMATS
 from api_client import ApiError
-from intake import Accepted, Refusal, RefusalKind
-from refusal import Unavailable
+from models.views import Accepted
+from refusal import Refusal, RefusalKind, Unavailable
 from settings import Settings, SettingsInvalid
-from setup_step import SetupMissing
-from simulator.db import SimulatorDatabaseOutdated
-from store import SchemaNotCurrent
 
 
 class Commands(TyperGroup):
@@ -54,6 +47,15 @@ class Commands(TyperGroup):
 
 def explain(error: Exception) -> tuple[str, int]:
     """What went wrong, in one line, and the exit code."""
+    # Imported here, on the way out: a command that reads through the API loads no engine or store.
+    from sqlalchemy.exc import OperationalError
+    from temporalio.service import RPCError
+
+    from codec import CannotOpen, KeysRefused
+    from setup_step import SetupMissing
+    from simulator.db import SimulatorDatabaseOutdated
+    from store import SchemaNotCurrent
+
     if isinstance(error, Refusal):
         return f"{error.text}; nothing started", 2
     if isinstance(error, ApiError):
@@ -78,6 +80,8 @@ def explain(error: Exception) -> tuple[str, int]:
 
 def redacted_url(url: str) -> str:
     """A database URL without its password."""
+    from sqlalchemy.engine import make_url
+
     return make_url(url).render_as_string(hide_password=True)
 
 
@@ -144,6 +148,8 @@ def print_json(value: BaseModel | dict | list) -> None:
 
 def run(coroutine: Any) -> Any:
     """Run an async command, turning unreachable services into a clear error."""
+    from temporalio.service import RPCError
+
     try:
         return asyncio.run(coroutine)
     except RuntimeError as error:

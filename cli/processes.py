@@ -8,10 +8,10 @@ import typer
 
 from adapters.passwords import SecretsRefused
 from settings import Settings, connect_temporal
-from setup_step import run_setup
-from store import engine_for
-from telemetry.logs import configure_logging
 from cli.output import console, fail, redacted_url, run
+
+# Each command imports what it runs (the engine, the store, logging) itself: `vpdn` starts
+# quickly for the commands that only talk to the API.
 
 
 db_app = typer.Typer(help="The order store's schema: upgrade, current version.", no_args_is_help=True, rich_markup_mode=None)
@@ -23,6 +23,7 @@ def up() -> None:
     Ctrl-C stops them all. Uses an already running Temporal server at TEMPORAL_ADDRESS.
     """
     from embedded import PortTaken, run_embedded
+    from telemetry.logs import configure_logging
 
     settings = Settings()
     configure_logging(settings.log_format, settings.log_level)
@@ -45,6 +46,7 @@ def demo() -> None:
 def worker() -> None:
     """Run only the worker (what production runs). SIGTERM or Ctrl-C stops it cleanly: running
     activities get VPDN_SHUTDOWN_GRACE seconds to finish."""
+    from telemetry.logs import configure_logging
     from worker import run_worker
 
     settings = Settings()
@@ -61,6 +63,7 @@ def api_command(host: Annotated[str, typer.Option(help="The address to listen on
     """Run only the API on VPDN_API_PORT (what production runs beside the workers)."""
     from api.server import build_app
     from serving import serve_app
+    from telemetry.logs import configure_logging
 
     settings = Settings()
     configure_logging(settings.log_format, settings.log_level)
@@ -75,6 +78,7 @@ def api_command(host: Annotated[str, typer.Option(help="The address to listen on
 def simulator() -> None:
     """Run only the provinces' simulator (the hub and the 31 provinces' systems)."""
     from simulator.server import serve
+    from telemetry.logs import configure_logging
 
     settings = Settings()
     configure_logging(settings.log_format, settings.log_level)
@@ -88,6 +92,7 @@ def simulator() -> None:
 def setup() -> None:
     """An administrator's step, once per release: upgrade the order store and register the
     search attributes in the namespace (workers only check them)."""
+    from setup_step import run_setup
 
     async def steps() -> list[str]:
         settings = Settings()
@@ -101,7 +106,7 @@ def setup() -> None:
 def db_upgrade() -> None:
     """Bring the order store (VPDN_DATABASE_URL) to this release's schema; a database of an
     older release keeps its data."""
-    from store import migrate
+    from store import engine_for, migrate
 
     url = Settings().database_url
     console.print(f"order store {redacted_url(url)}: at schema version {migrate.upgrade(engine_for(url))} (current)")
@@ -110,7 +115,7 @@ def db_upgrade() -> None:
 @db_app.command("current")
 def db_current() -> None:
     """Print the order store's schema version (exit 1 when it needs `vpdn db upgrade`)."""
-    from store import migrate
+    from store import engine_for, migrate
 
     url = Settings().database_url
     at, needed = migrate.current(engine_for(url)), migrate.head()

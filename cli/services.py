@@ -16,7 +16,7 @@ from models.service import (
     RentalRule,
     ServiceOpeningResult,
 )
-from reads import ServiceDetail, ServiceMember
+from models.views import ServiceDetail, ServiceMember
 from cli.follow import order_fields, print_queued, wait_for_end
 from cli.output import (
     JsonOption, LangOption, OrderNoOption, OutOption, PreApprovedOption, WaitOption, console, fail,

@@ -11,8 +11,6 @@ from pydantic import ValidationError
 from models.hub import FaultKind, FaultSpec, SeedData
 from models.words import counted
 from models.provinces import HQ
-from intake import validation_text
-from reads import province_filter
 from settings import Settings
 from cli.output import JsonOption, answered, console, fail, print_json, read_text_file
 
@@ -47,6 +45,9 @@ def sim_seed(
     as_json: JsonOption = False,
 ) -> None:
     """Load provincial customer records and subscribers, from a file or generated."""
+    from intake import validation_text  # here: the other `sim` commands go without the intake
+    from reads import province_filter
+
     if file is None and not (customers or subscribers):
         fail("give --file or --customers/--subscribers", code=2)
     if members_file is None and (members is not None or members_home is not None):

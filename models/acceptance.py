@@ -107,3 +107,6 @@ class TableRequest(BaseModel):
     order_state: str
     batch_reports: list[BatchReport] = Field(default_factory=list)
     province_reports: list[ProvinceReport] = Field(default_factory=list)
+
+# The files an acceptance table is written to (acceptance_sheet.py).
+FORMATS = (".xlsx", ".csv")

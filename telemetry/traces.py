@@ -5,7 +5,10 @@ makes it, so one trace shows a command's whole path.
 
 OpenTelemetry is imported only when tracing starts: every CLI command would pay for it."""
 
-from temporalio.client import Interceptor
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from temporalio.client import Interceptor
 
 _tracing = False
 
@@ -30,7 +33,7 @@ def start_tracing(endpoint: str, service: str) -> None:
     _tracing = True
 
 
-def tracing_interceptors() -> list[Interceptor]:
+def tracing_interceptors() -> "list[Interceptor]":
     """What a Temporal client (and the workers made from it) needs to trace, once started."""
     if not _tracing:
         return []

@@ -6,7 +6,7 @@ from rich.console import Console
 from cli.orders import status_view
 from models.members import MemberCounts
 from models.orders import OrderState, OrderStatus, OrderType, StepStatus, UnexpectedReport
-from reads import OrderStatusView
+from models.views import OrderStatusView
 
 
 def join_of_4000(steps: list[StepStatus]) -> OrderStatus:
