@@ -17,9 +17,10 @@ HUB_UNAVAILABLE = "HubUnavailable"
 
 
 def event_key() -> str:
-    """A key for an audit-trail write that stays the same across this activity's retries."""
+    """A key for an audit-trail write that stays the same across this activity's retries (a
+    local activity's ids are counted apart from the others' in its run: its key says so)."""
     info = activity.info()
-    return f"{info.workflow_run_id}/{info.activity_id}"
+    return f"{info.workflow_run_id}/{'local-' if info.is_local else ''}{info.activity_id}"
 
 
 async def correlation(store: OrderStore, key: str, province: str, system: str, operation: str) -> str:

@@ -9,7 +9,14 @@ from activities.batches import BatchMembers
 from adapters.crm import ProvincialCrm
 from models.customer import CustomerQuery, CustomerQueryAnswer
 from models.hub import idempotency_key
-from models.members import BatchOutcome, ItemState, MemberOrderStep, VerificationPage, verification_failure
+from models.members import (
+    BATCH_SIZE,
+    ItemState,
+    MemberOrderStep,
+    VerificationPage,
+    VerifiedPage,
+    verification_failure,
+)
 from models.plans import PlanStep
 from models.provinces import HQ
 from store import OrderStore
@@ -80,9 +87,10 @@ class CrmActivities:
         return await acknowledged(key, self._crm.cancel_work_order(step.province, step.service_id, key))
 
     @activity.defn
-    async def verify_members(self, page: VerificationPage) -> BatchOutcome:
+    async def verify_members(self, page: VerificationPage) -> VerifiedPage:
         """Member verification (成员核查) of one page of the order's members by their home
-        CRMs; each becomes valid (with its home province) or invalid with the reason.
+        CRMs; each becomes valid (with its home province) or invalid with the reason; the
+        page that completes the verification also cuts the valid members into batches.
         A read: nothing to compensate. Key: (order, "verify_members", HQ, page)."""
         numbers = await asyncio.to_thread(
             self._store.members.page_numbers, page.order_no, page.page * page.size, page.size)
@@ -98,7 +106,8 @@ class CrmActivities:
                 homes[answer["msisdn"]] = answer["home_province"]
         await asyncio.to_thread(self._store.members.record_results, page.order_no, results, homes=homes)
         invalid = sum(state == ItemState.invalid for state, _, _ in results.values())
-        return BatchOutcome(ok=len(results) - invalid, failed=invalid)
+        batches = await asyncio.to_thread(self._store.members.batches_once_verified, page.order_no, BATCH_SIZE)
+        return VerifiedPage(ok=len(results) - invalid, failed=invalid, batches=batches)
 
     @activity.defn
     async def member_order(self, step: MemberOrderStep) -> WorkOrderAck:

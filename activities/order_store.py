@@ -24,8 +24,9 @@ class OrderStoreActivities:
 
     @activity.defn
     def record_order(self, order: NewOrder) -> None:
-        """Record the accepted order (受理). Idempotent by order number; the number of another
-        order, or a member order whose members are not staged, fails for good."""
+        """Record the accepted order (受理), then its next event if it brings one. Idempotent
+        by order number and event key; the number of another order, or a member order whose
+        members are not staged, fails for good."""
         try:
             self._store.orders.record_order(order, event_key())
         except OrderNumberInUse as error:
@@ -34,12 +35,19 @@ class OrderStoreActivities:
         except MembersNotStaged as error:
             raise ApplicationError(str(error), type=MEMBERS_NOT_STAGED, non_retryable=True,
                                    category=ApplicationErrorCategory.BENIGN) from error
+        self._event(order.event, f"{event_key()}/next")
 
     @activity.defn
     def record_order_event(self, event: OrderEventIn) -> None:
         """Append to the audit trail and move the order's state. Idempotent by event key."""
+        self._event(event, event_key())
+
+    def _event(self, event: OrderEventIn | None, key: str) -> None:
+        """The audit-trail event a step writes (none: nothing), idempotent by `key`."""
+        if event is None:
+            return
         try:
-            self._store.orders.record_event(event, event_key())
+            self._store.orders.record_event(event, key)
         except InvalidTransition as error:
             raise ApplicationError(str(error), type="InvalidTransition", non_retryable=True,
                                    category=ApplicationErrorCategory.BENIGN) from error
@@ -80,8 +88,10 @@ class OrderStoreActivities:
 
     @activity.defn
     def record_contract(self, record: ContractRecord) -> None:
-        """Record an amended contract as the service's next version. Idempotent by order."""
+        """Record an amended contract as the service's next version, then the event that
+        follows if it brings one. Idempotent by order and event key."""
         self._store.contracts.record_amendment(record)
+        self._event(record.event, event_key())
 
     @activity.defn
     def member_count(self, service_id: str) -> int:
@@ -99,9 +109,12 @@ class OrderStoreActivities:
 
     @activity.defn
     def fail_batch(self, failure: FailedBatch) -> int:
-        """A province-wide failure: the batch's members still in progress fail with the cause."""
-        return self._store.members.fail_batch(failure.order_no, failure.home_province, failure.batch_no,
-                                      failure.from_state, failure.stage, failure.code, failure.detail)
+        """A province-wide failure: the batch's members still in progress fail with the cause
+        (and its audit-trail event is written, if it brings one). Idempotent by state and key."""
+        failed = self._store.members.fail_batch(failure.order_no, failure.home_province, failure.batch_no,
+                                                failure.from_state, failure.stage, failure.code, failure.detail)
+        self._event(failure.event, event_key())
+        return failed
 
     @activity.defn
     def member_counts(self, order_no: str) -> MemberCounts:

@@ -6,6 +6,8 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
+from models.orders import OrderEventIn
+
 CONTRACT_NUMBER = r"^[A-Za-z0-9][A-Za-z0-9_./-]{0,63}$"
 
 
@@ -57,3 +59,4 @@ class ContractRecord(BaseModel):
     service_id: str
     order_no: str
     amendment: ContractAmendment
+    event: OrderEventIn | None = None  # the audit-trail event that follows, written with it

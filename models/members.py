@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from models.hub import idempotency_key
-from models.orders import OrderNo
+from models.orders import OrderEventIn, OrderNo
 from models.service import ReportTimers
 
 # ASCII digits only: `\d` would take full-width and Arabic-Indic digits too.
@@ -130,6 +130,13 @@ class BatchOutcome(BaseModel):
     failed: int
 
 
+class VerifiedPage(BatchOutcome):
+    """A page of member verification, counted; the page that completes the order's
+    verification also brings the valid members' batches (cut when the last page was recorded)."""
+
+    batches: list[BatchRef] | None = None
+
+
 class MemberCounts(BaseModel):
     requested: int = 0
     # Through their home province's steps (HLR, billing or plan): joined or exited there.
@@ -227,6 +234,7 @@ class FailedBatch(BaseModel):
     stage: str
     code: str
     detail: str
+    event: OrderEventIn | None = None  # the audit-trail event of the failure, written with it
 
 
 class FinishedMembers(BaseModel):

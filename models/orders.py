@@ -118,18 +118,6 @@ def roll_up(item_states: list[OrderState]) -> OrderState:
     return OrderState.completed
 
 
-class NewOrder(BaseModel):
-    """An order as accepted (受理) by GPMS: recorded before any province is asked anything."""
-
-    order_no: str
-    order_type: OrderType
-    workflow_id: str
-    customer_code: str
-    requested_by: str
-    provinces: list[str] = Field(default_factory=list)
-    service_id: str | None = None
-
-
 class OrderEventIn(BaseModel):
     """One entry of the audit trail; `state` is set when the event moves the order."""
 
@@ -140,6 +128,20 @@ class OrderEventIn(BaseModel):
     state: OrderState | None = None
     # What the order waits for now; None leaves it as it is.
     sub_state: str | None = None
+
+
+class NewOrder(BaseModel):
+    """An order as accepted (受理) by GPMS: recorded before any province is asked anything;
+    `event`, the audit-trail event that follows its acceptance, written with it."""
+
+    order_no: str
+    order_type: OrderType
+    workflow_id: str
+    customer_code: str
+    requested_by: str
+    provinces: list[str] = Field(default_factory=list)
+    service_id: str | None = None
+    event: OrderEventIn | None = None
 
 
 class OrderEventView(BaseModel):

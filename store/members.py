@@ -100,6 +100,14 @@ class MemberRecords:
                 assigned = connection.execute(counted).all()
         return [BatchRef(home_province=p, batch_no=n, size=c) for p, n, c in assigned]
 
+    def batches_once_verified(self, order_no: str, size: int) -> list[BatchRef] | None:
+        """Once no member of the order waits for verification, its batches (cut the first
+        time, as `assign_batches`); None while some still wait."""
+        with self.engine.connect() as connection:
+            waiting = connection.execute(select(items.c.id).where(
+                items.c.order_no == order_no, items.c.state == ItemState.requested).limit(1)).first()
+        return None if waiting else self.assign_batches(order_no, size)
+
     def record_results(self, order_no: str, results: dict[str, tuple[str, str | None, str]], *,
                        stage: str = "", homes: dict[str, str] | None = None) -> None:
         """Write per-member results by key, a page at a time: msisdn → (state, code, detail).

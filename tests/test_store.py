@@ -189,6 +189,28 @@ def run_batches(order_store: OrderStore, order_no: str) -> int:
     return len(batches)
 
 
+def test_the_page_that_completes_member_verification_cuts_the_batches_once(order_store):
+    order_store.customers.save_customer(hierarchy())
+    order_store.services.register_service(ServiceRegistration(
+        order_no="OPN-BIG", service_id="VPDN-BIG", customer_code="3100012345", apn="big.vpdn", access_province="SH",
+        paying_province="SH", provinces=list(HOMES), tariff={"name": "t", "parameters": {"monthly_fee": "1",
+                                                                                      "member_fee": "1"}}))
+    order_store.staging.stage("JOIN-PAGES", "VPDN-BIG", "join", numbers(5))
+    member_order(order_store, "JOIN-PAGES", "join")
+    first, last = order_store.members.page_numbers("JOIN-PAGES", 0, 3), order_store.members.page_numbers(
+        "JOIN-PAGES", 3, 3)
+
+    order_store.members.record_results("JOIN-PAGES", {m: ("valid", None, "") for m in first},
+                                       homes=dict.fromkeys(first, "GD"))
+    assert order_store.members.batches_once_verified("JOIN-PAGES", 2) is None  # two members still wait
+    order_store.members.record_results("JOIN-PAGES", {last[0]: ("valid", None, ""), last[1]: ("invalid", "E1", "")},
+                                       homes={last[0]: "BJ"})
+    batches = order_store.members.batches_once_verified("JOIN-PAGES", 2)
+
+    assert [(b.home_province, b.batch_no, b.size) for b in batches] == [("BJ", 1, 1), ("GD", 1, 2), ("GD", 2, 1)]
+    assert order_store.members.batches_once_verified("JOIN-PAGES", 2) == batches  # asked again: the same
+
+
 def test_70_000_members_join_and_exit_without_binding_a_parameter_per_member(order_store):
     order_store.customers.save_customer(hierarchy())
     order_store.services.register_service(ServiceRegistration(

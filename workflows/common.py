@@ -3,11 +3,12 @@
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta, timezone
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, FailureError
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, FailureError, RetryState
 
 with workflow.unsafe.imports_passed_through():
     from activities import PROVINCE_REJECTED
@@ -40,8 +41,17 @@ REFUSED_ORDERS = (ORDER_NUMBER_IN_USE, MEMBERS_NOT_STAGED)
 BEIJING = timezone(timedelta(hours=8))
 
 STORE_TIMEOUT = timedelta(seconds=30)
+# Short order-store steps run as local activities: in the workflow's own task, with no round
+# trip through the server (orders started before keep them as activities).
+STORE_STEPS_LOCAL = "store-steps-local"
 
 JEOPARDY_ENDS_WITH_THE_ORDER = "jeopardy-ends-with-the-order"
+# An audit-trail event that follows an order-store step is written by that step's activity.
+AUDIT_EVENT_IN_ITS_STEP = "audit-event-in-its-step"
+
+# An order-store step that can write the audit-trail event following it: (activity, its input
+# with an `event` field, summary).
+StoreStep = tuple[Callable[..., Any], BaseModel, str]
 
 # A step in these states is what the order waits for.
 OPEN_STEP_STATES = ("running", "awaiting report")
@@ -64,6 +74,22 @@ async def fan_out(provinces: Iterable[str], call: Callable[[str], Awaitable[T]])
         if isinstance(outcome, BaseException):
             raise outcome
     return list(outcomes)
+
+
+async def in_store(activity: Callable[..., Any], arg: Any, summary: str) -> Any:
+    """A short order-store step (one transaction, idempotent by its key) with no retry policy of
+    its own: a local activity, retried by the default policy until it succeeds or fails for good
+    (its failure raised as an activity's is, an ActivityError caused by what the store said)."""
+    if not workflow.patched(STORE_STEPS_LOCAL):
+        return await workflow.execute_activity_method(activity, arg, start_to_close_timeout=STORE_TIMEOUT,
+                                                      summary=summary)
+    try:
+        return await workflow.execute_local_activity_method(activity, arg, start_to_close_timeout=STORE_TIMEOUT,
+                                                            summary=summary)
+    except ApplicationError as failure:  # a local activity's failure comes unwrapped
+        raise ActivityError(f"{summary}: {failure.message}", scheduled_event_id=0, started_event_id=0, identity="",
+                            activity_type=activity.__name__, activity_id="",
+                            retry_state=RetryState.NON_RETRYABLE_FAILURE) from failure
 
 
 def count(metric: str, **labels: str) -> None:
@@ -107,12 +133,7 @@ class OrderTracker:
 
     async def accept(self, order: NewOrder) -> None:
         try:
-            await workflow.execute_activity_method(
-                OrderStoreActivities.record_order,
-                order,
-                start_to_close_timeout=STORE_TIMEOUT,
-                summary="order accepted",
-            )
+            await in_store(OrderStoreActivities.record_order, order, "order accepted")
         except ActivityError as error:
             self._refused = isinstance(error.cause, ApplicationError) and error.cause.type in REFUSED_ORDERS
             raise
@@ -127,11 +148,13 @@ class OrderTracker:
         sub_state: str | None = None,
         detail: str = "",
         actor: str = GPMS,
+        after: StoreStep | None = None,
     ) -> None:
         """Write one audit-trail event; with `state`, the order moves (transition table);
         with `sub_state`, what it waits for changes. Without one, an order in progress waits
         for the steps open now (so it never names a step already done); in any other new
-        state, for nothing."""
+        state, for nothing. With `after`, that order-store step runs first, and its activity
+        writes the event too (one round trip, not two)."""
         if sub_state is None and (state or self.status.state) == OrderState.in_progress:
             sub_state = self.open_steps()
         elif state is not None and sub_state is None:
@@ -144,19 +167,18 @@ class OrderTracker:
                 self.status.jeopardy.clear()
                 if workflow.patched(JEOPARDY_ENDS_WITH_THE_ORDER):
                     self._upsert(search_attributes.JEOPARDY.value_set(False))
+        written = OrderEventIn(order_no=self.status.order_no, actor=actor, event=event, detail=detail, state=state,
+                               sub_state=sub_state)
+        folded = after is not None and not self._refused and workflow.patched(AUDIT_EVENT_IN_ITS_STEP)
+        if after is not None:
+            activity, arg, summary = after
+            await in_store(activity, arg.model_copy(update={"event": written}) if folded else arg, summary)
         if self._refused:
             workflow.logger.info("order %s was refused by the order store: %s not recorded", self.status.order_no,
                                  event)
             return
-        await workflow.execute_activity_method(
-            OrderStoreActivities.record_order_event,
-            OrderEventIn(
-                order_no=self.status.order_no, actor=actor, event=event, detail=detail,
-                state=state, sub_state=sub_state,
-            ),
-            start_to_close_timeout=STORE_TIMEOUT,
-            summary=event,
-        )
+        if not folded:
+            await in_store(OrderStoreActivities.record_order_event, written, event)
         if sub_state is not None:
             self.status.sub_state = sub_state
         if state is not None:

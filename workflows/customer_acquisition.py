@@ -10,7 +10,7 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.common import PROVINCE_RETRY, STORE_TIMEOUT, OrderTracker, fan_out
+from workflows.common import PROVINCE_RETRY, OrderTracker, fan_out, in_store
 
 with workflow.unsafe.imports_passed_through():
     from activities.crm import CrmActivities
@@ -66,12 +66,7 @@ class CustomerAcquisition:
                 ApplicationError(str(error), type=CUSTOMER_NOT_IDENTIFIED, non_retryable=True),
             )
 
-        await workflow.execute_activity_method(
-            OrderStoreActivities.save_customer,
-            hierarchy,
-            start_to_close_timeout=STORE_TIMEOUT,
-            summary="store customer and hierarchy",
-        )
+        await in_store(OrderStoreActivities.save_customer, hierarchy, "store customer and hierarchy")
         conflicts = ", ".join(c.province for c in hierarchy.conflicts)
         await tracker.record(
             "customer identified and hierarchy built",

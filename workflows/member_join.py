@@ -55,9 +55,10 @@ class MemberJoin(MemberOrderWorkflow):
             await self._accept()
             await tracker.record("member verification", state=OrderState.in_progress,
                                  sub_state=f"verifying {order.member_count} members with their home CRMs")
-            valid = await self._verify()
+            valid, batches = await self._verify()
             await self._business_audit(order.pre_approved_by)
-            batches = await self._assign_batches()
+            if batches is None:  # pages recorded before verification cut the batches
+                batches = await self._assign_batches()
             await tracker.record(
                 f"opening {valid} members in {len({b.home_province for b in batches})} home provinces",
                 state=OrderState.in_progress, sub_state=f"opening {len(batches)} batches")
@@ -66,8 +67,10 @@ class MemberJoin(MemberOrderWorkflow):
         await self._run_batches(batches, order.resume_from)
         return await self._finish()
 
-    async def _verify(self) -> int:
-        """Member verification (成员核查), a page of numbers per call to the hub."""
+    async def _verify(self) -> tuple[int, list[BatchRef] | None]:
+        """Member verification (成员核查), a page of numbers per call to the hub: how many
+        are valid, and their batches (cut by the page that completed the verification; the
+        choice follows the pages' recorded results, so a replay takes it as the run did)."""
         order = self._order
         pages = range((order.member_count + VERIFICATION_PAGE - 1) // VERIFICATION_PAGE)
         outcomes = await fan_out(pages, lambda page: self._provinces.call(
@@ -76,7 +79,7 @@ class MemberJoin(MemberOrderWorkflow):
         valid, invalid = sum(o.ok for o in outcomes), sum(o.failed for o in outcomes)
         await self._tracker.record("member verification done",
                                    detail=f"{valid} valid, {invalid} refused (see vpdn order members)")
-        return valid
+        return valid, next((o.batches for o in outcomes if o.batches is not None), None)
 
     async def _batch(self, ref: BatchRef) -> None:
         home, access = self._batch_of(ref), self._batch_of(ref, self._order.access_province)

@@ -8,7 +8,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.common import BEIJING, STORE_TIMEOUT, failure_text, fan_out
+from workflows.common import BEIJING, STORE_TIMEOUT, failure_text, fan_out, in_store
 from workflows.order_workflow import OrderWorkflow
 
 with workflow.unsafe.imports_passed_through():
@@ -32,9 +32,16 @@ with workflow.unsafe.imports_passed_through():
     from models.acceptance import TableRequest
     from models.orders import NewOrder, OrderState, roll_up, workflow_id_for
 
-# Batches in flight at once: enough to keep the provinces busy, few enough to keep the
-# worker's slots for other orders.
+# Batches in flight at once per home province. A batch is one call (up to BATCH_SIZE members)
+# at a time to its home province's CRM, HLR or billing, so 4 batches put at most 4 bulk calls
+# (2 000 members) on a province's hub at once: well within what a provincial hub takes from
+# GPMS, and no province waits behind another's batches. What the access province, which sees
+# every batch's access steps, takes at once stays bounded by the worker's activity slots and
+# the hub rate limit (VPDN_ACTIVITY_SLOTS, VPDN_HUB_RATE_LIMIT).
+BATCHES_PER_PROVINCE = 4
+# Orders started before the per-province windows ran 8 batches at once over all provinces.
 BATCH_WINDOW = 8
+WINDOW_PER_PROVINCE = "batch-window-per-province"
 BATCH_FAILED = "E5000"
 
 
@@ -62,14 +69,17 @@ class MemberOrderWorkflow(OrderWorkflow[MemberOrderResult]):
         ))
 
     async def _run_batches(self, batches: list[BatchRef], first: int) -> None:
-        """Run batches `first`… a window at a time; after `batches_per_run` of them continue
-        as new, so the history of a 100 000-member order stays short."""
+        """Run batches `first`…, a few per home province at a time; after `batches_per_run`
+        of them continue as new, so the history of a 100 000-member order stays short."""
         order = self._order
         last = min(len(batches), first + order.batches_per_run)
-        window = asyncio.Semaphore(BATCH_WINDOW)
+        if workflow.patched(WINDOW_PER_PROVINCE):
+            windows = {ref.home_province: asyncio.Semaphore(BATCHES_PER_PROVINCE) for ref in batches}
+        else:
+            windows = dict.fromkeys((ref.home_province for ref in batches), asyncio.Semaphore(BATCH_WINDOW))
 
         async def run(ref: BatchRef) -> None:
-            async with window:
+            async with windows[ref.home_province]:
                 await self._batch(ref)
 
         await fan_out(batches[first:last], run)
@@ -104,15 +114,13 @@ class MemberOrderWorkflow(OrderWorkflow[MemberOrderResult]):
     async def _fail_batch(self, ref: BatchRef, from_states: list[ItemState], stage: str, cause: str) -> None:
         """A province-wide failure: the batch's members still in progress fail with the cause
         (the other batches go on)."""
-        for state in from_states:
-            await workflow.execute_activity_method(
-                OrderStoreActivities.fail_batch,
-                FailedBatch(order_no=self._order.order_no, home_province=ref.home_province,
-                            batch_no=ref.batch_no, from_state=state, stage=stage, code=BATCH_FAILED,
-                            detail=cause),
-                start_to_close_timeout=STORE_TIMEOUT, summary=f"batch {ref.home_province}#{ref.batch_no} failed",
-            )
-        await self._tracker.record(f"batch {ref.home_province}#{ref.batch_no} failed at {stage}", detail=cause)
+        batch = f"batch {ref.home_province}#{ref.batch_no}"
+        steps = [FailedBatch(order_no=self._order.order_no, home_province=ref.home_province, batch_no=ref.batch_no,
+                             from_state=state, stage=stage, code=BATCH_FAILED, detail=cause) for state in from_states]
+        for step in steps[:-1]:
+            await in_store(OrderStoreActivities.fail_batch, step, f"{batch} failed")
+        await self._tracker.record(f"{batch} failed at {stage}", detail=cause,
+                                   after=(OrderStoreActivities.fail_batch, steps[-1], f"{batch} failed"))
 
     async def _remove_failed(self, ref: BatchRef, stage: str) -> None:
         """Remove what the members that failed at `stage` left behind: AAA account, HLR
@@ -170,9 +178,7 @@ class MemberOrderWorkflow(OrderWorkflow[MemberOrderResult]):
         return MemberOrderResult(order_no=order.order_no, state=state, counts=counts)
 
     async def _counts(self) -> MemberCounts:
-        return await workflow.execute_activity_method(
-            OrderStoreActivities.member_counts, self._order.order_no,
-            start_to_close_timeout=STORE_TIMEOUT, summary="count the members' results")
+        return await in_store(OrderStoreActivities.member_counts, self._order.order_no, "count the members' results")
 
     async def _result(self, state: OrderState) -> MemberOrderResult:
         return MemberOrderResult(order_no=self._order.order_no, state=state, counts=await self._counts())

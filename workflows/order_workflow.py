@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.common import BEIJING, STORE_TIMEOUT, OrderTracker, failure_text, fan_out, four_eyes
+from workflows.common import BEIJING, OrderTracker, failure_text, fan_out, four_eyes, in_store
 from workflows.fallout import Fallouts
 from workflows.provinces import ProvinceWork
 from workflows.saga import Saga
@@ -173,7 +173,7 @@ class OrderWorkflow(Generic[Result]):
             asked.append(province)
             await self._provinces.run(name, province, activity, arg(province, 1))
 
-        await fan_out(provinces, one)
+        await self._provinces.in_every_province(name, provinces, one)
 
     async def _rental_starts(self, rental: Callable[..., RentalStart], off_site_payment: bool) -> None:
         """The rental starts in the access province's billing and, when another province
@@ -317,16 +317,13 @@ class ServiceOrderWorkflow(OrderWorkflow[ServiceOrderResult]):
             workflow_id=workflow_id_for(self.order_type, order.order_no), customer_code=order.customer_code,
             requested_by=order.requested_by, service_id=order.service_id,
         ))
-        service = await workflow.execute_activity_method(
-            OrderStoreActivities.service_view, order.service_id, start_to_close_timeout=STORE_TIMEOUT,
-            summary="load the service")
+        service = await in_store(OrderStoreActivities.service_view, order.service_id, "load the service")
         if service.state != "active":
             raise Rejected(f"service {order.service_id} is {service.state}: it takes no {self.order_type} order")
         return service
 
     async def _record_service(self, update: ServiceUpdate, summary: str) -> None:
-        await workflow.execute_activity_method(
-            OrderStoreActivities.update_service, update, start_to_close_timeout=STORE_TIMEOUT, summary=summary)
+        await in_store(OrderStoreActivities.update_service, update, summary)
 
     @staticmethod
     def _rental_start_of(service: ServiceView) -> str:
@@ -335,13 +332,15 @@ class ServiceOrderWorkflow(OrderWorkflow[ServiceOrderResult]):
         return service.rental_start or workflow.now().astimezone(BEIJING).date().isoformat()
 
     async def _complete(self, detail: str) -> ServiceOrderResult:
+        """The order completes; an amended contract it carries is recorded with that event."""
+        record_contract = None
         if self._contract:
-            await workflow.execute_activity_method(
-                OrderStoreActivities.record_contract,
-                ContractRecord(service_id=self._service_id, order_no=self._order_no, amendment=self._contract),
-                start_to_close_timeout=STORE_TIMEOUT, summary="record the amended contract")
+            record_contract = (OrderStoreActivities.record_contract, ContractRecord(
+                service_id=self._service_id, order_no=self._order_no, amendment=self._contract),
+                "record the amended contract")
             detail += f"; {self._contract} recorded"
-        await self._tracker.record(f"{self.order_type} completed", state=OrderState.completed, detail=detail)
+        await self._tracker.record(f"{self.order_type} completed", state=OrderState.completed, detail=detail,
+                                   after=record_contract)
         return ServiceOrderResult(order_no=self._order_no, service_id=self._service_id,
                                   state=OrderState.completed, detail=detail)
 

@@ -12,8 +12,9 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import ActivityCancellationType
 
-from workflows.common import BEIJING, PROVINCE_RETRY, OrderTracker, failure_text
+from workflows.common import BEIJING, PROVINCE_RETRY, OrderTracker, failure_text, fan_out
 from workflows.fallout import Fallouts
+from workflows.report_clock import StageClock
 
 with workflow.unsafe.imports_passed_through():
     from activities import PROVINCE_REJECTED
@@ -30,6 +31,9 @@ UNEXPECTED_ACKNOWLEDGEMENT = "UnexpectedAcknowledgement"
 # A step asked again after a failure that was no refusal (a missing report, an unknown outcome)
 # reuses its key: the province deduplicates it and answers (and reports) as the first time.
 SAME_KEY_UNLESS_REFUSED = "retry-same-key-unless-refused"
+# The provinces of a fan-out stage wait for their reports on one clock (orders started before
+# had a pair of timers per province).
+ONE_CLOCK_PER_STAGE = "one-report-clock-per-stage"
 PROVINCE_CALL_TIMEOUT = timedelta(seconds=30)
 # The latest unexpected reports shown in the status (the audit trail keeps every one).
 UNEXPECTED_SHOWN = 20
@@ -71,6 +75,7 @@ class ProvinceWork:
         self._refused: set[tuple[str, str]] = set()
         # The completion reports the order's steps received, with their dates (acceptance table).
         self.reported: list[ProvinceReport] = []
+        self._clocks: dict[str, StageClock] = {}  # the fan-out stages running, by step name
 
     def receive(self, report: CompletionReport) -> UnexpectedReport | None:
         """Believe a report for a work order sent; return it as unexpected otherwise (a
@@ -96,6 +101,24 @@ class ProvinceWork:
         shown = self._tracker.status.unexpected_reports
         shown[:] = [*shown, unexpected][-UNEXPECTED_SHOWN:]
         return unexpected
+
+    async def in_every_province(self, name: str, provinces: list[str],
+                                call: Callable[[str], Awaitable[None]]) -> None:
+        """Run the step `name` in every province at once (`call(province)`, a `run` of that
+        step). The stage's reports wait on one clock from the stage's start: past the SLA the
+        provinces whose report is still missing are flagged in jeopardy, past the deadline
+        their steps fail. A province's request after a failure waits on its own timers."""
+        if not provinces or not workflow.patched(ONE_CLOCK_PER_STAGE):
+            await fan_out(provinces, call)
+            return
+        clock = self._clocks[name] = StageClock(name, self._timers, self._tracker)
+        watch = asyncio.create_task(clock.watch())
+        try:
+            await fan_out(provinces, call)
+        finally:
+            clock.over = True
+            del self._clocks[name]
+            await watch
 
     def refused(self, name: str, province: str) -> bool:
         """Whether the province refused every request of that step (so it holds nothing of it)."""
@@ -228,10 +251,28 @@ class ProvinceWork:
 
     async def _wait(self, idempotency_key: str, name: str, province: str) -> CompletionReport:
         """Past the SLA the order is flagged in jeopardy until the report comes; past the
-        deadline, or on a rejection in the report, the step fails. Each timer is named in the
-        Temporal UI by what it waits for."""
+        deadline, or on a rejection in the report, the step fails. A province's first request
+        of a fan-out stage waits on the stage's clock, any other on its own timers."""
         what, sent = f"{name} in {province}", workflow.now()
         arrived = lambda: idempotency_key in self._reports  # noqa: E731
+        clock = self._clocks.get(name)
+        if clock is not None and clock.takes(province):
+            if not await clock.wait(idempotency_key, what, arrived):
+                raise self._deadline_passed(what)
+        else:
+            await self._on_own_timers(what, arrived, province, name)
+        report = self._reports[idempotency_key]
+        workflow.metric_meter().create_histogram_float(metrics.REPORT_WAIT, "work order to its report", "s").record(
+            (workflow.now() - sent).total_seconds(), {"province": province, "system": report.system})
+        if report.outcome == "rejected":
+            raise ApplicationError(
+                f"province {report.province} {report.system} rejected: {report.code} {report.text}",
+                type=PROVINCE_REJECTED, non_retryable=True,
+            )
+        return report
+
+    async def _on_own_timers(self, what: str, arrived: Callable[[], bool], province: str, name: str) -> None:
+        """The report's own SLA and deadline timers, each named in the Temporal UI by what it waits for."""
         timers = self._timers
         try:
             await workflow.wait_condition(arrived, timeout=timers.jeopardy_after,
@@ -242,20 +283,12 @@ class ProvinceWork:
                 await workflow.wait_condition(arrived, timeout=timers.fail_after - timers.jeopardy_after,
                                               timeout_summary=f"report deadline: {province} {name}")
             except asyncio.TimeoutError:
-                raise ApplicationError(
-                    f"{what}: no completion report within {duration_text(timers.fail_after)}",
-                    type=REPORT_DEADLINE_PASSED, non_retryable=True,
-                ) from None
+                raise self._deadline_passed(what) from None
             await self._tracker.jeopardy(what, overdue=False)
-        report = self._reports[idempotency_key]
-        workflow.metric_meter().create_histogram_float(metrics.REPORT_WAIT, "work order to its report", "s").record(
-            (workflow.now() - sent).total_seconds(), {"province": province, "system": report.system})
-        if report.outcome == "rejected":
-            raise ApplicationError(
-                f"province {report.province} {report.system} rejected: {report.code} {report.text}",
-                type=PROVINCE_REJECTED, non_retryable=True,
-            )
-        return report
+
+    def _deadline_passed(self, what: str) -> ApplicationError:
+        return ApplicationError(f"{what}: no completion report within {duration_text(self._timers.fail_after)}",
+                                type=REPORT_DEADLINE_PASSED, non_retryable=True)
 
 
 class _StepFailure(Exception):

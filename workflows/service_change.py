@@ -10,7 +10,7 @@ leave cancel the package, settlement learns the new payer. A failure undoes what
 
 from temporalio import workflow
 
-from workflows.common import BEIJING, fan_out
+from workflows.common import BEIJING
 from workflows.order_workflow import Rejected, ServiceOrderWorkflow
 
 with workflow.unsafe.imports_passed_through():
@@ -68,16 +68,18 @@ class ServiceChange(ServiceOrderWorkflow):
                     **self._step(province).model_dump(), tariff=service.tariff, version=service.tariff_version),
                 "cancel the group tariff package", CrmActivities.cancel_group_tariff, self._step)
         if joining or leaving or payer != service.paying_province:
-            await fan_out(sorted({*service.provinces, *provinces}), lambda province: self._provinces.run(
-                "service change info", province, CrmActivities.service_change_sync, self._step(province)))
+            await self._provinces.in_every_province(
+                "service change info", sorted({*service.provinces, *provinces}), lambda province: self._provinces.run(
+                    "service change info", province, CrmActivities.service_change_sync, self._step(province)))
         if payer != service.paying_province and rental_id and rental_id == service.rental_id:
             await self._tell_settlement(service, payer, rental_id)  # a changed line's rental told it already
         # What ends comes last, so that nothing after it can fail and need it back: the
         # replaced line's rental, and the leaving provinces' packages.
         if rental_id != service.rental_id and service.rental_id:
             await self._stop_old_rental(service)
-        await fan_out(leaving, lambda province: self._provinces.run(
-            "cancel group tariff package", province, CrmActivities.cancel_group_tariff, self._step(province)))
+        await self._provinces.in_every_province(
+            "cancel group tariff package", leaving, lambda province: self._provinces.run(
+                "cancel group tariff package", province, CrmActivities.cancel_group_tariff, self._step(province)))
         await self._record_service(
             ServiceUpdate(service_id=order.service_id, line=change.line, provinces=provinces, paying_province=payer,
                           rental_id=rental_id, rental_start=rental_start), "record the changed service")

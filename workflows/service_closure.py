@@ -9,7 +9,7 @@ is told (off-site payment) → the service `closed`. A failure puts back what wa
 
 from temporalio import workflow
 
-from workflows.common import STORE_TIMEOUT
+from workflows.common import in_store
 from workflows.order_workflow import Rejected, ServiceOrderWorkflow
 
 with workflow.unsafe.imports_passed_through():
@@ -47,9 +47,7 @@ class ServiceClosure(ServiceOrderWorkflow):
     async def _close(self) -> ServiceOrderResult:
         order, tracker = self._order, self._tracker
         service = await self._accept_on_active_service()
-        members = await workflow.execute_activity_method(
-            OrderStoreActivities.member_count, order.service_id, start_to_close_timeout=STORE_TIMEOUT,
-            summary="count the members")
+        members = await in_store(OrderStoreActivities.member_count, order.service_id, "count the members")
         if members:
             raise Rejected(f"service {order.service_id} still has {counted(members, 'member')}: a VPDN can be closed only "
                            f"after every member has left it (vpdn service members {order.service_id})")

@@ -13,7 +13,7 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
-from workflows.common import BEIJING, STORE_TIMEOUT, failure_text
+from workflows.common import BEIJING, failure_text, in_store
 from workflows.order_workflow import OrderWorkflow, Rejected
 
 with workflow.unsafe.imports_passed_through():
@@ -70,12 +70,9 @@ class ServiceOpening(OrderWorkflow[ServiceOpeningResult]):
                              sub_state="awaiting the access province's completion")
         await self._access_work_order()
         rental_start = await self._start_rental()
-        await workflow.execute_activity_method(
-            OrderStoreActivities.update_service,
-            ServiceUpdate(service_id=order.service_id, state="active", rental_id=self._rental_id,
-                          rental_start=rental_start),
-            start_to_close_timeout=STORE_TIMEOUT, summary="service active",
-        )
+        await in_store(OrderStoreActivities.update_service, ServiceUpdate(
+            service_id=order.service_id, state="active", rental_id=self._rental_id, rental_start=rental_start),
+            "service active")
         await self._keep_acceptance_table(TableRequest(
             order_no=order.order_no, service_id=order.service_id, order_state=OrderState.completed,
             province_reports=self._provinces.reported))
@@ -89,21 +86,15 @@ class ServiceOpening(OrderWorkflow[ServiceOpeningResult]):
 
     async def _register_service(self) -> None:
         order = self._order
-        self._saga.add("discard the service record", lambda attempt: workflow.execute_activity_method(
-            OrderStoreActivities.discard_service_if_present, order.service_id,
-            start_to_close_timeout=STORE_TIMEOUT, summary="discard the service record",
-        ))
+        self._saga.add("discard the service record", lambda attempt: in_store(
+            OrderStoreActivities.discard_service_if_present, order.service_id, "discard the service record"))
         try:
-            await workflow.execute_activity_method(
-                OrderStoreActivities.register_service,
-                ServiceRegistration(
-                    order_no=order.order_no, service_id=order.service_id, customer_code=order.customer_code,
-                    apn=order.apn, access_province=order.access_province,
-                    paying_province=order.paying_province, provinces=order.provinces, tariff=order.tariff,
-                    line=order.line, rental_rule=order.rental_rule, contract=order.contract,
-                ),
-                start_to_close_timeout=STORE_TIMEOUT, summary="record the service",
-            )
+            await in_store(OrderStoreActivities.register_service, ServiceRegistration(
+                order_no=order.order_no, service_id=order.service_id, customer_code=order.customer_code,
+                apn=order.apn, access_province=order.access_province,
+                paying_province=order.paying_province, provinces=order.provinces, tariff=order.tariff,
+                line=order.line, rental_rule=order.rental_rule, contract=order.contract,
+            ), "record the service")
         except ActivityError as error:
             raise Rejected(failure_text(error)) from None
 

@@ -11,7 +11,7 @@ from temporalio import workflow
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ChildWorkflowError, WorkflowAlreadyStartedError
 
-from workflows.common import STORE_TIMEOUT, failure_text
+from workflows.common import AUDIT_EVENT_IN_ITS_STEP, failure_text, in_store
 from workflows.member_exit import MemberExit
 from workflows.member_join import MemberJoin
 from workflows.member_plan_change import MemberPlanChange
@@ -97,19 +97,19 @@ class ServiceOrders:
         ahead = state.queue[-1].order.order_no if state.queue else None
         self._recording += 1
         try:
-            await workflow.execute_activity_method(
-                OrderStoreActivities.record_order,
-                NewOrder(order_no=order.order_no, order_type=order_type,
-                         workflow_id=workflow_id_for(order_type, order.order_no), customer_code=order.customer_code,
-                         requested_by=order.requested_by, service_id=state.service_id,
-                         provinces=order.provinces),
-                start_to_close_timeout=STORE_TIMEOUT, summary=f"queue order {order.order_no}")
-            if ahead:
-                await workflow.execute_activity_method(
-                    OrderStoreActivities.record_order_event,
-                    OrderEventIn(order_no=order.order_no, actor="gpms", event=f"queued behind order {ahead}",
-                                 state=OrderState.acknowledged, sub_state=f"waiting behind {ahead}"),
-                    start_to_close_timeout=STORE_TIMEOUT, summary=f"order {order.order_no} waits behind {ahead}")
+            new_order = NewOrder(
+                order_no=order.order_no, order_type=order_type,
+                workflow_id=workflow_id_for(order_type, order.order_no), customer_code=order.customer_code,
+                requested_by=order.requested_by, service_id=state.service_id, provinces=order.provinces)
+            queued = OrderEventIn(order_no=order.order_no, actor="gpms", event=f"queued behind order {ahead}",
+                                  state=OrderState.acknowledged, sub_state=f"waiting behind {ahead}") if ahead else None
+            if queued and not workflow.patched(AUDIT_EVENT_IN_ITS_STEP):
+                await in_store(OrderStoreActivities.record_order, new_order, f"queue order {order.order_no}")
+                await in_store(OrderStoreActivities.record_order_event, queued,
+                               f"order {order.order_no} waits behind {ahead}")
+            else:  # the order and its place in the queue in one step
+                await in_store(OrderStoreActivities.record_order, new_order.model_copy(update={"event": queued}),
+                               f"queue order {order.order_no}")
             state.queue.append(submission)
         finally:
             self._recording -= 1

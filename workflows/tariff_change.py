@@ -8,7 +8,7 @@ back (their undo is registered before each is asked).
 
 from temporalio import workflow
 
-from workflows.common import STORE_TIMEOUT
+from workflows.common import in_store
 from workflows.order_workflow import Rejected, ServiceOrderWorkflow
 
 with workflow.unsafe.imports_passed_through():
@@ -58,8 +58,7 @@ class TariffChange(ServiceOrderWorkflow):
                 **self._step(province, attempt).model_dump(), tariff=service.tariff,
                 version=service.tariff_version, purpose="restore"),
         )
-        await workflow.execute_activity_method(
-            OrderStoreActivities.record_tariff_version,
-            TariffVersion(service_id=order.service_id, version=version, tariff=tariff),
-            start_to_close_timeout=STORE_TIMEOUT, summary=f"record tariff version {version}")
+        await in_store(OrderStoreActivities.record_tariff_version,
+                       TariffVersion(service_id=order.service_id, version=version, tariff=tariff),
+                       f"record tariff version {version}")
         return await self._complete(f"tariff version {version} configured in {', '.join(service.provinces)}")

@@ -21,7 +21,7 @@ from models.orders import OrderState, OrderType, workflow_id_for
 from models.service import ServiceOpeningOrder
 from settings import temporal_test_server_path
 from tests.conftest import PAYLOAD_KEYS
-from tests.helpers import acquired_customer, inject, opening_order, wait_for_status
+from tests.helpers import acquired_customer, inject, opening_order, timer_summaries, wait_for_status
 from tests.workflows.test_service_opening import assert_nothing_left
 from workflows.service_opening import ServiceOpening
 
@@ -78,6 +78,38 @@ async def test_late_report_flags_jeopardy_then_the_order_completes(time_env, cli
     events = [e.event for e in store.orders.get_order("OPEN-LATE").events]
     assert "in jeopardy: configure group tariff package in GD is overdue" in events
     assert "late report received: configure group tariff package in GD" in events
+
+
+async def test_the_stage_timer_flags_only_the_province_still_missing_its_report(
+    time_env, client, settings, simulator, worker, store
+):
+    for province in ("GD", "BJ"):
+        await inject(simulator, province=province, system="crm", operation="configure_group_tariff", kind="no_report")
+    handle = await start(client, settings, opening_order("OPEN-STAGE", timers=TIMERS))
+    await wait_for_status(handle, lambda s: {step.province for step in s.steps if step.state == "awaiting report"}
+                          == {"GD", "BJ"})
+
+    await time_env.sleep(timedelta(hours=2))  # BJ reports within the SLA, GD does not
+    await handle.signal(ServiceOpening.report, CompletionReport(
+        report_id=str(uuid.uuid4()), province="BJ", system="crm", operation="configure_group_tariff",
+        idempotency_key="OPEN-STAGE:configure_group_tariff:BJ", outcome="completed"))
+    await wait_for_status(handle, awaiting_gd_report)
+    await time_env.sleep(timedelta(hours=3))
+    status = await wait_for_status(handle, lambda s: bool(s.jeopardy))
+    assert status.jeopardy == ["configure group tariff package in GD"]
+
+    await handle.signal(ServiceOpening.report, CompletionReport(
+        report_id=str(uuid.uuid4()), province="GD", system="crm", operation="configure_group_tariff",
+        idempotency_key="OPEN-STAGE:configure_group_tariff:GD", outcome="completed"))
+    assert (await handle.result()).state == OrderState.completed
+    events = [e.event for e in store.orders.get_order("OPEN-STAGE").events]
+    assert [e for e in events if "jeopardy" in e or "late report" in e] == [
+        "in jeopardy: configure group tariff package in GD is overdue",
+        "late report received: configure group tariff package in GD"]
+    # One SLA timer and one deadline timer for the three provinces' reports.
+    stage_timers = [t for t in await timer_summaries(client, handle) if "configure group tariff package" in t]
+    assert stage_timers == ["jeopardy: configure group tariff package reports",
+                            "report deadline: configure group tariff package"]
 
 
 async def test_passed_deadline_holds_the_order_then_the_fallout_deadline_compensates_it(
