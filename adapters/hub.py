@@ -5,6 +5,7 @@ policy retries it) and `HubRejected` (a business rejection with the province's c
 text — retrying will not help).
 """
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -25,10 +26,17 @@ class HubRejected(Exception):
 
 
 class HubClient:
+    """`http`: an HTTP client of the hub to use instead of one of its own (the caller closes it)."""
+
     def __init__(
-        self, base_url: str, *, timeout_s: float = 10.0, transport: httpx.AsyncBaseTransport | None = None
+        self, base_url: str = "", *, timeout_s: float = 10.0, transport: httpx.AsyncBaseTransport | None = None,
+        http: httpx.AsyncClient | None = None,
     ) -> None:
-        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout_s, transport=transport)
+        self._http = http or httpx.AsyncClient(base_url=base_url, timeout=timeout_s, transport=transport)
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        return self._http
 
     async def call(
         self,
@@ -55,6 +63,22 @@ class HubClient:
             )
         response.raise_for_status()
         return HubAnswer.model_validate(response.json())
+
+    async def holdings(self, province: str, system: str, page_size: int = 500) -> AsyncIterator[list[dict]]:
+        """What a province's system holds (`{"kind", "key", "data"}` each), a page at a time."""
+        after: int | None = 0
+        while after is not None:
+            try:
+                response = await self._http.get(f"/v1/provinces/{province}/{system}/holdings",
+                                                params={"after": after, "limit": page_size})
+            except httpx.HTTPError as error:
+                raise HubUnavailable(f"hub unreachable for {province} {system}: {error!r}") from error
+            if response.status_code >= 500 or response.status_code == 429:
+                raise HubUnavailable(f"province {province} {system} unavailable: HTTP {response.status_code}")
+            response.raise_for_status()
+            page = response.json()
+            yield page["holdings"]
+            after = page["next"]
 
     async def aclose(self) -> None:
         await self._http.aclose()
