@@ -66,6 +66,7 @@ from acceptance_sheet import FORMATS, write_table
 from api_client import ApiError
 from cli_admin import admin_app
 from cli_events import events_app
+from cli_reconcile import nightly_app
 from intake import Accepted, Intake, Refusal, RefusalKind, new_order_no, validation_text
 from models.acceptance import AcceptanceTable
 from reads import Reads, province_filter
@@ -166,6 +167,7 @@ app.add_typer(fallout_app, name="fallout")
 app.add_typer(sim_app, name="sim")
 app.add_typer(admin_app, name="admin")
 app.add_typer(events_app, name="events")
+app.add_typer(nightly_app, name="nightly")
 app.add_typer(db_app, name="db")
 
 console = Console()

@@ -16,7 +16,7 @@ Temporal knows that the order store never recorded is a difference as well.
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -52,7 +52,6 @@ class Difference:
     code: str = ""
     gpms_holds: str = ""
     province_holds: str = ""
-    province_data: dict = field(default_factory=dict, compare=False, hash=False)
 
     def __str__(self) -> str:
         return f"{self.service_id}: {self.province} {self.system} {self.kind} {self.key}: {self.problem}"
@@ -122,8 +121,7 @@ class Reconciler:
         known = known | {None}
         return [Difference(resource["data"]["service_id"], province, system, resource["kind"], resource["key"],
                            "unexpected: the service is unknown to GPMS", "unknown service",
-                           "nothing: the service is unknown", f"{resource['kind']} {resource['key']}",
-                           resource["data"])
+                           "nothing: the service is unknown", f"{resource['kind']} {resource['key']}")
                 for (province, system), held in self._holdings.items() for resource in held
                 if resource["kind"] in HELD_KINDS and resource["data"].get("service_id") not in known]
 
@@ -173,6 +171,12 @@ class Reconciler:
                                     f"never recorded (its workflow is {status})", "never recorded"))
         return found
 
+    def held(self, difference: Difference) -> dict:
+        """What the province holds of a difference's resource, as it holds it (after `differences`)."""
+        if (difference.province, difference.system) not in self._holdings:
+            return {}
+        return self._held(difference.province, difference.system, difference.kind).get(difference.key, {})
+
     def _held(self, province: str, system: str, kind: str) -> dict[str, dict]:
         return {r["key"]: r["data"] for r in self._holdings[province, system] if r["kind"] == kind}
 
@@ -185,7 +189,7 @@ class Reconciler:
 
             def differs(problem: str, code: str, gpms: str, province_has: str) -> None:
                 found.append(Difference(service.service_id, province, system, kind, key, problem, code, gpms,
-                                        province_has, held.get(key, {})))
+                                        province_has))
 
             if expected and key not in held:
                 differs("missing", "missing", what, "nothing")
@@ -222,12 +226,12 @@ class Reconciler:
                 found.append(Difference(sid, home, "billing", "member_billing", msisdn,
                                         f"plan {billed} (GPMS has {recorded})", "plan",
                                         f"member_billing {msisdn} on plan {recorded}",
-                                        f"member_billing {msisdn} on plan {billed}", held))
+                                        f"member_billing {msisdn} on plan {billed}"))
         member_sites = [(p, "hlr", "vpdn_subscription") for p in PROVINCE_CODES]
         member_sites += [(p, "billing", "member_billing") for p in PROVINCE_CODES] + [(access, "aaa", "aaa_account")]
         for province, system, kind in member_sites:
             for msisdn, data in self._held(province, system, kind).items():
                 if data.get("service_id") == sid and msisdn not in members:
                     found.append(Difference(sid, province, system, kind, msisdn, "unexpected", "unexpected",
-                                            "nothing", f"{kind} {msisdn}", data))
+                                            "nothing", f"{kind} {msisdn}"))
         return found

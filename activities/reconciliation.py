@@ -3,9 +3,11 @@ difference on the fallout worklist; and a repair order's member, staged from its
 
 import asyncio
 
+import httpx
 from temporalio import activity
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
-from activities import rejections_are_final
+from activities import HUB_UNAVAILABLE
 from adapters.hub import HubClient
 from models.fallout import RECONCILE_KIND, Fallout
 from models.reconciliation import ACCEPTABLE, NightlyResult, NightlyRun, RepairStart, allowed_decisions, difference_id
@@ -39,11 +41,14 @@ class ReconciliationActivities:
         (no member number in the workflow's history)."""
         reconciler = Reconciler(self._store, self._hub.http, simulator_checks=False, page_size=run.page_size,
                                 on_page=activity.heartbeat)
-        with rejections_are_final():
+        try:
             differences = await reconciler.differences()
+        except httpx.HTTPError as error:
+            raise ApplicationError(f"cannot read the provinces' holdings: {error!r}", type=HUB_UNAVAILABLE,
+                                   category=ApplicationErrorCategory.BENIGN) from None
         new = 0
         for d in differences:
-            kept = d.province_data if (d.system, d.kind, d.code) in ACCEPTABLE else {}
+            kept = reconciler.held(d) if (d.system, d.kind, d.code) in ACCEPTABLE else {}
             new += await asyncio.to_thread(self._store.fallouts.record_difference, worklist_entry(d), kept)
         return NightlyResult(differences=len(differences), new_on_worklist=new, pages_read=reconciler.pages_read)
 

@@ -1,8 +1,9 @@
-"""The HQ hub's HTTP client: one call = one work order or query to one province's system.
+"""The HQ hub's HTTP client: one call = one work order or query to one province's system;
+and a province's system's holdings, read a page at a time (for reconciliation).
 
-Errors are of two kinds only: `HubUnavailable` (network, timeout, 5xx — the activity's retry
-policy retries it) and `HubRejected` (a business rejection with the province's code and
-text — retrying will not help).
+A call's errors are of two kinds only: `HubUnavailable` (network, timeout, 5xx — the
+activity's retry policy retries it) and `HubRejected` (a business rejection with the
+province's code and text — retrying will not help).
 """
 
 from collections.abc import AsyncIterator
@@ -65,16 +66,12 @@ class HubClient:
         return HubAnswer.model_validate(response.json())
 
     async def holdings(self, province: str, system: str, page_size: int = 500) -> AsyncIterator[list[dict]]:
-        """What a province's system holds (`{"kind", "key", "data"}` each), a page at a time."""
+        """What a province's system holds (`{"kind", "key", "data"}` each), a page at a time.
+        A read only: the hub not answering properly raises httpx.HTTPError (read again)."""
         after: int | None = 0
         while after is not None:
-            try:
-                response = await self._http.get(f"/v1/provinces/{province}/{system}/holdings",
-                                                params={"after": after, "limit": page_size})
-            except httpx.HTTPError as error:
-                raise HubUnavailable(f"hub unreachable for {province} {system}: {error!r}") from error
-            if response.status_code >= 500 or response.status_code == 429:
-                raise HubUnavailable(f"province {province} {system} unavailable: HTTP {response.status_code}")
+            response = await self._http.get(f"/v1/provinces/{province}/{system}/holdings",
+                                            params={"after": after, "limit": page_size})
             response.raise_for_status()
             page = response.json()
             yield page["holdings"]

@@ -2,15 +2,20 @@
 and a person's repair, acceptance or refused ignore — against the dev server, a worker and
 the in-process provinces' simulator."""
 
+import asyncio
+import json
 import uuid
 
-import pytest
+import httpx
 from temporalio.client import ScheduleOverlapPolicy
+from typer.testing import CliRunner
 
+from api.app import create_app
+from api.tokens import StoreTokens
+from cli import app
 from intake import Intake
 from models.orders import OrderState, OrderType
 from models.reconciliation import NightlyResult, NightlyRun, reconciliation_ids
-from refusal import Refusal
 from setup_step import run_setup
 from tests.helpers import holdings, order_result
 from tests.workflows.test_member_join import GD, SERVICE, member_order, service  # noqa: F401
@@ -125,27 +130,58 @@ async def test_accepting_a_billed_plan_makes_it_the_plan_gpms_records(client, se
     assert [f.state for f in differences(store, f"member_billing {GD[0]}")] == ["resolved"]
 
 
-async def test_a_decision_the_difference_does_not_allow_and_an_ignore_without_reason_are_refused(
+async def test_through_the_api_an_operator_decides_and_what_a_difference_does_not_allow_is_refused(
         client, settings, simulator, worker, store):
     await behind_gpms_back(simulator, "ZJ", "hlr", "subscribe_vpdn_batch", "manual-1", apn="x",
                            members=[{"msisdn": STRANGER}])
     await night(client, settings)
-    [difference] = differences(store, f"vpdn_subscription {STRANGER}")
-    decide = intake(settings, store, client).resolve_fallout
+    api = create_app(intake(settings, store, client), store, StoreTokens(store))
+    callers = {name: httpx.AsyncClient(transport=httpx.ASGITransport(app=api), base_url="http://api", headers={
+        "Authorization": f"Bearer {store.tokens.create(name, [role], None)}"})
+        for name, role in (("carol", "operator"), ("alice", "account_manager"))}
+    listed = (await callers["alice"].get("/fallouts", params={"system": "hlr"})).json()
+    [difference] = [f for f in listed if f["resource"] == f"vpdn_subscription {STRANGER}"]
+    path = f"/fallouts/{difference['fallout_id']}/resolution"
 
-    with pytest.raises(Refusal) as accept:
-        await decide(difference.fallout_id, "accept", "carol", "they know best")
-    with pytest.raises(Refusal) as ignore:
-        await decide(difference.fallout_id, "ignore", "carol", "  ")
-    with pytest.raises(Refusal) as retry:
-        await decide(difference.fallout_id, "retry", "carol")
-    _, answer = await decide(difference.fallout_id, "ignore", "carol", "a test line")
+    not_operator = await callers["alice"].post(path, json={"action": "ignore", "reason": "r"})
+    accept = await callers["carol"].post(path, json={"action": "accept", "reason": "they know best"})
+    no_reason = await callers["carol"].post(path, json={"action": "ignore", "reason": "  "})
+    ignored = await callers["carol"].post(path, json={"action": "ignore", "reason": "a test line"})
     await night(client, settings)
 
-    assert accept.value.text == (f"accept is not allowed for difference {difference.fallout_id} (vpdn_subscription "
-                                 f"{STRANGER} in ZJ hlr, unexpected): allowed are repair, ignore")
-    assert ignore.value.text == f"ignoring difference {difference.fallout_id} needs a reason: say why with --reason"
-    assert retry.value.text.startswith(f"retry is not allowed for difference {difference.fallout_id}")
-    assert answer == f"difference {difference.fallout_id} ignored: a test line"
-    assert [(f.state, f.decision) for f in differences(store, f"vpdn_subscription {STRANGER}")] == [
-        ("resolved", "ignore")]  # found again, it stays ignored
+    assert (difference["kind"], difference["gpms_holds"], difference["province_holds"]) == (
+        "reconcile", "nothing", f"vpdn_subscription {STRANGER}")
+    assert not_operator.status_code == 403
+    assert (accept.status_code, accept.json()["detail"]) == (409, (
+        f"accept is not allowed for difference {difference['fallout_id']} (vpdn_subscription {STRANGER} in ZJ hlr, "
+        "unexpected): allowed are repair, ignore"))
+    assert (no_reason.status_code, no_reason.json()["detail"]) == (
+        422, f"ignoring difference {difference['fallout_id']} needs a reason: say why with --reason")
+    assert ignored.json()["answer"] == f"difference {difference['fallout_id']} ignored: a test line"
+    assert [(f.state, f.decision, f.decided_by) for f in differences(store, f"vpdn_subscription {STRANGER}")] == [
+        ("resolved", "ignore", "carol")]  # found again, it stays ignored
+    for caller in callers.values():
+        await caller.aclose()
+
+
+async def test_vpdn_nightly_runs_the_schedules_reconciliation_now_and_shows_how_it_went(
+        client, settings, simulator, worker, store):
+    await behind_gpms_back(simulator, "ZJ", "hlr", "subscribe_vpdn_batch", "manual-1", apn="x",
+                           members=[{"msisdn": STRANGER}])
+    await run_setup(settings, client)
+    env = {"TEMPORAL_ADDRESS": client.service_client.config.target_host, "VPDN_TASK_QUEUE": settings.task_queue,
+           "VPDN_DATA_DIR": str(settings.data_dir), "VPDN_PAYLOAD_KEYS_FILE": str(settings.payload_keys_file)}
+    try:
+        ran = await asyncio.to_thread(CliRunner().invoke, app, ["nightly", "run"], env=env)
+        shown = await asyncio.to_thread(CliRunner().invoke, app, ["nightly", "show", "--json"], env=env)
+    finally:
+        await client.get_schedule_handle(reconciliation_ids(settings.task_queue)[0]).delete()
+
+    found = len(store.fallouts.list_fallouts(kind="reconcile"))
+    assert ran.exit_code == 0, ran.output
+    assert ran.output.strip().endswith(f": {found} differences, {found} new on the worklist")
+    assert shown.exit_code == 0, shown.output
+    report = json.loads(shown.output)
+    assert (report["overlap"], report["time_zone"], len(report["next_runs"])) == ("skip", "Asia/Shanghai", 10)
+    assert [run["outcome"] for run in report["recent_runs"]] == [
+        f"{found} differences, {found} new on the worklist"]
