@@ -5,7 +5,7 @@ acquire a customer → open a 5-province VPDN with a line, under its contract �
 join (one province refuses three of them) → 40 of them move to another member plan (one
 province's billing refuses two) → tariff change → a line-center fault goes to fallout and is
 resolved → the members exit → the service closes → the acceptance basic information tables
-of the join and the plan change are written.
+of the join and the plan change are written → a local listener shows an order event it received.
 """
 
 import asyncio
@@ -20,6 +20,7 @@ from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from models.customer import AcquireCustomerInput
 from models.fallout import FalloutDecision
 from acceptance_sheet import write_table
+from demo_listener import DemoListener
 from models.members import MemberLine, MemberOrder
 from models.plans import MemberPlan, MemberPlanChangeOrder
 from models.orders import TERMINAL_STATES, OrderState, OrderType, service_orders_workflow_id, workflow_id_for
@@ -76,6 +77,7 @@ class Demo:
     async def run(self) -> None:
         client = await connect_temporal(self.settings)
         queue = self.settings.task_queue
+        listener = await DemoListener.subscribe(self.store, client, queue, CUSTOMER)
         self.say(f"the provinces know group customer {CUSTOMER} (group in GD, branches in 4 provinces) "
                  f"and {len(MEMBERS)} subscribers")
         await self.admin("/admin/seed", {
@@ -168,6 +170,9 @@ class Demo:
             write_table(table, path)
             self.console.print(f"   order {order_no}: {len(table.members)} members, {len(table.provinces)} provinces "
                                f"→ {path}  (vpdn order report {order_no} --out table.xlsx)", highlight=False)
+        self.say(f"9. order events to other systems: a local listener ({listener.url}) subscribed to this "
+                 "customer's new orders")
+        await listener.show(self.console)
         await self.hub.aclose()
         self.console.print("[green]demo finished[/green]: every order above is in the Temporal UI "
                            f"(filter: VpdnCustomerCode = \"{CUSTOMER}\") and in `vpdn order list --customer {CUSTOMER}`")
