@@ -100,16 +100,20 @@ class Reconciler:
                 self.pages_read += 1
                 if self._on_page is not None:
                     self._on_page(f"{province} {system}: {len(held)} read")
-        found: list[Difference] = []
-        services = self._store.services.list_services()
-        for service in services:
-            found += self._service(service, service.state in OPEN_STATES)
-        found += self._unknown_services({service.service_id for service in services})
+        found = await asyncio.to_thread(self._compare)  # the order store's reads block
         if self._simulator_checks:
             found += await self._repeated_writes() + await self._passwords()
         if self._temporal is not None:
             found += await self._never_recorded()
         return found
+
+    def _compare(self) -> list[Difference]:
+        """Every service's holdings against GPMS's records, and holdings of services it does not know."""
+        found: list[Difference] = []
+        services = self._store.services.list_services()
+        for service in services:
+            found += self._service(service, service.state in OPEN_STATES)
+        return found + self._unknown_services({service.service_id for service in services})
 
     async def _get(self, path: str, **params) -> list[dict]:
         response = await self._hub.get(path, params=params)

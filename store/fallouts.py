@@ -6,7 +6,8 @@ from sqlmodel import Session, select
 
 from models.fallout import Fallout, FalloutDecision, FalloutView
 from models.members import ItemState
-from store.tables import FalloutRecord, OrderItem
+from models.orders import TERMINAL_STATES
+from store.tables import FalloutRecord, Order, OrderItem
 
 # A difference decided so is not put on the worklist again when found again: the person said so.
 STAYS_DECIDED = ("ignore",)
@@ -25,13 +26,16 @@ class FalloutRecords:
 
     def record_difference(self, difference: Fallout, province_data: dict) -> bool:
         """Put a reconciliation difference on the worklist, keyed by its id (province, system,
-        resource): found again while open, or after it was ignored, it changes nothing; found
-        again after a repair or an acceptance, it opens again. True when it is (again) open now."""
+        resource): found again while open, after it was ignored or while its repair order runs,
+        it changes nothing; found again after a repair or an acceptance, it opens again. True
+        when it is (again) open now."""
         with Session(self.engine) as session:
             record = session.get(FalloutRecord, difference.fallout_id, with_for_update=True)
+            repair = session.get(Order, record.order_no) if record is not None and record.order_no else None
             if record is None:
                 session.add(FalloutRecord(**self._row(difference), province_data=province_data))
-            elif record.state == "open" or record.decision in STAYS_DECIDED:
+            elif (record.state == "open" or record.decision in STAYS_DECIDED
+                  or (repair is not None and repair.state not in TERMINAL_STATES)):
                 return False
             else:
                 for field, value in self._row(difference).items():

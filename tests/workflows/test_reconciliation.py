@@ -17,7 +17,7 @@ from intake import Intake
 from models.orders import OrderState, OrderType
 from models.reconciliation import NightlyResult, NightlyRun, reconciliation_ids
 from setup_step import run_setup
-from tests.helpers import holdings, order_result
+from tests.helpers import holdings, inject, order_result, reset_faults
 from tests.workflows.test_member_join import GD, SERVICE, member_order, service  # noqa: F401
 from workflows.reconciliation import Reconciliation
 
@@ -91,10 +91,16 @@ async def test_a_repair_is_an_order_that_makes_the_province_hold_what_gpms_holds
     await night(client, settings)
     [difference] = differences(store, f"vpdn_subscription {STRANGER}")
 
+    await inject(simulator, province="ZJ", system="hlr", operation="unsubscribe_vpdn_batch", kind="transient")
+
     order_no, answer = await intake(settings, store, client).resolve_fallout(difference.fallout_id, "repair", "carol")
+    await night(client, settings)  # the repair cannot end while ZJ's HLR is down
+    while_repairing = store.fallouts.get_fallout(difference.fallout_id)
+    await reset_faults(simulator)
     result = await order_result(client, OrderType.repair, order_no)
 
     assert answer == f"repair order {order_no} queued on service {SERVICE}"
+    assert (while_repairing.state, while_repairing.occurrence) == ("resolved", 1)  # found again: not reopened
     assert result.state == OrderState.completed
     assert await holdings(simulator, "ZJ", "hlr", "vpdn_subscription") == []
     calls = (await simulator.get("/admin/calls", params={"province": "ZJ", "operation": "unsubscribe_vpdn_batch"})).json()
