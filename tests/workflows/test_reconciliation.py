@@ -18,7 +18,7 @@ from models.orders import OrderState, OrderType
 from models.reconciliation import NightlyResult, NightlyRun, reconciliation_ids
 from setup_step import run_setup
 from tests.helpers import holdings, inject, order_result, reset_faults
-from tests.workflows.test_member_join import GD, SERVICE, member_order, service  # noqa: F401
+from tests.workflows.test_member_join import APN, GD, SERVICE, member_order, service  # noqa: F401
 from workflows.reconciliation import Reconciliation
 
 STRANGER = "18600000008"  # seeded in ZJ's CRM, never a member of the service
@@ -116,6 +116,22 @@ async def test_a_repair_is_an_order_that_makes_the_province_hold_what_gpms_holds
         "resolved", "repair", "carol", order_no)
     await night(client, settings)
     assert store.fallouts.get_fallout(difference.fallout_id).state == "resolved"  # not found again
+
+
+async def test_a_repair_subscribes_again_a_member_the_home_hlr_lost(client, settings, simulator, worker, store):
+    await (await member_order(client, settings, store, "REC-J", GD[:1])).result()
+    await behind_gpms_back(simulator, "GD", "hlr", "unsubscribe_vpdn_batch", "manual-3", members=[{"msisdn": GD[0]}])
+    await night(client, settings)
+    [difference] = differences(store, f"vpdn_subscription {GD[0]}")
+
+    order_no, _ = await intake(settings, store, client).resolve_fallout(difference.fallout_id, "repair", "carol")
+    result = await order_result(client, OrderType.repair, order_no)
+
+    assert (difference.code, difference.gpms_holds, difference.province_holds) == (
+        "missing", f"vpdn_subscription {GD[0]}", "nothing")
+    assert result.state == OrderState.completed
+    [held] = await holdings(simulator, "GD", "hlr", "vpdn_subscription")
+    assert (held["key"], held["data"]["service_id"], held["data"]["apn"]) == (GD[0], SERVICE, APN)
 
 
 async def test_accepting_a_billed_plan_makes_it_the_plan_gpms_records(client, settings, simulator, worker, store):
