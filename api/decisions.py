@@ -85,7 +85,8 @@ async def resolve_compensation(request: Request, order_no: str, body: Compensati
                          CompensationDecision(by=principal.name, action=body.action, reason=body.reason))
 
 
-@router.post("/fallouts/{fallout_id}/resolution", summary="Decide on a fallout: retry, skip, compensate; repair, accept, ignore")
+@router.post("/fallouts/{fallout_id}/resolution",
+             summary="Decide on a fallout: retry, skip, compensate; a difference: repair, accept, ignore")
 async def resolve_fallout(request: Request, fallout_id: str, body: FalloutChoice,
                           principal: Principal = Depends(require(Role.operator))) -> DecisionAnswer:
     order_no, answer = await _intake(request).resolve_fallout(fallout_id, body.action, principal.name, body.reason)
