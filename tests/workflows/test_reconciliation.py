@@ -3,18 +3,21 @@ and a person's repair, acceptance or refused ignore — against the dev server, 
 the in-process provinces' simulator."""
 
 import asyncio
+import contextlib
 import json
 import uuid
 
 import httpx
+import pytest_asyncio
 from temporalio.client import ScheduleOverlapPolicy
+from temporalio.service import RPCError
 from typer.testing import CliRunner
 
 from api.app import create_app
 from api.tokens import StoreTokens
 from cli import app
 from intake import Intake
-from models.orders import OrderState, OrderType
+from models.orders import OrderState, OrderType, service_orders_workflow_id
 from models.reconciliation import NightlyResult, NightlyRun, reconciliation_ids
 from setup_step import run_setup
 from tests.helpers import holdings, inject, order_result, reset_faults
@@ -29,6 +32,18 @@ async def night(client, settings, page_size: int = 500) -> NightlyResult:
     return await client.execute_workflow(
         Reconciliation.run, NightlyRun(page_size=page_size), id=f"test-reconciliation-{uuid.uuid4()}",
         task_queue=settings.task_queue)
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def own_service_queue(client):
+    """The service's order queue (a long-lived workflow) is this test's: the dev server is shared
+    by the session, and another test's queue waits for a worker on another task queue."""
+    async def end() -> None:
+        with contextlib.suppress(RPCError):
+            await client.get_workflow_handle(service_orders_workflow_id(SERVICE)).terminate("test over")
+    await end()
+    yield
+    await end()
 
 
 def differences(store, resource: str) -> list:
@@ -119,7 +134,7 @@ async def test_a_repair_is_an_order_that_makes_the_province_hold_what_gpms_holds
 
 
 async def test_a_repair_subscribes_again_a_member_the_home_hlr_lost(client, settings, simulator, worker, store):
-    await (await member_order(client, settings, store, "REC-J", GD[:1])).result()
+    await (await member_order(client, settings, store, "REC-J-LOST", GD[:1])).result()
     await behind_gpms_back(simulator, "GD", "hlr", "unsubscribe_vpdn_batch", "manual-3", members=[{"msisdn": GD[0]}])
     await night(client, settings)
     [difference] = differences(store, f"vpdn_subscription {GD[0]}")
@@ -135,7 +150,7 @@ async def test_a_repair_subscribes_again_a_member_the_home_hlr_lost(client, sett
 
 
 async def test_accepting_a_billed_plan_makes_it_the_plan_gpms_records(client, settings, simulator, worker, store):
-    await (await member_order(client, settings, store, "REC-J", GD[:1])).result()
+    await (await member_order(client, settings, store, "REC-J-PLAN", GD[:1])).result()
     gold = {"name": "gold", "tariff_version": 1, "parameters": {}}
     await behind_gpms_back(simulator, "GD", "billing", "set_member_plan_batch", "manual-2",
                            members=[{"msisdn": GD[0], "plan": gold, "plan_from": "2026-01-01"}])
