@@ -7,19 +7,19 @@ import asyncio
 import hmac
 import json
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import httpx
 import uvicorn
 from rich.console import Console
-from temporalio.client import Client
 
 from activities.events import SIGNATURE_HEADER, signature
-from api.events import start_delivery
-from models.events import EventType, NewSubscription
+from models.events import EventType
 from serving import Server
-from store import OrderStore
 
 EVENT_WAIT_S = 30
+Call = Callable[..., Awaitable[httpx.Response]]  # GPMS's API: (method, path, **sent)
 
 
 class Listener:
@@ -70,36 +70,35 @@ class Listener:
 
 
 class DemoListener:
-    """The listener subscribed (through the store and the delivery workflow, as the API does)
-    to a customer's orders being created; `show` prints the first event that arrived."""
+    """The listener subscribed through GPMS's API (as an operator, by `call(method, path,
+    **sent)`) to a customer's orders being created; `show` prints the first event that arrived."""
 
-    def __init__(self, store: OrderStore, listener: Listener, subscription_id: str) -> None:
-        self._store, self._listener, self._subscription_id = store, listener, subscription_id
+    def __init__(self, listener: Listener, call: Call, subscription_id: str) -> None:
+        self._listener, self._call, self._subscription_id = listener, call, subscription_id
 
     @property
     def url(self) -> str:
         return self._listener.url
 
     @classmethod
-    async def subscribe(cls, store: OrderStore, client: Client, task_queue: str, customer_code: str) -> "DemoListener":
+    async def subscribe(cls, call: Call, customer_code: str) -> "DemoListener":
         listener = Listener(secrets.token_urlsafe(24))
         url = await listener.start()
-        subscription, _ = await asyncio.to_thread(store.subscriptions.create, NewSubscription(
-            callback=url, event_types=[EventType.created], customer_code=customer_code, secret=listener.secret),
-            "demo")
-        await start_delivery(client, task_queue, subscription)
-        return cls(store, listener, subscription.id)
+        created = (await call("POST", "/events/subscriptions", json={
+            "callback": url, "event_types": [EventType.created], "customer_code": customer_code,
+            "secret": listener.secret})).json()
+        return cls(listener, call, created["id"])
 
     async def show(self, console: Console) -> None:
         """Print the first event the listener verified, then unsubscribe and stop it."""
         try:
             event = await asyncio.wait_for(self._listener.events.get(), EVENT_WAIT_S)
             order = event["event"]["productOrder"]
-            console.print(f"   {self._listener.url} received {event['eventType']} {event['eventId']} for order "
+            console.print(f"   {self.url} received {event['eventType']} {event['eventId']} for order "
                           f"{order.get('id')} ({order.get('state')}), signature verified", highlight=False)
         except TimeoutError:
-            console.print(f"   no event reached {self._listener.url} in {EVENT_WAIT_S} s "
-                          "(vpdn events deliveries --failed)", highlight=False)
+            console.print(f"   no event reached {self.url} in {EVENT_WAIT_S} s (vpdn events deliveries --failed)",
+                          highlight=False)
         finally:
-            await asyncio.to_thread(self._store.subscriptions.remove, self._subscription_id)
+            await self._call("DELETE", f"/events/subscriptions/{self._subscription_id}")
             await self._listener.stop()

@@ -5,7 +5,10 @@ import httpx
 from rich.console import Console
 
 from activities.events import SIGNATURE_HEADER, signature
+from api.app import create_app
+from api.tokens import StoreTokens
 from demo_listener import DemoListener, Listener
+from intake import Intake
 from models.orders import NewOrder, OrderType
 from tests.helpers import CUSTOMER
 
@@ -26,9 +29,16 @@ async def test_the_listener_keeps_a_signed_event_and_refuses_a_wrong_signature()
     assert listener.refused == 1
 
 
-async def test_subscribed_the_listener_shows_an_order_event_the_engine_delivered(client, settings, worker, store):
+async def test_subscribed_through_the_api_the_listener_shows_an_order_event_the_engine_delivered(
+        client, settings, worker, store):
+    async def connect():
+        return client
+
+    api = create_app(Intake(settings, store, connect), store, StoreTokens(store))
+    operator = httpx.AsyncClient(transport=httpx.ASGITransport(app=api), base_url="http://api", headers={
+        "Authorization": f"Bearer {store.tokens.create('carol', ['operator'], None)}"})
     shown = Console(record=True, width=300)
-    listener = await DemoListener.subscribe(store, client, settings.task_queue, CUSTOMER)
+    listener = await DemoListener.subscribe(operator.request, CUSTOMER)
     store.orders.record_order(NewOrder(order_no="DL-1", order_type=OrderType.customer_acquisition,
                                        workflow_id="vpdn-acquire-DL-1", customer_code=CUSTOMER, requested_by="demo"),
                               "k1")
@@ -39,3 +49,4 @@ async def test_subscribed_the_listener_shows_an_order_event_the_engine_delivered
     assert f"{listener.url} received ProductOrderCreateEvent" in text
     assert "for order DL-1 (acknowledged), signature verified" in text
     assert store.subscriptions.list_subscriptions() == []  # unsubscribed when shown
+    await operator.aclose()
