@@ -7,7 +7,8 @@ acquire a customer → open a 5-province VPDN with a line, under its contract, a
 bob → 200 members join (one province refuses three of them) → 40 of them move to another
 member plan (one province's billing refuses two) → tariff change → a line-center fault goes
 to fallout and is resolved → the members exit → the service closes → the acceptance basic
-information tables of the join and the plan change are written.
+information tables of the join and the plan change are written → a local listener shows an
+order event it received.
 """
 
 import asyncio
@@ -19,6 +20,7 @@ from typing import Any
 import httpx
 from rich.console import Console
 
+from demo_listener import DemoListener
 from models.orders import TERMINAL_STATES, OrderState, service_orders_workflow_id
 from models.provinces import PROVINCE_CODES
 from settings import Settings
@@ -100,6 +102,7 @@ class Demo:
         return (await self.read(f"/orders/{order_no}/status"))["members"]
 
     async def run(self) -> None:
+        listener = await DemoListener.subscribe(lambda *asked, **sent: self.call(OPERATOR, *asked, **sent), CUSTOMER)
         self.say(f"the provinces know group customer {CUSTOMER} (group in GD, branches in 4 provinces) "
                  f"and {len(MEMBERS)} subscribers")
         await self.admin("/admin/seed", {
@@ -197,6 +200,9 @@ class Demo:
             path.write_bytes(table.content)
             self.console.print(f"   order {order_no} → {path}  (vpdn order report {order_no} --out table.xlsx)",
                                highlight=False)
+        self.say(f"9. order events to other systems: a local listener ({listener.url}) subscribed to this "
+                 "customer's new orders")
+        await listener.show(self.console)
         self.console.print("[green]demo finished[/green]: every order above is in the Temporal UI "
                            f"(filter: VpdnCustomerCode = \"{CUSTOMER}\") and in `vpdn order list --customer {CUSTOMER}`")
 

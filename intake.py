@@ -18,7 +18,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from models.acceptance import AcceptanceTable
 from models.contract import ContractAmendment
-from models.fallout import FalloutDecision
+from models.fallout import RECONCILE_KIND, FalloutDecision
 from models.customer import AcquireCustomerInput, CustomerChange, customer_sync_workflow_id
 from models.hub import REPORT_SIGNAL, CompletionReport
 from models.member_changes import MemberNotification, standing_refusal
@@ -41,6 +41,7 @@ from models.service_orders import ServiceOrder, SubmissionAnswer
 from models.provinces import PROVINCE_CODES
 from models.views import Accepted
 from reads import Reads
+from reconcile_decisions import resolve_difference
 from refusal import Refusal, RefusalKind, Unavailable
 from settings import Settings
 from store import NotificationConflict, OrderStore, StagingConflict
@@ -365,6 +366,8 @@ class Intake:
                           + (f" ({fallout.reason})" if fallout.reason else ""), RefusalKind.conflict)
         decision = validated(FalloutDecision, {"fallout_id": fallout.fallout_id, "action": action, "by": by,
                                                "reason": reason})
+        if fallout.kind == RECONCILE_KIND:
+            return await resolve_difference(self._store, self._client, self.settings.task_queue, fallout, decision)
         return fallout.order_no, await self.decide(fallout.order_no, "resolve_fallout", decision)
 
     async def _recorded_order(self, order_no: str) -> OrderView:

@@ -5,9 +5,8 @@ package of the current version in every related province, the access CRM's work 
 the line order when there is a line, the running rental from its start date (and its
 settlement record), and for every member the HLR subscription and member billing (on the
 member's plan) in its home province and the AAA account in the access province — is
-compared with the provinces' holdings (through the hub's admin API, which
-the simulator offers). Holdings of a service GPMS does not count as open (closed), or does
-not know at all (discarded after a failed opening, or never recorded), are differences too.
+compared with the provinces' holdings, read through the hub a page at a time. Holdings of a
+service GPMS does not count as open (closed), or does not know at all (discarded after a failed opening, or never recorded), are differences too.
 
 Two checks only the simulator can answer, labelled so: an effect one step applied more than
 once (its write log) and an AAA password hash that does not match the password the member's
@@ -16,6 +15,7 @@ Temporal knows that the order store never recorded is a difference as well.
 """
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -23,6 +23,7 @@ import httpx
 from temporalio.client import Client
 
 from activities.aaa import password_sent
+from adapters.hub import HubClient
 from adapters.passwords import password_matches
 from models.orders import WORKFLOW_ID_PREFIX
 from models.plans import STANDARD, MemberPlan
@@ -46,6 +47,11 @@ class Difference:
     kind: str
     key: str
     problem: str  # "missing", "unexpected", "stale version 1 (GPMS has 2)"
+    # For the worklist: the problem's class (missing, unexpected, stale, starts, plan, unknown
+    # service, simulator), what GPMS holds and what the province holds, and the latter's data.
+    code: str = ""
+    gpms_holds: str = ""
+    province_holds: str = ""
 
     def __str__(self) -> str:
         return f"{self.service_id}: {self.province} {self.system} {self.kind} {self.key}: {self.problem}"
@@ -65,12 +71,18 @@ def plan_text(plan: MemberPlan | dict | None) -> str:
 
 class Reconciler:
     """`temporal` and its `task_queue`: where to find the orders' workflows (None: not checked);
-    `simulator_checks`: whether the hub is the simulator, which can answer its own checks."""
+    `simulator_checks`: whether the hub is the simulator, which can answer its own checks;
+    `page_size`: the holdings read from a province's system per request; `on_page(text)`:
+    called after each page (an activity's heartbeat)."""
 
     def __init__(self, store: OrderStore, hub: httpx.AsyncClient, temporal: Client | None = None,
-                 task_queue: str = "", simulator_checks: bool = True) -> None:
+                 task_queue: str = "", simulator_checks: bool = True, page_size: int = 500,
+                 on_page: Callable[[str], None] | None = None) -> None:
         self._store = store
         self._hub = hub
+        self._page_size = page_size
+        self._on_page = on_page
+        self.pages_read = 0
         self._temporal = temporal
         self._task_queue = task_queue
         self._simulator_checks = simulator_checks
@@ -80,21 +92,28 @@ class Reconciler:
     async def differences(self) -> list[Difference]:
         """Every difference between the order store and the provinces' holdings."""
         sites = [(p, s) for p in PROVINCE_CODES for s in ("crm", "hlr", "billing", "aaa", "line")]
+        hub = HubClient(http=self._hub)
         for province, system in sites + [(HQ, "settlement")]:
-            response = await self._hub.get(f"/admin/provinces/{province}/{system}/resources",
-                                           params={"limit": 1_000_000})
-            response.raise_for_status()
-            self._holdings[province, system] = response.json()
-        found: list[Difference] = []
-        services = self._store.services.list_services()
-        for service in services:
-            found += self._service(service, service.state in OPEN_STATES)
-        found += self._unknown_services({service.service_id for service in services})
+            held = self._holdings[province, system] = []
+            async for page in hub.holdings(province, system, self._page_size):
+                held += page
+                self.pages_read += 1
+                if self._on_page is not None:
+                    self._on_page(f"{province} {system}: {len(held)} read")
+        found = await asyncio.to_thread(self._compare)  # the order store's reads block
         if self._simulator_checks:
             found += await self._repeated_writes() + await self._passwords()
         if self._temporal is not None:
             found += await self._never_recorded()
         return found
+
+    def _compare(self) -> list[Difference]:
+        """Every service's holdings against GPMS's records, and holdings of services it does not know."""
+        found: list[Difference] = []
+        services = self._store.services.list_services()
+        for service in services:
+            found += self._service(service, service.state in OPEN_STATES)
+        return found + self._unknown_services({service.service_id for service in services})
 
     async def _get(self, path: str, **params) -> list[dict]:
         response = await self._hub.get(path, params=params)
@@ -105,14 +124,15 @@ class Reconciler:
         """Anything held for a service the order store does not know."""
         known = known | {None}
         return [Difference(resource["data"]["service_id"], province, system, resource["kind"], resource["key"],
-                           "unexpected: the service is unknown to GPMS")
+                           "unexpected: the service is unknown to GPMS", "unknown service",
+                           "nothing: the service is unknown", f"{resource['kind']} {resource['key']}")
                 for (province, system), held in self._holdings.items() for resource in held
                 if resource["kind"] in HELD_KINDS and resource["data"].get("service_id") not in known]
 
     async def _repeated_writes(self) -> list[Difference]:
         """Effects one step applied more than once: a resource written again, a second SMS."""
         return [Difference(f"order {r['step'].split(':')[0]}", r["province"], r["system"], r["kind"], r["key"],
-                           f"written {r['writes']} times by step {r['step']} {SIMULATOR_ONLY}")
+                           f"written {r['writes']} times by step {r['step']} {SIMULATOR_ONLY}", "simulator")
                 for r in await self._get("/admin/writes/repeated", limit=1_000_000)]
 
     async def _passwords(self) -> list[Difference]:
@@ -138,7 +158,7 @@ class Reconciler:
         problems = await asyncio.to_thread(lambda: [problem(account) for _, account in accounts])
         self.passwords_checked = len(accounts)
         return [Difference(account["data"].get("service_id", "?"), province, "aaa", "aaa_account", account["key"],
-                           text) for (province, account), text in zip(accounts, problems) if text]
+                           text, "simulator") for (province, account), text in zip(accounts, problems) if text]
 
     async def _never_recorded(self) -> list[Difference]:
         """Orders Temporal knows (started over a minute ago) that the order store never recorded."""
@@ -152,8 +172,14 @@ class Reconciler:
                 continue
             status = execution.status.name.lower() if execution.status else "unknown"
             found.append(Difference(f"order {order_no}", "GPMS", "order store", "order", execution.id,
-                                    f"never recorded (its workflow is {status})"))
+                                    f"never recorded (its workflow is {status})", "never recorded"))
         return found
+
+    def held(self, difference: Difference) -> dict:
+        """What the province holds of a difference's resource, as it holds it (after `differences`)."""
+        if (difference.province, difference.system) not in self._holdings:
+            return {}
+        return self._held(difference.province, difference.system, difference.kind).get(difference.key, {})
 
     def _held(self, province: str, system: str, kind: str) -> dict[str, dict]:
         return {r["key"]: r["data"] for r in self._holdings[province, system] if r["kind"] == kind}
@@ -163,17 +189,22 @@ class Reconciler:
 
         def check(province: str, system: str, kind: str, key: str, expected: bool, version: int | None = None,
                   start_date: str | None = None):
-            held = self._held(province, system, kind)
+            held, what = self._held(province, system, kind), f"{kind} {key}"
+
+            def differs(problem: str, code: str, gpms: str, province_has: str) -> None:
+                found.append(Difference(service.service_id, province, system, kind, key, problem, code, gpms,
+                                        province_has))
+
             if expected and key not in held:
-                found.append(Difference(service.service_id, province, system, kind, key, "missing"))
+                differs("missing", "missing", what, "nothing")
             elif not expected and key in held:
-                found.append(Difference(service.service_id, province, system, kind, key, "unexpected"))
+                differs("unexpected", "unexpected", "nothing", what)
             elif expected and version is not None and held[key].get("version") != version:
-                found.append(Difference(service.service_id, province, system, kind, key,
-                                        f"stale version {held[key].get('version')} (GPMS has {version})"))
+                differs(f"stale version {held[key].get('version')} (GPMS has {version})", "stale",
+                        f"{what} version {version}", f"{what} version {held[key].get('version')}")
             elif expected and start_date is not None and held[key].get("start_date") != start_date:
-                found.append(Difference(service.service_id, province, system, kind, key,
-                                        f"starts {held[key].get('start_date')} (GPMS has {start_date})"))
+                differs(f"starts {held[key].get('start_date')} (GPMS has {start_date})", "starts",
+                        f"{what} from {start_date}", f"{what} from {held[key].get('start_date')}")
 
         sid, access = service.service_id, service.access_province
         all_provinces = sorted({*service.provinces, access})
@@ -195,12 +226,16 @@ class Reconciler:
             check(access, "aaa", "aaa_account", msisdn, True)
             held = billing[home].get(msisdn)
             if held is not None and not same_plan(plans.get(msisdn), held.get("plan")):
+                billed, recorded = plan_text(held.get("plan")), plan_text(plans.get(msisdn))
                 found.append(Difference(sid, home, "billing", "member_billing", msisdn,
-                                        f"plan {plan_text(held.get('plan'))} (GPMS has {plan_text(plans.get(msisdn))})"))
+                                        f"plan {billed} (GPMS has {recorded})", "plan",
+                                        f"member_billing {msisdn} on plan {recorded}",
+                                        f"member_billing {msisdn} on plan {billed}"))
         member_sites = [(p, "hlr", "vpdn_subscription") for p in PROVINCE_CODES]
         member_sites += [(p, "billing", "member_billing") for p in PROVINCE_CODES] + [(access, "aaa", "aaa_account")]
         for province, system, kind in member_sites:
             for msisdn, data in self._held(province, system, kind).items():
                 if data.get("service_id") == sid and msisdn not in members:
-                    found.append(Difference(sid, province, system, kind, msisdn, "unexpected"))
+                    found.append(Difference(sid, province, system, kind, msisdn, "unexpected", "unexpected",
+                                            "nothing", f"{kind} {msisdn}"))
         return found

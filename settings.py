@@ -11,7 +11,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, ValidationError, model_validator
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.fallout import DEFAULT_POLICY_FILE
@@ -23,6 +25,15 @@ if TYPE_CHECKING:  # the engine is imported where it connects: the CLI's reads g
 DEFAULT_TEMPORAL_ADDRESS = "localhost:7233"
 DEFAULT_NAMESPACE = "default"
 PREFIX = "VPDN_"
+
+
+def _time_zone(name: str) -> str:
+    """An IANA time zone name (`Asia/Shanghai`, `UTC`)."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("not a time zone name such as Asia/Shanghai or UTC") from None
+    return name
 
 
 class SettingsInvalid(Exception):
@@ -64,6 +75,8 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "text", "json"] = "auto"
     log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(str.upper)] = "INFO"
     otlp_endpoint: str = ""  # empty: no traces
+    reconcile_cron: str = Field("0 2 * * *", pattern=r"^\S+( \S+){4}$")  # minute hour day month weekday
+    reconcile_timezone: Annotated[str, AfterValidator(_time_zone)] = "Asia/Shanghai"
 
     def __init__(self, **values: Any) -> None:
         try:

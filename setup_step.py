@@ -1,15 +1,27 @@
 """`vpdn setup`: what an administrator does once per release, not a side effect of a worker
-starting: the order store's migrations and the custom search attributes of the namespace.
+starting: the order store's migrations, the custom search attributes of the namespace, and
+the nightly reconciliation's Temporal Schedule (created, or updated to the settings' spec).
 Workers only check (`check_search_attributes`) and say what is missing.
 """
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+    ScheduleUpdate,
+)
 
 from models import search_attributes
+from models.reconciliation import NightlyRun, reconciliation_ids
 from settings import Settings
 from store import engine_for, migrate
+from workflows.reconciliation import Reconciliation
 
 
 class SetupMissing(Exception):
@@ -47,12 +59,33 @@ async def register_search_attributes(client: Client, namespace: str) -> list[str
     return list(missing)
 
 
+async def schedule_reconciliation(client: Client, settings: Settings) -> str:
+    """The nightly reconciliation's schedule for the task queue: created, or (already there)
+    updated to the settings' spec; a run still going when the next is due skips that one."""
+    schedule_id, workflow_id = reconciliation_ids(settings.task_queue)
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(Reconciliation.run, NightlyRun(), id=workflow_id,
+                                           task_queue=settings.task_queue),
+        spec=ScheduleSpec(cron_expressions=[settings.reconcile_cron], time_zone_name=settings.reconcile_timezone),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP))
+    try:
+        await client.create_schedule(schedule_id, schedule)
+        done = "created"
+    except ScheduleAlreadyRunningError:
+        await client.get_schedule_handle(schedule_id).update(lambda _: ScheduleUpdate(schedule=schedule))
+        done = "updated"
+    return (f"nightly reconciliation schedule {schedule_id} {done}: "
+            f"{settings.reconcile_cron} ({settings.reconcile_timezone}), overlap skipped")
+
+
 async def run_setup(settings: Settings, client: Client) -> list[str]:
-    """Upgrade the order store and register the search attributes; what was done, line by line."""
+    """Upgrade the order store, register the search attributes and schedule the nightly
+    reconciliation; what was done, line by line."""
     engine = engine_for(settings.database_url)
     revision = migrate.upgrade(engine)
     added = await register_search_attributes(client, settings.namespace)
     return [f"order store {engine.url.render_as_string(hide_password=True)}: "
             f"at schema version {revision} (current)",
             f"namespace {settings.namespace}: search attributes "
-            + (f"registered: {', '.join(added)}" if added else "all registered already")]
+            + (f"registered: {', '.join(added)}" if added else "all registered already"),
+            await schedule_reconciliation(client, settings)]

@@ -18,6 +18,7 @@ from activities.hlr import HlrActivities
 from activities.line import LineActivities
 from activities.member_changes import MemberChangeActivities
 from activities.order_store import OrderStoreActivities
+from activities.reconciliation import ReconciliationActivities
 from adapters.aaa import HubAaa
 from adapters.billing import HubBilling
 from adapters.crm import HubCrm
@@ -41,6 +42,8 @@ from workflows.member_changes import MemberChanges
 from workflows.member_exit import MemberExit
 from workflows.member_join import MemberJoin
 from workflows.member_plan_change import MemberPlanChange
+from workflows.reconciliation import Reconciliation
+from workflows.repair import Repair
 from workflows.service_change import ServiceChange
 from workflows.service_closure import ServiceClosure
 from workflows.service_opening import ServiceOpening
@@ -49,7 +52,7 @@ from workflows.tariff_change import TariffChange
 
 log = logging.getLogger("vpdn.worker")
 WORKFLOWS = [CustomerAcquisition, CustomerSync, ServiceOpening, MemberJoin, MemberExit, MemberPlanChange,
-             MemberChanges, TariffChange, ServiceChange, ServiceClosure, ServiceOrders, EventDelivery]
+             MemberChanges, TariffChange, ServiceChange, ServiceClosure, ServiceOrders, EventDelivery, Reconciliation, Repair]
 
 def member_passwords(settings: Settings) -> MemberPasswords:
     """The configured, shared password secrets. Raises SecretsRefused saying what to set:
@@ -80,6 +83,7 @@ def build_worker(client: Client, settings: Settings, *, hub: HubClient | None = 
     order_store = OrderStoreActivities(store)
     fallout = FalloutActivities(store, FalloutPolicy.load(settings.fallout_policy_file))
     events = EventActivities(store)
+    reconciliation = ReconciliationActivities(store, hub)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -133,6 +137,8 @@ def build_worker(client: Client, settings: Settings, *, hub: HubClient | None = 
             fallout.resolve_fallout,
             events.next_events,
             events.deliver_event,
+            reconciliation.reconcile_provinces,
+            reconciliation.prepare_repair,
         ],
         interceptors=[ProvinceCalls()],
         # Sync (store) activities run in this many threads; the worker never runs more at once.

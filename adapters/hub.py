@@ -1,10 +1,12 @@
-"""The HQ hub's HTTP client: one call = one work order or query to one province's system.
+"""The HQ hub's HTTP client: one call = one work order or query to one province's system;
+and a province's system's holdings, read a page at a time (for reconciliation).
 
-Errors are of two kinds only: `HubUnavailable` (network, timeout, 5xx — the activity's retry
-policy retries it) and `HubRejected` (a business rejection with the province's code and
-text — retrying will not help).
+A call's errors are of two kinds only: `HubUnavailable` (network, timeout, 5xx — the
+activity's retry policy retries it) and `HubRejected` (a business rejection with the
+province's code and text — retrying will not help).
 """
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -25,10 +27,17 @@ class HubRejected(Exception):
 
 
 class HubClient:
+    """`http`: an HTTP client of the hub to use instead of one of its own (the caller closes it)."""
+
     def __init__(
-        self, base_url: str, *, timeout_s: float = 10.0, transport: httpx.AsyncBaseTransport | None = None
+        self, base_url: str = "", *, timeout_s: float = 10.0, transport: httpx.AsyncBaseTransport | None = None,
+        http: httpx.AsyncClient | None = None,
     ) -> None:
-        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout_s, transport=transport)
+        self._http = http or httpx.AsyncClient(base_url=base_url, timeout=timeout_s, transport=transport)
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        return self._http
 
     async def call(
         self,
@@ -55,6 +64,18 @@ class HubClient:
             )
         response.raise_for_status()
         return HubAnswer.model_validate(response.json())
+
+    async def holdings(self, province: str, system: str, page_size: int = 500) -> AsyncIterator[list[dict]]:
+        """What a province's system holds (`{"kind", "key", "data"}` each), a page at a time.
+        A read only: the hub not answering properly raises httpx.HTTPError (read again)."""
+        after: int | None = 0
+        while after is not None:
+            response = await self._http.get(f"/v1/provinces/{province}/{system}/holdings",
+                                            params={"after": after, "limit": page_size})
+            response.raise_for_status()
+            page = response.json()
+            yield page["holdings"]
+            after = page["next"]
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -32,8 +32,9 @@ class CompensationChoice(Reason):
 
 
 class FalloutChoice(Reason):
-    action: Literal["retry", "skip", "compensate"] = Field(
-        description="retry the step, skip it, or compensate the order.")
+    action: Literal["retry", "skip", "compensate", "repair", "accept", "ignore"] = Field(
+        description="A held order: retry the step, skip it, or compensate the order. A reconciliation "
+                    "difference: repair it from GPMS, accept the province's state, or ignore it (with a reason).")
 
 
 class DecisionAnswer(BaseModel):
@@ -84,7 +85,8 @@ async def resolve_compensation(request: Request, order_no: str, body: Compensati
                          CompensationDecision(by=principal.name, action=body.action, reason=body.reason))
 
 
-@router.post("/fallouts/{fallout_id}/resolution", summary="Decide on a fallout: retry, skip or compensate")
+@router.post("/fallouts/{fallout_id}/resolution",
+             summary="Decide on a fallout: retry, skip, compensate; a difference: repair, accept, ignore")
 async def resolve_fallout(request: Request, fallout_id: str, body: FalloutChoice,
                           principal: Principal = Depends(require(Role.operator))) -> DecisionAnswer:
     order_no, answer = await _intake(request).resolve_fallout(fallout_id, body.action, principal.name, body.reason)

@@ -64,10 +64,12 @@ def age_text(age: timedelta) -> str:
 @fallout_app.command("resolve")
 def fallout_resolve(
     fallout_id: str,
-    action: Annotated[str, typer.Option(help="retry, skip or compensate.")],
+    action: Annotated[str, typer.Option(help="retry, skip or compensate; a reconciliation difference: repair, "
+                                             "accept or ignore (with --reason).")],
     reason: ReasonOption = "",
 ) -> None:
-    """Decide on a fallout: retry the step, skip it, or compensate the order (an operator)."""
+    """Decide on a fallout: retry the step, skip it, or compensate the order; on a
+    reconciliation difference, repair it, accept the province's state, or ignore it (an operator)."""
     decide(f"/fallouts/{quoted(fallout_id)}/resolution", {"action": action, "reason": reason})
 
 

@@ -11,6 +11,7 @@ import typer
 import api_client
 from cli.admin import admin_app
 from cli.events import events_app
+from cli.nightly import nightly_app
 from settings import Settings
 from telemetry.traces import start_tracing, stop_tracing
 from cli.customers import customer_app
@@ -68,5 +69,5 @@ for command in (simulator, setup):
     app.command()(command)
 for group, name in ((customer_app, "customer"), (order_app, "order"), (service_app, "service"),
                     (member_app, "member"), (tariff_app, "tariff"), (fallout_app, "fallout"), (sim_app, "sim"),
-                    (admin_app, "admin"), (events_app, "events"), (db_app, "db")):
+                    (admin_app, "admin"), (events_app, "events"), (db_app, "db"), (nightly_app, "nightly")):
     app.add_typer(group, name=name)

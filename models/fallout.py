@@ -67,23 +67,36 @@ class StepFailure(BaseModel):
     text: str
 
 
+# An order's fallout: retry the step, skip it, compensate the order. A reconciliation
+# difference: repair the province from GPMS, accept the province's state, ignore it (a reason).
+DecisionAction = Literal["retry", "skip", "compensate", "repair", "accept", "ignore"]
+ORDER_KIND, RECONCILE_KIND = "order", "reconcile"
+
+
 class Fallout(StepFailure):
-    """A held order's fallout record: what failed, and what a person may decide."""
+    """A fallout record: a held order's failed step, or (kind `reconcile`) a difference the
+    nightly reconciliation found between GPMS and a province; what a person may decide."""
 
     fallout_id: str
-    allowed: list[Literal["retry", "skip", "compensate"]]
-    deadline: datetime  # after it the order compensates by itself
+    allowed: list[DecisionAction]
+    deadline: datetime | None = None  # after it the order compensates by itself
+    kind: Literal["order", "reconcile"] = ORDER_KIND
+    service_id: str | None = None
+    resource: str = ""  # a difference's resource: `<kind> <key>` in the province's system
+    gpms_holds: str = ""
+    province_holds: str = ""
 
 
 class FalloutDecision(BaseModel):
     fallout_id: str
-    action: Literal["retry", "skip", "compensate"]
+    action: DecisionAction
     by: str = Field(min_length=1)
     reason: str = ""
 
 
 class FalloutView(Fallout):
     created_at: datetime
+    occurrence: int = 1  # a difference found again after it was repaired or accepted
     state: str  # open, resolved
     decision: str | None = None
     decided_by: str | None = None

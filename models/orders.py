@@ -24,6 +24,7 @@ class OrderType(StrEnum):
     tariff_change = "tariff_change"
     service_change = "service_change"
     service_closure = "service_closure"
+    repair = "repair"  # a reconciliation difference repaired from GPMS
 
 
 # The orders that carry members (their items in the order store).
@@ -40,6 +41,7 @@ WORKFLOW_ID_PREFIX: dict[OrderType, str] = {
     OrderType.tariff_change: "vpdn-tariff",
     OrderType.service_change: "vpdn-change",
     OrderType.service_closure: "vpdn-close",
+    OrderType.repair: "vpdn-repair",
 }
 
 

@@ -6,10 +6,11 @@ from pydantic import BaseModel, Field
 
 from models.members import MemberOrder
 from models.plans import MemberPlanChangeOrder
+from models.reconciliation import RepairOrder
 from models.service import ServiceChangeOrder, ServiceClosureOrder, TariffChangeOrder
 
 ServiceOrder = Annotated[
-    TariffChangeOrder | ServiceChangeOrder | ServiceClosureOrder | MemberOrder | MemberPlanChangeOrder,
+    TariffChangeOrder | ServiceChangeOrder | ServiceClosureOrder | MemberOrder | MemberPlanChangeOrder | RepairOrder,
     Field(discriminator="kind"),
 ]
 

@@ -89,6 +89,22 @@ async def call_system(
     return JSONResponse(reply.body, status_code=reply.status_code)
 
 
+@hub.get("/v1/provinces/{province}/{system}/holdings")
+def holdings(
+    province: str, system: str, engine: EngineDep, after: int = 0,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> dict:
+    """What a province's system holds, a page at a time (for reconciliation): `{"holdings":
+    [{"kind", "key", "data"}], "next"}`; `next` is the `after` of the next page (null: the last)."""
+    province = province.upper()
+    query = select(Resource).where(Resource.province == province,
+                                   Resource.system == find_system(province, system), Resource.id > after)
+    with Session(engine) as session:
+        page = list(session.exec(query.order_by(Resource.id).limit(limit)))
+    return {"holdings": [{"kind": r.kind, "key": r.key, "data": r.data} for r in page],
+            "next": page[-1].id if len(page) == limit else None}
+
+
 @hub.get("/health")
 async def health() -> dict:
     return {"status": "ok"}

@@ -106,6 +106,20 @@ class MemberTermRecords:
             self._set_report_dates(session, order_no, service_id, reports, ItemState.done, opening=True)
             session.commit()
 
+    def accept_plan(self, service_id: str, msisdn: str, plan: MemberPlan | None, plan_from: str | None,
+                    source: str) -> None:
+        """GPMS takes the plan the member's home billing holds (None: the standard plan), for
+        `source` (a reconciliation difference accepted). Safe to repeat."""
+        with Session(self.engine) as session:
+            row = session.exec(select(MemberTerms).where(MemberTerms.service_id == service_id,
+                                                         MemberTerms.msisdn == msisdn)).first()
+            row = row or MemberTerms(service_id=service_id, msisdn=msisdn)
+            row.plan_name, row.plan_version = (plan.name, plan.tariff_version) if plan else (STANDARD, None)
+            row.plan_parameters, row.plan_from = (plan.parameters, plan_from) if plan else ({}, None)
+            row.order_no = source
+            session.add(row)
+            session.commit()
+
     def forget_exited(self, order_no: str, service_id: str) -> None:
         """Members that left end their terms."""
         with Session(self.engine) as session:

@@ -189,7 +189,8 @@ class FalloutRecord(SQLModel, table=True):
     __tablename__ = "fallout"
 
     fallout_id: str = Field(primary_key=True)
-    order_no: str = Field(foreign_key="vpdn_order.order_no", index=True)
+    # A reconciliation difference has none until a person has it repaired (the repair order).
+    order_no: str | None = Field(default=None, foreign_key="vpdn_order.order_no", index=True)
     order_type: str
     step: str
     province: str = Field(index=True)
@@ -197,12 +198,20 @@ class FalloutRecord(SQLModel, table=True):
     code: str
     text: str
     allowed: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    deadline: datetime = Field(sa_type=DateTime(timezone=True))
+    deadline: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     created_at: datetime = timestamp()
     state: str = Field(default="open", index=True)  # open, resolved
     decision: str | None = None
     decided_by: str | None = None
     reason: str = ""
+    kind: str = Field(default="order", index=True)  # order, reconcile
+    service_id: str | None = None
+    resource: str = ""
+    gpms_holds: str = ""
+    province_holds: str = ""
+    # What the province holds, as it holds it (a reconciliation difference's `accept` records it).
+    province_data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    occurrence: int = 1
 
 
 class MemberTerms(SQLModel, table=True):

@@ -667,7 +667,7 @@ def test_a_decision_outside_its_choices_is_refused_in_the_clis_words(active_serv
     result = runner.invoke(app, ["--as", "carol", "fallout", "resolve", "OPN-7-F1", "--action", "bogus"])
 
     assert result.exit_code == 2
-    assert result.output.strip() == "error: action: 'bogus' is not one of retry, skip or compensate"
+    assert result.output.strip() == "error: action: 'bogus' is not one of retry, skip, compensate, repair, accept or ignore"
 
 
 def test_the_fallout_policy_says_hold_times_in_words():

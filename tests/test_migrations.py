@@ -3,7 +3,9 @@ an empty database upgraded is exactly the models, a previous release's database 
 with its data, and nothing uses a database that is not upgraded."""
 
 import pytest
-from sqlalchemy import text
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 from typer.testing import CliRunner
 
@@ -41,11 +43,19 @@ PREVIOUS_RELEASE = {"group_customer", "customer_unit", "vpdn_service", "service_
 
 
 def previous_release(url: str) -> None:
-    """A database as the release before schema versions left it: create_all (of the
-    simulator's tables too), a customer."""
+    """A database as the release before schema versions left it: its tables as revision 0001
+    has them (later revisions change some), no version; the simulator's tables too (its
+    create_all made them), a customer."""
     engine = engine_for(url)
+    with engine.begin() as connection:
+        config = Config()
+        config.set_main_option("script_location", str(migrate.MIGRATIONS))
+        config.attributes["connection"] = connection
+        command.upgrade(config, migrate.FIRST_REVISION)
+        connection.execute(text("DROP TABLE alembic_version"))
+        assert set(inspect(connection).get_table_names()) == PREVIOUS_RELEASE
     SQLModel.metadata.create_all(engine, tables=[table for name, table in SQLModel.metadata.tables.items()
-                                                 if name in PREVIOUS_RELEASE or name.startswith("sim_")])
+                                                 if name.startswith("sim_")])
     CustomerRecords(engine).save_customer(CustomerHierarchy(
         customer_code=CUSTOMER, name="Acme Logistics", credit_code="91310000MA1FL0001X", group_province="SH"))
     engine.dispose()

@@ -1,5 +1,5 @@
 """One order at a time per service: a long-lived workflow per VPDN service queues the orders
-that touch it (tariff change, service change, closure, member join, exit and plan change) and runs them
+that touch it (tariff change, service change, closure, member join, exit and plan change, repair) and runs them
 one after the other, each as its own order workflow (a child).
 
 Orders arrive by update-with-start, so the person submitting learns at once whether the
@@ -15,6 +15,7 @@ from workflows.common import AUDIT_EVENT_IN_ITS_STEP, failure_text, in_store
 from workflows.member_exit import MemberExit
 from workflows.member_join import MemberJoin
 from workflows.member_plan_change import MemberPlanChange
+from workflows.repair import Repair
 from workflows.service_change import ServiceChange
 from workflows.service_closure import ServiceClosure
 from workflows.tariff_change import TariffChange
@@ -34,6 +35,7 @@ ORDER_KINDS = {
     "join": (OrderType.member_join, MemberJoin),
     "exit": (OrderType.member_exit, MemberExit),
     "plan_change": (OrderType.member_plan_change, MemberPlanChange),
+    "repair": (OrderType.repair, Repair),
 }
 PER_RUN = 100  # orders run before continuing as new
 

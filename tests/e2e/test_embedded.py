@@ -285,6 +285,7 @@ def test_the_demo_runs_a_whole_service_life_to_the_end_and_logs_json_without_a_m
         listed = json.loads(vpdn(env, "order", "list", "--customer", "9100000001", "--json").stdout)
         assert {o["state"] for o in listed} <= {"completed", "partial"} and len(listed) == 8
         assert "on the new plan, 2 kept their plan" in demo.stdout
+        assert "received ProductOrderCreateEvent" in demo.stdout and "signature verified" in demo.stdout
         assert len(list((Path(env["VPDN_DATA_DIR"])).glob("acceptance-*"))) == 2
         assert json.loads(vpdn(env, "fallout", "list", "--json").stdout) == []
         watched = vpdn(env, "order", "status", listed[0]["order_no"], "--watch")

@@ -1,0 +1,61 @@
+"""A person's decision on a reconciliation difference (a `reconcile` fallout): `repair` queues
+a repair order on the service (GPMS's state re-applied to the province), `accept` makes the
+province's state GPMS's, `ignore` closes it with a reason (found again, it stays ignored)."""
+
+from collections.abc import Awaitable, Callable
+
+from temporalio.client import Client, WorkflowUpdateFailedError
+
+from models.fallout import FalloutDecision, FalloutView
+from models.plans import MemberPlan
+from models.reconciliation import REPAIR_PREFIX, RepairOrder
+from refusal import Refusal, RefusalKind
+from store import OrderStore
+from submission import submit_service_order
+
+
+async def resolve_difference(store: OrderStore, connect: Callable[[], Awaitable[Client]], task_queue: str,
+                             fallout: FalloutView, decision: FalloutDecision) -> tuple[str, str]:
+    """Carry out the decision; the repair order (if any) and the answer. Refuses an action the
+    difference does not allow, and `ignore` without a reason."""
+    if decision.action not in fallout.allowed:
+        raise Refusal(f"{decision.action} is not allowed for difference {fallout.fallout_id} ({fallout.resource} in "
+                      f"{fallout.province} {fallout.system}, {fallout.code}): allowed are {', '.join(fallout.allowed)}",
+                      RefusalKind.conflict)
+    if decision.action == "ignore" and not decision.reason.strip():
+        raise Refusal(f"ignoring difference {fallout.fallout_id} needs a reason: say why with --reason")
+    order_no, answer = None, f"difference {fallout.fallout_id} ignored: {decision.reason}"
+    if decision.action == "repair":
+        order_no = await _queue_repair(store, await connect(), task_queue, fallout, decision.by)
+        answer = f"repair order {order_no} queued on service {fallout.service_id}"
+    elif decision.action == "accept":
+        _accept(store, fallout)
+        answer = f"difference {fallout.fallout_id} accepted: GPMS now holds {fallout.province_holds}"
+    if not store.fallouts.resolve_fallout(decision, order_no):
+        raise Refusal(f"fallout {fallout.fallout_id} was resolved meanwhile", RefusalKind.conflict)
+    return order_no or "", answer
+
+
+async def _queue_repair(store: OrderStore, client: Client, task_queue: str, fallout: FalloutView, by: str) -> str:
+    service = store.services.get_service(fallout.service_id)
+    if service is None:
+        raise Refusal(f"service {fallout.service_id} is unknown to GPMS: nothing to repair from", RefusalKind.conflict)
+    resource_kind = fallout.resource.split(" ", 1)[0]
+    order = RepairOrder(order_no=f"{REPAIR_PREFIX}{fallout.fallout_id}-{fallout.occurrence}",
+                        service_id=service.service_id, customer_code=service.customer_code,
+                        provinces=[fallout.province], apn=service.apn, requested_by=by, fallout_id=fallout.fallout_id,
+                        province=fallout.province, system=fallout.system, resource_kind=resource_kind,
+                        problem=fallout.code)
+    try:
+        return (await submit_service_order(client, task_queue, order)).order_no
+    except WorkflowUpdateFailedError as error:
+        raise Refusal(f"service {service.service_id} does not take the repair: {error.cause}",
+                      RefusalKind.conflict) from None
+
+
+def _accept(store: OrderStore, fallout: FalloutView) -> None:
+    """A member's billed plan becomes the plan GPMS records (the one difference accept takes)."""
+    held = store.fallouts.province_data(fallout.fallout_id)
+    plan = MemberPlan.model_validate(held["plan"]) if held.get("plan") else None
+    msisdn = fallout.resource.split(" ", 1)[1]
+    store.terms.accept_plan(fallout.service_id, msisdn, plan, held.get("plan_from"), fallout.fallout_id)
