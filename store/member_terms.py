@@ -8,7 +8,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
 from models.members import BatchReport, ItemState
-from models.plans import STANDARD, MemberPlan
+from models.plans import STANDARD, MemberPlan, MemberTermsView
 from store.tables import BatchStepMember, MemberTerms, OrderItem
 
 
@@ -69,10 +69,10 @@ class MemberTermRecords:
                         first.append(msisdn)
         return count, first
 
-    def terms(self, service_id: str) -> dict[str, MemberTerms]:
-        """Every recorded member's terms (rows stay inside the store package)."""
+    def terms(self, service_id: str) -> dict[str, MemberTermsView]:
+        """Every recorded member's terms."""
         with Session(self.engine) as session:
-            return {row.msisdn: row for row in session.exec(
+            return {row.msisdn: MemberTermsView(**row.model_dump()) for row in session.exec(
                 select(MemberTerms).where(MemberTerms.service_id == service_id))}
 
     def record_plan_change(self, order_no: str, service_id: str, plan: MemberPlan, plan_from: str,

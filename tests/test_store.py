@@ -1,5 +1,6 @@
 """The order store on SQLite, and on PostgreSQL when VPDN_TEST_POSTGRES_URL is set."""
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -7,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from models.acceptance import TableRequest
+from models.contract import ContractRecord
 from models.customer import CustomerChange, CustomerHierarchy, ProvincialCustomerRecord
 from models.fallout import Fallout, FalloutDecision
 from models.members import MemberLine
@@ -224,3 +226,38 @@ def test_70_000_members_join_and_exit_without_binding_a_parameter_per_member(ord
 
     assert order_store.members.member_count("VPDN-BIG") == 0
     assert order_store.members.item_counts("EXIT-BIG").done == BIG
+
+
+# The pool: every store call holds one connection at a time
+
+
+def opening(n: int) -> ServiceRegistration:
+    return ServiceRegistration(
+        order_no=f"OPN-{n}", service_id=f"VPDN-{n}", customer_code="3100012345", apn=f"acme{n}.vpdn",
+        access_province="SH", paying_province="SH", provinces=["SH", "GD"],
+        tariff={"name": "t", "parameters": {"monthly_fee": "1", "member_fee": "1"}},
+        contract={"number": f"CT-{n}", "signed_on": "2026-11-20", "signed_by": "li", "tariff_reference": "TRF-1"})
+
+
+def test_a_service_is_registered_read_and_amended_over_a_pool_of_one_connection(database_url):
+    order_store = OrderStore(database_url, pool_size=1, max_overflow=0, pool_timeout=2)
+    order_store.customers.save_customer(hierarchy())
+
+    order_store.services.register_service(opening(1))
+    order_store.contracts.record_amendment(ContractRecord(
+        service_id="VPDN-1", order_no="CHG-1", amendment={"number": "CT-1B"}))
+
+    service = order_store.services.get_service("VPDN-1")
+    assert (service.contract.version, service.contract.contract.number) == (2, "CT-1B")
+    assert order_store.contracts.services_with_number("CT-1") == {"VPDN-1": "3100012345"}
+
+
+def test_15_concurrent_service_registrations_share_a_pool_of_15(database_url):
+    order_store = OrderStore(database_url, pool_size=15, max_overflow=0, pool_timeout=10)
+    order_store.customers.save_customer(hierarchy())
+
+    with ThreadPoolExecutor(15) as threads:
+        list(threads.map(order_store.services.register_service, [opening(n) for n in range(15)]))
+
+    assert [s.contract.contract.number for s in order_store.services.list_services()] == sorted(
+        f"CT-{n}" for n in range(15))
