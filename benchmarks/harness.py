@@ -17,6 +17,9 @@ from pathlib import Path
 
 import httpx
 from sqlmodel import SQLModel
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.testing import WorkflowEnvironment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -118,6 +121,20 @@ def worker_processes(count: int) -> Iterator[None]:
             worker.terminate()
         for worker in workers:
             worker.wait()
+
+
+async def workers_polling(client, task_queue: str, count: int) -> None:
+    """Until `count` workers poll the task queue for workflow and activity tasks."""
+    for _ in range(1200):
+        identities = []
+        for kind in (TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY):
+            described = await client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
+                namespace=client.namespace, task_queue=TaskQueue(name=task_queue), task_queue_type=kind))
+            identities.append({poller.identity for poller in described.pollers})
+        if min(len(found) for found in identities) >= count:
+            return
+        await asyncio.sleep(0.25)
+    raise SystemExit(f"fewer than {count} workers polled {task_queue} within 5 minutes")
 
 
 def fresh_store(settings: Settings) -> None:

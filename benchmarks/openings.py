@@ -30,7 +30,7 @@ from temporalio.api.enums.v1 import EventType
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.baseline import baseline_for  # noqa: E402
-from benchmarks.harness import local_environment, worker_processes  # noqa: E402
+from benchmarks.harness import local_environment, worker_processes, workers_polling  # noqa: E402
 from benchmarks.member_join import summary  # noqa: E402
 from models.customer import CustomerHierarchy  # noqa: E402
 from models.orders import OrderType  # noqa: E402
@@ -112,6 +112,7 @@ async def bench(count: int, rounds: int, modes: list[str], workers: int) -> None
         async with contextlib.AsyncExitStack() as stack:
             if workers:
                 stack.enter_context(running)
+                await workers_polling(env.client, settings.task_queue, workers)
             else:
                 await stack.enter_async_context(running)
             for round_no in range(1, rounds + 1):
