@@ -21,7 +21,7 @@ from models.contract import ContractAmendment
 from models.fallout import FalloutDecision
 from models.customer import AcquireCustomerInput, CustomerChange, customer_sync_workflow_id
 from models.hub import REPORT_SIGNAL, CompletionReport
-from models.member_changes import MemberNotification
+from models.member_changes import MemberNotification, standing_refusal
 from models.member_file import MemberFile, MemberFileError
 from models.members import MemberOrder
 from models.words import are, counted
@@ -287,17 +287,26 @@ class Intake:
 
     async def member_notification(self, fields: dict) -> str:
         """A CRM's notification that a member cancelled or changed its number: kept in the
-        store under its id, then handed (by id only) to the service's member-changes
-        workflow, which checks it and queues the orders it causes. Returns the service's id."""
+        store under its id; refused with the reason when GPMS's records refuse it (not a
+        member, not its home province, service not active), else handed (by id only) to the
+        service's member-changes workflow, which checks it again with the new number's home
+        CRM and queues the orders it causes. Returns the service's id."""
         notification: MemberNotification = validated(MemberNotification, fields)
         service_id = self._store.members.service_of_member(notification.msisdn)
+        if service_id is None:
+            refused = "the number is not a member of any VPDN"
+        else:
+            service = self._store.services.get_service(service_id)
+            refused = standing_refusal(service_id, service and service.state, self._store.members.active_member_home(
+                service_id, notification.msisdn), notification.province)
         try:
-            self._store.notifications.receive(
-                notification, service_id, refused="" if service_id else "the number is not a member of any VPDN")
+            self._store.notifications.receive(notification, service_id, refused=refused)
         except NotificationConflict as error:
             raise Refusal(str(error), RefusalKind.conflict) from None
         if service_id is None:
             raise Refusal(f"{notification.msisdn} is not a member of any VPDN: nothing to do")
+        if refused:
+            raise Refusal(f"notification {notification.notification_id} changes nothing: {refused}")
         await notify_member_change(await self._connect(), self._settings.task_queue, service_id,
                                    notification.notification_id)
         return service_id

@@ -12,7 +12,7 @@ from temporalio.exceptions import ApplicationError
 from adapters.crm import ProvincialCrm
 from adapters.hub import HubRejected
 from models.hub import idempotency_key
-from models.member_changes import NotificationCheck, NotificationView, QueuedChange
+from models.member_changes import NotificationCheck, NotificationView, QueuedChange, standing_refusal
 from models.members import MemberLine, MemberOrder, verification_failure
 from models.provinces import HQ
 from models.service import ServiceView
@@ -59,15 +59,11 @@ class MemberChangeActivities:
 
     async def _refusal(self, notification: NotificationView, service: ServiceView | None) -> str:
         """Why the notification changes nothing ("" when it passes every check)."""
-        if service is None or service.state != "active":
-            return f"service {notification.service_id} is {service.state if service else 'unknown'}: " \
-                   "it takes no member change"
-        home = await asyncio.to_thread(self._store.members.active_member_home, service.service_id,
+        home = await asyncio.to_thread(self._store.members.active_member_home, notification.service_id,
                                        notification.msisdn)
-        if home is None:
-            return f"the number is not an active member of service {service.service_id}"
-        if home != notification.province:
-            return f"{notification.province} is not the number's home province ({home}): only its home CRM notifies"
+        if refusal := standing_refusal(notification.service_id, service and service.state, home,
+                                       notification.province):
+            return refusal
         if notification.new_msisdn is None:
             return ""
         key = idempotency_key(notification.order_numbers()[0][0], "verify_new_number", HQ)

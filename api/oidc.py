@@ -33,8 +33,8 @@ class OidcTokens:
         self._fetched_at = 0.0
 
     @classmethod
-    def from_environment(cls) -> "OidcTokens | None":
-        settings = Settings()
+    def from_settings(cls, settings: Settings) -> "OidcTokens | None":
+        """The issuer's JWTs when VPDN_OIDC_ISSUER and VPDN_OIDC_AUDIENCE are set."""
         if not settings.oidc_issuer or not settings.oidc_audience:
             return None
         return cls(settings.oidc_issuer, settings.oidc_audience, settings.oidc_roles_claim)

@@ -28,7 +28,7 @@ def build_app(settings: Settings, client: Client | None = None) -> FastAPI:
             client = await connect_temporal(settings, runtime)
         return client
 
-    return create_app(Intake(settings, store, connect), store, authenticator_for(store),
+    return create_app(Intake(settings, store, connect), store, authenticator_for(store, settings),
                       runtime.metric_meter if runtime else None)
 
 

@@ -13,9 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import Principal, Role, require
 from intake import Accepted, Intake, new_order_no
-from models.contract import Contract, ContractAmendment
+from models.contract import ContractAmendment
 from models.orders import OrderNo
-from models.service import DedicatedLine, RentalRule, ReportTimers, ServiceChange, TariffChange, TariffPackage
+from models.service import ServiceChange, ServiceOpeningContent, TariffChange
 from refusal import Refusal
 
 Submitter = Annotated[Principal, Depends(require(Role.account_manager))]
@@ -40,19 +40,8 @@ class AuditedSubmission(Submission):
                                         description="Who made the business audit outside GPMS, if it was.")
 
 
-class OpeningSubmission(AuditedSubmission):
+class OpeningSubmission(AuditedSubmission, ServiceOpeningContent):
     """A service opening (业务开通), as `vpdn service open`'s order file."""
-
-    customer_code: str
-    apn: str
-    access_province: str
-    provinces: list[str] = Field(min_length=1)
-    tariff: TariffPackage
-    line: DedicatedLine | None = None
-    paying_province: str | None = None
-    rental_rule: RentalRule = RentalRule.next_day
-    timers: ReportTimers | None = None
-    contract: Contract | None = None
 
 
 class ServiceOrderSubmission(AuditedSubmission):

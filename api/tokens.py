@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from api.auth import Authenticator, Principal, Role, authenticated, known_roles, require
 from api.oidc import OidcTokens
 from store import OrderStore, TokenExists
+from settings import Settings
 from store.tokens import TokenView
 
 
@@ -86,8 +87,8 @@ async def revoke_token(request: Request, name: str, principal: Principal = Depen
     return {"name": name, "revoked": True}
 
 
-def authenticator_for(store: OrderStore) -> Authenticator:
+def authenticator_for(store: OrderStore, settings: Settings) -> Authenticator:
     """The store's tokens, then the OIDC issuer's JWTs when VPDN_OIDC_ISSUER and
     VPDN_OIDC_AUDIENCE are set."""
-    oidc = OidcTokens.from_environment()
+    oidc = OidcTokens.from_settings(settings)
     return FirstOf(StoreTokens(store), oidc) if oidc else StoreTokens(store)

@@ -11,14 +11,17 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from models.orders import TERMINAL_STATES, OrderState, OrderType
 
-# The audit trail's text of a completion report past its SLA (workflows/common.py, `jeopardy`).
+# The audit trail's texts of a completion report past its SLA, and of its coming after all
+# (workflows/common.py, `OrderTracker.jeopardy`).
 JEOPARDY_TEXT = "in jeopardy:"
+JEOPARDY_CLEARED_TEXT = "late report received:"
 
 
 class EventType(StrEnum):
     created = "ProductOrderCreateEvent"  # the order was accepted (acknowledged)
     state_change = "ProductOrderStateChangeEvent"  # pending or in progress (again)
     jeopardy = "ProductOrderJeopardyEvent"  # a province's completion report is overdue
+    jeopardy_cleared = "ProductOrderJeopardyClearedEvent"  # the overdue report came after all
     held = "ProductOrderHeldEvent"  # fallout: a person must decide
     ended = "ProductOrderEndedEvent"  # completed, partial, failed, rejected or cancelled
 
@@ -39,6 +42,8 @@ def event_type_of(state: str | None, before: str | None, event: str) -> EventTyp
         return EventType.state_change
     if event.startswith(JEOPARDY_TEXT):
         return EventType.jeopardy
+    if event.startswith(JEOPARDY_CLEARED_TEXT):
+        return EventType.jeopardy_cleared
     return None
 
 

@@ -77,3 +77,16 @@ class MemberChangesState(BaseModel):
     service_id: str
     seen: list[str] = Field(default_factory=list)  # notification ids already applied (latest)
     pending: list[str] = Field(default_factory=list)  # notification ids waiting
+
+
+def standing_refusal(service_id: str, service_state: str | None, home: str | None, province: str) -> str:
+    """Why GPMS's own records refuse a member's notification ("" when they do not): the
+    service is active, the number is an active member of it, and the notifying province is
+    the number's home province. Checked at the hub's door and again when the order is staged."""
+    if service_state != "active":
+        return f"service {service_id} is {service_state or 'unknown'}: it takes no member change"
+    if home is None:
+        return f"the number is not an active member of service {service_id}"
+    if home != province:
+        return f"{province} is not the number's home province ({home}): only its home CRM notifies"
+    return ""

@@ -77,10 +77,10 @@ def _check_provinces(codes: list[str]) -> list[str]:
     return checked
 
 
-class ServiceOpeningOrder(BaseModel):
-    """A new cross-domain VPDN, as submitted with `vpdn service open`."""
+class ServiceOpeningContent(BaseModel):
+    """What a service opening asks for, as `vpdn service open`'s order file says it (the API
+    takes it so; the order adds its number and the people)."""
 
-    order_no: OrderNo
     customer_code: str
     apn: str
     access_province: str
@@ -89,12 +89,18 @@ class ServiceOpeningOrder(BaseModel):
     line: DedicatedLine | None = None
     paying_province: str | None = None
     rental_rule: RentalRule = RentalRule.next_day
-    requested_by: str = Field(min_length=1)
-    pre_approved_by: str | None = None
     timers: ReportTimers = Field(default_factory=ReportTimers)
     # The contract signed for it; the intake refuses an opening without one (orders started
     # before contracts were recorded carry none).
     contract: Contract | None = None
+
+
+class ServiceOpeningOrder(ServiceOpeningContent):
+    """A new cross-domain VPDN, as submitted with `vpdn service open`."""
+
+    order_no: OrderNo
+    requested_by: str = Field(min_length=1)
+    pre_approved_by: str | None = None
 
     @field_validator("customer_code")
     @classmethod

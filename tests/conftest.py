@@ -13,6 +13,8 @@ import pytest
 import pytest_asyncio
 import uvicorn
 from fastapi import FastAPI
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
@@ -30,7 +32,26 @@ from store import OrderStore
 from tests.helpers import migrated
 from worker import build_worker
 
-POSTGRES_URL = os.environ.get("VPDN_TEST_POSTGRES_URL")
+
+
+def _database_of_this_process(url: str | None) -> str | None:
+    """VPDN_TEST_POSTGRES_URL, or under pytest-xdist a database of this worker's own beside it
+    (`test_gw1` for worker gw1 of `test`), created on first use: workers run side by side."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    given = make_url(url)
+    own = given.set(database=f"{given.database}_{worker}")
+    engine = create_engine(given, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        if not connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                  {"name": own.database}).first():
+            connection.exec_driver_sql(f'CREATE DATABASE "{own.database}"')
+    engine.dispose()
+    return own.render_as_string(hide_password=False)
+
+
+POSTGRES_URL = _database_of_this_process(os.environ.get("VPDN_TEST_POSTGRES_URL"))
 HUB_TOKEN = "hub-token"
 # The suite's payload keys (test keys only): its clients seal with them, as did the recordings in histories/.
 PAYLOAD_KEYS = Path(__file__).parent / "payload-keys"

@@ -136,6 +136,16 @@ async def wait_for_status(
         await asyncio.sleep(0.1)
 
 
+async def wait_for_search_attribute(handle: WorkflowHandle, key, expected, timeout_s: float = 20) -> None:
+    """Poll the workflow's description until its search attribute `key` is `expected`: a query
+    may answer from a workflow task whose upsert the server has not recorded yet."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while (value := (await handle.describe()).typed_search_attributes.get(key)) != expected:
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {key.name} = {expected}; it is {value}")
+        await asyncio.sleep(0.1)
+
+
 async def opened_service(client: Client, settings: Settings, order_no: str, **fields) -> ServiceOpeningOrder:
     """A service opened end to end (SH access with a line, GD and BJ; rental next day)."""
     order = opening_order(order_no, **fields)

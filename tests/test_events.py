@@ -27,7 +27,7 @@ TRAIL = [("business audit approved outside GPMS", None),
          ("service_opening completed", OrderState.completed)]
 
 
-def test_the_audit_trail_becomes_five_kinds_of_events_for_the_orders_a_listener_asked_for(database_url):
+def test_the_audit_trail_becomes_six_kinds_of_events_for_the_orders_a_listener_asked_for(database_url):
     store = OrderStore(database_url)
     everything, _ = store.subscriptions.create(NewSubscription(callback="http://listener/all"), "carol")
     joins, _ = store.subscriptions.create(NewSubscription(callback="http://listener/joins",
@@ -46,6 +46,7 @@ def test_the_audit_trail_becomes_five_kinds_of_events_for_the_orders_a_listener_
         (EventType.created, "acknowledged", "order accepted"),
         (EventType.state_change, "inProgress", "opening the group business in 3 provinces"),
         (EventType.jeopardy, "inProgress", "in jeopardy: CRM report from GD is overdue"),
+        (EventType.jeopardy_cleared, "inProgress", "late report received: CRM report from GD"),
         (EventType.held, "held", "fallout OPN-1-F1: member 138****0001 refused by GD"),
         (EventType.state_change, "inProgress", "fallout OPN-1-F1 resolved: retry"),
         (EventType.ended, "completed", "service_opening completed")]

@@ -93,6 +93,6 @@ async def test_a_jwt_for_another_audience_issuer_expired_or_forged_is_refused(ap
 def test_oidc_is_used_only_when_issuer_and_audience_are_set(monkeypatch, tmp_path):
     store = OrderStore(migrated(f"sqlite:///{tmp_path / 'gpms.db'}"))
     monkeypatch.setenv("VPDN_OIDC_ISSUER", ISSUER)
-    assert isinstance(authenticator_for(store), StoreTokens)
+    assert isinstance(authenticator_for(store, Settings()), StoreTokens)
     monkeypatch.setenv("VPDN_OIDC_AUDIENCE", AUDIENCE)
-    assert isinstance(authenticator_for(store), FirstOf)
+    assert isinstance(authenticator_for(store, Settings()), FirstOf)

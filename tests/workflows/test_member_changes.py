@@ -9,10 +9,12 @@ import uuid
 import pytest
 from temporalio.service import RPCError
 
-from intake import Intake
+from intake import Intake, Refusal
+from models.member_changes import MemberNotification
 from models.members import MemberOrderResult
 from models.orders import Decision, OrderState, OrderType, member_changes_workflow_id, service_orders_workflow_id
 from models.service import ServiceClosureOrder, TariffChangeOrder
+from submission import notify_member_change
 from tests.helpers import CUSTOMER, order_result, submit
 from tests.workflows.test_member_join import BJ, GD, MEMBERS, SERVICE, SH, held_keys, member_order
 from workflows.member_changes import MemberChanges
@@ -57,6 +59,10 @@ async def notify(client, intake: Intake, notification_id: str, province: str, ms
     await intake.member_notification({
         "notification_id": notification_id, "province": province, "msisdn": msisdn, "new_msisdn": new_msisdn,
         "kind": "number_changed" if new_msisdn else "number_cancelled"})
+    await taken(client, notification_id)
+
+
+async def taken(client, notification_id: str) -> None:
     handle = client.get_workflow_handle(member_changes_workflow_id(SERVICE))
     for _ in range(600):
         if notification_id in await handle.query(MemberChanges.applied):
@@ -133,16 +139,31 @@ async def assert_nothing_changed(simulator, store, msisdn: str, home: str) -> No
     assert [o.order_no for o in store.orders.list_orders() if o.order_no.startswith("MCH-")] == []
 
 
-async def test_a_notification_from_a_province_that_is_not_the_numbers_home_changes_nothing(
+async def test_a_notification_from_a_province_that_is_not_the_numbers_home_is_refused_at_once(
     client, intake, simulator, joined, store
 ):
     notification_id = unique("BJ")
-    await notify(client, intake, notification_id, "BJ", GD[0], NEW_NUMBER)
+    with pytest.raises(Refusal) as refusal:
+        await notify(client, intake, notification_id, "BJ", GD[0], NEW_NUMBER)
 
+    assert str(refusal.value) == (f"notification {notification_id} changes nothing: "
+                                  "BJ is not the number's home province (GD): only its home CRM notifies")
     await assert_nothing_changed(simulator, store, GD[0], "GD")
     notification = store.notifications.get(notification_id)
     assert (notification.state, notification.reason) == (
         "refused", "BJ is not the number's home province (GD): only its home CRM notifies")
+
+
+async def test_a_number_change_on_a_service_that_is_not_active_is_refused_at_once(
+    client, intake, simulator, joined, store
+):
+    store.services.set_service_state(SERVICE, "closing")
+    notification_id = unique("BJ")
+    with pytest.raises(Refusal, match=f"service {SERVICE} is closing: it takes no member change"):
+        await notify(client, intake, notification_id, "BJ", BJ[0], NEW_NUMBER)
+
+    await assert_nothing_changed(simulator, store, BJ[0], "BJ")
+    assert store.notifications.get(notification_id).state == "refused"
 
 
 async def test_a_number_change_to_a_number_its_home_crm_does_not_know_changes_nothing(
@@ -156,12 +177,17 @@ async def test_a_number_change_to_a_number_its_home_crm_does_not_know_changes_no
         "the new number is refused by its home CRM: E2001 number not found in any home CRM")
 
 
-async def test_a_number_change_on_a_service_that_is_not_active_changes_nothing(
-    client, intake, simulator, joined, store
+async def test_a_notification_whose_service_closes_before_it_is_checked_changes_nothing(
+    client, settings, simulator, joined, store
 ):
-    store.services.set_service_state(SERVICE, "closing")
+    """The workflow checks again what the door checked: a notification handed to it
+    straight (as a client bypassing the API would) for a service that is no longer active."""
     notification_id = unique("BJ")
-    await notify(client, intake, notification_id, "BJ", BJ[0], NEW_NUMBER)
+    store.notifications.receive(MemberNotification(notification_id=notification_id, province="BJ",
+                                                   kind="number_changed", msisdn=BJ[0], new_msisdn=NEW_NUMBER), SERVICE)
+    store.services.set_service_state(SERVICE, "closing")
+    await notify_member_change(client, settings.task_queue, SERVICE, notification_id)
+    await taken(client, notification_id)
 
     await assert_nothing_changed(simulator, store, BJ[0], "BJ")
     assert store.notifications.get(notification_id).reason == f"service {SERVICE} is closing: it takes no member change"

@@ -30,6 +30,7 @@ from tests.helpers import (
     reset_faults,
     start_opening,
     timer_summaries,
+    wait_for_search_attribute,
     wait_for_status,
 )
 from worker import build_worker
@@ -333,7 +334,7 @@ async def test_overdue_report_sets_the_jeopardy_search_attribute_until_it_arrive
     handle = await start_opening(client, settings, order)
 
     await wait_for_status(handle, lambda s: s.jeopardy == ["configure group tariff package in BJ"])
-    assert (await handle.describe()).typed_search_attributes.get(search_attributes.JEOPARDY) is True
+    await wait_for_search_attribute(handle, search_attributes.JEOPARDY, True)
     await handle.signal(ServiceOpening.report, CompletionReport(
         report_id="late-BJ", province="BJ", system="crm", operation="configure_group_tariff",
         idempotency_key="OPEN-JEOPARDY:configure_group_tariff:BJ", outcome="completed"))
