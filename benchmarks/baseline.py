@@ -97,7 +97,7 @@ class _ReportsIntake(Intake):
 
 def store_door(settings: Settings, store: OrderStore, reports: Reports) -> FastAPI:
     """GPMS's API (the same door, token check and reference lookup) handing reports to `reports`."""
-    return create_app(_ReportsIntake(settings, store, reports), store, authenticator_for(store))
+    return create_app(_ReportsIntake(settings, store, reports), store, authenticator_for(store, settings))
 
 
 def memory_door(memory: MemoryStore, reports: Reports, hub_token: str) -> FastAPI:
