@@ -1,7 +1,8 @@
 """The direct-call baseline: what vpdn's member join and service opening send to the
 provinces, without Temporal — the same activity code over the same adapters (so the same
 payloads and idempotency keys), the same batches of 500, the same window of 8 batches and
-every province at once, each work order waiting for its completion report.
+every province at once, no more activities at once than the worker's slots, each work
+order waiting for its completion report.
 
 Two modes:
 - `store`: with the order store's writes the workflows make (staging, the order and its
@@ -19,6 +20,7 @@ import asyncio
 import dataclasses
 import itertools
 import os
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -130,17 +132,20 @@ class Baseline:
         self.aaa = AaaActivities(HubAaa(hub), HubSms(hub), member_passwords(settings), store.passwords, batches)
         self.rental = RentalActivities(HubBilling(hub), HubSettlement(hub))
         self.records = OrderStoreActivities(store) if mode == "store" else None
+        self._slots = asyncio.Semaphore(settings.activity_slots)
+        self._threads = ThreadPoolExecutor(settings.activity_slots)  # as the worker's, for blocking activities
 
-    # One activity, as a worker would run it: in an activity context, a blocking one in a thread
+    # One activity, as a worker would run it: in an activity context, a blocking one in a
+    # thread, at most the worker's activity slots at once
 
-    @staticmethod
-    async def _run(workflow_id: str, activity: Any, arg: Any) -> Any:
+    async def _run(self, workflow_id: str, activity: Any, arg: Any) -> Any:
         environment = ActivityEnvironment()
         environment.info = dataclasses.replace(ActivityEnvironment.default_info(), workflow_id=workflow_id,
                                                workflow_run_id=workflow_id, activity_id=str(next(_activity_ids)))
-        if asyncio.iscoroutinefunction(activity):
-            return await environment.run(activity, arg)
-        return await asyncio.to_thread(environment.run, activity, arg)
+        async with self._slots:
+            if asyncio.iscoroutinefunction(activity):
+                return await environment.run(activity, arg)
+            return await asyncio.get_running_loop().run_in_executor(self._threads, environment.run, activity, arg)
 
     async def _record(self, workflow_id: str, activity_name: str, arg: Any) -> Any:
         """An order store write (store mode only)."""
