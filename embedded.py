@@ -40,9 +40,11 @@ from worker import build_worker, member_passwords
 STARTUP_TIMEOUT_S = 60
 PR_SET_PDEATHSIG = 1
 
-# The embedded default's people: `vpdn --as NAME` acts as one of them.
+# The embedded default's people: `vpdn --as NAME` acts as one of them; without it the CLI
+# reads as DEFAULT_PRINCIPAL, who may only read.
 LOCAL_PRINCIPALS = {"alice": ["account_manager"], "bob": ["hq_auditor"], "carol": ["operator"], "hub": ["hub"],
-                    "admin": ["admin"]}
+                    "admin": ["admin"], "viewer": ["viewer"]}
+DEFAULT_PRINCIPAL = "viewer"
 
 
 class PortTaken(Exception):
@@ -172,6 +174,8 @@ def local_principals(settings: Settings) -> None:
             store.tokens.revoke(name)
             token = store.tokens.create(name, roles, expires_at=None)
         credentials[name] = {"token": token, "roles": roles}
+        if name == DEFAULT_PRINCIPAL:
+            credentials[name]["default"] = True  # the CLI acts as it without `--as` (it only reads)
     if credentials != kept:
         written = path.with_name(f".{path.name}.new")
         written.unlink(missing_ok=True)
@@ -232,11 +236,11 @@ async def run_embedded(settings: Settings, console: Console) -> None:
             f"  provinces' hub:  {settings.hub_url}\n"
             f"  API:             {api_url} (its documentation: {api_url}/docs)\n"
             f"  people:          {', '.join(LOCAL_PRINCIPALS)} (their tokens in {settings.credentials_file}; "
-            f"act as one with vpdn --as NAME)\n"
+            f"act as one with vpdn --as NAME; {DEFAULT_PRINCIPAL} reads without it)\n"
             f"  order store:     {settings.database_url}\n"
             f"Start an order from another terminal (source .venv/bin/activate first"
             + (f", then {exported}" if (exported := export_line()) else "") + "):\n"
-            f"  vpdn customer acquire {demo_code} --by <your name>\n"
+            f"  vpdn --as alice customer acquire {demo_code}\n"
             f"  vpdn customer show {demo_code}\n"
             f"Ctrl-C stops everything.",
             soft_wrap=True,  # the export line stays one line, to be copied whole

@@ -34,9 +34,11 @@ T = TypeVar("T")
 
 
 class Taken(BaseModel):
-    """GPMS has the message: what becomes of it."""
+    """GPMS has the message: what becomes of it (and, for a member change, the service whose
+    member it is)."""
 
     detail: str
+    service_id: str | None = None
 
 
 async def handed(delivery: Awaitable[T]) -> T:
@@ -78,7 +80,7 @@ async def member_change(notification: MemberNotification, request: Request) -> T
     intake: Intake = request.app.state.intake
     service_id = await handed(intake.member_notification(notification.model_dump()))
     return Taken(detail=f"notification {notification.notification_id} received for service {service_id}: "
-                        "its orders are queued on the service once it is checked")
+                        "its orders are queued on the service once it is checked", service_id=service_id)
 
 
 @router.post("/customer-changes", status_code=status.HTTP_202_ACCEPTED)

@@ -37,8 +37,10 @@ async def hub(request: Request) -> AsyncIterator[httpx.AsyncClient]:
 async def reconcile(request: Request, _: Annotated[Principal, Depends(require(Role.operator))],
                     client: Annotated[httpx.AsyncClient, Depends(hub)]) -> Reconciliation:
     """Compare what GPMS recorded with what every province holds: every difference."""
+    intake = request.app.state.intake
+    temporal = await intake.temporal()  # the orders it runs, to find any the store never recorded
     try:
-        found = await Reconciler(request.app.state.store, client).differences()
+        found = await Reconciler(request.app.state.store, client, temporal, intake.settings.task_queue).differences()
     except httpx.HTTPError as error:
         raise HTTPException(502, f"cannot read the provinces' holdings at {client.base_url}: {error}") from None
     return Reconciliation(agree=not found, differences=[Difference(**vars(d)) for d in found])

@@ -5,6 +5,7 @@ from temporalio.client import Client
 
 from api.app import create_app
 from api.tokens import authenticator_for
+from codec import data_converter, keys_file
 from intake import Intake
 from serving import serve_app
 from settings import Settings, connect_temporal
@@ -17,6 +18,8 @@ def build_app(settings: Settings, client: Client | None = None) -> FastAPI:
     Its requests are counted on the Prometheus endpoint of the client's runtime: `vpdn up`'s
     worker's, or the API's own at VPDN_METRICS_ADDRESS."""
     store = OrderStore(settings.database_url)
+    if client is None:
+        data_converter(keys_file(settings))  # no payload keys: refused now, in one line, not at the first order
     if client is not None:
         runtime = client.service_client.config.runtime
     else:

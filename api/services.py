@@ -1,5 +1,6 @@
 """VPDN services and group customers as staff read them: a service (`vpdn service show`),
-its members, its acceptance table; a customer and its hierarchy (`vpdn customer show`)."""
+its members, its acceptance table, the CRMs' notifications of its members' own number
+changes; a customer and its hierarchy (`vpdn customer show`)."""
 
 from typing import Annotated
 
@@ -7,6 +8,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 
 from api.orders import TABLE_ANSWER, Reader, TableFormat, TableLang, reads, table_response
 from models.customer import CustomerHierarchy
+from models.member_changes import NotificationView
 from reads import ServiceDetail, ServiceMember
 
 router = APIRouter(tags=["services and customers"])
@@ -41,3 +43,12 @@ def service_table(request: Request, service_id: str, _: Reader,
 def show_customer(request: Request, customer_code: str, _: Reader) -> CustomerHierarchy:
     """A group customer GPMS acquired, with its hierarchy (group and provincial branches)."""
     return reads(request).customer(customer_code)
+
+
+@router.get("/member-notifications", response_model=list[NotificationView])
+def member_notifications(request: Request, _: Reader,
+                         service: Annotated[str | None, Query(description="Only this service's.")] = None,
+                         ) -> list[NotificationView]:
+    """CRMs' notifications of members' own number changes, latest first (`vpdn member
+    notifications`): accepted with the orders they caused, or refused with the reason."""
+    return request.app.state.store.notifications.list_notifications(service)

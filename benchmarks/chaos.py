@@ -98,6 +98,7 @@ async def run(services: int, members: int, kills: int, fault_rate: float, report
     try:
         migrate.upgrade(engine_for(settings.database_url))
         hub_token(settings)
+        account_manager = OrderStore(settings.database_url).tokens.create("chaos", ["account_manager"], expires_at=None)
         await parts.start()
         client = await connect_temporal(settings)
         await register_search_attributes(client, settings.namespace)
@@ -156,7 +157,7 @@ async def run(services: int, members: int, kills: int, fault_rate: float, report
             if kill_commands:
                 submitted.append(f"C-JOIN-{n}")
                 joins[f"C-JOIN-{n}"] = (len(mine), await join_killed_and_run_again(
-                    service.service_id, f"C-JOIN-{n}", mine, data_dir))
+                    service.service_id, f"C-JOIN-{n}", mine, data_dir, account_manager))
             else:
                 store.staging.stage(f"C-JOIN-{n}", service.service_id, "join", [MemberLine(msisdn=m) for m in mine])
                 await submit([MemberOrder(order_no=f"C-JOIN-{n}", kind="join", apn=service.apn, member_count=len(mine),

@@ -4,6 +4,7 @@ started again; the faults the provinces inject; the fallout policy the worker ru
 
 import asyncio
 import json
+import os
 import random
 import signal
 import sqlite3
@@ -58,20 +59,23 @@ def store_outage(database: str, seconds: float) -> None:
         connection.close()
 
 
-async def join_killed_and_run_again(service_id: str, order_no: str, numbers: list[str], folder: Path) -> str:
+async def join_killed_and_run_again(service_id: str, order_no: str, numbers: list[str], folder: Path,
+                                    token: str) -> str:
     """`vpdn member join` SIGKILLed at a random moment between its steps, then run again as a
-    person would (again while Temporal is unreachable); returns how the last run ended: the
-    order submitted, or refused as submitted already by the killed run."""
+    person would (again while Temporal is unreachable), as the account manager holding `token`;
+    returns how the last run ended: the order submitted, or refused as submitted already by the
+    killed run."""
     members = folder / f"{order_no}.csv"
     members.write_text("msisdn,name\n" + "".join(f"{m},member {m}\n" for m in numbers), encoding="utf-8")
-    command = [VPDN, "member", "join", service_id, "--file", str(members), "--order-no", order_no, "--by", "chaos",
+    command = [VPDN, "member", "join", service_id, "--file", str(members), "--order-no", order_no,
                "--pre-approved-by", "chaos-hq"]
-    killed = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {**os.environ, "VPDN_API_TOKEN": token}
+    killed = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     await asyncio.sleep(random.uniform(0.3, 2.5))  # from its start-up to its submission
     killed.kill()
     killed.wait()
     for _ in range(60):
-        again = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True)
+        again = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, env=env)
         if again.returncode == 0:
             return "submitted by the second run"
         if again.returncode == 2 and "already submitted" in again.stderr + again.stdout:

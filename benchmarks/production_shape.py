@@ -35,8 +35,10 @@ DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 TERMINAL = {"completed", "partial", "failed", "rejected", "cancelled"}
 
 
-def vpdn(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run([VPDN, *args], capture_output=True, text=True, timeout=300)
+def vpdn(*args: str, check: bool = True, token: str | None = None) -> subprocess.CompletedProcess:
+    """A `vpdn` command; with `token`, acting as its holder through the API (VPDN_API_TOKEN)."""
+    env = {**os.environ, **({"VPDN_API_TOKEN": token} if token else {})}
+    done = subprocess.run([VPDN, *args], capture_output=True, text=True, timeout=300, env=env)
     if check and done.returncode != 0:
         raise SystemExit(f"vpdn {' '.join(args)} failed ({done.returncode}): {done.stderr or done.stdout}")
     return done
@@ -109,7 +111,9 @@ async def run(services: int, members: int, server_url: str) -> int:
             await asyncio.sleep(0.25)
         print(vpdn("setup").stdout.strip())
         tokens = {name: vpdn("admin", "token", "create", "--name", name, "--role", role).stdout.strip()
-                  for name, role in (("hub", "hub"), ("bob", "hq_auditor"))}
+                  for name, role in (("hub", "hub"), ("bob", "hq_auditor"), ("alice", "account_manager"),
+                                     ("carol", "operator"))}
+        os.environ["VPDN_API_TOKEN"] = tokens["bob"]  # who reads: bob (every staff role reads)
         os.environ["VPDN_HUB_TOKEN"] = tokens["hub"]
         parts.start("api", VPDN, "api")
         parts.start("simulator", VPDN, "simulator")
@@ -123,11 +127,10 @@ async def run(services: int, members: int, server_url: str) -> int:
         lines = (data_dir / "members.csv").read_text().splitlines()
         orders = []
         for index, code in enumerate(codes, 1):
-            vpdn("customer", "acquire", code, "--by", "alice", "--order-no", f"ACQ-SHAPE-{index}")
+            vpdn("customer", "acquire", code, "--order-no", f"ACQ-SHAPE-{index}", token=tokens["alice"])
             (data_dir / f"order-{index}.json").write_text(json.dumps(opening(code, index)))
             vpdn("service", "open", "--file", str(data_dir / f"order-{index}.json"), "--order-no", f"OPN-SHAPE-{index}",
-                 "--by", "alice")
-            os.environ["VPDN_API_TOKEN"] = tokens["bob"]
+                 token=tokens["alice"])
             vpdn("order", "approve", f"OPN-SHAPE-{index}")  # four eyes: bob approves alice's order
             orders.append(f"OPN-SHAPE-{index}")
         opened = await until_ended(orders, 300)
@@ -135,7 +138,7 @@ async def run(services: int, members: int, server_url: str) -> int:
             part = data_dir / f"members-{index}.csv"
             part.write_text("\n".join([lines[0], *lines[1 + (index - 1) * members:1 + index * members]]) + "\n")
             vpdn("member", "join", f"SVC-OPN-SHAPE-{index}", "--file", str(part), "--order-no", f"JOIN-SHAPE-{index}",
-                 "--by", "alice", "--pre-approved-by", "hq-wang")
+                 "--pre-approved-by", "hq-wang", token=tokens["alice"])
             orders.append(f"JOIN-SHAPE-{index}")
         await asyncio.sleep(2)  # the joins' batches are running
         workers[0].send_signal(signal.SIGTERM)
@@ -143,7 +146,7 @@ async def run(services: int, members: int, server_url: str) -> int:
         graceful = workers[0].wait(timeout=90)
         parts.start("worker-3", VPDN, "worker")
         states = {**opened, **await until_ended(orders, 600)}
-        reconciled = vpdn("reconcile", check=False)
+        reconciled = vpdn("reconcile", check=False, token=tokens["carol"])  # an operator
 
         print(f"orders: {len(states)}: " + ", ".join(f"{no} {state}" for no, state in sorted(states.items())))
         print(f"worker 1 after SIGTERM exited {graceful}; worker 2 SIGKILLed; worker 3 finished the run")

@@ -1,11 +1,15 @@
 """Shared fixtures: one Temporal dev server and one HTTP server for GPMS's API per session,
 and per test a fresh order store, API app (behind that server), provinces' simulator
-(in-process, reporting to the API over HTTP) and worker on its own task queue."""
+(in-process, reporting to the API over HTTP) and worker on its own task queue. The CLI's
+commands under test reach the API as `vpdn api` builds it, served from a thread (`cli_api`)."""
 
 import asyncio
 import os
+import shutil
+import threading
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -22,13 +26,15 @@ from adapters.hub import HubClient
 from adapters.passwords import create_secrets_file
 from api.app import create_app as create_api
 from api.auth import Principal, Role, StaticTokens
+from api.server import build_app
 from codec import data_converter
+from embedded import local_principals
 from intake import Intake
 from models import search_attributes
 from settings import Settings, temporal_cli_path
 from simulator import create_app
 from serving import Server
-from store import OrderStore
+from store import OrderStore, engine_for
 from tests.helpers import migrated
 from worker import build_worker
 
@@ -53,6 +59,7 @@ def _database_of_this_process(url: str | None) -> str | None:
 
 POSTGRES_URL = _database_of_this_process(os.environ.get("VPDN_TEST_POSTGRES_URL"))
 HUB_TOKEN = "hub-token"
+ACCOUNT_MANAGER_TOKEN = "am-token"  # alice's at `gpms_api`, for the CLI's commands under test
 # The suite's payload keys (test keys only): its clients seal with them, as did the recordings in histories/.
 PAYLOAD_KEYS = Path(__file__).parent / "payload-keys"
 
@@ -130,12 +137,13 @@ async def api_server() -> AsyncIterator[CurrentApi]:
 async def gpms_api(api_server: CurrentApi, settings: Settings, store: OrderStore,
                    client: Client) -> AsyncIterator[str]:
     """GPMS's API for this test (its order store, the test's Temporal), at the returned URL;
-    the hub's token is HUB_TOKEN."""
+    the hub's token is HUB_TOKEN, alice's (an account manager) ACCOUNT_MANAGER_TOKEN."""
 
     async def connect() -> Client:
         return client
 
-    tokens = StaticTokens({HUB_TOKEN: Principal(name="hub", roles=frozenset({Role.hub}))})
+    tokens = StaticTokens({HUB_TOKEN: Principal(name="hub", roles=frozenset({Role.hub})),
+                           ACCOUNT_MANAGER_TOKEN: Principal(name="alice", roles=frozenset({Role.account_manager}))})
     api_server.app = create_api(Intake(settings, store, connect), store, tokens)
     yield api_server.url
     api_server.app = None
@@ -163,3 +171,68 @@ async def worker(settings: Settings, client: Client, simulator_transport) -> Asy
     async with build_worker(client, settings, hub=hub):
         yield
     await hub.aclose()
+
+
+class ApiOfTheEnvironment:
+    """An ASGI app: GPMS's API as `vpdn api` builds it over the settings the environment names
+    now (the running test's order store and Temporal), built again when they change."""
+
+    def __init__(self) -> None:
+        self.app: FastAPI | None = None
+        self.settings = ""
+
+    async def __call__(self, scope, receive, send) -> None:
+        settings = Settings()
+        if settings.model_dump_json() != self.settings:
+            self.app, self.settings = build_app(settings), settings.model_dump_json()
+        await self.app(scope, receive, send)
+
+
+@pytest.fixture(scope="session")
+def cli_api_server() -> Iterator[str]:
+    """An HTTP server on a free port, in a thread of its own (the CLI's calls block the test's
+    thread), serving `ApiOfTheEnvironment`; its URL."""
+    server = uvicorn.Server(uvicorn.Config(ApiOfTheEnvironment(), host="127.0.0.1", port=0, lifespan="off",
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    yield "http://127.0.0.1:{}".format(server.servers[0].sockets[0].getsockname()[1])
+    server.should_exit = True
+    thread.join()
+
+
+@pytest.fixture(scope="session")
+def people_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder made once: an empty order store holding the tokens of `vpdn up`'s local
+    people, and their credentials.json."""
+    folder = tmp_path_factory.mktemp("people")
+    settings = Settings(data_dir=folder)
+    migrated(settings.database_url)
+    local_principals(settings)
+    engine = engine_for(settings.database_url)
+    with engine.connect() as connection:  # the tokens into the file, which is what is copied
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return folder
+
+
+@pytest.fixture
+def cli_api(cli_api_server: str, people_store: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The API for CLI commands run in this test, over the order store and Temporal that the
+    environment (VPDN_DATA_DIR, TEMPORAL_ADDRESS…) names, its store migrated; `vpdn up`'s
+    local people (alice, bob, carol, hub, admin, viewer: the default) in its credentials.json."""
+    monkeypatch.setenv("VPDN_API_URL", cli_api_server)
+    monkeypatch.delenv("VPDN_API_TOKEN", raising=False)
+    settings = Settings()
+    made = Settings(data_dir=people_store)
+    if settings.database_url == f"sqlite:///{settings.data_dir / 'gpms.db'}" and not settings.data_dir.joinpath(
+            "gpms.db").exists():  # a copy of the people's store: faster than making their tokens
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for path in (Path(made.database_url.removeprefix("sqlite:///")), made.credentials_file):
+            shutil.copyfile(path, settings.data_dir / path.name)
+    else:
+        migrated(settings.database_url)
+        local_principals(settings)
+    return cli_api_server

@@ -14,7 +14,8 @@ from cli import app
 from models.service import ServiceRegistration
 from settings import Settings
 from store import OrderStore
-from tests.helpers import acquired_customer, migrated
+from tests.conftest import PAYLOAD_KEYS
+from tests.helpers import acquired_customer
 
 runner = CliRunner()
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -44,10 +45,16 @@ member_files = st.one_of(
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch) -> OrderStore:
+def environment(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("VPDN_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
-    store = OrderStore(migrated(Settings().database_url))
+    monkeypatch.setenv("VPDN_PAYLOAD_KEYS_FILE", str(PAYLOAD_KEYS))
+
+
+@pytest.fixture
+def store(environment, cli_api) -> OrderStore:
+    """The order store the CLI's API uses (the commands act as alice, an account manager)."""
+    store = OrderStore(Settings().database_url)
     acquired_customer(store)
     store.services.register_service(ServiceRegistration(
         order_no="OPN-0", service_id="SVC-OPN-0", customer_code="3100012345", apn="acme.vpdn.sh",
@@ -72,7 +79,7 @@ def test_any_order_file_starts_an_order_or_is_refused_cleanly(store, tmp_path, c
     path = tmp_path / "order.json"
     path.write_text(json.dumps(content))
 
-    assert_clean(runner.invoke(app, ["service", "open", "--file", str(path), "--by", "alice"]))
+    assert_clean(runner.invoke(app, ["--as", "alice", "service", "open", "--file", str(path)]))
     assert store.orders.list_orders() == []
     assert [s for s in ("SVC-OPN-P",) if store.services.get_service(s)] == []
 
@@ -83,7 +90,8 @@ def test_any_member_file_starts_an_order_or_is_refused_cleanly(store, tmp_path, 
     path = tmp_path / "members.csv"
     path.write_bytes(data)
 
-    result = runner.invoke(app, ["member", "join", "SVC-OPN-0", "--file", str(path), "--order-no", "JOIN-P"])
+    result = runner.invoke(app, ["--as", "alice", "member", "join", "SVC-OPN-0", "--file", str(path),
+                                 "--order-no", "JOIN-P"])
 
     assert_clean(result)
     assert store.members.member_results("JOIN-P") == []  # nothing staged is left behind
@@ -92,4 +100,4 @@ def test_any_member_file_starts_an_order_or_is_refused_cleanly(store, tmp_path, 
 @SETTINGS
 @given(code=st.text(max_size=14))
 def test_any_customer_code_is_acquired_or_refused_cleanly(store, code):
-    assert_clean(runner.invoke(app, ["customer", "acquire", code, "--by", "alice"]))
+    assert_clean(runner.invoke(app, ["--as", "alice", "customer", "acquire", code]))

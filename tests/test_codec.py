@@ -81,6 +81,18 @@ def test_a_worker_without_configured_keys_refuses_to_start(monkeypatch, settings
         "client shares (`<key id> <base64 key>` lines, see the README)"]
 
 
+def test_an_api_without_payload_keys_refuses_to_start_not_at_the_first_order(monkeypatch, settings):
+    monkeypatch.delenv(KEYS_VARIABLE, raising=False)
+    monkeypatch.setenv("VPDN_DATA_DIR", str(settings.data_dir))
+
+    result = CliRunner().invoke(app, ["api"])
+
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        f"error: the payload keys are not configured: set {KEYS_VARIABLE} to the keys file every worker and "
+        "client shares (`<key id> <base64 key>` lines, see the README)"]
+
+
 def test_the_embedded_default_keeps_its_keys_private_in_the_data_folder(tmp_path):
     settings = Settings(data_dir=tmp_path / "data", password_secret_file=None, payload_keys_file=None)
 

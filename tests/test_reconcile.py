@@ -10,9 +10,11 @@ from activities.aaa import PASSWORD_TEXT
 from adapters.passwords import password_hash
 from benchmarks.harness import free_port
 from cli import app
+from embedded import local_principals
 from models.members import MemberLine, MemberOrder
 from models.orders import OrderType
 from reconcile import Reconciler
+from settings import Settings
 from submission import start_order
 from tests.conftest import PAYLOAD_KEYS
 from tests.helpers import acquired_customer, migrated, opened_service
@@ -106,13 +108,14 @@ async def test_reconcile_finds_an_order_temporal_knows_that_the_order_store_neve
         "order REC-NEVER: GPMS order store order vpdn-join-REC-NEVER: never recorded (its workflow is running)"]
 
 
-def test_reconcile_says_in_one_line_when_temporal_cannot_be_reached(tmp_path, monkeypatch):
+def test_reconcile_says_in_one_line_when_temporal_cannot_be_reached(tmp_path, monkeypatch, cli_api_server):
     for name, value in (("TEMPORAL_ADDRESS", f"127.0.0.1:{free_port()}"), ("VPDN_DATA_DIR", str(tmp_path)),
-                        ("VPDN_PAYLOAD_KEYS_FILE", str(PAYLOAD_KEYS))):
+                        ("VPDN_PAYLOAD_KEYS_FILE", str(PAYLOAD_KEYS)), ("VPDN_API_URL", cli_api_server)):
         monkeypatch.setenv(name, value)
     migrated(f"sqlite:///{tmp_path / 'gpms.db'}")
+    local_principals(Settings())  # carol, an operator, reconciles
 
-    result = CliRunner().invoke(app, ["reconcile"])
+    result = CliRunner().invoke(app, ["--as", "carol", "reconcile"])
 
     assert result.exit_code == 1
     assert result.output.startswith("error: cannot reach Temporal at 127.0.0.1:")

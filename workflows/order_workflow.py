@@ -111,8 +111,9 @@ class OrderWorkflow(Generic[Result]):
     async def _business_audit(self, pre_approved_by: str | None) -> None:
         """Business audit (业务审核): done outside GPMS, or a person approves or rejects."""
         tracker = self._tracker
-        if pre_approved_by:
-            await tracker.record("business audit approved outside GPMS", actor=pre_approved_by)
+        if pre_approved_by:  # a reference the submitter entered: the submitter is the actor
+            await tracker.record("business audit approved outside GPMS", actor=self._requested_by,
+                                 detail=f"by {pre_approved_by}, as entered by {self._requested_by}")
             return
         await tracker.record("order waits for its business audit", state=OrderState.pending, sub_state=AWAITING_AUDIT)
         await workflow.wait_condition(lambda: self._audit is not None)

@@ -109,6 +109,15 @@ def test_a_bad_lifetime_or_role_is_refused(admin_cli):
     assert admin_cli("create", "--name", "x", "--role", "king").exit_code == 2
 
 
+def test_a_lifetime_past_the_calendar_is_refused_in_one_line(admin_cli):
+    """It ended as exit 70 (a bug): the lifetime overflowed the date."""
+    refused = admin_cli("create", "--name", "x", "--role", "viewer", "--expires-in", "99999999999d")
+
+    assert refused.exit_code == 2, refused.output
+    assert "'99999999999d' is longer than 10 years (3650d)" in " ".join(refused.output.split())
+    assert "Traceback" not in refused.output and "x\t" not in admin_cli("list").stdout
+
+
 async def test_an_admin_manages_tokens_through_the_api_and_nobody_else_does(api, token_store):
     admin = bearer(token_store.tokens.create("root", ["admin"], None))
     operator = bearer(token_store.tokens.create("ops-zhao", ["operator"], None))
@@ -145,7 +154,9 @@ def test_vpdn_up_gives_its_local_people_tokens_once_in_a_private_file(tmp_path):
     again = json.loads(path.read_text())
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert {name: person["roles"] for name, person in first.items()} == {
-        "alice": ["account_manager"], "bob": ["hq_auditor"], "carol": ["operator"], "hub": ["hub"], "admin": ["admin"]}
+        "alice": ["account_manager"], "bob": ["hq_auditor"], "carol": ["operator"], "hub": ["hub"], "admin": ["admin"],
+        "viewer": ["viewer"]}
+    assert [name for name, person in first.items() if person.get("default")] == ["viewer"]
     assert {name: store.tokens.holder(person["token"]).name for name, person in again.items()} == {
         name: name for name in first}
     assert again["alice"] == first["alice"] and again["carol"]["token"] != first["carol"]["token"]

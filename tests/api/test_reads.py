@@ -24,7 +24,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def world(served, temporal_env):  # noqa: F811
+async def world(served, temporal_env, api_server):  # noqa: F811
     """SVC-R in the store with one member joined by JOIN-SVC-R and a held fallout; OPN-R-1
     opened through the API and the simulated provinces, completed."""
     store = served.store
@@ -42,13 +42,16 @@ async def world(served, temporal_env):  # noqa: F811
     assert opened.status_code == 201, opened.text
     await recorded(served, "OPN-R-1", "completed")
     served.temporal_address = temporal_env.client.service_client.config.target_host
+    served.api_server = api_server  # the CLI's reads reach the API over HTTP
     return served
 
 
 async def cli(world, *args: str) -> object:
-    """What `vpdn <args> --json` prints on the same order store."""
+    """What `vpdn <args> --json` prints, reading from this API as the viewer."""
+    world.api_server.app = world.app
     env = {"VPDN_DATA_DIR": str(world.settings.data_dir), "TEMPORAL_ADDRESS": world.temporal_address,
-           "VPDN_PAYLOAD_KEYS_FILE": str(PAYLOAD_KEYS)}
+           "VPDN_PAYLOAD_KEYS_FILE": str(PAYLOAD_KEYS), "VPDN_API_URL": world.api_server.url,
+           "VPDN_API_TOKEN": "viewer"}
     result = await asyncio.to_thread(CliRunner().invoke, cli_app, [*args, "--json"], env=env)
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)

@@ -101,13 +101,13 @@ def test_vpdn_up_acquires_a_customer_through_the_cli_and_keeps_history_across_re
         # Another terminal gets the settings this one runs with.
         assert f"TEMPORAL_ADDRESS={env['TEMPORAL_ADDRESS']}" in banner and f"VPDN_DATA_DIR={env['VPDN_DATA_DIR']}" in banner
         # The banner's example works as printed: the demo country is seeded at first start.
-        demo_code = re.search(r"vpdn customer acquire (\d{10})", banner).group(1)
-        demo = vpdn(env, "customer", "acquire", demo_code, "--by", "carol")
+        demo_code = re.search(r"vpdn --as alice customer acquire (\d{10})", banner).group(1)
+        demo = vpdn(env, "--as", "alice", "customer", "acquire", demo_code)
         assert demo.returncode == 0, demo.stderr
         assert "completed" in demo.stdout and "group:" in demo.stdout
         assert vpdn(env, "sim", "seed", "--file", str(seed)).returncode == 0
 
-        acquired = vpdn(env, "customer", "acquire", CODE, "--by", "bob", "--order-no", "ACQ-E2E-1", "--json")
+        acquired = vpdn(env, "--as", "alice", "customer", "acquire", CODE, "--order-no", "ACQ-E2E-1", "--json")
         assert acquired.returncode == 0, acquired.stderr
         assert [b["province"] for b in json.loads(acquired.stdout)["hierarchy"]["branches"]] == ["HN"]
 
@@ -116,13 +116,13 @@ def test_vpdn_up_acquires_a_customer_through_the_cli_and_keeps_history_across_re
 
         order = json.loads(vpdn(env, "order", "show", "ACQ-E2E-1", "--json").stdout)
         assert order["state"] == "completed"
-        assert order["events"][0]["actor"] == "bob"
+        assert order["events"][0]["actor"] == "alice"
 
-        again = vpdn(env, "customer", "acquire", CODE, "--order-no", "ACQ-E2E-1")
+        again = vpdn(env, "--as", "alice", "customer", "acquire", CODE, "--order-no", "ACQ-E2E-1")
         assert again.returncode == 2  # refused: nothing started
         assert "already submitted" in again.stderr
 
-        malformed = vpdn(env, "customer", "acquire", "44000X")
+        malformed = vpdn(env, "--as", "alice", "customer", "acquire", "44000X")
         assert malformed.returncode == 2
         assert "customer code must be exactly 10 digits" in malformed.stderr
     finally:
@@ -177,12 +177,12 @@ def test_a_whole_service_life_through_the_cli(env, tmp_path):
     up = Up(env)
     try:
         assert vpdn(env, "sim", "seed", "--file", str(seed)).returncode == 0
-        assert vpdn(env, "customer", "acquire", CODE, "--by", "bob").returncode == 0
+        assert vpdn(env, "--as", "alice", "customer", "acquire", CODE).returncode == 0
 
-        opened = vpdn(env, "service", "open", "--file", str(order), "--order-no", "OPN-E2E", "--by", "alice")
+        opened = vpdn(env, "--as", "alice", "service", "open", "--file", str(order), "--order-no", "OPN-E2E")
         assert opened.returncode == 0, opened.stderr
         assert "vpdn order approve OPN-E2E" in opened.stdout
-        again = vpdn(env, "service", "open", "--file", str(order), "--order-no", "OPN-E2E-2", "--by", "alice")
+        again = vpdn(env, "--as", "alice", "service", "open", "--file", str(order), "--order-no", "OPN-E2E-2")
         assert again.returncode == 2 and "already used by service SVC-OPN-E2E" in again.stderr
 
         wait_for_order(env, "OPN-E2E", lambda s: s["sub_state"] == "awaiting business audit")
@@ -209,8 +209,8 @@ def test_a_whole_service_life_through_the_cli(env, tmp_path):
         assert vpdn(env, "sim", "seed", "--file", str(seed)).returncode == 0
         members = tmp_path / "members.csv"
         members.write_text("msisdn,name\n" + "\n".join(f"{m},member {i}" for i, m in enumerate(numbers)))
-        joined = vpdn(env, "member", "join", "SVC-OPN-E2E", "--file", str(members), "--order-no", "JOIN-E2E",
-                      "--pre-approved-by", "hq-wang", "--wait", "--json")
+        joined = vpdn(env, "--as", "alice", "member", "join", "SVC-OPN-E2E", "--file", str(members),
+                      "--order-no", "JOIN-E2E", "--pre-approved-by", "hq-wang", "--wait", "--json")
         assert joined.returncode == 0, joined.stderr
         result = json.loads(joined.stdout)["result"]
         assert (result["state"], result["counts"]["done"], result["counts"]["invalid"]) == ("partial", 198, 2)
@@ -223,7 +223,7 @@ def test_a_whole_service_life_through_the_cli(env, tmp_path):
         plan.write_text(json.dumps({"name": "field staff", "tariff_version": 1, "parameters": {"member_fee": "12"}}))
         movers = tmp_path / "movers.csv"
         movers.write_text("\n".join(numbers[2:32]))
-        moved = vpdn(env, "member", "plan", "SVC-OPN-E2E", "--file", str(movers), "--plan", str(plan),
+        moved = vpdn(env, "--as", "alice", "member", "plan", "SVC-OPN-E2E", "--file", str(movers), "--plan", str(plan),
                       "--order-no", "PLAN-E2E", "--pre-approved-by", "hq-wang", "--wait", "--json")
         assert json.loads(moved.stdout)["result"]["state"] == "completed", moved.stderr
         on_plan = json.loads(vpdn(env, "service", "members", "SVC-OPN-E2E", "--json").stdout)
@@ -237,27 +237,28 @@ def test_a_whole_service_life_through_the_cli(env, tmp_path):
         # The rest of the service's life, each order queued on the service in turn.
         change = tmp_path / "tariff.json"
         change.write_text(json.dumps({"parameters": {"monthly_fee": "3300"}, "new_discounts": {"loyalty": "0.9"}}))
-        tariff = vpdn(env, "tariff", "change", "SVC-OPN-E2E", "--file", str(change), "--order-no", "TRF-E2E",
-                      "--pre-approved-by", "hq-wang")
+        tariff = vpdn(env, "--as", "alice", "tariff", "change", "SVC-OPN-E2E", "--file", str(change),
+                      "--order-no", "TRF-E2E", "--pre-approved-by", "hq-wang")
         assert tariff.returncode == 0, tariff.stderr
         line = tmp_path / "line.json"
         line.write_text(json.dumps({"line": {"bandwidth_mbps": 500, "address": "1 Jingshi Rd, Jinan"}}))
-        changed = vpdn(env, "service", "change", "SVC-OPN-E2E", "--file", str(line), "--order-no", "CHG-E2E",
-                       "--pre-approved-by", "hq-wang")
+        changed = vpdn(env, "--as", "alice", "service", "change", "SVC-OPN-E2E", "--file", str(line),
+                       "--order-no", "CHG-E2E", "--pre-approved-by", "hq-wang")
         assert changed.returncode == 0, changed.stderr
         wait_for_order(env, "TRF-E2E", lambda s: s["state"] == "completed")
         wait_for_order(env, "CHG-E2E", lambda s: s["state"] == "completed")
         packages = json.loads(vpdn(env, "sim", "holdings", "GD", "crm", "--kind", "group_tariff_package").stdout)
         assert [p["data"]["version"] for p in packages] == [2]
 
-        refused = vpdn(env, "service", "close", "SVC-OPN-E2E", "--by", "alice")
+        refused = vpdn(env, "--as", "alice", "service", "close", "SVC-OPN-E2E")
         assert refused.returncode == 2 and "still has 198 members" in refused.stderr
         leavers = tmp_path / "leavers.csv"
         leavers.write_text("\n".join(numbers[2:]))
-        left = vpdn(env, "member", "exit", "SVC-OPN-E2E", "--file", str(leavers), "--order-no", "EXIT-E2E",
-                    "--pre-approved-by", "hq-wang", "--wait", "--json")
+        left = vpdn(env, "--as", "alice", "member", "exit", "SVC-OPN-E2E", "--file", str(leavers),
+                    "--order-no", "EXIT-E2E", "--pre-approved-by", "hq-wang", "--wait", "--json")
         assert json.loads(left.stdout)["result"]["state"] == "completed", left.stderr
-        closed = vpdn(env, "service", "close", "SVC-OPN-E2E", "--order-no", "CLS-E2E", "--pre-approved-by", "hq-wang")
+        closed = vpdn(env, "--as", "alice", "service", "close", "SVC-OPN-E2E", "--order-no", "CLS-E2E",
+                      "--pre-approved-by", "hq-wang")
         assert closed.returncode == 0, closed.stderr
         wait_for_order(env, "CLS-E2E", lambda s: s["state"] == "completed")
         assert json.loads(vpdn(env, "service", "show", "SVC-OPN-E2E", "--json").stdout)["state"] == "closed"
@@ -267,7 +268,7 @@ def test_a_whole_service_life_through_the_cli(env, tmp_path):
             assert json.loads(vpdn(env, "sim", "holdings", province, "hlr").stdout) == []
         assert json.loads(vpdn(env, "sim", "holdings", "SD", "aaa").stdout) == []
         assert json.loads(vpdn(env, "sim", "holdings", "SD", "line").stdout) == []
-        again = vpdn(env, "tariff", "change", "SVC-OPN-E2E", "--file", str(change))
+        again = vpdn(env, "--as", "alice", "tariff", "change", "SVC-OPN-E2E", "--file", str(change))
         assert again.returncode == 2 and "is closed" in again.stderr
     finally:
         assert up.stop() == 0
@@ -288,7 +289,7 @@ def test_the_demo_runs_a_whole_service_life_to_the_end_and_logs_json_without_a_m
         assert json.loads(vpdn(env, "fallout", "list", "--json").stdout) == []
         watched = vpdn(env, "order", "status", listed[0]["order_no"], "--watch")
         assert watched.returncode == 0 and "completed" in watched.stdout
-        reconciled = vpdn(env, "reconcile")
+        reconciled = vpdn(env, "--as", "carol", "reconcile")
         assert reconciled.returncode == 0 and "GPMS and the provinces agree" in reconciled.stdout, reconciled.stdout
     finally:
         assert up.stop() == 0
@@ -319,9 +320,9 @@ def test_a_service_opens_through_vpdn_up_with_the_order_store_on_postgresql(env,
     up = Up(env)
     try:
         assert vpdn(env, "sim", "seed", "--file", str(seed)).returncode == 0
-        assert vpdn(env, "customer", "acquire", CODE, "--by", "bob").returncode == 0
-        opened = vpdn(env, "service", "open", "--file", str(order), "--order-no", "OPN-PG", "--pre-approved-by",
-                      "hq", "--wait")
+        assert vpdn(env, "--as", "alice", "customer", "acquire", CODE).returncode == 0
+        opened = vpdn(env, "--as", "alice", "service", "open", "--file", str(order), "--order-no", "OPN-PG",
+                      "--pre-approved-by", "hq", "--wait")
         assert opened.returncode == 0, opened.stderr
         assert json.loads(vpdn(env, "order", "show", "OPN-PG", "--json").stdout)["state"] == "completed"
         assert json.loads(vpdn(env, "service", "show", "SVC-OPN-PG", "--json").stdout)["state"] == "active"

@@ -16,6 +16,7 @@ from models.fallout import FalloutDecision
 from models.orders import OrderState, OrderType
 from models.service import ServiceChangeOrder
 from store.orders import OrderRecords
+from tests.conftest import ACCOUNT_MANAGER_TOKEN
 from tests.helpers import (
     acquired_customer,
     holdings,
@@ -249,16 +250,17 @@ async def test_a_fallout_can_be_resolved_the_moment_it_is_on_the_worklist(
 
 
 async def test_waiting_on_a_held_order_says_which_fallout_and_how_to_decide_it(
-    client, settings, simulator, worker, store, tmp_path, monkeypatch
+    client, settings, simulator, worker, store, tmp_path, monkeypatch, gpms_api
 ):
     await inject(simulator, province="SH", system="line", operation="schedule_line", kind="reject",
                  code="E6001", text="duct full at the address", count=1)
-    order = opening_order("FO-WAIT-HELD").model_dump(mode="json", exclude={"pre_approved_by"})
+    order = opening_order("FO-WAIT-HELD").model_dump(mode="json", exclude={"pre_approved_by", "requested_by"})
     (tmp_path / "order.json").write_text(json.dumps(order))
     target = client.service_client.config.target_host
     for name, value in (("TEMPORAL_ADDRESS", target), ("VPDN_DATA_DIR", str(settings.data_dir)),
                         ("VPDN_TASK_QUEUE", settings.task_queue), ("VPDN_DATABASE_URL", settings.database_url),
-                        ("VPDN_PAYLOAD_KEYS_FILE", str(settings.payload_keys_file))):
+                        ("VPDN_PAYLOAD_KEYS_FILE", str(settings.payload_keys_file)), ("VPDN_API_URL", gpms_api),
+                        ("VPDN_API_TOKEN", ACCOUNT_MANAGER_TOKEN)):
         monkeypatch.setenv(name, value)
 
     waited = await asyncio.to_thread(CliRunner().invoke, app, [

@@ -1,6 +1,6 @@
 """A member order's submission has one commit point, whatever the person does: a command
-killed after staging its members leaves an orphan that is refused to another file under
-the same number, cleared after a while, and never joined by a later order."""
+killed while its members are staged leaves them refused to another file under the same
+number; an orphan (its API died) is cleared after a while and never joined by a later order."""
 
 import asyncio
 import os
@@ -12,6 +12,8 @@ from pathlib import Path
 
 from sqlalchemy import update
 
+from api.server import build_app
+from embedded import local_principals
 from intake import ORPHANS_CLEARED_AFTER, Intake
 from models.members import MemberLine, MemberOrderResult
 from models.orders import OrderState, OrderType
@@ -35,33 +37,33 @@ async def vpdn(env: dict, *args: str) -> asyncio.subprocess.Process:
 
 
 async def killed_after_staging(env: dict, store, order_no: str, file: str) -> None:
-    """`vpdn member join` killed (SIGKILL) once it has staged its members, while it is still
-    trying to reach a Temporal server that never answers."""
-    with socket.socket() as silent:
-        silent.bind(("127.0.0.1", 0))
-        silent.listen()
-        command = await vpdn({**env, "TEMPORAL_ADDRESS": "127.0.0.1:%d" % silent.getsockname()[1]},
-                             "member", "join", SERVICE, "--file", file, "--order-no", order_no, "--by", "alice",
-                             "--pre-approved-by", "hq")
-        deadline = time.monotonic() + 60
-        while not store.members.member_results(order_no):
-            assert command.returncode is None and time.monotonic() < deadline, "the command never staged its members"
-            await asyncio.sleep(0.05)
-        command.kill()
-        await command.wait()
+    """`vpdn member join` killed (SIGKILL) once the API has staged its members, while the API
+    is still trying to reach a Temporal server that never answers."""
+    command = await vpdn(env, "--as", "alice", "member", "join", SERVICE, "--file", file, "--order-no", order_no,
+                         "--pre-approved-by", "hq")
+    deadline = time.monotonic() + 60
+    while not store.members.member_results(order_no):
+        assert command.returncode is None and time.monotonic() < deadline, "the command never staged its members"
+        await asyncio.sleep(0.05)
+    command.kill()
+    await command.wait()
 
 
 async def test_resubmitting_an_interrupted_order_with_another_file_never_joins_the_first_files_members(
-    client, settings, simulator, worker, store, tmp_path
+    client, settings, simulator, worker, store, tmp_path, api_server, monkeypatch
 ):
-    env = {**os.environ, "VPDN_DATA_DIR": str(settings.data_dir), "VPDN_TASK_QUEUE": settings.task_queue,
-           "TEMPORAL_ADDRESS": client.service_client.config.target_host,
-           "VPDN_PAYLOAD_KEYS_FILE": str(settings.payload_keys_file)}
-    await killed_after_staging(env, store, "JOIN-R", member_file(tmp_path, "first.csv", GD))
+    with socket.socket() as silent:  # the API's Temporal: it takes the connection and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:%d" % silent.getsockname()[1])
+        api_server.app = build_app(settings)
+        local_principals(settings)
+        env = {**os.environ, "VPDN_DATA_DIR": str(settings.data_dir), "VPDN_API_URL": api_server.url}
+        await killed_after_staging(env, store, "JOIN-R", member_file(tmp_path, "first.csv", GD))
 
-    again = await vpdn(env, "member", "join", SERVICE, "--file", member_file(tmp_path, "corrected.csv", SH),
-                       "--order-no", "JOIN-R", "--by", "alice", "--pre-approved-by", "hq")
-    _, stderr = await asyncio.wait_for(again.communicate(), 120)
+        again = await vpdn(env, "--as", "alice", "member", "join", SERVICE, "--file",
+                           member_file(tmp_path, "corrected.csv", SH), "--order-no", "JOIN-R", "--pre-approved-by", "hq")
+        _, stderr = await asyncio.wait_for(again.communicate(), 120)
 
     assert again.returncode == 2, stderr.decode()
     assert "order JOIN-R is being submitted with other members" in stderr.decode()

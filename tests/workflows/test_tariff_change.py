@@ -81,6 +81,18 @@ async def test_a_province_rejecting_puts_the_previous_version_back_everywhere(
     assert store.orders.get_order("TRF-4").state == OrderState.failed
 
 
+async def test_a_business_audit_made_outside_gpms_is_recorded_with_the_person_who_entered_it(
+    client, settings, simulator, worker, store
+):
+    opening = await opened_service(client, settings, "TRF-OPEN-6")
+
+    await submit(client, settings, change(opening, "TRF-6", parameters={"monthly_fee": "2600"}))
+    await order_result(client, OrderType.tariff_change, "TRF-6")
+
+    [audit] = [e for e in store.orders.get_order("TRF-6").events if e.event == "business audit approved outside GPMS"]
+    assert (audit.actor, audit.detail) == ("alice", "by hq-audit, as entered by alice")
+
+
 async def test_two_changes_in_a_row_end_on_the_later_version_everywhere(client, settings, simulator, worker, store):
     opening = await opened_service(client, settings, "TRF-OPEN-5")
 

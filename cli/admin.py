@@ -1,4 +1,4 @@
-"""`vpdn admin`: the API's bearer tokens, made on the order store's host.
+"""`vpdn admin token`: the API's bearer tokens, made on the order store's host.
 
 A token is printed once (alone on stdout, so a script can keep it) and only its hash is
 stored; `list` never shows tokens; `revoke` ends one at once.
@@ -22,13 +22,23 @@ admin_app.add_typer(token_app, name="token")
 UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
+# The longest lifetime, as the API's `POST /tokens` allows.
+LONGEST = timedelta(days=3650)
+
+
 def lifetime(text: str) -> timedelta | None:
-    """`30d`, `12h`, `2w`, `90m`; `never` for a token that does not expire."""
+    """`30d`, `12h`, `2w`, `90m` (10 years at most); `never` for a token that does not expire."""
     if text == "never":
         return None
     if not (match := re.fullmatch(r"(\d+)([mhdw])", text.strip())) or int(match[1]) == 0:
         raise typer.BadParameter(f"{text!r} is not a lifetime: give e.g. 30d, 12h, 2w, 90m, or never")
-    return timedelta(**{UNITS[match[2]]: int(match[1])})
+    try:
+        life = timedelta(**{UNITS[match[2]]: int(match[1])})
+    except OverflowError:
+        life = LONGEST * 2
+    if life > LONGEST:
+        raise typer.BadParameter(f"{text!r} is longer than 10 years (3650d): give a shorter lifetime, or never")
+    return life
 
 
 def store() -> OrderStore:
@@ -39,7 +49,7 @@ def store() -> OrderStore:
 def create(
     name: Annotated[str, typer.Option(help="Who holds the token (the actor in the audit trail).")],
     role: Annotated[list[Role], typer.Option(help="A role it grants (repeat for several).")],
-    expires_in: Annotated[str, typer.Option(help="Lifetime: 30d, 12h, 2w, 90m or never.")] = "90d",
+    expires_in: Annotated[str, typer.Option(help="Lifetime: 30d, 12h, 2w, 90m (10 years at most) or never.")] = "90d",
 ) -> None:
     """Make a token for NAME: printed once, only its hash is kept."""
     name = name.strip()
