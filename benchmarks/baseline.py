@@ -12,8 +12,9 @@ Two modes:
 - `provinces`: the provinces' calls only; the activities run over an in-memory stand-in of
   the store (`baseline_memory.py`) and a small door takes the reports (the hub's token
   checked, the reference resolved in memory).
-Either way the reports come from the same simulator over HTTP to the same path. Not done
-here: retries and fallouts (the simulator injects no faults in the benchmarks).
+Either way the reports come from the same simulator over HTTP to the same path. An
+unavailable hub is retried with the worker's backoff; not done here: timeouts and
+fallouts (the simulator injects no faults in the benchmarks).
 """
 
 import asyncio
@@ -25,8 +26,10 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from fastapi import FastAPI, Header, HTTPException
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+from activities import HUB_UNAVAILABLE
 from activities.aaa import AaaActivities
 from activities.batches import BatchMembers
 from activities.billing import MemberBillingActivities, RentalActivities
@@ -54,7 +57,7 @@ from models.service import (AccessWorkOrder, RentalStart, ServiceOpeningOrder, S
 from settings import Settings
 from store import OrderStore
 from worker import member_passwords
-from workflows.common import BEIJING
+from workflows.common import BEIJING, PROVINCE_RETRY
 from workflows.member_join import VERIFICATION_PAGE
 from workflows.member_orders import BATCH_WINDOW
 
@@ -142,10 +145,19 @@ class Baseline:
         environment = ActivityEnvironment()
         environment.info = dataclasses.replace(ActivityEnvironment.default_info(), workflow_id=workflow_id,
                                                workflow_run_id=workflow_id, activity_id=str(next(_activity_ids)))
-        async with self._slots:
-            if asyncio.iscoroutinefunction(activity):
-                return await environment.run(activity, arg)
-            return await asyncio.get_running_loop().run_in_executor(self._threads, environment.run, activity, arg)
+        delay = PROVINCE_RETRY.initial_interval.total_seconds()
+        while True:  # an unavailable hub is retried as the worker's retry policy does
+            try:
+                async with self._slots:
+                    if asyncio.iscoroutinefunction(activity):
+                        return await environment.run(activity, arg)
+                    return await asyncio.get_running_loop().run_in_executor(
+                        self._threads, environment.run, activity, arg)
+            except ApplicationError as error:
+                if error.type != HUB_UNAVAILABLE:
+                    raise
+            await asyncio.sleep(delay)
+            delay = min(delay * PROVINCE_RETRY.backoff_coefficient, PROVINCE_RETRY.maximum_interval.total_seconds())
 
     async def _record(self, workflow_id: str, activity_name: str, arg: Any) -> Any:
         """An order store write (store mode only)."""
