@@ -49,7 +49,8 @@ def table_seconds(events) -> float:
 
 
 async def bench(count: int, province_count: int) -> None:
-    async with local_environment() as (env, settings):
+    async with local_environment() as local:
+        env, settings = local.env, local.settings
         provinces = list(PROVINCE_CODES[:province_count])
         subscribers = members(count, provinces)
         async with httpx.AsyncClient(base_url=settings.hub_url, timeout=300) as http:

@@ -78,3 +78,17 @@ class FinishedPlanChange(BaseModel):
     plan: MemberPlan
     plan_from: str
     reports: list[BatchReport] = Field(default_factory=list)
+
+
+class MemberTermsView(BaseModel):
+    """The terms a member is recorded on in its VPDN (the order store's view of them)."""
+
+    msisdn: str
+    plan_name: str
+    plan_version: int | None = None
+    plan_parameters: dict = Field(default_factory=dict)
+    plan_from: str | None = None
+    opened_on: str | None = None
+    rental_from: str | None = None
+    reported_on: str | None = None
+    order_no: str = ""

@@ -40,7 +40,7 @@ class OrderStore:
     `pool`: engine_for's pool sizes. Runs no DDL: refuses (SchemaNotCurrent) a database not at the schema version this
     release needs."""
 
-    def __init__(self, url: str, **pool: int) -> None:
+    def __init__(self, url: str, **pool: float) -> None:
         self.engine = engine_for(url, **pool)
         require_head(self.engine)
         self.orders = OrderRecords(self.engine)

@@ -20,6 +20,22 @@ def add_contract_version(session: Session, service_id: str, order_no: str, contr
                                 **contract.model_dump()))
 
 
+def services_with_number(session: Session, number: str) -> dict[str, str]:
+    """The services whose contract (any version) has this number, with their customer (in
+    the caller's session: a write checks it without a second connection)."""
+    return dict(session.exec(
+        select(VpdnService.service_id, VpdnService.customer_code).join(
+            ServiceContract, ServiceContract.service_id == VpdnService.service_id)
+        .where(ServiceContract.number == number).distinct()).all())
+
+
+def current_version(session: Session, service_id: str) -> ContractVersion | None:
+    """The version in force (the latest), in the caller's session."""
+    row = session.exec(select(ServiceContract).where(ServiceContract.service_id == service_id)
+                       .order_by(ServiceContract.version.desc()).limit(1)).first()
+    return _view(row) if row else None
+
+
 def _view(row: ServiceContract) -> ContractVersion:
     return ContractVersion(service_id=row.service_id, version=row.version, order_no=row.order_no,
                            recorded_at=row.recorded_at,
@@ -34,10 +50,7 @@ class ContractRecords:
     def services_with_number(self, number: str) -> dict[str, str]:
         """The services whose contract (any version) has this number, with their customer."""
         with Session(self.engine) as session:
-            return dict(session.exec(
-                select(VpdnService.service_id, VpdnService.customer_code).join(
-                    ServiceContract, ServiceContract.service_id == VpdnService.service_id)
-                .where(ServiceContract.number == number).distinct()).all())
+            return services_with_number(session, number)
 
     def record_amendment(self, record: ContractRecord) -> None:
         """Record an amended contract as the service's next version. Idempotent by order."""
@@ -45,15 +58,15 @@ class ContractRecords:
             service = session.get(VpdnService, record.service_id, with_for_update=True)
             if service is None:
                 raise LookupError(f"no service {record.service_id}")
-            current = self.current(record.service_id)
+            current = current_version(session, record.service_id)
             add_contract_version(session, record.service_id, record.order_no,
                                  record.amendment.applied_to(current.contract if current else None))
             session.commit()
 
     def current(self, service_id: str) -> ContractVersion | None:
         """The version in force (the latest)."""
-        versions = self.versions(service_id)
-        return versions[-1] if versions else None
+        with Session(self.engine) as session:
+            return current_version(session, service_id)
 
     def versions(self, service_id: str) -> list[ContractVersion]:
         with Session(self.engine) as session:

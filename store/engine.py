@@ -8,11 +8,13 @@ from sqlmodel import create_engine
 from private_files import private_file
 
 
-def engine_for(url: str, pool_size: int = 5, max_overflow: int = 10) -> Engine:
+def engine_for(url: str, pool_size: int = 5, max_overflow: int = 10, pool_timeout: float = 30) -> Engine:
     """An engine for a database URL, its pool at most `pool_size` + `max_overflow`
-    connections (a worker's: VPDN_DB_POOL_SIZE, VPDN_DB_MAX_OVERFLOW); a new SQLite file is
-    created 0600 (in a 0700 folder)."""
-    pool = {"pool_size": pool_size, "max_overflow": max_overflow}
+    connections (a worker's: VPDN_DB_POOL_SIZE, VPDN_DB_MAX_OVERFLOW), waiting at most
+    `pool_timeout` seconds for one; a new SQLite file is created 0600 (in a 0700 folder).
+    Every store call holds at most one connection at a time, so a pool as large as the
+    worker's activity slots always serves them."""
+    pool = {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": pool_timeout}
     if url.startswith("sqlite:///"):
         private_file(Path(url.removeprefix("sqlite:///")))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)

@@ -3,12 +3,12 @@ province reported (opened on, rental from, latest completion report). Written se
 from the order's items when a member order ends; a member without a row is on the standard
 plan and joined before these were recorded."""
 
-from sqlalchemy import JSON, Engine, delete, insert, literal, update
+from sqlalchemy import JSON, Engine, delete, exists, insert, literal, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
 from models.members import BatchReport, ItemState
-from models.plans import STANDARD, MemberPlan
+from models.plans import STANDARD, MemberPlan, MemberTermsView
 from store.tables import BatchStepMember, MemberTerms, OrderItem
 
 
@@ -69,10 +69,10 @@ class MemberTermRecords:
                         first.append(msisdn)
         return count, first
 
-    def terms(self, service_id: str) -> dict[str, MemberTerms]:
-        """Every recorded member's terms (rows stay inside the store package)."""
+    def terms(self, service_id: str) -> dict[str, MemberTermsView]:
+        """Every recorded member's terms."""
         with Session(self.engine) as session:
-            return {row.msisdn: row for row in session.exec(
+            return {row.msisdn: MemberTermsView(**row.model_dump()) for row in session.exec(
                 select(MemberTerms).where(MemberTerms.service_id == service_id))}
 
     def record_plan_change(self, order_no: str, service_id: str, plan: MemberPlan, plan_from: str,
@@ -131,10 +131,12 @@ class MemberTermRecords:
     @staticmethod
     def _ensure_rows(session: Session, service_id: str, order_no: str, state: str) -> None:
         """A terms row for each of the order's members in `state` that has none (one INSERT … SELECT)."""
+        # NOT EXISTS (an anti-join on service and number), not NOT IN: PostgreSQL hashes NOT IN's
+        # subquery only while the service's numbers fit in work_mem, else runs it per item.
+        recorded = exists().where(MemberTerms.service_id == service_id, MemberTerms.msisdn == OrderItem.msisdn)
         missing = sa_select(
             literal(service_id), OrderItem.msisdn, literal(STANDARD), literal({}, JSON), literal(order_no),
-        ).where(OrderItem.order_no == order_no, OrderItem.state == state, OrderItem.msisdn.not_in(
-            sa_select(MemberTerms.msisdn).where(MemberTerms.service_id == service_id)))
+        ).where(OrderItem.order_no == order_no, OrderItem.state == state, ~recorded)
         session.exec(insert(MemberTerms).from_select(
             ["service_id", "msisdn", "plan_name", "plan_parameters", "order_no"], missing))
 

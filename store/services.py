@@ -6,7 +6,7 @@ from sqlmodel import Session, delete, select
 
 from models.service import ServiceRegistration, ServiceUpdate, ServiceView, TariffVersion
 from models.service import TariffPackage as TariffPackageSpec
-from store.contracts import ContractRecords, add_contract_version
+from store.contracts import add_contract_version, current_version, services_with_number
 from store.tables import (
     GroupCustomer,
     Order,
@@ -26,7 +26,6 @@ class ServiceRefused(ValueError):
 class ServiceRecords:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._contracts = ContractRecords(engine)
 
     def apn_in_use(self, apn: str) -> str | None:
         """The service that uses this APN, if any."""
@@ -36,7 +35,7 @@ class ServiceRecords:
     def register_service(self, registration: ServiceRegistration) -> None:
         """Record a service being opened, with version 1 of its tariff package.
         Idempotent by service id; raises ServiceRefused when the customer is not acquired or
-        another service has the APN."""
+        another service has the APN. One session (one connection) throughout."""
         with Session(self.engine) as session:
             if session.get(VpdnService, registration.service_id):
                 return
@@ -49,7 +48,7 @@ class ServiceRecords:
                 raise ServiceRefused(f"APN {registration.apn} is already used by service {owner}")
             contract = registration.contract
             others = {service: customer for service, customer in
-                      self._contracts.services_with_number(contract.number).items()
+                      services_with_number(session, contract.number).items()
                       if customer != registration.customer_code} if contract else {}
             if others:
                 service, customer = next(iter(others.items()))
@@ -170,5 +169,5 @@ class ServiceRecords:
                     parameters={p.name: p.value for p in parameters},
                     discounts={d.name: d.value for d in discounts},
                 ),
-                contract=self._contracts.current(service_id),
+                contract=current_version(session, service_id),
             )

@@ -1,15 +1,18 @@
 """The order store on SQLite, and on PostgreSQL when VPDN_TEST_POSTGRES_URL is set."""
 
-from datetime import UTC, datetime
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from models.acceptance import TableRequest
+from models.contract import ContractRecord
 from models.customer import CustomerChange, CustomerHierarchy, ProvincialCustomerRecord
 from models.fallout import Fallout, FalloutDecision
-from models.members import MemberLine
+from models.members import BatchReport, MemberLine
+from models.plans import MemberPlan
 from models.service import ServiceRegistration
 from models.orders import InvalidTransition, NewOrder, OrderEventIn, OrderState, OrderType
 from store.tables import GroupCustomer, Member, TariffPackage, TariffParameter, VpdnService
@@ -227,6 +230,7 @@ def test_70_000_members_join_and_exit_without_binding_a_parameter_per_member(ord
                                            homes={m: HOMES[int(m) % len(HOMES)] for m in page})
     assert run_batches(order_store, "JOIN-BIG") == len(HOMES) * 3  # 14 000 per home province
     order_store.members.finish_members("JOIN-BIG", "VPDN-BIG", "join")
+    order_store.terms.record_joined("JOIN-BIG", "VPDN-BIG", [])
 
     assert order_store.members.member_count("VPDN-BIG") == BIG
     assert order_store.members.item_counts("JOIN-BIG").done == BIG
@@ -234,6 +238,7 @@ def test_70_000_members_join_and_exit_without_binding_a_parameter_per_member(ord
                                                          order_state="completed"))
     table = order_store.acceptance.order_table("JOIN-BIG")
     assert len(table.members) == BIG
+    assert {row.plan for row in table.members} == {"standard"}  # every member's terms recorded
     assert {p.province: (p.members, p.done) for p in table.provinces if p.members} == {
         home: (BIG // len(HOMES), BIG // len(HOMES)) for home in HOMES}
     assert order_store.staging.refused_members("JOIN-BIG", "VPDN-BIG", "join")[0] == BIG  # all in it now
@@ -243,6 +248,102 @@ def test_70_000_members_join_and_exit_without_binding_a_parameter_per_member(ord
     member_order(order_store, "EXIT-BIG", "exit")
     run_batches(order_store, "EXIT-BIG")
     order_store.members.finish_members("EXIT-BIG", "VPDN-BIG", "exit")
+    order_store.terms.forget_exited("EXIT-BIG", "VPDN-BIG")
 
     assert order_store.members.member_count("VPDN-BIG") == 0
+    assert order_store.terms.terms("VPDN-BIG") == {}
     assert order_store.members.item_counts("EXIT-BIG").done == BIG
+
+
+# The pool: every store call holds one connection at a time
+
+
+def opening(n: int) -> ServiceRegistration:
+    return ServiceRegistration(
+        order_no=f"OPN-{n}", service_id=f"VPDN-{n}", customer_code="3100012345", apn=f"acme{n}.vpdn",
+        access_province="SH", paying_province="SH", provinces=["SH", "GD"],
+        tariff={"name": "t", "parameters": {"monthly_fee": "1", "member_fee": "1"}},
+        contract={"number": f"CT-{n}", "signed_on": "2026-11-20", "signed_by": "li", "tariff_reference": "TRF-1"})
+
+
+def test_a_service_is_registered_read_and_amended_over_a_pool_of_one_connection(database_url):
+    order_store = OrderStore(database_url, pool_size=1, max_overflow=0, pool_timeout=2)
+    order_store.customers.save_customer(hierarchy())
+
+    order_store.services.register_service(opening(1))
+    order_store.contracts.record_amendment(ContractRecord(
+        service_id="VPDN-1", order_no="CHG-1", amendment={"number": "CT-1B"}))
+
+    service = order_store.services.get_service("VPDN-1")
+    assert (service.contract.version, service.contract.contract.number) == (2, "CT-1B")
+    assert order_store.contracts.services_with_number("CT-1") == {"VPDN-1": "3100012345"}
+
+
+def test_15_concurrent_service_registrations_share_a_pool_of_15(database_url):
+    order_store = OrderStore(database_url, pool_size=15, max_overflow=0, pool_timeout=10)
+    order_store.customers.save_customer(hierarchy())
+
+    with ThreadPoolExecutor(15) as threads:
+        list(threads.map(order_store.services.register_service, [opening(n) for n in range(15)]))
+
+    assert [s.contract.contract.number for s in order_store.services.list_services()] == sorted(
+        f"CT-{n}" for n in range(15))
+
+
+# A member order's set-based statements on a few members
+
+
+def test_refusals_a_failed_batch_and_a_plan_change_are_recorded_over_the_orders_items(order_store):
+    order_store.customers.save_customer(hierarchy())
+    order_store.services.register_service(ServiceRegistration(
+        order_no="OPN-T", service_id="VPDN-BIG", customer_code="3100012345", apn="t.vpdn", access_province="SH",
+        paying_province="SH", provinces=["GD", "BJ"], tariff={"name": "t", "parameters": {
+            "monthly_fee": "1", "member_fee": "1"}}))
+    order_store.staging.stage("JOIN-T", "VPDN-BIG", "join", numbers(6))
+    member_order(order_store, "JOIN-T", "join")
+    order_store.members.record_results("JOIN-T", {m: ("valid", None, "") for m in order_store.members.page_numbers(
+        "JOIN-T", 0, 6)}, homes={m: "GD" if int(m) % 2 else "BJ" for m in order_store.members.page_numbers("JOIN-T", 0, 6)})
+    assert [(b.home_province, b.batch_no, b.size) for b in order_store.members.assign_batches("JOIN-T", 2)] == [
+        ("BJ", 1, 2), ("BJ", 2, 1), ("GD", 1, 2), ("GD", 2, 1)]
+
+    refused, kept = order_store.batch_steps.members("JOIN-T:hlr:GD:1", "JOIN-T", "GD", 1, "valid")
+    order_store.members.record_results("JOIN-T", {refused: ("failed", "E3001", "no such subscriber")},
+                                       stage="hlr_subscribe")
+    assert order_store.batch_steps.advance("JOIN-T:hlr:GD:1", "JOIN-T", "GD", 1, "valid", "home_done") == 1
+    assert order_store.members.fail_batch("JOIN-T", "BJ", 1, "valid", "home_province", "E5000", "BJ down") == 2
+    for home in ("GD", "BJ"):
+        order_store.batch_steps.members(f"JOIN-T:hlr:{home}:2", "JOIN-T", home, 2, "valid")
+        order_store.batch_steps.advance(f"JOIN-T:hlr:{home}:2", "JOIN-T", home, 2, "valid", "home_done")
+    order_store.members.finish_members("JOIN-T", "VPDN-BIG", "join")
+    order_store.terms.record_joined("JOIN-T", "VPDN-BIG", [BatchReport(
+        home_province="GD", batch_no=1, province="GD", stage="member_opening_order", reported_on="2026-12-01",
+        effective_from="2026-12-02")])
+
+    counts = order_store.members.item_counts("JOIN-T")
+    assert (counts.done, counts.failed) == (3, 3)
+    failed = {r.msisdn: (r.code, r.detail) for r in order_store.members.member_results("JOIN-T", "failed")}
+    assert failed[refused] == ("E3001", "no such subscriber") and list(failed.values()).count(("E5000", "BJ down")) == 2
+    terms = order_store.terms.terms("VPDN-BIG")
+    assert sorted(terms) == sorted(order_store.members.member_homes("VPDN-BIG"))
+    assert (terms[kept].opened_on, terms[kept].rental_from) == ("2026-12-01", "2026-12-02")
+
+    plan = MemberPlan(name="gold", tariff_version=1, parameters={"member_fee": "0"})
+    order_store.staging.stage("PLAN-T", "VPDN-BIG", "plan_change", [MemberLine(msisdn=kept)])
+    assert order_store.terms.staged_on_plan("PLAN-T", "VPDN-BIG", plan) == (0, [])
+    member_order(order_store, "PLAN-T", "plan_change")
+    order_store.members.assign_batches("PLAN-T", 500)
+    order_store.batch_steps.members("PLAN-T:billing:GD:1", "PLAN-T", "GD", 1, "valid")
+    assert order_store.terms.step_plans("VPDN-BIG", "PLAN-T:billing:GD:1") == {kept: (None, None)}
+    order_store.batch_steps.advance("PLAN-T:billing:GD:1", "PLAN-T", "GD", 1, "valid", "home_done")
+    order_store.terms.record_plan_change("PLAN-T", "VPDN-BIG", plan, "2026-12-05", [])
+    assert order_store.terms.plans("VPDN-BIG") == {kept: plan}
+    order_store.staging.stage("PLAN-U", "VPDN-BIG", "plan_change", [MemberLine(msisdn=kept)])
+    assert order_store.terms.staged_on_plan("PLAN-U", "VPDN-BIG", plan) == (1, [kept])
+    assert order_store.staging.clear_orphans(timedelta(0)) == 1  # PLAN-U was never submitted
+
+    order_store.staging.stage("EXIT-T", "VPDN-BIG", "exit", [MemberLine(msisdn=kept)])
+    member_order(order_store, "EXIT-T", "exit")
+    run_batches(order_store, "EXIT-T")
+    order_store.members.finish_members("EXIT-T", "VPDN-BIG", "exit")
+    order_store.terms.forget_exited("EXIT-T", "VPDN-BIG")
+    assert kept not in order_store.terms.terms("VPDN-BIG") and kept not in order_store.members.member_homes("VPDN-BIG")
