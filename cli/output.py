@@ -216,10 +216,14 @@ def read_text_file(file: Path, what: str) -> str:
         fail(f"cannot read {what} file {file}: line {line} is not UTF-8 text", code=2)
 
 
+def not_a_number(constant: str) -> None:
+    raise ValueError(f"{constant} is not a number JSON allows")
+
+
 def read_json_file(file: Path, what: str) -> dict:
     """A JSON object from a file, or a clear refusal."""
     try:
-        content = json.loads(read_text_file(file, what))
+        content = json.loads(read_text_file(file, what), parse_constant=not_a_number)
     except ValueError as error:
         fail(f"cannot read {what} file {file}: {error}", code=2)
     if not isinstance(content, dict):

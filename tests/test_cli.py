@@ -377,6 +377,18 @@ def test_an_order_file_that_is_not_a_json_object_is_refused(tmp_path, content):
     assert "must hold a JSON object" in result.output
 
 
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_an_order_file_with_a_number_json_does_not_allow_is_refused_in_one_line(tmp_path, constant):
+    path = tmp_path / "order.json"
+    path.write_text('{"customer_code": "3100012345", "timers": {"jeopardy_after": %s}}' % constant)
+
+    result = runner.invoke(app, ["--as", "alice", "service", "open", "--file", str(path)])
+
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        f"error: cannot read order file {path}: {constant} is not a number JSON allows"]
+
+
 def test_a_member_file_that_is_not_utf8_is_refused_in_one_line_naming_the_line(tmp_path, active_service):
     path = tmp_path / "members.csv"
     path.write_bytes(b"13800000002\n\xff\xfe\x00garbage\n")

@@ -83,7 +83,8 @@ async def test_opening_over_three_provinces_with_a_line_configures_each_and_star
     assert stored.service_id == order.service_id
     assert [e.state for e in stored.events if e.state] == [
         OrderState.acknowledged, OrderState.in_progress, OrderState.completed]
-    assert ("hq-audit", "business audit approved outside GPMS") in [(e.actor, e.event) for e in stored.events]
+    assert ("alice", "business audit approved outside GPMS", "by hq-audit, as entered by alice") in [
+        (e.actor, e.event, e.detail) for e in stored.events]
 
 
 async def test_opening_over_all_31_provinces_without_line_and_off_site_payment_tells_settlement(
