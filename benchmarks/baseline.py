@@ -1,7 +1,7 @@
 """The direct-call baseline: what vpdn's member join and service opening send to the
 provinces, without Temporal — the same activity code over the same adapters (so the same
-payloads and idempotency keys), the same batches of 500, the same window of 8 batches and
-every province at once, no more activities at once than the worker's slots, each work
+payloads and idempotency keys), the same batches of 500, the same window of 4 batches per
+home province and every province at once, no more activities at once than the worker's slots, each work
 order waiting for its completion report.
 
 Two modes:
@@ -59,7 +59,7 @@ from store import OrderStore
 from worker import member_passwords
 from workflows.common import BEIJING, PROVINCE_RETRY
 from workflows.member_join import VERIFICATION_PAGE
-from workflows.member_orders import BATCH_WINDOW
+from workflows.member_orders import BATCHES_PER_PROVINCE
 
 Mode = Literal["store", "provinces"]
 _activity_ids = itertools.count(1)
@@ -193,17 +193,21 @@ class Baseline:
             self.store.members.stage(order.order_no, numbers)
         await self._event(wf, order.order_no, "member verification", OrderState.in_progress)
         pages = range((len(numbers) + VERIFICATION_PAGE - 1) // VERIFICATION_PAGE)
-        await asyncio.gather(*(self._run(wf, self.crm.verify_members, VerificationPage(
+        verified = await asyncio.gather(*(self._run(wf, self.crm.verify_members, VerificationPage(
             order_no=order.order_no, page=page, size=VERIFICATION_PAGE)) for page in pages))
         await self._event(wf, order.order_no, "member verification done")
         await self._event(wf, order.order_no, "business audit approved outside GPMS")
-        batches = await (self._record(wf, "assign_batches", order.order_no) if self.records else
-                         asyncio.to_thread(self.store.members.assign_batches, order.order_no, BATCH_SIZE))
+        # The page that finished the verification cut the batches; else they are cut now, as in the workflow.
+        batches = next((page.batches for page in verified if page.batches is not None), None)
+        if batches is None:
+            batches = await (self._record(wf, "assign_batches", order.order_no) if self.records else
+                             asyncio.to_thread(self.store.members.assign_batches, order.order_no, BATCH_SIZE))
         await self._event(wf, order.order_no, f"opening {len(batches)} batches", OrderState.in_progress)
-        window, reports = asyncio.Semaphore(BATCH_WINDOW), []
+        windows = {ref.home_province: asyncio.Semaphore(BATCHES_PER_PROVINCE) for ref in batches}
+        reports = []
 
         async def run(ref: BatchRef) -> None:
-            async with window:
+            async with windows[ref.home_province]:
                 reports.extend(await self._join_batch(wf, order, ref))
 
         await asyncio.gather(*(run(ref) for ref in batches))

@@ -45,6 +45,12 @@ class MemoryMembers:
         return [BatchRef(home_province=home, batch_no=n, size=min(size, count - (n - 1) * size))
                 for home, count in sorted(counts.items()) for n in range(1, (count - 1) // size + 2)]
 
+    def batches_once_verified(self, order_no: str, size: int) -> list[BatchRef] | None:
+        """The batches once no member waits for verification (None while some still wait)."""
+        if any(item.state == ItemState.requested for item in self.orders[order_no].values()):
+            return None
+        return self.assign_batches(order_no, size)
+
     def item_counts(self, order_no: str) -> MemberCounts:
         by_state = Counter(item.state for item in self.orders[order_no].values())
         return MemberCounts(requested=sum(by_state.values()), home_done=by_state[ItemState.home_done],
