@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from models.customer import CustomerHierarchy
@@ -67,10 +67,14 @@ class Reads:
 
     async def status(self, order: OrderView) -> OrderStatus:
         """The order workflow's live status (its `status` query); for an order still queued
-        on its service, what the order store says (waiting behind …)."""
+        on its service, or whose workflow cannot answer now (its task failing or retried on a
+        loaded worker), what the order store says."""
         client = await self._connect()
         try:
             return await client.get_workflow_handle(order.workflow_id).query("status", result_type=OrderStatus)
+        except WorkflowQueryFailedError:
+            return OrderStatus(order_no=order.order_no, order_type=order.order_type, state=order.state,
+                               sub_state=order.sub_state)
         except RPCError as error:
             if error.status != RPCStatusCode.NOT_FOUND:
                 raise Unavailable(f"order {order.order_no}'s workflow did not answer ({error.message}): are the "
