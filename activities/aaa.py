@@ -7,7 +7,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.batches import BatchMembers
 from adapters.aaa import Aaa
-from adapters.passwords import MemberPasswords, SecretVersionMissing, password_hash
+from adapters.passwords import MemberPasswords, PasswordHashing, SecretVersionMissing
 from adapters.sms import SmsGateway
 from models.members import BatchOutcome, MemberStep
 from store.passwords import PasswordRecords
@@ -24,20 +24,22 @@ def password_sent(text: str, apn: str) -> str | None:
 
 class AaaActivities:
     def __init__(self, aaa: Aaa, sms: SmsGateway, passwords: MemberPasswords, issued: PasswordRecords,
-                 batches: BatchMembers) -> None:
+                 batches: BatchMembers, hashing: PasswordHashing | None = None) -> None:
         self._aaa = aaa
         self._sms = sms
         self._passwords = passwords
         self._issued = issued
         self._batches = batches
+        self._hashing = hashing or PasswordHashing()
 
     @activity.defn
     async def create_accounts(self, step: MemberStep) -> BatchOutcome:
         """AAA accounts for a batch, then each new member's password by SMS (所有用户AAA信息
         发送, 短信发送用户密码信息). Passwords exist only inside this function: the AAA gets
         hashes, the workflow learns counts. Every attempt derives them with the secret version
-        the first one recorded. Key: (order, stage, access province, batch).
-        Compensation: remove_accounts."""
+        the first one recorded. Heartbeats as the hashes are made and the AAA answers: however
+        slow the machine, the step runs as long as it progresses. Key: (order, stage, access
+        province, batch). Compensation: remove_accounts."""
         batch = step.batch
         version = await asyncio.to_thread(self._issued.issued_version, step.key, self._passwords.current_version)
 
@@ -46,8 +48,10 @@ class AaaActivities:
                 passwords = {m: self._passwords.password(batch.order_no, m, version) for m in numbers}
             except SecretVersionMissing as error:
                 raise ApplicationError(str(error), type="PasswordSecretMissing") from None
-            hashes = await asyncio.to_thread(lambda: {m: password_hash(p) for m, p in passwords.items()})
+            hashes = await self._hashing.hashes(passwords, lambda done: activity.heartbeat(
+                f"{done} of {len(passwords)} passwords hashed"))
             results = await self._aaa.create_accounts(batch.province, batch.service_id, batch.apn, hashes, step.key)
+            activity.heartbeat("AAA accounts created")
             if created := [r["msisdn"] for r in results if r["ok"]]:
                 await self._sms.send(
                     {m: PASSWORD_TEXT.format(apn=batch.apn, password=passwords[m]) for m in created},

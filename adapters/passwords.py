@@ -11,10 +11,14 @@ at least 32 characters; the highest version issues new passwords, older ones sta
 orders that used them may still retry.
 """
 
+import asyncio
 import base64
 import hashlib
 import hmac
+import os
 import secrets
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from private_files import write_private_file
@@ -93,6 +97,23 @@ def password_hash(password: str) -> str:
     digest = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
     encoded = [base64.b64encode(part).decode() for part in (salt, digest)]
     return "$".join(["scrypt", str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P), *encoded])
+
+
+class PasswordHashing:
+    """Hashes passwords in threads of its own, at most one per core (scrypt's CPU): hashing
+    never queues the worker's other blocking calls, and batches hashing at once take turns
+    a password at a time, each reporting its progress as it goes."""
+
+    def __init__(self, threads: int | None = None) -> None:
+        self._pool = ThreadPoolExecutor(threads or os.cpu_count() or 1, thread_name_prefix="password-hashing")
+
+    async def hashes(self, passwords: dict[str, str], progress: Callable[[int], None]) -> dict[str, str]:
+        """Each member's password hash; `progress(count hashed)` after every one."""
+        loop, hashes = asyncio.get_running_loop(), {}
+        for msisdn, password in passwords.items():
+            hashes[msisdn] = await loop.run_in_executor(self._pool, password_hash, password)
+            progress(len(hashes))
+        return hashes
 
 
 def password_matches(password: str, stored_hash: str) -> bool:

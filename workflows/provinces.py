@@ -35,6 +35,10 @@ SAME_KEY_UNLESS_REFUSED = "retry-same-key-unless-refused"
 # had a pair of timers per province).
 ONE_CLOCK_PER_STAGE = "one-report-clock-per-stage"
 PROVINCE_CALL_TIMEOUT = timedelta(seconds=30)
+# A call that heartbeats as it progresses (the AAA step hashes its batch's passwords first,
+# which a loaded machine makes slow) has until the step's deadline, as long as no 30 s pass
+# without a heartbeat (orders started before gave it 30 s in all, then started it over).
+HEARTBEATING_CALLS = "heartbeating-calls"
 # The latest unexpected reports shown in the status (the audit trail keeps every one).
 UNEXPECTED_SHOWN = 20
 
@@ -182,29 +186,30 @@ class ProvinceWork:
             self._tracker.find_step(name, province).state = "awaiting report"
         return ack
 
-    async def call(self, name: str, province: str, activity: Any, arg: Any) -> Any:
+    async def call(self, name: str, province: str, activity: Any, arg: Any, heartbeats: bool = False) -> Any:
         """Call the province's system (transient failures retried until the deadline); a
-        failure for good goes to the fallout policy (retry, hold for a person, or compensate)."""
+        failure for good goes to the fallout policy (retry, hold for a person, or compensate).
+        `heartbeats`: the activity heartbeats as it progresses, and may take until the deadline."""
         request = 1
         while True:
             try:
-                return await self._call_once(name, province, activity, arg.retried(request))
+                return await self._call_once(name, province, activity, arg.retried(request), heartbeats)
             except (ActivityError, ApplicationError) as error:
                 await self._after_failure(name, province, error, can_skip=False)
                 request = next_request(request, error)
 
-    async def _call_once(self, name: str, province: str, activity: Any, arg: Any) -> Any:
+    async def _call_once(self, name: str, province: str, activity: Any, arg: Any, heartbeats: bool = False) -> Any:
         """One call; when a cancellation came while it was in flight, the call is settled
         (asked again with the same key if its outcome is unknown) and the order stops here,
         so that its undo comes after the call, whatever it answered."""
         step = self._tracker.step(name, province)
         try:
-            answer = await self._execute(name, province, activity, arg)
+            answer = await self._execute(name, province, activity, arg, heartbeats)
         except BaseException as error:
             step.state, step.detail = "failed", failure_text(error)
             if self.cancelling and not self.compensating:
                 if not is_rejection(error):
-                    await self._settle(name, province, activity, arg)
+                    await self._settle(name, province, activity, arg, heartbeats)
                 raise asyncio.CancelledError() from error
             raise
         step.state = "done"
@@ -212,20 +217,23 @@ class ProvinceWork:
             raise asyncio.CancelledError()
         return answer
 
-    async def _settle(self, name: str, province: str, activity: Any, arg: Any) -> None:
+    async def _settle(self, name: str, province: str, activity: Any, arg: Any, heartbeats: bool) -> None:
         """Ask again with the same key until the province answers (a repeated key gets the
         first answer and changes nothing), so nothing it does comes after the undo."""
         try:
-            await self._execute(name, province, activity, arg)
+            await self._execute(name, province, activity, arg, heartbeats)
         except (ActivityError, ApplicationError) as error:
             workflow.logger.warning("%s in %s: outcome still unknown before its undo: %s",
                                     name, province, failure_text(error))
 
-    def _execute(self, name: str, province: str, activity: Any, arg: Any) -> Awaitable[Any]:
+    def _execute(self, name: str, province: str, activity: Any, arg: Any, heartbeats: bool = False) -> Awaitable[Any]:
+        timeouts: dict[str, timedelta] = {"start_to_close_timeout": PROVINCE_CALL_TIMEOUT}
+        if heartbeats and workflow.patched(HEARTBEATING_CALLS):
+            timeouts = {"start_to_close_timeout": self._timers.fail_after, "heartbeat_timeout": PROVINCE_CALL_TIMEOUT}
         return workflow.execute_activity_method(
             activity,
             arg,
-            start_to_close_timeout=PROVINCE_CALL_TIMEOUT,
+            **timeouts,
             schedule_to_close_timeout=self._timers.fail_after,
             retry_policy=PROVINCE_RETRY,
             # A cancelled order waits for a call in flight, so its undo comes after it.

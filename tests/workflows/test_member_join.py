@@ -3,6 +3,8 @@
 import asyncio
 import re
 import secrets
+import threading
+import time
 
 import pytest
 from temporalio.api.enums.v1 import EventType
@@ -10,6 +12,7 @@ from temporalio.client import WorkflowFailureError
 from temporalio.worker import Replayer
 
 from activities.batches import BatchMembers
+import adapters.passwords
 from adapters.hub import HubClient
 from adapters.passwords import password_matches
 from models.members import MemberLine, MemberOrder
@@ -218,6 +221,37 @@ async def test_the_password_step_retried_on_another_worker_after_a_secret_rotati
 
     assert (result.state, result.counts.done) == (OrderState.completed, 2)
     await sms_passwords_match_aaa_hashes(simulator, SH)
+
+
+async def test_an_aaa_step_hashing_longer_than_a_province_call_may_take_is_not_started_over(
+    client, settings, simulator, worker, store, monkeypatch
+):
+    """A loaded machine makes scrypt slow: hashing the batch's passwords takes longer than the
+    30 s a province call has. The step goes on as long as it hashes, and is never started
+    over (each password hashed once, one AAA call, one SMS per member)."""
+    numbers = [f"150000{n:05d}" for n in range(100, 132)]
+    (await simulator.post("/admin/seed", json={"subscribers": [
+        {"msisdn": m, "home_province": "SH"} for m in numbers]})).raise_for_status()
+    scrypt, hashed, lock = adapters.passwords._scrypt, [], threading.Lock()
+
+    def slow_scrypt(password, salt, n, r, p):  # 32 hashes of 1 s: 32 s for the batch
+        with lock:
+            hashed.append(password)
+            slow = len(hashed) <= len(numbers)
+        if slow:
+            time.sleep(1)
+        return scrypt(password, salt, n, r, p)
+
+    monkeypatch.setattr(adapters.passwords, "_scrypt", slow_scrypt)
+    handle = await member_order(client, settings, store, "JOIN-SLOW-HASH", numbers)
+    result = await handle.result()
+
+    assert (result.state, result.counts.done) == (OrderState.completed, len(numbers))
+    assert len(hashed) == len(numbers)  # each password hashed once: the step was not started over
+    [call] = (await simulator.get("/admin/calls", params={"key": "JOIN-SLOW-HASH:aaa_create:SH:batch-SH-1"})).json()
+    assert call["calls"] == 1
+    monkeypatch.setattr(adapters.passwords, "_scrypt", scrypt)
+    await sms_passwords_match_aaa_hashes(simulator, numbers)
 
 
 async def sms_failures(simulator) -> int:
