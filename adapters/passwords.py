@@ -99,21 +99,30 @@ def password_hash(password: str) -> str:
     return "$".join(["scrypt", str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P), *encoded])
 
 
+# Passwords a batch hashes per turn in the hashing threads; it reports progress after each.
+HASH_TURN = 10
+
+
 class PasswordHashing:
     """Hashes passwords in threads of its own, at most one per core (scrypt's CPU): hashing
     never queues the worker's other blocking calls, and batches hashing at once take turns
-    a password at a time, each reporting its progress as it goes."""
+    (HASH_TURN passwords each), each reporting its progress as it goes."""
 
     def __init__(self, threads: int | None = None) -> None:
         self._pool = ThreadPoolExecutor(threads or os.cpu_count() or 1, thread_name_prefix="password-hashing")
 
     async def hashes(self, passwords: dict[str, str], progress: Callable[[int], None]) -> dict[str, str]:
-        """Each member's password hash; `progress(count hashed)` after every one."""
-        loop, hashes = asyncio.get_running_loop(), {}
-        for msisdn, password in passwords.items():
-            hashes[msisdn] = await loop.run_in_executor(self._pool, password_hash, password)
+        """Each member's password hash; `progress(count hashed)` after every turn."""
+        loop, hashes, members = asyncio.get_running_loop(), {}, list(passwords.items())
+        for start in range(0, len(members), HASH_TURN):
+            turn = members[start:start + HASH_TURN]
+            hashes |= await loop.run_in_executor(self._pool, _hashed, turn)
             progress(len(hashes))
         return hashes
+
+
+def _hashed(members: list[tuple[str, str]]) -> dict[str, str]:
+    return {msisdn: password_hash(password) for msisdn, password in members}
 
 
 def password_matches(password: str, stored_hash: str) -> bool:

@@ -8,7 +8,8 @@ waits for the join's result; with `--exit`, then every member's exit the same wa
 round then runs the same join without Temporal in each `--mode` (store: with the order
 store's writes; provinces: the provinces' calls only), on new numbers, and prints each
 time and vpdn's ratio to it. Prints members/s, history events per 1 000 members and the
-peak memory of this (worker) process after the first join (the baseline runs in it too).
+peak memory of this (worker) process during each order (and since the start: the
+benchmark's own member lists and seed requests, and the baseline, run in it too).
 The order store is SQLite in the data folder, or `--database-url` (PostgreSQL, emptied).
 
     .venv/bin/python benchmarks/member_join.py --members 10000 --provinces 5 --rounds 2
@@ -112,14 +113,17 @@ async def bench(count: int, province_count: int, exit_too: bool, rounds: int, mo
                     order_no = f"JOIN-{runner.upper()}-{count}-{round_no}"
                     if runner == "vpdn":
                         local.door.app = local.door.api
+                        before = reset_peak()
                         result, elapsed, events = await run_order(intake, env.client, "join", numbers, order_no)
                         report(f"round {round_no} vpdn join", result, elapsed, events, count)
-                        if runs == 1:
-                            print(f"  peak worker memory after it: {peak_mib():.0f} MiB")
+                        print(f"  peak worker memory during it: {peak_since_reset():.0f} MiB ({before:.0f} MiB "
+                              f"before it; since the start {peak_mib():.0f} MiB)")
                         if exit_too:
-                            joined = numbers
+                            joined, before = numbers, reset_peak()
                             report(f"round {round_no} vpdn exit", *await run_order(
                                 intake, env.client, "exit", joined, f"EXIT-{count}-{round_no}"), len(joined))
+                            print(f"  peak worker memory during it: {peak_since_reset():.0f} MiB "
+                                  f"({before:.0f} MiB before it)")
                     else:
                         baseline, local.door.app = baselines[runner]
                         started = time.monotonic()
@@ -138,6 +142,22 @@ async def bench(count: int, province_count: int, exit_too: bool, rounds: int, mo
 
 def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def reset_peak() -> float:
+    """Start measuring this process's peak memory again (Linux: VmHWM reset to VmRSS); the memory now, MiB.
+    The members' list and the seed request this benchmark builds before an order are not counted."""
+    Path("/proc/self/clear_refs").write_text("5")
+    return _status_mib("VmRSS")
+
+
+def peak_since_reset() -> float:
+    return _status_mib("VmHWM")
+
+
+def _status_mib(field: str) -> float:
+    line = next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith(field))
+    return int(line.split()[1]) / 1024
 
 
 def summary(times: dict[str, list[float]]) -> None:
