@@ -64,7 +64,9 @@ async def schedule_reconciliation(client: Client, settings: Settings) -> str:
     updated to the settings' spec; a run still going when the next is due skips that one."""
     schedule_id, workflow_id = reconciliation_ids(settings.task_queue)
     schedule = Schedule(
-        action=ScheduleActionStartWorkflow(Reconciliation.run, NightlyRun(), id=workflow_id,
+        action=ScheduleActionStartWorkflow(Reconciliation.run, NightlyRun(
+            deliveries_kept_days=settings.delivery_retention_days,
+            failing_deliveries_kept_days=settings.failing_delivery_retention_days), id=workflow_id,
                                            task_queue=settings.task_queue),
         spec=ScheduleSpec(cron_expressions=[settings.reconcile_cron], time_zone_name=settings.reconcile_timezone),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP))

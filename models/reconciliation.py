@@ -50,15 +50,19 @@ def allowed_decisions(system: str, kind: str, problem: str, service_known: bool)
 
 
 class NightlyRun(BaseModel):
-    """One night's reconciliation: the page size of holdings reads."""
+    """One night's reconciliation: the page size of holdings reads, and how many days event
+    deliveries are kept (delivered ones; failing ones, longer)."""
 
     page_size: int = 500
+    deliveries_kept_days: int = 30
+    failing_deliveries_kept_days: int = 90
 
 
 class NightlyResult(BaseModel):
     differences: int
     new_on_worklist: int  # new, or found again after a repair or an acceptance
     pages_read: int
+    deliveries_pruned: int = 0
 
 
 class RepairStart(BaseModel):

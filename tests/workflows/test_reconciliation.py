@@ -6,9 +6,11 @@ import asyncio
 import contextlib
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest_asyncio
+from sqlmodel import Session
 from temporalio.client import ScheduleOverlapPolicy
 from temporalio.service import RPCError
 from typer.testing import CliRunner
@@ -17,9 +19,11 @@ from api.app import create_app
 from api.tokens import StoreTokens
 from cli import app
 from intake import Intake
+from models.events import NewSubscription
 from models.orders import OrderState, OrderType, service_orders_workflow_id
 from models.reconciliation import NightlyResult, NightlyRun, reconciliation_ids
 from setup_step import run_setup
+from store.tables import EventDelivery
 from tests.helpers import holdings, inject, order_result, reset_faults
 from tests.workflows.test_member_join import APN, GD, SERVICE, member_order, service  # noqa: F401
 from workflows.reconciliation import Reconciliation
@@ -222,3 +226,21 @@ async def test_vpdn_nightly_runs_the_schedules_reconciliation_now_and_shows_how_
     assert (report["overlap"], report["time_zone"], len(report["next_runs"])) == ("skip", "Asia/Shanghai", 10)
     assert [run["outcome"] for run in report["recent_runs"]] == [
         f"{found} differences, {found} new on the worklist"]
+
+
+async def test_the_night_prunes_deliveries_delivered_long_ago_and_keeps_failing_ones_longer(
+        client, settings, simulator, worker, store):
+    subscription, _ = store.subscriptions.create(NewSubscription(callback="http://listener/all"), "carol")
+    now = datetime.now(UTC)
+    ages = {1: ("delivered", 29), 2: ("delivered", 31), 3: ("failing", 31), 4: ("failing", 91)}  # event: state, days
+    with Session(store.engine) as session:
+        session.add_all(EventDelivery(subscription_id=subscription.id, order_event_id=event, order_no="ORD-1",
+                                      event_type="ProductOrderEndedEvent", state=state, attempts=1,
+                                      updated_at=now - timedelta(days=days)) for event, (state, days) in ages.items())
+        session.commit()
+
+    result = await night(client, settings)  # the defaults: delivered kept 30 days, failing ones 90
+
+    kept = store.subscriptions.deliveries(subscription_id=subscription.id)
+    assert sorted((d.event_id, d.state) for d in kept) == [("evt-1", "delivered"), ("evt-3", "failing")]
+    assert result.deliveries_pruned == 2
