@@ -111,8 +111,14 @@ class Reconciler:
         """Every service's holdings against GPMS's records, and holdings of services it does not know."""
         found: list[Difference] = []
         services = self._store.services.list_services()
+        held_by_service: dict[str, list[tuple[str, str, str, str]]] = {}
+        for (province, system), held in self._holdings.items():
+            for r in held:
+                if r["kind"] in HELD_KINDS:
+                    held_by_service.setdefault(r["data"].get("service_id"), []).append(
+                        (province, system, r["kind"], r["key"]))
         for service in services:
-            found += self._service(service, service.state in OPEN_STATES)
+            found += self._service(service, service.state in OPEN_STATES, held_by_service.get(service.service_id, []))
         return found + self._unknown_services({service.service_id for service in services})
 
     async def _get(self, path: str, **params) -> list[dict]:
@@ -184,12 +190,17 @@ class Reconciler:
     def _held(self, province: str, system: str, kind: str) -> dict[str, dict]:
         return {r["key"]: r["data"] for r in self._holdings[province, system] if r["kind"] == kind}
 
-    def _service(self, service, expected_open: bool) -> list[Difference]:
+    def _service(self, service, expected_open: bool, its_holdings: list[tuple[str, str, str, str]]
+                 ) -> list[Difference]:
+        """The service's holdings against GPMS's record of it; `its_holdings`: (province, system,
+        kind, key) of everything held for it — what GPMS does not expect is unexpected."""
         found: list[Difference] = []
+        checked: set[tuple[str, str, str, str]] = set()
 
         def check(province: str, system: str, kind: str, key: str, expected: bool, version: int | None = None,
                   start_date: str | None = None):
             held, what = self._held(province, system, kind), f"{kind} {key}"
+            checked.add((province, system, kind, key))
 
             def differs(problem: str, code: str, gpms: str, province_has: str) -> None:
                 found.append(Difference(service.service_id, province, system, kind, key, problem, code, gpms,
@@ -231,11 +242,8 @@ class Reconciler:
                                         f"plan {billed} (GPMS has {recorded})", "plan",
                                         f"member_billing {msisdn} on plan {recorded}",
                                         f"member_billing {msisdn} on plan {billed}"))
-        member_sites = [(p, "hlr", "vpdn_subscription") for p in PROVINCE_CODES]
-        member_sites += [(p, "billing", "member_billing") for p in PROVINCE_CODES] + [(access, "aaa", "aaa_account")]
-        for province, system, kind in member_sites:
-            for msisdn, data in self._held(province, system, kind).items():
-                if data.get("service_id") == sid and msisdn not in members:
-                    found.append(Difference(sid, province, system, kind, msisdn, "unexpected", "unexpected",
-                                            "nothing", f"{kind} {msisdn}"))
+        for province, system, kind, key in its_holdings:
+            if (province, system, kind, key) not in checked:
+                found.append(Difference(sid, province, system, kind, key, "unexpected", "unexpected", "nothing",
+                                        f"{kind} {key}"))
         return found

@@ -8,7 +8,8 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 
 from models.fallout import FalloutDecision, FalloutView
 from models.plans import MemberPlan
-from models.reconciliation import REPAIR_PREFIX, RepairOrder
+from models.service import ServiceUpdate
+from models.reconciliation import REPAIR_PREFIX, RepairOrder, why_not
 from refusal import Refusal, RefusalKind
 from store import OrderStore
 from submission import submit_service_order
@@ -19,9 +20,11 @@ async def resolve_difference(store: OrderStore, connect: Callable[[], Awaitable[
     """Carry out the decision; the repair order (if any) and the answer. Refuses an action the
     difference does not allow, and `ignore` without a reason."""
     if decision.action not in fallout.allowed:
+        kind = fallout.resource.split(" ", 1)[0]
         raise Refusal(f"{decision.action} is not allowed for difference {fallout.fallout_id} ({fallout.resource} in "
-                      f"{fallout.province} {fallout.system}, {fallout.code}): allowed are {', '.join(fallout.allowed)}",
-                      RefusalKind.conflict)
+                      f"{fallout.province} {fallout.system}, {fallout.code}): "
+                      f"{why_not(decision.action, fallout.system, kind, fallout.code)}; "
+                      f"allowed are {', '.join(fallout.allowed)}", RefusalKind.conflict)
     if decision.action == "ignore" and not decision.reason.strip():
         raise Refusal(f"ignoring difference {fallout.fallout_id} needs a reason: say why with --reason")
     order_no, answer = None, f"difference {fallout.fallout_id} ignored: {decision.reason}"
@@ -54,8 +57,12 @@ async def _queue_repair(store: OrderStore, client: Client, task_queue: str, fall
 
 
 def _accept(store: OrderStore, fallout: FalloutView) -> None:
-    """A member's billed plan becomes the plan GPMS records (the one difference accept takes)."""
+    """The province's state becomes GPMS's record: a member's billed plan, or the day the
+    access province's billing started the rental (models.reconciliation.ACCEPTABLE)."""
     held = store.fallouts.province_data(fallout.fallout_id)
+    kind, key = fallout.resource.split(" ", 1)
+    if kind == "rental":
+        store.services.update_service(ServiceUpdate(service_id=fallout.service_id, rental_start=held["start_date"]))
+        return
     plan = MemberPlan.model_validate(held["plan"]) if held.get("plan") else None
-    msisdn = fallout.resource.split(" ", 1)[1]
-    store.terms.accept_plan(fallout.service_id, msisdn, plan, held.get("plan_from"), fallout.fallout_id)
+    store.terms.accept_plan(fallout.service_id, key, plan, held.get("plan_from"), fallout.fallout_id)

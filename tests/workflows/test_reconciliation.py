@@ -195,7 +195,8 @@ async def test_through_the_api_an_operator_decides_and_what_a_difference_does_no
     assert not_operator.status_code == 403
     assert (accept.status_code, accept.json()["detail"]) == (409, (
         f"accept is not allowed for difference {difference['fallout_id']} (vpdn_subscription {STRANGER} in ZJ hlr, "
-        "unexpected): allowed are repair, ignore"))
+        "unexpected): GPMS takes up no vpdn_subscription that no order made: a member join order makes it, in every "
+        "system; allowed are repair, ignore"))
     assert (no_reason.status_code, no_reason.json()["detail"]) == (
         422, f"ignoring difference {difference['fallout_id']} needs a reason: say why with --reason")
     assert ignored.json()["answer"] == f"difference {difference['fallout_id']} ignored: a test line"
