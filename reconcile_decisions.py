@@ -1,18 +1,22 @@
 """A person's decision on a reconciliation difference (a `reconcile` fallout): `repair` queues
-a repair order on the service (GPMS's state re-applied to the province), `accept` makes the
+a repair order on the service (GPMS's state re-applied to the province; on a closed service,
+where no order queues any more, it starts at once), `accept` makes the
 province's state GPMS's, `ignore` closes it with a reason (found again, it stays ignored)."""
 
 from collections.abc import Awaitable, Callable
 
 from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from models.fallout import FalloutDecision, FalloutView
+from models.orders import NewOrder, OrderType, workflow_id_for
 from models.plans import MemberPlan
-from models.service import ServiceUpdate
 from models.reconciliation import REPAIR_PREFIX, RepairOrder, why_not
+from models.service import ServiceUpdate
 from refusal import Refusal, RefusalKind
 from store import OrderStore
-from submission import submit_service_order
+from submission import start_order, submit_service_order
+from workflows.repair import Repair
 
 
 async def resolve_difference(store: OrderStore, connect: Callable[[], Awaitable[Client]], task_queue: str,
@@ -50,7 +54,17 @@ async def _queue_repair(store: OrderStore, client: Client, task_queue: str, fall
                         province=fallout.province, system=fallout.system, resource_kind=resource_kind,
                         problem=fallout.code)
     try:
+        if service.state == "closed":  # no order runs on it any more: no queue to wait in
+            store.orders.record_order(NewOrder(  # recorded before it starts, as a queued order is
+                order_no=order.order_no, order_type=OrderType.repair, customer_code=order.customer_code,
+                workflow_id=workflow_id_for(OrderType.repair, order.order_no), requested_by=by,
+                service_id=service.service_id, provinces=order.provinces), f"{order.order_no}:started")
+            await start_order(client, task_queue, Repair.run, order, order_type=OrderType.repair,
+                              order_no=order.order_no, customer_code=order.customer_code, provinces=order.provinces)
+            return order.order_no
         return (await submit_service_order(client, task_queue, order)).order_no
+    except WorkflowAlreadyStartedError:
+        raise Refusal(f"repair order {order.order_no} was started already", RefusalKind.conflict) from None
     except WorkflowUpdateFailedError as error:
         raise Refusal(f"service {service.service_id} does not take the repair: {error.cause}",
                       RefusalKind.conflict) from None

@@ -38,7 +38,8 @@ async def _outcome(client: Client, workflow_id: str, run_id: str) -> str:
     if status is None or status.name != "COMPLETED":
         return status.name.lower() if status else "unknown"
     result = await handle.result()
-    return f"{result.differences} differences, {result.new_on_worklist} new on the worklist"
+    return (f"{result.differences} differences, {result.new_on_worklist} new on the worklist, "
+            f"{result.deliveries_pruned} event deliveries pruned")
 
 
 async def _show(settings: Settings) -> dict:

@@ -221,12 +221,13 @@ async def test_vpdn_nightly_runs_the_schedules_reconciliation_now_and_shows_how_
 
     found = len(store.fallouts.list_fallouts(kind="reconcile"))
     assert ran.exit_code == 0, ran.output
-    assert ran.output.strip().endswith(f": {found} differences, {found} new on the worklist")
+    assert ran.output.strip().endswith(f": {found} differences, {found} new on the worklist, 0 event deliveries "
+                                       "pruned")
     assert shown.exit_code == 0, shown.output
     report = json.loads(shown.output)
     assert (report["overlap"], report["time_zone"], len(report["next_runs"])) == ("skip", "Asia/Shanghai", 10)
     assert [run["outcome"] for run in report["recent_runs"]] == [
-        f"{found} differences, {found} new on the worklist"]
+        f"{found} differences, {found} new on the worklist, 0 event deliveries pruned"]
 
 
 async def test_the_night_prunes_deliveries_delivered_long_ago_and_keeps_failing_ones_longer(

@@ -4,8 +4,10 @@ province's state is accepted where GPMS can take it, and a refused decision says
 against the dev server, a worker and the in-process provinces' simulator."""
 
 import pytest
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.service import RPCError
 
-from models.orders import OrderState, OrderType
+from models.orders import OrderState, OrderType, service_orders_workflow_id
 from models.reconciliation import REPAIRS, allowed_decisions, why_not
 from models.service import DedicatedLine, ServiceUpdate
 from refusal import Refusal
@@ -145,6 +147,11 @@ async def test_a_repair_takes_away_what_a_closed_service_left_in_a_province(
     assert (difference.province, difference.code) == ("HN", "unexpected")
     assert result.state == OrderState.completed
     assert await holdings(simulator, "HN", "crm", "group_tariff_package") == []
+    try:  # no queue left waiting on a closed service
+        queue = (await client.get_workflow_handle(service_orders_workflow_id(SERVICE)).describe()).status
+    except RPCError:
+        queue = None
+    assert queue != WorkflowExecutionStatus.RUNNING
 
 
 async def test_accepting_the_day_billing_started_the_rental_makes_it_gpms_record(
