@@ -47,12 +47,12 @@ async def _queue_repair(store: OrderStore, client: Client, task_queue: str, fall
     service = store.services.get_service(fallout.service_id)
     if service is None:
         raise Refusal(f"service {fallout.service_id} is unknown to GPMS: nothing to repair from", RefusalKind.conflict)
-    resource_kind = fallout.resource.split(" ", 1)[0]
+    resource_kind, key = fallout.resource.split(" ", 1)
     order = RepairOrder(order_no=f"{REPAIR_PREFIX}{fallout.fallout_id}-{fallout.occurrence}",
                         service_id=service.service_id, customer_code=service.customer_code,
                         provinces=[fallout.province], apn=service.apn, requested_by=by, fallout_id=fallout.fallout_id,
                         province=fallout.province, system=fallout.system, resource_kind=resource_kind,
-                        problem=fallout.code)
+                        problem=fallout.code, rental_id=key if resource_kind in ("rental", "rental_record") else "")
     try:
         if service.state == "closed":  # no order runs on it any more: no queue to wait in
             store.orders.record_order(NewOrder(  # recorded before it starts, as a queued order is

@@ -78,10 +78,11 @@ def allowed_decisions(system: str, kind: str, problem: str, service_known: bool)
 def why_not(action: str, system: str, kind: str, problem: str) -> str:
     """Why a decision makes no sense for a difference (one `allowed_decisions` leaves out)."""
     opened_by, ended_by = OWNERS.get(kind, ("order", "order"))
-    if problem == "unknown service":
+    if problem == "unknown service" and action == "repair":
         return ("the service is unknown to GPMS: no record to repair from, and no service whose orders could "
-                "remove it; have the province remove it, then ignore it naming the ticket") if action == "repair" \
-            else "the service is unknown to GPMS: GPMS takes up no service that no order opened"
+                "remove it; have the province remove it, then ignore it naming the ticket")
+    if problem == "unknown service":
+        return "the service is unknown to GPMS: GPMS takes up no service that no order opened"
     if action == "repair":
         return f"GPMS has no step that re-applies a {kind} {problem} difference"
     if problem == "missing":
@@ -128,6 +129,7 @@ class RepairOrder(ServiceOrderBase):
     system: str
     resource_kind: str
     problem: str
+    rental_id: str = ""  # a rental's difference: the rental the province holds
 
     @property
     def step(self) -> str:

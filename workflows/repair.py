@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         LineScheduling,
         RentalStart,
         ServiceOrderResult,
+        ServiceStep,
         ServiceView,
         TariffConfiguration,
     )
@@ -78,18 +79,14 @@ class Repair(ServiceOrderWorkflow):
         service = await self._accept_on_service(("active", "closed") if order.step in REMOVALS else ("active",))
         what = f"{order.step} in {order.province} {order.system}"
         if order.step in WORK_ORDERS:
-            await self._tracker.record(f"repairing difference {order.fallout_id}: {what}", state=OrderState.in_progress,
-                                       detail=f"{order.resource_kind} {order.problem}: GPMS's state re-applied",
-                                       sub_state=f"awaiting {order.province} {order.system}'s completion")
+            await self._repairing(what, f"awaiting {order.province} {order.system}'s completion")
             await self._provinces.run(f"repair {order.resource_kind}", order.province, WORK_ORDERS[order.step],
                                       self._work_order(service))
             return await self._complete(f"{what}: {order.province} {order.system} agrees with GPMS")
         await workflow.execute_activity_method(
             ReconciliationActivities.prepare_repair, RepairStart(order_no=order.order_no, fallout_id=order.fallout_id),
             start_to_close_timeout=STORE_TIMEOUT, summary="the difference's member")
-        await self._tracker.record(f"repairing difference {order.fallout_id}: {what}", state=OrderState.in_progress,
-                                   detail=f"{order.resource_kind} {order.problem}: GPMS's state re-applied",
-                                   sub_state=f"awaiting {order.province} {order.system}")
+        await self._repairing(what, f"awaiting {order.province} {order.system}")
         step = MemberStep(batch=MemberBatch(order_no=order.order_no, service_id=order.service_id, apn=service.apn,
                                             province=order.province, batch_no=1, home_province=order.province),
                           stage=f"repair_{order.system}", acting_on=ItemState.valid, ok_state=ItemState.done,
@@ -102,7 +99,13 @@ class Repair(ServiceOrderWorkflow):
                                    f"{order.order_no}`)", type=REPAIR_REFUSED, non_retryable=True)
         return await self._complete(f"{what}: {order.province} {order.system} agrees with GPMS")
 
-    def _work_order(self, service: ServiceView):
+    async def _repairing(self, what: str, sub_state: str) -> None:
+        order: RepairOrder = self._order
+        await self._tracker.record(f"repairing difference {order.fallout_id}: {what}", state=OrderState.in_progress,
+                                   detail=f"{order.resource_kind} {order.problem}: GPMS's state re-applied",
+                                   sub_state=sub_state)
+
+    def _work_order(self, service: ServiceView) -> ServiceStep:
         """The work order's argument: GPMS's record of the service (its tariff version, line,
         rental) sent to the difference's province."""
         order: RepairOrder = self._order
@@ -115,5 +118,5 @@ class Repair(ServiceOrderWorkflow):
             return LineScheduling(**step, line=service.line)
         if order.step in ("start_rental", "stop_rental", "record_settlement", "cancel_settlement"):
             return RentalStart(**step, start_date=self._rental_start_of(service), rule=service.rental_rule,
-                               paying_province=service.paying_province, rental_id=service.rental_id)
+                               paying_province=service.paying_province, rental_id=order.rental_id)
         return self._step(order.province)

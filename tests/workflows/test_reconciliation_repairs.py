@@ -154,6 +154,23 @@ async def test_a_repair_takes_away_what_a_closed_service_left_in_a_province(
     assert queue != WorkflowExecutionStatus.RUNNING
 
 
+async def test_a_repair_stops_a_rental_left_running_and_not_the_one_gpms_records(
+        client, settings, simulator, worker, store):
+    old = f"{SERVICE}:rental-old"
+    await rental_recorded(store, simulator, RENTAL_2)
+    for rental_id in (RENTAL_2, old):
+        await behind_gpms_back(simulator, "SH", "billing", "start_rental", f"manual-{rental_id}", rental_id=rental_id,
+                               start_date="2026-01-01")
+    await night(client, settings)
+    [difference] = differences(store, f"rental {old}")
+
+    order_no, _ = await intake(settings, store, client).resolve_fallout(difference.fallout_id, "repair", "carol")
+    result = await order_result(client, OrderType.repair, order_no)
+
+    assert (difference.code, result.state) == ("unexpected", OrderState.completed)
+    assert [r["key"] for r in await holdings(simulator, "SH", "billing", "rental")] == [RENTAL_2]
+
+
 async def test_accepting_the_day_billing_started_the_rental_makes_it_gpms_record(
         client, settings, simulator, worker, store):
     await rental_starting_later(store, simulator)
