@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from api.app import create_app
 from api.tokens import StoreTokens
 from cli import app
+from embedded import local_principals
 from intake import Intake
 from models.orders import OrderState, OrderType, service_orders_workflow_id
 from models.reconciliation import NightlyResult, NightlyRun, reconciliation_ids
@@ -79,6 +80,20 @@ async def test_setup_schedules_the_nightly_reconciliation_with_its_spec_and_over
     assert schedule.spec.time_zone_name == "UTC"
     assert schedule.policy.overlap == ScheduleOverlapPolicy.SKIP
     assert schedule.action.workflow == "Reconciliation" and schedule.action.task_queue == settings.task_queue
+
+
+async def test_setup_again_keeps_a_schedule_an_operator_paused_paused_with_its_note(client, settings):
+    await run_setup(settings, client)
+    handle = client.get_schedule_handle(reconciliation_ids(settings.task_queue)[0])
+    try:
+        await handle.pause(note="provinces' billing migration this week")
+        again = await run_setup(settings, client)
+        state = (await handle.describe()).schedule.state
+    finally:
+        await handle.delete()
+
+    assert "updated" in again[-1]
+    assert (state.paused, state.note) == (True, "provinces' billing migration this week")
 
 
 async def test_a_difference_made_behind_gpms_back_is_on_the_worklist_once_after_two_nights(
@@ -201,19 +216,27 @@ async def test_through_the_api_an_operator_decides_and_what_a_difference_does_no
         await caller.aclose()
 
 
-async def test_vpdn_nightly_runs_the_schedules_reconciliation_now_and_shows_how_it_went(
-        client, settings, simulator, worker, store):
+async def test_vpdn_nightly_runs_the_schedules_reconciliation_now_through_the_api_and_shows_how_it_went(
+        client, settings, simulator, worker, store, cli_api_server, monkeypatch):
     await behind_gpms_back(simulator, "ZJ", "hlr", "subscribe_vpdn_batch", "manual-1", apn="x",
                            members=[{"msisdn": STRANGER}])
     await run_setup(settings, client)
-    env = {"TEMPORAL_ADDRESS": client.service_client.config.target_host, "VPDN_TASK_QUEUE": settings.task_queue,
-           "VPDN_DATA_DIR": str(settings.data_dir), "VPDN_PAYLOAD_KEYS_FILE": str(settings.payload_keys_file)}
+    for name, value in (("TEMPORAL_ADDRESS", client.service_client.config.target_host),
+                        ("VPDN_TASK_QUEUE", settings.task_queue), ("VPDN_DATA_DIR", str(settings.data_dir)),
+                        ("VPDN_PAYLOAD_KEYS_FILE", str(settings.payload_keys_file)), ("VPDN_API_URL", cli_api_server)):
+        monkeypatch.setenv(name, value)
+    local_principals(settings)
+
+    def vpdn(*args: str):
+        return asyncio.to_thread(CliRunner().invoke, app, list(args))
     try:
-        ran = await asyncio.to_thread(CliRunner().invoke, app, ["nightly", "run"], env=env)
-        shown = await asyncio.to_thread(CliRunner().invoke, app, ["nightly", "show", "--json"], env=env)
+        by_viewer = await vpdn("nightly", "run")
+        ran = await vpdn("--as", "carol", "nightly", "run")
+        shown = await vpdn("nightly", "show", "--json")
     finally:
         await client.get_schedule_handle(reconciliation_ids(settings.task_queue)[0]).delete()
 
+    assert (by_viewer.exit_code, by_viewer.output.strip()) == (2, "error: viewer lacks the role operator")
     found = len(store.fallouts.list_fallouts(kind="reconcile"))
     assert ran.exit_code == 0, ran.output
     assert ran.output.strip().endswith(f": {found} differences, {found} new on the worklist")
