@@ -37,6 +37,10 @@ ONE_CLOCK_PER_STAGE = "one-report-clock-per-stage"
 # The work orders of a fan-out stage are sent by local activities (orders started before sent
 # them by activities, each completion a round trip through the server).
 FAN_OUT_CALLS_LOCAL = "fan-out-calls-local"
+# A report that came before its work order was recorded counts once the order sends it: a local
+# activity's call is recorded only when its workflow task completes, and when that task is lost
+# (timed out on a busy worker, the worker stopped) the report reaches the order before it.
+EARLY_REPORT_COUNTS = "early-report-counts"
 PROVINCE_CALL_TIMEOUT = timedelta(seconds=30)
 # The latest unexpected reports shown in the status (the audit trail keeps every one).
 UNEXPECTED_SHOWN = 20
@@ -74,6 +78,7 @@ class ProvinceWork:
         self.cancelling = False
         self._expected: dict[str, ExpectedReport] = {}
         self._reports: dict[str, CompletionReport] = {}
+        self._early: dict[str, CompletionReport] = {}  # the first report for a key before its work order
         self._report_ids: set[str] = set()
         self._refused: set[tuple[str, str]] = set()
         # The completion reports the order's steps received, with their dates (acceptance table).
@@ -89,6 +94,7 @@ class ProvinceWork:
         key = report.idempotency_key
         expected, first = self._expected.get(key), self._reports.get(key)
         if expected is None:
+            self._early.setdefault(key, report)
             why = "no work order was sent with this key"
         elif (report.province, report.system, report.operation) != (
                 expected.province, expected.system, expected.operation):
@@ -173,6 +179,7 @@ class ProvinceWork:
         expected = expected_report(activity, arg)
         if expected is not None:
             self._expected[expected.idempotency_key] = expected
+            await self._take_early_report(expected)
         try:
             ack: WorkOrderAck = await self._call_once(name, province, activity, arg)
         except (ActivityError, ApplicationError) as error:
@@ -184,6 +191,22 @@ class ProvinceWork:
                     type=UNEXPECTED_ACKNOWLEDGEMENT, non_retryable=True))
             self._tracker.find_step(name, province).state = "awaiting report"
         return ack
+
+    async def _take_early_report(self, expected: ExpectedReport) -> None:
+        """A report for this work order that came before it was recorded (shown as unexpected)
+        counts now, if it comes from where the work order goes and none counts yet."""
+        early = self._early.pop(expected.idempotency_key, None)
+        if (early is None or expected.idempotency_key in self._reports
+                or (early.province, early.system, early.operation) != (expected.province, expected.system,
+                                                                       expected.operation)
+                or not workflow.patched(EARLY_REPORT_COUNTS)):
+            return
+        self._reports[expected.idempotency_key] = early
+        shown = self._tracker.status.unexpected_reports
+        shown[:] = [unexpected for unexpected in shown if unexpected.report_id != early.report_id]
+        await self._tracker.record("early completion report counted",
+                                   detail=f"report {early.report_id} from {early.province} {early.system} "
+                                          f"{early.operation} came before its work order was recorded")
 
     async def call(self, name: str, province: str, activity: Any, arg: Any) -> Any:
         """Call the province's system (transient failures retried until the deadline); a
