@@ -195,18 +195,19 @@ class ProvinceWork:
     async def _take_early_report(self, expected: ExpectedReport) -> None:
         """A report for this work order that came before it was recorded (shown as unexpected)
         counts now, if it comes from where the work order goes and none counts yet."""
-        early = self._early.pop(expected.idempotency_key, None)
-        if (early is None or expected.idempotency_key in self._reports
-                or (early.province, early.system, early.operation) != (expected.province, expected.system,
-                                                                       expected.operation)
-                or not workflow.patched(EARLY_REPORT_COUNTS)):
+        key = expected.idempotency_key
+        early = self._early.pop(key, None)
+        if early is None or key in self._reports:
             return
-        self._reports[expected.idempotency_key] = early
+        sent_to = (expected.province, expected.system, expected.operation)
+        if (early.province, early.system, early.operation) != sent_to or not workflow.patched(EARLY_REPORT_COUNTS):
+            return
+        self._reports[key] = early
         shown = self._tracker.status.unexpected_reports
         shown[:] = [unexpected for unexpected in shown if unexpected.report_id != early.report_id]
-        await self._tracker.record("early completion report counted",
-                                   detail=f"report {early.report_id} from {early.province} {early.system} "
-                                          f"{early.operation} came before its work order was recorded")
+        await self._tracker.note("early completion report counted",
+                                 detail=f"report {early.report_id} from {' '.join(sent_to)} came before its work "
+                                        "order was recorded")
 
     async def call(self, name: str, province: str, activity: Any, arg: Any) -> Any:
         """Call the province's system (transient failures retried until the deadline); a
