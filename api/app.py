@@ -15,8 +15,8 @@ from temporalio.common import MetricMeter
 from api import codec, decisions, events, fallouts, hub, nightly, orders, reconcile, services, submissions, tokens
 from api.auth import Authenticator
 from api.metrics import count_requests
-from intake import Intake, Refusal, RefusalKind, problem_text
-from refusal import Unavailable
+from intake import Intake
+from refusal import Refusal, RefusalKind, Unavailable, problem_text
 from store import OrderStore
 
 log = logging.getLogger(__name__)
