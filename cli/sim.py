@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from models.hub import FaultKind, FaultSpec, SeedData
 from models.words import counted
 from models.provinces import HQ
+from refusal import validation_text
 from settings import Settings
 from cli.output import JsonOption, answered, console, fail, print_json, read_text_file
 
@@ -45,7 +46,6 @@ def sim_seed(
     as_json: JsonOption = False,
 ) -> None:
     """Load provincial customer records and subscribers, from a file or generated."""
-    from intake import validation_text  # here: the other `sim` commands go without the intake
     from reads import province_filter
 
     if file is None and not (customers or subscribers):

@@ -5,8 +5,10 @@ after night, and what a decision does to a difference found again."""
 import pytest
 
 from activities.reconciliation import worklist_entry
+from intake import Intake, Refusal
 from models.fallout import FalloutDecision
 from reconcile import Difference
+from settings import Settings
 from store import OrderStore
 
 PLAN = Difference("SVC-1", "GD", "billing", "member_billing", "13800000001", "plan gold (v1) (GPMS has standard)",
@@ -44,3 +46,49 @@ def test_a_difference_found_again_after_a_decision_stays_ignored_or_opens_again(
     record = store.fallouts.get_fallout(fallout_id)
     assert again is reopened
     assert (record.state, record.occurrence) == (("open", 2) if reopened else ("resolved", 1))
+
+
+def test_an_open_difference_found_again_allows_the_decisions_allowed_now(store):
+    stale = Difference("SVC-1", "GD", "crm", "group_tariff_package", "SVC-1", "stale version 2 (GPMS has 1)",
+                       "stale", "group_tariff_package SVC-1 version 1", "group_tariff_package SVC-1 version 2")
+    recorded_before = worklist_entry(stale).model_copy(update={"allowed": ["ignore"]})  # an older release's
+    store.fallouts.record_difference(recorded_before, {})
+
+    again = store.fallouts.record_difference(worklist_entry(stale), {})
+
+    assert again is False
+    assert store.fallouts.get_fallout(recorded_before.fallout_id).allowed == ["repair", "ignore"]
+
+
+def intake_over(store: OrderStore, tmp_path) -> Intake:
+    async def no_temporal():
+        raise AssertionError("the decision reached Temporal")
+    return Intake(Settings(data_dir=tmp_path), store, no_temporal)
+
+
+@pytest.mark.parametrize("action", ["accept", "repair"])
+async def test_a_decision_on_a_difference_resolved_meanwhile_changes_nothing(store, tmp_path, action):
+    fallout_id = worklist_entry(PLAN).fallout_id
+    store.fallouts.record_difference(worklist_entry(PLAN), BILLED)
+    seen_by_carol = store.fallouts.get_fallout(fallout_id)  # open when carol's request read it
+    store.fallouts.resolve_fallout(FalloutDecision(fallout_id=fallout_id, action="ignore", by="dave", reason="known"))
+
+    with pytest.raises(Refusal, match="was resolved meanwhile"):
+        await intake_over(store, tmp_path).resolve_difference(
+            seen_by_carol, FalloutDecision(fallout_id=fallout_id, action=action, by="carol"))
+
+    assert store.terms.terms("SVC-1") == {}  # GPMS's record of the member's plan is untouched
+    record = store.fallouts.get_fallout(fallout_id)
+    assert (record.state, record.decision, record.decided_by) == ("resolved", "ignore", "dave")
+
+
+async def test_a_repair_that_cannot_be_queued_leaves_the_difference_open(store, tmp_path):
+    fallout_id = worklist_entry(PLAN).fallout_id  # of SVC-1, which this order store does not know
+    store.fallouts.record_difference(worklist_entry(PLAN), BILLED)
+
+    with pytest.raises(Refusal, match="unknown to GPMS: nothing to repair from"):
+        await intake_over(store, tmp_path).resolve_difference(
+            store.fallouts.get_fallout(fallout_id), FalloutDecision(fallout_id=fallout_id, action="repair", by="carol"))
+
+    record = store.fallouts.get_fallout(fallout_id)
+    assert (record.state, record.decision, record.decided_by) == ("open", None, None)

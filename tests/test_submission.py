@@ -9,7 +9,7 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-import intake as intake_module
+import intake.base as intake_base
 from intake import Intake, Refusal
 from models.orders import Decision, NewOrder, OrderEventIn
 from models.service import ServiceRegistration
@@ -59,7 +59,7 @@ async def test_a_refused_duplicate_submission_never_touches_the_accepted_orders_
             return SubmissionAnswer(order_no=order.order_no, position=0)
         raise WorkflowUpdateFailedError(ApplicationError(f"order {order.order_no} is already queued"))
 
-    monkeypatch.setattr(intake_module, "submit_service_order", service_queue)
+    monkeypatch.setattr(intake_base, "submit_service_order", service_queue)
     first = asyncio.create_task(intake.member_order(SERVICE, "join", FILE_A, join_fields("JOIN-1")))
     while not submissions:
         await asyncio.sleep(0.01)
@@ -80,7 +80,7 @@ async def test_the_same_order_number_with_other_members_is_refused_while_submitt
     async def service_queue(_client, _task_queue, order):
         return SubmissionAnswer(order_no=order.order_no, position=0)
 
-    monkeypatch.setattr(intake_module, "submit_service_order", service_queue)
+    monkeypatch.setattr(intake_base, "submit_service_order", service_queue)
     await intake.member_order(SERVICE, "join", FILE_A, join_fields("JOIN-2"))
 
     with pytest.raises(Refusal, match="order JOIN-2 is being submitted with other members"):

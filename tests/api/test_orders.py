@@ -5,7 +5,7 @@ import httpx
 import pytest
 from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 
-import intake as intake_module
+import intake.base as intake_base
 from api.app import create_app
 from api.auth import StaticTokens
 from intake import Intake
@@ -190,7 +190,7 @@ async def test_a_submission_its_services_queue_does_not_confirm_answers_503_and_
     async def no_answer(*_):
         raise WorkflowUpdateRPCTimeoutOrCancelledError()
 
-    monkeypatch.setattr(intake_module, "submit_service_order", no_answer)
+    monkeypatch.setattr(intake_base, "submit_service_order", no_answer)
     response = await services.http.post("/orders/tariff-change", json={
         "service_id": "SVC-A", "order_no": "TRF-API-2", "change": {"parameters": {"monthly_fee": "130"}}})
 
