@@ -347,3 +347,43 @@ def test_refusals_a_failed_batch_and_a_plan_change_are_recorded_over_the_orders_
     order_store.members.finish_members("EXIT-T", "VPDN-BIG", "exit")
     order_store.terms.forget_exited("EXIT-T", "VPDN-BIG")
     assert kept not in order_store.terms.terms("VPDN-BIG") and kept not in order_store.members.member_homes("VPDN-BIG")
+
+
+def test_an_orders_acceptance_table_shows_each_members_state_plan_dates_and_why_it_failed(order_store):
+    order_store.customers.save_customer(hierarchy())
+    order_store.services.register_service(ServiceRegistration(
+        order_no="OPN-BIG", service_id="VPDN-BIG", customer_code="3100012345", apn="big.vpdn", access_province="SH",
+        paying_province="SH", provinces=["SH", "GD", "BJ"], tariff={"name": "t", "parameters": {
+            "monthly_fee": "1", "member_fee": "1"}}))
+    m0, m1, m2, m3 = (line.msisdn for line in numbers(4))
+    order_store.staging.stage("JOIN-TBL", "VPDN-BIG", "join", numbers(4))
+    member_order(order_store, "JOIN-TBL", "join")
+    order_store.members.record_results("JOIN-TBL", {m0: ("valid", None, ""), m1: ("valid", None, ""),
+                                                    m2: ("invalid", "E2001", "barred"), m3: ("valid", None, "")},
+                                       homes={m0: "GD", m1: "BJ", m2: "BJ", m3: "GD"})
+    run_batches(order_store, "JOIN-TBL")
+    order_store.members.finish_members("JOIN-TBL", "VPDN-BIG", "join")
+    reports = [BatchReport(home_province="GD", batch_no=1, province="GD", stage="member_opening_order",
+                           reported_on="2026-12-01", effective_from="2026-12-02"),
+               BatchReport(home_province="GD", batch_no=1, province="SH", stage="access_opening_order",
+                           reported_on="2026-12-03")]
+    order_store.terms.record_joined("JOIN-TBL", "VPDN-BIG", reports)
+    order_store.terms.accept_plan("VPDN-BIG", m3, MemberPlan(name="field", tariff_version=1,
+                                                             parameters={"member_fee": "2"}), "2026-12-05", "REC-1")
+
+    order_store.acceptance.keep_order_table(TableRequest(order_no="JOIN-TBL", service_id="VPDN-BIG",
+                                                         order_state="partial", batch_reports=reports))
+
+    table = order_store.acceptance.order_table("JOIN-TBL")
+    assert [(r.msisdn, r.home_province, r.state, r.plan, r.opened_on, r.rental_from, r.reported_on, r.note)
+            for r in table.members] == [
+        (m0, "GD", "done", "standard", "2026-12-01", "2026-12-02", "2026-12-01", ""),
+        (m1, "BJ", "done", "standard", None, None, None, ""),
+        (m2, "BJ", "invalid", "", None, None, None, "E2001 barred"),
+        (m3, "GD", "done", "field (v1: member_fee=2) from 2026-12-05", "2026-12-01", "2026-12-02", "2026-12-01", ""),
+    ]
+    assert [(p.province, p.role, p.members, p.done, p.invalid, p.first_report, p.last_report)
+            for p in table.provinces] == [
+        ("BJ", "related home", 2, 1, 1, None, None),
+        ("GD", "related home", 2, 2, 0, "2026-12-01", "2026-12-01"),
+        ("SH", "access related", 0, 0, 0, "2026-12-03", "2026-12-03")]
