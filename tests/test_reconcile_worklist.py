@@ -3,11 +3,14 @@ PostgreSQL with VPDN_TEST_POSTGRES_URL): one record per province/system/resource
 after night, and what a decision does to a difference found again."""
 
 import pytest
+from temporalio.testing import ActivityEnvironment
 
-from activities.reconciliation import worklist_entry
+from activities.reconciliation import ReconciliationActivities, worklist_entry
+from adapters.hub import HubClient
 from intake import Intake, Refusal
 from models.fallout import FalloutDecision
-from reconcile import Difference
+from models.reconciliation import NightlyRun
+from reconcile import Difference, Reconciler
 from settings import Settings
 from store import OrderStore
 
@@ -92,3 +95,22 @@ async def test_a_repair_that_cannot_be_queued_leaves_the_difference_open(store, 
 
     record = store.fallouts.get_fallout(fallout_id)
     assert (record.state, record.decision, record.decided_by) == ("open", None, None)
+
+
+async def test_the_night_heartbeats_while_it_puts_differences_on_the_worklist(store, monkeypatch):
+    found = [Difference("SVC-1", "GD", "hlr", "vpdn_subscription", f"1380000{n:04d}", "missing", "missing",
+                        f"vpdn_subscription 1380000{n:04d}", "nothing") for n in range(20)]
+
+    async def differences(self):
+        return found
+    monkeypatch.setattr(Reconciler, "differences", differences)
+    heartbeats = []
+    environment = ActivityEnvironment()
+    environment.on_heartbeat = lambda *details: heartbeats.append(details)
+
+    result = await environment.run(ReconciliationActivities(store, HubClient("http://127.0.0.1:1")).reconcile_provinces,
+                                   NightlyRun())
+
+    assert (result.differences, result.new_on_worklist) == (20, 20)
+    assert len(store.fallouts.list_fallouts(kind="reconcile")) == 20
+    assert len(heartbeats) >= 20  # one a difference recorded: the activity is alive however many there are
