@@ -20,7 +20,7 @@ from models.views import ServiceDetail, ServiceMember
 from cli.follow import order_fields, print_queued, wait_for_end
 from cli.output import (
     JsonOption, LangOption, OrderNoOption, OutOption, PreApprovedOption, WaitOption, console, fail,
-    print_json, quoted, read, read_json_file, submit, write_acceptance_table,
+    print_json, quoted, read, read_json_file, submit, submitted, write_acceptance_table,
 )
 
 
@@ -53,14 +53,16 @@ def service_open(
              "rental_rule": rental_rule, "order_no": order_no, "pre_approved_by": pre_approved_by,
              "provinces": provinces.split(",") if provinces else None}
     fields.update({name: value for name, value in flags.items() if value is not None})
-    if line_bandwidth or line_address:
-        fields["line"] = {**fields.get("line", {}), "bandwidth_mbps": line_bandwidth, "address": line_address}
+    line_flags = {"bandwidth_mbps": line_bandwidth, "address": line_address}
+    if any(value is not None for value in line_flags.values()):
+        line = fields.get("line")
+        fields["line"] = {**(line if isinstance(line, dict) else {}), **submitted(line_flags)}
     accepted = submit("service-opening", json=fields)
     result = None
     if wait:
         ended = wait_for_end(accepted.order_no)
-        if ended.state == OrderState.failed:
-            fail(f"order {accepted.order_no} failed: {escape(ended.events[-1].detail)}")
+        if ended.state != OrderState.completed:  # failed, rejected or cancelled: no service to show
+            fail(f"order {accepted.order_no} {ended.state}: {escape(ended.events[-1].detail or ended.events[-1].event)}")
         service = read(f"/services/{quoted(accepted.service_id)}", ServiceDetail)
         result = ServiceOpeningResult(order_no=accepted.order_no, service_id=accepted.service_id, state=ended.state,
                                       rental_start=service.rental_start)
