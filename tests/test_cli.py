@@ -343,6 +343,8 @@ def test_order_list_says_when_it_shows_fewer_than_exist(active_service):
     (["fallout", "list", "--province", "GDD"], "unknown province 'GDD'; valid provinces: BJ TJ"),
     (["fallout", "list", "--system", "crn"], "unknown system 'crn'; valid systems: crm hlr"),
     (["order", "list", "--province", "XX"], "unknown province 'XX'"),
+    (["--as", "carol", "events", "subscribe", "http://listener.example/ev", "--province", "XX"],
+     "unknown province code 'XX'; valid codes: BJ TJ"),
 ])
 def test_a_mistyped_filter_is_refused_with_the_valid_values(args, message):
     result = runner.invoke(app, args)
