@@ -66,6 +66,17 @@ def test_seed_without_a_source_is_refused():
     assert "give --file or --customers/--subscribers" in result.output
 
 
+@pytest.mark.parametrize("option, message", [
+    (["--rate", "5"], "rate: Input should be less than or equal to 1"),
+    (["--count", "-1"], "count: Input should be greater than or equal to 1"),
+])
+def test_a_fault_out_of_range_is_refused_in_one_line_naming_the_option(option, message):
+    result = runner.invoke(app, ["sim", "fault", "reject", "--province", "GD", *option])
+
+    assert result.exit_code == 2
+    assert result.output.strip() == f"error: {message}"
+
+
 def test_unreachable_simulator_is_reported_plainly():
     result = runner.invoke(app, ["sim", "reset"])
 
