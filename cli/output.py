@@ -163,8 +163,12 @@ def run(coroutine: Any) -> Any:
 
 
 def quoted(identifier: str) -> str:
-    """An order number, service id or customer code as one segment of the API's paths."""
-    return urllib.parse.quote(identifier.strip(), safe="")
+    """An order number, service id or customer code as one segment of the API's paths. One
+    that cannot be a segment (empty, `.`, `..`, with a `/`) would reach another path: refused."""
+    segment = identifier.strip()
+    if not segment.strip(".") or "/" in segment:
+        fail(f"{identifier!r} is not an order number, service id, fallout id or customer code", code=2)
+    return urllib.parse.quote(segment, safe="")
 
 
 def read(path: str, answer: Any, **params: Any) -> Any:

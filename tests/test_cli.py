@@ -364,6 +364,18 @@ def test_a_mistyped_filter_is_refused_with_the_valid_values(args, message):
     assert message in result.output
 
 
+@pytest.mark.parametrize("args", [
+    ["order", "show", "."], ["order", "status", ".."], ["order", "status", ""], ["service", "show", "../orders"],
+    ["--as", "carol", "order", "cancel", "..", "--reason", "x"],
+])
+def test_an_id_that_is_no_path_segment_is_refused_in_one_line_not_sent_elsewhere(args):
+    result = runner.invoke(app, args)
+
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().startswith("error: ") and len(result.output.strip().splitlines()) == 1
+    assert "is not an order number, service id, fallout id or customer code" in result.output
+
+
 def test_the_fallout_policy_is_shown_as_data():
     result = runner.invoke(app, ["fallout", "policy", "--json"])
 
