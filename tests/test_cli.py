@@ -660,6 +660,20 @@ def test_a_bug_is_one_line_with_its_traceback_kept_in_the_data_folder(monkeypatc
     assert "ZeroDivisionError" in (tmp_path / "cli-errors.log").read_text()
 
 
+def test_a_bug_with_a_many_line_message_is_still_one_line(monkeypatch, tmp_path):
+    def broken(*args, **kwargs):
+        raise ValueError("3 validation errors for OrderView\norder_no\n  Field required")
+
+    monkeypatch.setattr("cli.orders.print_rows", broken)
+    result = runner.invoke(app, ["order", "list"])
+
+    assert result.exit_code == 70
+    assert result.output.splitlines() == [
+        f"error: unexpected ValueError: 3 validation errors for OrderView (a bug: the details are in "
+        f"{tmp_path / 'cli-errors.log'})"]
+    assert "Field required" in (tmp_path / "cli-errors.log").read_text()
+
+
 def test_vpdn_prints_its_version():
     result = runner.invoke(app, ["--version"])
 
