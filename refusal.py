@@ -2,6 +2,8 @@
 
 from enum import StrEnum
 
+from pydantic import ValidationError
+
 
 class RefusalKind(StrEnum):
     invalid = "invalid"  # bad input: a field, a file, a rule of the business
@@ -25,3 +27,23 @@ class Unavailable(Exception):
     def __init__(self, text: str) -> None:
         super().__init__(text)
         self.text = text
+
+
+def validation_text(error: ValidationError, within: str = "") -> str:
+    """A pydantic error as an operator reads it: `field: what is wrong`, one per problem
+    (fields named `within.field` for a part of a larger input)."""
+    return "; ".join(
+        (".".join(str(part) for part in ([within] if within else []) + list(e["loc"])) + ": "
+         if e["loc"] or within else "")
+        + problem_text(e)
+        for e in error.errors()
+    )
+
+
+def problem_text(problem: dict) -> str:
+    """One problem in the CLI's words, not the validation library's."""
+    if problem["type"] in ("literal_error", "enum"):
+        return f"{problem['input']!r} is not one of {problem['ctx']['expected'].replace(chr(39), '')}"
+    if problem["type"] == "missing":
+        return "is required"
+    return problem["msg"].removeprefix("Value error, ")

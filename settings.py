@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     otlp_endpoint: str = ""  # empty: no traces
     reconcile_cron: str = Field("0 2 * * *", pattern=r"^\S+( \S+){4}$")  # minute hour day month weekday
     reconcile_timezone: Annotated[str, AfterValidator(_time_zone)] = "Asia/Shanghai"
+    # Event deliveries the nightly run prunes: delivered ones after these days, failing ones after the longer age.
+    delivery_retention_days: int = Field(30, ge=1)
+    failing_delivery_retention_days: int = Field(90, ge=1)
 
     def __init__(self, **values: Any) -> None:
         try:
@@ -98,6 +101,10 @@ class Settings(BaseSettings):
             raise ValueError(f"VPDN_DB_POOL_SIZE={self.db_pool_size} + VPDN_DB_MAX_OVERFLOW={self.db_max_overflow} "
                              f"connections are fewer than VPDN_ACTIVITY_SLOTS={self.activity_slots}: every running "
                              "activity may need one")
+        if self.failing_delivery_retention_days < self.delivery_retention_days:
+            raise ValueError(f"VPDN_FAILING_DELIVERY_RETENTION_DAYS={self.failing_delivery_retention_days} is shorter "
+                             f"than VPDN_DELIVERY_RETENTION_DAYS={self.delivery_retention_days}: a failing delivery is "
+                             "kept at least as long as a delivered one")
         return self
 
     @property

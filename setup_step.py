@@ -4,6 +4,8 @@ the nightly reconciliation's Temporal Schedule (created, or updated to the setti
 Workers only check (`check_search_attributes`) and say what is missing.
 """
 
+import dataclasses
+
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import (
@@ -61,10 +63,13 @@ async def register_search_attributes(client: Client, namespace: str) -> list[str
 
 async def schedule_reconciliation(client: Client, settings: Settings) -> str:
     """The nightly reconciliation's schedule for the task queue: created, or (already there)
-    updated to the settings' spec; a run still going when the next is due skips that one."""
+    updated to the settings' spec, paused still if an operator paused it; a run still going
+    when the next is due skips that one."""
     schedule_id, workflow_id = reconciliation_ids(settings.task_queue)
     schedule = Schedule(
-        action=ScheduleActionStartWorkflow(Reconciliation.run, NightlyRun(), id=workflow_id,
+        action=ScheduleActionStartWorkflow(Reconciliation.run, NightlyRun(
+            deliveries_kept_days=settings.delivery_retention_days,
+            failing_deliveries_kept_days=settings.failing_delivery_retention_days), id=workflow_id,
                                            task_queue=settings.task_queue),
         spec=ScheduleSpec(cron_expressions=[settings.reconcile_cron], time_zone_name=settings.reconcile_timezone),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP))
@@ -72,7 +77,8 @@ async def schedule_reconciliation(client: Client, settings: Settings) -> str:
         await client.create_schedule(schedule_id, schedule)
         done = "created"
     except ScheduleAlreadyRunningError:
-        await client.get_schedule_handle(schedule_id).update(lambda _: ScheduleUpdate(schedule=schedule))
+        await client.get_schedule_handle(schedule_id).update(lambda current: ScheduleUpdate(
+            schedule=dataclasses.replace(schedule, state=current.description.schedule.state)))
         done = "updated"
     return (f"nightly reconciliation schedule {schedule_id} {done}: "
             f"{settings.reconcile_cron} ({settings.reconcile_timezone}), overlap skipped")

@@ -139,6 +139,7 @@ def build_worker(client: Client, settings: Settings, *, hub: HubClient | None = 
             events.deliver_event,
             reconciliation.reconcile_provinces,
             reconciliation.prepare_repair,
+            reconciliation.prune_deliveries,
         ],
         interceptors=[ProvinceCalls()],
         # Sync (store) activities run in this many threads; the worker never runs more at once.

@@ -2,6 +2,7 @@
 difference on the fallout worklist; and a repair order's member, staged from its difference."""
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from temporalio import activity
@@ -48,9 +49,17 @@ class ReconciliationActivities:
                                    category=ApplicationErrorCategory.BENIGN) from None
         new = 0
         for d in differences:
-            kept = reconciler.held(d) if (d.system, d.kind, d.code) in ACCEPTABLE else {}
+            kept = d.province_data if (d.system, d.kind, d.code) in ACCEPTABLE else {}
             new += await asyncio.to_thread(self._store.fallouts.record_difference, worklist_entry(d), kept)
         return NightlyResult(differences=len(differences), new_on_worklist=new, pages_read=reconciler.pages_read)
+
+    @activity.defn
+    def prune_deliveries(self, run: NightlyRun) -> int:
+        """Forget event deliveries past their retention (delivered ones after
+        `deliveries_kept_days`, failing ones after `failing_deliveries_kept_days`). Safe to repeat."""
+        now = datetime.now(UTC)
+        return self._store.subscriptions.prune_deliveries(now - timedelta(days=run.deliveries_kept_days),
+                                                          now - timedelta(days=run.failing_deliveries_kept_days))
 
     @activity.defn
     def prepare_repair(self, start: RepairStart) -> None:

@@ -66,9 +66,10 @@ class HubClient:
         return HubAnswer.model_validate(response.json())
 
     async def holdings(self, province: str, system: str, page_size: int = 500) -> AsyncIterator[list[dict]]:
-        """What a province's system holds (`{"kind", "key", "data"}` each), a page at a time.
-        A read only: the hub not answering properly raises httpx.HTTPError (read again)."""
-        after: int | None = 0
+        """What a province's system holds (`{"kind", "key", "data"}` each), a page at a time,
+        in the order of kind and key. A read only: the hub not answering properly raises
+        httpx.HTTPError (read again)."""
+        after: str | None = ""
         while after is not None:
             response = await self._http.get(f"/v1/provinces/{province}/{system}/holdings",
                                             params={"after": after, "limit": page_size})

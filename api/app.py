@@ -12,11 +12,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from temporalio.common import MetricMeter
 
-from api import codec, decisions, events, fallouts, hub, orders, reconcile, services, submissions, tokens
+from api import codec, decisions, events, fallouts, hub, nightly, orders, reconcile, services, submissions, tokens
 from api.auth import Authenticator
 from api.metrics import count_requests
-from intake import Intake, Refusal, RefusalKind, problem_text
-from refusal import Unavailable
+from intake import Intake
+from refusal import Refusal, RefusalKind, Unavailable, problem_text
 from store import OrderStore
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def create_app(intake: Intake, store: OrderStore, authenticator: Authenticator,
         return JSONResponse({"detail": f"the API failed: {type(error).__name__}; see its log"}, status_code=500)
 
     for router in (tokens.router, decisions.router, submissions.router, orders.router, services.router,
-                   fallouts.router, reconcile.router, events.router, hub.router):
+                   fallouts.router, reconcile.router, nightly.router, events.router, hub.router):
         app.include_router(router)
     codec.install(app, intake.settings)
 

@@ -23,8 +23,7 @@ from models.members import (
 from models.service_orders import SubmissionAnswer
 import api_client
 from api_client import ApiError
-from models.views import Accepted
-from models.views import OrderStatusView
+from models.views import Accepted, OrderStatusView
 from cli.output import console, fail, print_json, quoted, read, submitted
 
 
@@ -41,7 +40,17 @@ def print_queued(accepted: Accepted, pre_approved_by: str | None, as_json: bool,
         console.print(f"order {ended.order_no} {ended.state}: {ended.events[-1].detail or ended.events[-1].event}")
     else:
         console.print(f"follow it: vpdn order status {accepted.order_no}")
-    if ended and ended.state not in (OrderState.completed, OrderState.partial):
+    if ended:
+        exit_unless_done(ended.state)
+
+
+# The ends of an order that did its work (for all its members, or some).
+DONE_STATES = (OrderState.completed, OrderState.partial)
+
+
+def exit_unless_done(state: str) -> None:
+    """`--wait` exits 1 when the order ended without doing its work (failed, rejected, cancelled)."""
+    if state not in DONE_STATES:
         raise typer.Exit(1)
 
 
@@ -127,6 +136,8 @@ def follow_member_order(accepted: Accepted, pre_approved_by: str | None, wait: b
                       f"by verification, {counts.failed} failed (vpdn order members {accepted.order_no})")
     else:
         console.print(f"follow it: vpdn order status {accepted.order_no}")
+    if result:
+        exit_unless_done(result.state)
 
 
 def print_queue_position(answer: SubmissionAnswer, pre_approved_by: str | None) -> None:

@@ -138,7 +138,7 @@ def answered() -> Iterator[None]:
     try:
         yield
     except Refusal as refusal:
-        fail(refusal.text, code=1 if refusal.kind == RefusalKind.not_found else 2)
+        fail(escape(refusal.text), code=1 if refusal.kind == RefusalKind.not_found else 2)
 
 
 def print_json(value: BaseModel | dict | list) -> None:

@@ -17,7 +17,7 @@ from models.service import (
     ServiceOpeningResult,
 )
 from models.views import ServiceDetail, ServiceMember
-from cli.follow import order_fields, print_queued, wait_for_end
+from cli.follow import DONE_STATES, order_fields, print_queued, wait_for_end
 from cli.output import (
     JsonOption, LangOption, OrderNoOption, OutOption, PreApprovedOption, WaitOption, console, fail,
     print_json, quoted, read, read_json_file, submit, submitted, write_acceptance_table,
@@ -61,7 +61,7 @@ def service_open(
     result = None
     if wait:
         ended = wait_for_end(accepted.order_no)
-        if ended.state != OrderState.completed:  # failed, rejected or cancelled: no service to show
+        if ended.state not in DONE_STATES:
             fail(f"order {accepted.order_no} {ended.state}: {escape(ended.events[-1].detail or ended.events[-1].event)}")
         service = read(f"/services/{quoted(accepted.service_id)}", ServiceDetail)
         result = ServiceOpeningResult(order_no=accepted.order_no, service_id=accepted.service_id, state=ended.state,

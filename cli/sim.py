@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from models.hub import FaultKind, FaultSpec, SeedData
 from models.words import counted
 from models.provinces import HQ
+from refusal import validation_text
 from settings import Settings
 from cli.output import JsonOption, answered, console, fail, print_json, read_text_file
 
@@ -45,7 +46,6 @@ def sim_seed(
     as_json: JsonOption = False,
 ) -> None:
     """Load provincial customer records and subscribers, from a file or generated."""
-    from intake import validation_text  # here: the other `sim` commands go without the intake
     from reads import province_filter
 
     if file is None and not (customers or subscribers):
@@ -127,8 +127,6 @@ def sim_fault(
                          count=count, rate=rate, code=code, text=text, latency_ms=latency_ms,
                          msisdns=msisdns.split(",") if msisdns else None)
     except ValidationError as error:
-        from intake import validation_text  # here: the other `sim` commands go without the intake
-
         fail(validation_text(error), code=2)
     result = sim_call("POST", "/admin/faults", spec.model_dump())
     console.print(f"fault {result.get('id')} set: {kind} on {spec.province}/{spec.system}/{spec.operation}")

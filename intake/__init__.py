@@ -12,7 +12,7 @@ from intake.decisions import DecisionIntake
 from intake.member_orders import ORPHANS_CLEARED_AFTER, MemberOrderIntake
 from intake.province_notices import ProvinceNoticeIntake
 from intake.service_orders import ServiceOrderIntake
-from intake.validation import new_order_no, problem_text, validation_text
+from intake.validation import new_order_no
 from refusal import Refusal, RefusalKind
 
 
@@ -20,5 +20,4 @@ class Intake(ServiceOrderIntake, MemberOrderIntake, ProvinceNoticeIntake, Decisi
     """Every way in, over one store and one Temporal connection."""
 
 
-__all__ = ["Intake", "ORPHANS_CLEARED_AFTER", "Refusal", "RefusalKind", "new_order_no", "problem_text",
-           "validation_text"]
+__all__ = ["Intake", "ORPHANS_CLEARED_AFTER", "Refusal", "RefusalKind", "new_order_no"]

@@ -4,7 +4,7 @@ tariff change, service change and closure (queued on the service, one at a time)
 from pydantic import ValidationError
 
 from intake.base import IntakeBase
-from intake.validation import validated, validation_text
+from intake.validation import validated
 from models.contract import ContractAmendment
 from models.customer import AcquireCustomerInput
 from models.orders import OrderType
@@ -21,7 +21,7 @@ from models.service import (
 )
 from models.views import Accepted
 from models.words import counted
-from refusal import Refusal
+from refusal import Refusal, validation_text
 from workflows.customer_acquisition import CustomerAcquisition
 from workflows.service_opening import ServiceOpening
 

@@ -69,3 +69,23 @@ class ServiceMember(BaseModel):
     msisdn: str
     home_province: str
     plan: MemberPlan | None
+
+
+class NightlyRunView(BaseModel):
+    """One run of the nightly reconciliation: `outcome` is its counts once completed, why it
+    failed, or its state."""
+
+    workflow_id: str
+    started: str  # in the schedule's time zone
+    state: str  # running, completed, failed, terminated, canceled, timed_out
+    outcome: str
+
+
+class NightlySchedule(BaseModel):
+    schedule: str
+    time_zone: str
+    paused: bool
+    overlap: str
+    next_runs: list[str]
+    skipped_overlapping: int
+    recent_runs: list[NightlyRunView]

@@ -91,18 +91,23 @@ async def call_system(
 
 @hub.get("/v1/provinces/{province}/{system}/holdings")
 def holdings(
-    province: str, system: str, engine: EngineDep, after: int = 0,
+    province: str, system: str, engine: EngineDep, after: str = "",
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> dict:
-    """What a province's system holds, a page at a time (for reconciliation): `{"holdings":
-    [{"kind", "key", "data"}], "next"}`; `next` is the `after` of the next page (null: the last)."""
+    """What a province's system holds, a page at a time, in the order of kind and key (for
+    reconciliation's merge-walk): `{"holdings": [{"kind", "key", "data"}], "next"}`; `next`
+    is the `after` of the next page, `<kind>/<key>` of the page's last (null: the last page)."""
     province = province.upper()
-    query = select(Resource).where(Resource.province == province,
-                                   Resource.system == find_system(province, system), Resource.id > after)
+    query = select(Resource).where(Resource.province == province, Resource.system == find_system(province, system))
+    binary = "C" if engine.dialect.name == "postgresql" else "BINARY"  # byte order, as Python compares
+    kind, key = Resource.kind.collate(binary), Resource.key.collate(binary)
+    if after:
+        after_kind, after_key = after.split("/", 1)
+        query = query.where((kind > after_kind) | ((kind == after_kind) & (key > after_key)))
     with Session(engine) as session:
-        page = list(session.exec(query.order_by(Resource.id).limit(limit)))
+        page = list(session.exec(query.order_by(kind, key).limit(limit)))
     return {"holdings": [{"kind": r.kind, "key": r.key, "data": r.data} for r in page],
-            "next": page[-1].id if len(page) == limit else None}
+            "next": f"{page[-1].kind}/{page[-1].key}" if len(page) == limit else None}
 
 
 @hub.get("/health")

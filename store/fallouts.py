@@ -27,15 +27,20 @@ class FalloutRecords:
     def record_difference(self, difference: Fallout, province_data: dict) -> bool:
         """Put a reconciliation difference on the worklist, keyed by its id (province, system,
         resource): found again while open, after it was ignored or while its repair order runs,
-        it changes nothing; found again after a repair or an acceptance, it opens again. True
+        it changes nothing (but an open one's allowed decisions, to what they are now); found again after a repair or an acceptance, it opens again. True
         when it is (again) open now."""
         with Session(self.engine) as session:
             record = session.get(FalloutRecord, difference.fallout_id, with_for_update=True)
             repair = session.get(Order, record.order_no) if record is not None and record.order_no else None
             if record is None:
                 session.add(FalloutRecord(**self._row(difference), province_data=province_data))
-            elif (record.state == "open" or record.decision in STAYS_DECIDED
-                  or (repair is not None and repair.state not in TERMINAL_STATES)):
+            elif record.state == "open":  # the decisions it allows are today's (a release may add some)
+                if record.allowed != difference.allowed:
+                    record.allowed = difference.allowed
+                    session.add(record)
+                    session.commit()
+                return False
+            elif record.decision in STAYS_DECIDED or (repair is not None and repair.state not in TERMINAL_STATES):
                 return False
             else:
                 for field, value in self._row(difference).items():

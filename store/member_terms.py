@@ -9,7 +9,9 @@ from sqlmodel import Session, select
 
 from models.members import BatchReport, ItemState
 from models.plans import STANDARD, MemberPlan, MemberTermsView
-from store.tables import BatchStepMember, MemberTerms, OrderItem
+from store.members import IN_VPDN
+from store.services import OPEN_STATES
+from store.tables import BatchStepMember, Member, MemberTerms, OrderItem, VpdnService
 
 
 def _plan(name: str | None, version: int | None, parameters: dict | None) -> MemberPlan | None:
@@ -31,6 +33,25 @@ class MemberTermRecords:
         with Session(self.engine) as session:
             return {msisdn: plan for msisdn, name, version, parameters in session.exec(query)
                     if (plan := _plan(name, version, parameters))}
+
+    def members_page(self, *, home: str | None = None, access: str | None = None, after: str = "",
+                     limit: int = 1000) -> list[tuple[str, str, MemberPlan | None]]:
+        """A page of the members now in the VPDN of an open service — those whose home
+        province is `home`, or whose service's access province is `access` — by number (byte
+        order) after `after`: (number, service, recorded plan or None for the standard)."""
+        msisdn = Member.msisdn.collate("C" if self.engine.dialect.name == "postgresql" else "BINARY")
+        query = (sa_select(Member.msisdn, Member.service_id, MemberTerms.plan_name, MemberTerms.plan_version,
+                           MemberTerms.plan_parameters)
+                 .join(VpdnService, VpdnService.service_id == Member.service_id)
+                 .outerjoin(MemberTerms, (MemberTerms.service_id == Member.service_id)
+                            & (MemberTerms.msisdn == Member.msisdn))
+                 .where(Member.state.in_(IN_VPDN), VpdnService.state.in_(OPEN_STATES),
+                        msisdn > after)
+                 .order_by(msisdn).limit(limit))
+        query = query.where(Member.home_province == home) if home else query.where(VpdnService.access_province == access)
+        with Session(self.engine) as session:
+            return [(number, service_id, _plan(name, version, parameters))
+                    for number, service_id, name, version, parameters in session.execute(query)]
 
     def step_plans(self, service_id: str, step_key: str) -> dict[str, tuple[MemberPlan | None, str | None]]:
         """Each member of a batch step (its fixed set) with its recorded plan and the date

@@ -17,6 +17,9 @@ from store.tables import (
     VpdnService,
 )
 
+# A service the provinces should hold (a closing one until its closure completes).
+OPEN_STATES = ("active", "closing")
+
 
 class ServiceRefused(ValueError):
     """The service cannot be recorded: its customer is not acquired, its APN is taken, or its

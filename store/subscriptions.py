@@ -4,7 +4,7 @@ is the outbox: a subscriber's cursor is the last audit-trail id it is done with.
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, func, update
+from sqlalchemy import Engine, delete, func, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
@@ -131,6 +131,16 @@ class SubscriptionRecords:
                 "delivered", row.last_error, utcnow())
             session.add(row)
             session.commit()
+
+    def prune_deliveries(self, delivered_before: datetime, failing_before: datetime) -> int:
+        """Forget deliveries delivered before `delivered_before`, and those whose last attempt
+        failed before `failing_before` (a subscriber still retried keeps its failing ones); how many."""
+        with Session(self.engine) as session:
+            pruned = session.exec(delete(EventDelivery).where(or_(
+                (EventDelivery.state == "delivered") & (EventDelivery.updated_at < delivered_before),
+                (EventDelivery.state == "failing") & (EventDelivery.updated_at < failing_before)))).rowcount
+            session.commit()
+            return pruned
 
     def deliveries(self, *, failed: bool = False, subscription_id: str | None = None,
                    limit: int = 100) -> list[DeliveryView]:

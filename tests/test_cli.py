@@ -808,6 +808,7 @@ def test_sim_seed_from_a_file_writes_only_its_active_subscribers_and_says_when_f
 @pytest.mark.parametrize("args, message", [
     (["--members", "10"], "give it too"),
     (["--members-file", "m.csv", "--members-home", "GDD"], "unknown province 'GDD'"),
+    (["--members-file", "m.csv", "--members-home", "[bold]GD"], "unknown province '[bold]GD'"),  # shown as typed
     (["--members-file", "m.csv", "--members", "0"], "--members 0: at least 1"),
 ])
 def test_sim_seed_refuses_a_members_file_it_cannot_write_before_seeding(args, message):

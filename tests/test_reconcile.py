@@ -4,6 +4,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from sqlmodel import Session
 from typer.testing import CliRunner
 
 from activities.aaa import PASSWORD_TEXT
@@ -13,11 +14,13 @@ from cli import app
 from embedded import local_principals
 from models.members import MemberLine, MemberOrder
 from models.orders import OrderType
+from models.service import ServiceRegistration
 from reconcile import Reconciler
 from settings import Settings
 from submission import start_order
 from tests.conftest import PAYLOAD_KEYS
-from tests.helpers import acquired_customer, migrated, opened_service
+from store.tables import Member
+from tests.helpers import CUSTOMER, acquired_customer, migrated, opened_service
 from workflows.member_join import MemberJoin
 
 
@@ -120,3 +123,54 @@ def test_reconcile_says_in_one_line_when_temporal_cannot_be_reached(tmp_path, mo
     assert result.exit_code == 1
     assert result.output.startswith("error: cannot reach Temporal at 127.0.0.1:")
     assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
+async def test_the_comparison_walks_both_sides_a_page_at_a_time_and_finds_what_one_page_finds(simulator, store):
+    service, gd, bj = "SVC-PAGES", [f"1380000{n:04d}" for n in range(12)], [f"1390000{n:04d}" for n in range(8)]
+    store.services.register_service(ServiceRegistration(
+        order_no="OPN-P", service_id=service, customer_code=CUSTOMER, apn="pages.vpdn", access_province="SH",
+        paying_province="SH", provinces=["SH", "GD", "BJ"],
+        tariff={"name": "t", "parameters": {"monthly_fee": "1", "member_fee": "1"}}))
+    store.services.set_service_state(service, "active")
+    with Session(store.engine) as session:
+        session.add_all(Member(service_id=service, msisdn=m, home_province=p, state="active")
+                        for p, numbers in (("GD", gd), ("BJ", bj)) for m in numbers)
+        session.commit()
+
+    async def call(province: str, system: str, operation: str, payload: dict, key: str = "") -> None:
+        (await simulator.post(f"/v1/provinces/{province}/{system}/{operation}", json={
+            "idempotency_key": key or f"{province}-{operation}", "correlation": key or f"{province}-{operation}",
+            "payload": {"service_id": service, **payload}})).raise_for_status()
+
+    for province, numbers in (("GD", gd), ("BJ", bj)):
+        await call(province, "hlr", "subscribe_vpdn_batch", {"apn": "a", "members": [{"msisdn": m} for m in numbers]})
+        await call(province, "billing", "open_members_batch", {"members": [{"msisdn": m} for m in numbers]})
+    await call("SH", "aaa", "create_accounts_batch", {"apn": "a", "members": [
+        {"msisdn": m, "password_hash": "x"} for m in gd + bj[1:]]})  # bj[0]: no account
+    for province, version in (("SH", 1), ("GD", 2)):  # GD: a stale version; BJ: none
+        await call(province, "crm", "configure_group_tariff", {"version": version})
+    await call("SH", "crm", "service_work_order", {})
+    await call("GD", "hlr", "unsubscribe_vpdn_batch", {"members": [{"msisdn": gd[5]}]}, "lost")
+    await call("ZJ", "hlr", "subscribe_vpdn_batch", {"apn": "a", "members": [{"msisdn": "18600000001"}]})
+    await call("GD", "billing", "set_member_plan_batch", {"members": [
+        {"msisdn": gd[7], "plan": {"name": "gold", "tariff_version": 1, "parameters": {}}}]})
+    (await simulator.post("/v1/provinces/GD/billing/open_members_batch", json={"idempotency_key": "ghost", "payload": {
+        "service_id": "SVC-GHOST", "members": [{"msisdn": "13700000001"}]}})).raise_for_status()
+
+    async def found(page_size: int) -> tuple[list[str], int]:
+        reconciler = Reconciler(store, simulator, simulator_checks=False, page_size=page_size)
+        return [str(d) for d in await reconciler.differences()], reconciler.pages_read
+
+    (paged, pages), (one_page, whole) = await found(3), await found(5000)  # 5000: each side at once
+
+    assert paged == one_page
+    assert set(paged) == {
+        f"{service}: GD crm group_tariff_package {service}: stale version 2 (GPMS has 1)",
+        f"{service}: BJ crm group_tariff_package {service}: missing",
+        f"{service}: GD hlr vpdn_subscription {gd[5]}: missing",
+        f"{service}: ZJ hlr vpdn_subscription 18600000001: unexpected",
+        f"{service}: GD billing member_billing {gd[7]}: plan gold (v1) (GPMS has standard)",
+        f"{service}: SH aaa aaa_account {bj[0]}: missing",
+        "SVC-GHOST: GD billing member_billing 13700000001: unexpected: the service is unknown to GPMS",
+    }
+    assert pages >= whole + 15  # GD's 11 subscriptions and 13 billings, SH's 19 accounts…: several pages each

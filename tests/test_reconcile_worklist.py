@@ -44,3 +44,15 @@ def test_a_difference_found_again_after_a_decision_stays_ignored_or_opens_again(
     record = store.fallouts.get_fallout(fallout_id)
     assert again is reopened
     assert (record.state, record.occurrence) == (("open", 2) if reopened else ("resolved", 1))
+
+
+def test_an_open_difference_found_again_allows_the_decisions_allowed_now(store):
+    stale = Difference("SVC-1", "GD", "crm", "group_tariff_package", "SVC-1", "stale version 2 (GPMS has 1)",
+                       "stale", "group_tariff_package SVC-1 version 1", "group_tariff_package SVC-1 version 2")
+    recorded_before = worklist_entry(stale).model_copy(update={"allowed": ["ignore"]})  # an older release's
+    store.fallouts.record_difference(recorded_before, {})
+
+    again = store.fallouts.record_difference(worklist_entry(stale), {})
+
+    assert again is False
+    assert store.fallouts.get_fallout(recorded_before.fallout_id).allowed == ["repair", "ignore"]

@@ -41,6 +41,18 @@ def test_defaults_make_a_fresh_checkout_work(tmp_path):
     assert settings.db_pool_size + settings.db_max_overflow == settings.activity_slots == 50
 
 
+def test_failing_event_deliveries_are_kept_at_least_as_long_as_delivered_ones(monkeypatch):
+    monkeypatch.setenv("VPDN_DELIVERY_RETENTION_DAYS", "120")
+
+    with pytest.raises(SettingsInvalid) as refused:
+        Settings()
+
+    assert (Settings(failing_delivery_retention_days=120).delivery_retention_days, str(refused.value)) == (120, (
+        "invalid settings: VPDN_FAILING_DELIVERY_RETENTION_DAYS=90 is shorter than VPDN_DELIVERY_RETENTION_DAYS=120: "
+        "a failing "
+        "delivery is kept at least as long as a delivered one"))
+
+
 def test_an_empty_variable_counts_as_unset(monkeypatch):
     monkeypatch.setenv("VPDN_SIM_PORT", "")
     monkeypatch.setenv("VPDN_TASK_QUEUE", "")

@@ -311,6 +311,10 @@ class ServiceOrderWorkflow(OrderWorkflow[ServiceOrderResult]):
 
     async def _accept_on_active_service(self) -> ServiceView:
         """Accept the order and load the service as it is now; only an active one takes it."""
+        return await self._accept_on_service(("active",))
+
+    async def _accept_on_service(self, takes: tuple[str, ...]) -> ServiceView:
+        """Accept the order and load the service as it is now; only one in a state of `takes` takes it."""
         order = self._order
         await self._tracker.accept(NewOrder(
             order_no=order.order_no, order_type=self.order_type,
@@ -318,7 +322,7 @@ class ServiceOrderWorkflow(OrderWorkflow[ServiceOrderResult]):
             requested_by=order.requested_by, service_id=order.service_id,
         ))
         service = await in_store(OrderStoreActivities.service_view, order.service_id, "load the service")
-        if service.state != "active":
+        if service.state not in takes:
             raise Rejected(f"service {order.service_id} is {service.state}: it takes no {self.order_type} order")
         return service
 

@@ -14,6 +14,8 @@ with workflow.unsafe.imports_passed_through():
 
 READ_TIMEOUT = timedelta(hours=2)  # every province's holdings
 PAGE_TIMEOUT = timedelta(minutes=2)  # a heartbeat each page: a stuck read is tried again
+PRUNE_DELIVERIES = "prune-event-deliveries"  # runs started before pruned nothing
+PRUNE_TIMEOUT = timedelta(minutes=5)
 READ_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=5),
                          maximum_attempts=5)
 
@@ -27,7 +29,12 @@ class Reconciliation:
             ReconciliationActivities.reconcile_provinces, run, start_to_close_timeout=READ_TIMEOUT,
             heartbeat_timeout=PAGE_TIMEOUT, retry_policy=READ_RETRY,
             summary="provinces' holdings against GPMS; differences to the worklist")
+        if workflow.patched(PRUNE_DELIVERIES):
+            pruned = await workflow.execute_activity_method(
+                ReconciliationActivities.prune_deliveries, run, start_to_close_timeout=PRUNE_TIMEOUT,
+                summary="event deliveries past their retention")
+            result = result.model_copy(update={"deliveries_pruned": pruned})
         workflow.set_current_details(
             f"**nightly reconciliation**: {result.differences} differences ({result.new_on_worklist} new on the "
-            f"worklist), {result.pages_read} pages read")
+            f"worklist), {result.pages_read} pages read, {result.deliveries_pruned} event deliveries pruned")
         return result

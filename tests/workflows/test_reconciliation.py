@@ -6,9 +6,11 @@ import asyncio
 import contextlib
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest_asyncio
+from sqlmodel import Session
 from temporalio.client import ScheduleOverlapPolicy
 from temporalio.service import RPCError
 from typer.testing import CliRunner
@@ -16,10 +18,13 @@ from typer.testing import CliRunner
 from api.app import create_app
 from api.tokens import StoreTokens
 from cli import app
+from embedded import local_principals
 from intake import Intake
+from models.events import NewSubscription
 from models.orders import OrderState, OrderType, service_orders_workflow_id
 from models.reconciliation import NightlyResult, NightlyRun, reconciliation_ids
 from setup_step import run_setup
+from store.tables import EventDelivery
 from tests.helpers import holdings, inject, order_result, reset_faults
 from tests.workflows.test_member_join import APN, GD, SERVICE, member_order, service  # noqa: F401
 from workflows.reconciliation import Reconciliation
@@ -79,6 +84,20 @@ async def test_setup_schedules_the_nightly_reconciliation_with_its_spec_and_over
     assert schedule.spec.time_zone_name == "UTC"
     assert schedule.policy.overlap == ScheduleOverlapPolicy.SKIP
     assert schedule.action.workflow == "Reconciliation" and schedule.action.task_queue == settings.task_queue
+
+
+async def test_setup_again_keeps_a_schedule_an_operator_paused_paused_with_its_note(client, settings):
+    await run_setup(settings, client)
+    handle = client.get_schedule_handle(reconciliation_ids(settings.task_queue)[0])
+    try:
+        await handle.pause(note="provinces' billing migration this week")
+        again = await run_setup(settings, client)
+        state = (await handle.describe()).schedule.state
+    finally:
+        await handle.delete()
+
+    assert "updated" in again[-1]
+    assert (state.paused, state.note) == (True, "provinces' billing migration this week")
 
 
 async def test_a_difference_made_behind_gpms_back_is_on_the_worklist_once_after_two_nights(
@@ -191,7 +210,8 @@ async def test_through_the_api_an_operator_decides_and_what_a_difference_does_no
     assert not_operator.status_code == 403
     assert (accept.status_code, accept.json()["detail"]) == (409, (
         f"accept is not allowed for difference {difference['fallout_id']} (vpdn_subscription {STRANGER} in ZJ hlr, "
-        "unexpected): allowed are repair, ignore"))
+        "unexpected): GPMS takes up no vpdn_subscription that no order made: a member join order makes it, in every "
+        "system; allowed are repair, ignore"))
     assert (no_reason.status_code, no_reason.json()["detail"]) == (
         422, f"ignoring difference {difference['fallout_id']} needs a reason: say why with --reason")
     assert ignored.json()["answer"] == f"difference {difference['fallout_id']} ignored: a test line"
@@ -201,24 +221,51 @@ async def test_through_the_api_an_operator_decides_and_what_a_difference_does_no
         await caller.aclose()
 
 
-async def test_vpdn_nightly_runs_the_schedules_reconciliation_now_and_shows_how_it_went(
-        client, settings, simulator, worker, store):
+async def test_vpdn_nightly_runs_the_schedules_reconciliation_now_through_the_api_and_shows_how_it_went(
+        client, settings, simulator, worker, store, cli_api_server, monkeypatch):
     await behind_gpms_back(simulator, "ZJ", "hlr", "subscribe_vpdn_batch", "manual-1", apn="x",
                            members=[{"msisdn": STRANGER}])
     await run_setup(settings, client)
-    env = {"TEMPORAL_ADDRESS": client.service_client.config.target_host, "VPDN_TASK_QUEUE": settings.task_queue,
-           "VPDN_DATA_DIR": str(settings.data_dir), "VPDN_PAYLOAD_KEYS_FILE": str(settings.payload_keys_file)}
+    for name, value in (("TEMPORAL_ADDRESS", client.service_client.config.target_host),
+                        ("VPDN_TASK_QUEUE", settings.task_queue), ("VPDN_DATA_DIR", str(settings.data_dir)),
+                        ("VPDN_PAYLOAD_KEYS_FILE", str(settings.payload_keys_file)), ("VPDN_API_URL", cli_api_server)):
+        monkeypatch.setenv(name, value)
+    local_principals(settings)
+
+    def vpdn(*args: str):
+        return asyncio.to_thread(CliRunner().invoke, app, list(args))
     try:
-        ran = await asyncio.to_thread(CliRunner().invoke, app, ["nightly", "run"], env=env)
-        shown = await asyncio.to_thread(CliRunner().invoke, app, ["nightly", "show", "--json"], env=env)
+        by_viewer = await vpdn("nightly", "run")
+        ran = await vpdn("--as", "carol", "nightly", "run")
+        shown = await vpdn("nightly", "show", "--json")
     finally:
         await client.get_schedule_handle(reconciliation_ids(settings.task_queue)[0]).delete()
 
+    assert (by_viewer.exit_code, by_viewer.output.strip()) == (2, "error: viewer lacks the role operator")
     found = len(store.fallouts.list_fallouts(kind="reconcile"))
     assert ran.exit_code == 0, ran.output
-    assert ran.output.strip().endswith(f": {found} differences, {found} new on the worklist")
+    assert ran.output.strip().endswith(f": {found} differences, {found} new on the worklist, 0 event deliveries "
+                                       "pruned")
     assert shown.exit_code == 0, shown.output
     report = json.loads(shown.output)
     assert (report["overlap"], report["time_zone"], len(report["next_runs"])) == ("skip", "Asia/Shanghai", 10)
     assert [run["outcome"] for run in report["recent_runs"]] == [
-        f"{found} differences, {found} new on the worklist"]
+        f"{found} differences, {found} new on the worklist, 0 event deliveries pruned"]
+
+
+async def test_the_night_prunes_deliveries_delivered_long_ago_and_keeps_failing_ones_longer(
+        client, settings, simulator, worker, store):
+    subscription, _ = store.subscriptions.create(NewSubscription(callback="http://listener/all"), "carol")
+    now = datetime.now(UTC)
+    ages = {1: ("delivered", 29), 2: ("delivered", 31), 3: ("failing", 31), 4: ("failing", 91)}  # event: state, days
+    with Session(store.engine) as session:
+        session.add_all(EventDelivery(subscription_id=subscription.id, order_event_id=event, order_no="ORD-1",
+                                      event_type="ProductOrderEndedEvent", state=state, attempts=1,
+                                      updated_at=now - timedelta(days=days)) for event, (state, days) in ages.items())
+        session.commit()
+
+    result = await night(client, settings)  # the defaults: delivered kept 30 days, failing ones 90
+
+    kept = store.subscriptions.deliveries(subscription_id=subscription.id)
+    assert sorted((d.event_id, d.state) for d in kept) == [("evt-1", "delivered"), ("evt-3", "failing")]
+    assert result.deliveries_pruned == 2
