@@ -72,6 +72,8 @@ def order_status(
             time.sleep(1)
             view = order_status_view(order_no)
             live.update(status_view(view))
+    if not console.is_terminal:  # the live view's last line ends in a pipe too
+        console.line()
 
 
 def order_status_view(order_no: str) -> OrderStatusView:

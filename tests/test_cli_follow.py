@@ -1,18 +1,21 @@
-"""Ctrl-C or SIGTERM while `--wait` follows an order stops the following, not the order, and
-says so in one line with where to look again."""
+"""Following an order: Ctrl-C or SIGTERM while `--wait` follows it stops the following, not
+the order, and says so in one line with where to look again; `--watch` in a pipe."""
 
 import os
 import signal
+from datetime import UTC, datetime
 
 import pytest
 from typer.testing import CliRunner
 
 import cli.follow
 import cli.members
+import cli.orders
 import cli.services
 from cli import app
+from models.orders import OrderEventView, OrderState, OrderStatus
 from models.service_orders import SubmissionAnswer
-from models.views import Accepted
+from models.views import Accepted, OrderStatusView
 from tests.conftest import PAYLOAD_KEYS
 
 runner = CliRunner()
@@ -71,3 +74,18 @@ def test_an_interrupted_wait_stops_following_and_says_the_order_goes_on(tmp_path
     assert result.exit_code == code, result.output
     assert "error: stopped following order ORD-1; the order goes on: vpdn order status ORD-1" in result.output
     assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL  # the command's handler is gone again
+
+
+def test_watching_an_order_in_a_pipe_ends_its_last_line(monkeypatch):
+    now = datetime.now(UTC)
+    ended = OrderStatusView(
+        status=OrderStatus(order_no="OPN-1", order_type="service_opening", state=OrderState.completed),
+        members=None,
+        events=[OrderEventView(at=now, actor="gpms", event="service active", detail="rental from 2026-12-05",
+                               state=OrderState.completed)])
+    monkeypatch.setattr(cli.orders, "order_status_view", lambda order_no: ended)
+
+    result = runner.invoke(app, ["order", "status", "OPN-1", "--watch"])
+
+    assert result.exit_code == 0, result.output
+    assert result.output.endswith("rental from 2026-12-05\n")
