@@ -354,6 +354,7 @@ def test_order_list_says_when_it_shows_fewer_than_exist(active_service):
     (["fallout", "list", "--province", "GDD"], "unknown province 'GDD'; valid provinces: BJ TJ"),
     (["fallout", "list", "--system", "crn"], "unknown system 'crn'; valid systems: crm hlr"),
     (["order", "list", "--province", "XX"], "unknown province 'XX'"),
+    (["order", "list", "--customer", "abc"], "customer code must be exactly 10 digits, got 'abc'"),
     (["--as", "carol", "events", "subscribe", "http://listener.example/ev", "--province", "XX"],
      "unknown province code 'XX'; valid codes: BJ TJ"),
 ])
