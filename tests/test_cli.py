@@ -59,6 +59,13 @@ def test_showing_a_customer_not_in_gpms_says_how_to_acquire_it():
     assert "vpdn customer acquire 3100012345" in result.output
 
 
+def test_showing_a_malformed_customer_code_is_refused_without_suggesting_to_acquire_it():
+    result = runner.invoke(app, ["customer", "show", "123"])
+
+    assert result.exit_code == 2
+    assert result.output == "error: customer code must be exactly 10 digits, got '123'\n"
+
+
 def test_seed_without_a_source_is_refused():
     result = runner.invoke(app, ["sim", "seed"])
 
