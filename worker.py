@@ -145,6 +145,7 @@ def build_worker(client: Client, settings: Settings, *, hub: HubClient | None = 
         # Sync (store) activities run in this many threads; the worker never runs more at once.
         activity_executor=ThreadPoolExecutor(settings.activity_slots),
         max_concurrent_activities=settings.activity_slots,
+        max_concurrent_local_activities=settings.activity_slots,
         max_concurrent_workflow_tasks=settings.workflow_slots,
         max_concurrent_workflow_task_polls=settings.pollers,
         max_concurrent_activity_task_polls=settings.pollers,

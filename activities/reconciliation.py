@@ -49,6 +49,7 @@ class ReconciliationActivities:
                                    category=ApplicationErrorCategory.BENIGN) from None
         new = 0
         for d in differences:
+            activity.heartbeat()  # many differences take longer to record than the heartbeat timeout
             kept = d.province_data if (d.system, d.kind, d.code) in ACCEPTABLE else {}
             new += await asyncio.to_thread(self._store.fallouts.record_difference, worklist_entry(d), kept)
         return NightlyResult(differences=len(differences), new_on_worklist=new, pages_read=reconciler.pages_read)

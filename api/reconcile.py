@@ -20,6 +20,9 @@ class Difference(BaseModel):
     kind: str
     key: str
     problem: str
+    code: str  # the problem's class: missing, unexpected, stale, starts, plan, unknown service, simulator
+    gpms_holds: str
+    province_holds: str
 
 
 class Reconciliation(BaseModel):

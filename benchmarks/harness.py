@@ -55,9 +55,10 @@ async def wait_healthy(url: str) -> None:
 
 @contextlib.asynccontextmanager
 async def start_simulator(settings: Settings) -> AsyncIterator[None]:
-    """The provinces' simulator as its own process (`vpdn simulator`), until the block ends."""
-    process = subprocess.Popen([VPDN, "simulator"], env={**os.environ},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    """The provinces' simulator as its own process (`vpdn simulator`), until the block ends;
+    it logs to simulator.log in the data folder."""
+    log = (Path(os.environ["VPDN_DATA_DIR"]) / "simulator.log").open("w")
+    process = subprocess.Popen([VPDN, "simulator"], env={**os.environ}, stdout=subprocess.DEVNULL, stderr=log)
     try:
         await wait_healthy(settings.hub_url)
         yield
@@ -111,9 +112,11 @@ def shared_keys(data_dir: Path) -> str:
 
 @contextlib.contextmanager
 def worker_processes(count: int) -> Iterator[None]:
-    """`count` workers as processes (`vpdn worker`, this environment's settings), until the block ends."""
+    """`count` workers as processes (`vpdn worker`, this environment's settings), until the
+    block ends; each logs to worker-<n>.log in the data folder."""
+    data_dir = Path(os.environ["VPDN_DATA_DIR"])
     workers = [subprocess.Popen([VPDN, "worker"], env={**os.environ}, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL) for _ in range(count)]
+                                stderr=(data_dir / f"worker-{n}.log").open("w")) for n in range(1, count + 1)]
     try:
         yield
     finally:

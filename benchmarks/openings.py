@@ -23,6 +23,7 @@ import resource
 import statistics
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 from temporalio.api.enums.v1 import EventType
@@ -62,6 +63,24 @@ def orchestrator_delays(history) -> list[float]:
     return delays
 
 
+def event_kinds(history) -> Counter:
+    """An opening's history events by kind: the event type, with the activity's (or the
+    marker's, or the timer's) name where it has one, so that each step's share shows."""
+    kinds, activities = Counter(), {}
+    for event in history.events:
+        kind = EventType.Name(event.event_type).removeprefix("EVENT_TYPE_").lower()
+        if event.HasField("activity_task_scheduled_event_attributes"):
+            activities[event.event_id] = event.activity_task_scheduled_event_attributes.activity_type.name
+            kind += f" {activities[event.event_id]}"
+        elif kind.startswith("activity_task_"):
+            attributes = getattr(event, f"{kind}_event_attributes")
+            kind += f" {activities.get(attributes.scheduled_event_id, '?')}"
+        elif event.HasField("marker_recorded_event_attributes"):
+            kind += f" {event.marker_recorded_event_attributes.marker_name}"
+        kinds[kind] += 1
+    return kinds
+
+
 def opening_orders(count: int, prefix: str) -> list[ServiceOpeningOrder]:
     return [ServiceOpeningOrder(
         order_no=f"{prefix}-{n}", customer_code=CUSTOMER, apn=f"{prefix.lower()}-{n}.vpdn.sh", access_province="SH",
@@ -85,11 +104,12 @@ async def vpdn_openings(client, settings, orders: list[ServiceOpeningOrder]) -> 
 
     outcomes = await asyncio.gather(*(one(order) for order in orders))
     wall = time.monotonic() - started
-    delays, events = [], 0
+    delays, events, kinds = [], 0, Counter()
     for _, handle in outcomes:
         history = await handle.fetch_history()
         delays += orchestrator_delays(history)
         events += len(history.events)
+        kinds += event_kinds(history)
     durations = [duration for duration, _ in outcomes]
     count = len(orders)
     print(f"vpdn: {count} openings over {len(PROVINCE_CODES)} provinces each, all completed")
@@ -97,6 +117,8 @@ async def vpdn_openings(client, settings, orders: list[ServiceOpeningOrder]) -> 
     print(f"  end to end: p50 {statistics.median(durations):.1f} s, p95 {percentile(durations, 0.95):.1f} s")
     print(f"  orchestrator per step (report to next step): p50 {statistics.median(delays) * 1000:.0f} ms, "
           f"p95 {percentile(delays, 0.95) * 1000:.0f} ms over {len(delays)} steps")
+    print("  history events per opening, by kind: " + ", ".join(
+        f"{kind} {n / count:.1f}" for kind, n in kinds.most_common()))
     return wall
 
 

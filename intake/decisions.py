@@ -11,12 +11,11 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from intake.base import IntakeBase
+from intake.differences import DifferenceIntake
 from intake.validation import validated
 from models.acceptance import AcceptanceTable
 from models.fallout import RECONCILE_KIND, FalloutDecision
 from models.orders import OrderState, OrderStatus, OrderType, OrderView, workflow_id_for
-from reconcile_decisions import resolve_difference
 from refusal import Refusal, RefusalKind
 from workflows.common import FOUR_EYES, failure_text
 
@@ -29,7 +28,7 @@ STARTED_DIRECTLY = (OrderType.service_opening, OrderType.customer_acquisition)
 ACCEPTANCE_WAIT = timedelta(seconds=15)
 
 
-class DecisionIntake(IntakeBase):
+class DecisionIntake(DifferenceIntake):
     async def decide(self, order_no: str, update: str, decision: BaseModel) -> str:
         """Send a decision to the order's workflow (an update with a validator): its answer,
         or a Refusal with the workflow's reason."""
@@ -64,7 +63,7 @@ class DecisionIntake(IntakeBase):
         decision = validated(FalloutDecision, {"fallout_id": fallout.fallout_id, "action": action, "by": by,
                                                "reason": reason})
         if fallout.kind == RECONCILE_KIND:
-            return await resolve_difference(self._store, self._client, self.settings.task_queue, fallout, decision)
+            return await self.resolve_difference(fallout, decision)
         return fallout.order_no, await self.decide(fallout.order_no, "resolve_fallout", decision)
 
     async def _recorded_order(self, order_no: str) -> OrderView:

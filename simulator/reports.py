@@ -31,6 +31,12 @@ MAX_RETRY_DELAY_S = 60.0
 RETRIED_4XX = {401, 403, 408, 429}
 
 
+# GPMS's own slowness (connecting, answering) fails a delivery after 10 s; a report waiting for
+# one of the client's connections (more reports due at once than it has) only waits its turn:
+# counted as a failure, it would be sent again only after a growing delay (up to a minute).
+DOOR_TIMEOUT = httpx.Timeout(10.0, pool=None)
+
+
 class ReportRefused(Exception):
     """GPMS refused the message for what it says (4xx): sending it again will not help."""
 
@@ -42,7 +48,7 @@ class GpmsDoor:
 
     def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._settings = settings
-        self._http = httpx.AsyncClient(base_url=settings.api_url, timeout=10.0, transport=transport)
+        self._http = httpx.AsyncClient(base_url=settings.api_url, timeout=DOOR_TIMEOUT, transport=transport)
 
     async def report(self, report: HubReport) -> None:
         await self._post("/hub/completion-reports", report)

@@ -1,7 +1,7 @@
 """Fallouts: orders held because a step failed for good, and the differences the nightly
 reconciliation found between GPMS and a province (kind `reconcile`), until a person decides."""
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, update
 from sqlmodel import Session, select
 
 from models.fallout import Fallout, FalloutDecision, FalloutView
@@ -55,19 +55,34 @@ class FalloutRecords:
     def _row(fallout: Fallout) -> dict:
         return fallout.model_dump() | {"order_no": fallout.order_no or None}
 
-    def resolve_fallout(self, decision: FalloutDecision, order_no: str | None = None) -> bool:
-        """Resolve an open fallout (a repaired difference names its repair order). False when
-        it is not open (decided already)."""
+    def resolve_fallout(self, decision: FalloutDecision) -> bool:
+        """Resolve an open fallout. False when it is not open (decided already)."""
         with Session(self.engine) as session:
             record = session.get(FalloutRecord, decision.fallout_id, with_for_update=True)
             if record is None or record.state == "resolved":
                 return False
             record.state, record.decision = "resolved", decision.action
             record.decided_by, record.reason = decision.by, decision.reason
-            record.order_no = order_no or record.order_no
             session.add(record)
             session.commit()
             return True
+
+    def repaired_by(self, fallout_id: str, order_no: str) -> None:
+        """A difference resolved by `repair` names its repair order once it is queued."""
+        with Session(self.engine) as session:
+            session.exec(update(FalloutRecord).where(FalloutRecord.fallout_id == fallout_id).values(order_no=order_no))
+            session.commit()
+
+    def reopen(self, decision: FalloutDecision) -> None:
+        """Take back a decision that could not be carried out: the fallout is open again (if
+        that decision still stands on it)."""
+        with Session(self.engine) as session:
+            record = session.get(FalloutRecord, decision.fallout_id, with_for_update=True)
+            if record is not None and (record.state, record.decision, record.decided_by) == (
+                    "resolved", decision.action, decision.by):
+                record.state, record.decision, record.decided_by, record.reason = "open", None, None, ""
+                session.add(record)
+                session.commit()
 
     def province_data(self, fallout_id: str) -> dict:
         """What the province held when the difference was found, as it holds it."""

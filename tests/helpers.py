@@ -4,6 +4,7 @@ import asyncio
 import functools
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -201,3 +202,10 @@ async def package_versions(simulator: httpx.AsyncClient, provinces: list[str]) -
         for package in await holdings(simulator, province, "crm", "group_tariff_package"):
             held[province] = package["data"]["version"]
     return held
+
+
+def free_port() -> int:
+    """A loopback port free now (for a server a test starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -3,10 +3,15 @@ PostgreSQL with VPDN_TEST_POSTGRES_URL): one record per province/system/resource
 after night, and what a decision does to a difference found again."""
 
 import pytest
+from temporalio.testing import ActivityEnvironment
 
-from activities.reconciliation import worklist_entry
+from activities.reconciliation import ReconciliationActivities, worklist_entry
+from adapters.hub import HubClient
+from intake import Intake, Refusal
 from models.fallout import FalloutDecision
-from reconcile import Difference
+from models.reconciliation import NightlyRun
+from reconcile import Difference, Reconciler
+from settings import Settings
 from store import OrderStore
 
 PLAN = Difference("SVC-1", "GD", "billing", "member_billing", "13800000001", "plan gold (v1) (GPMS has standard)",
@@ -56,3 +61,56 @@ def test_an_open_difference_found_again_allows_the_decisions_allowed_now(store):
 
     assert again is False
     assert store.fallouts.get_fallout(recorded_before.fallout_id).allowed == ["repair", "ignore"]
+
+
+def intake_over(store: OrderStore, tmp_path) -> Intake:
+    async def no_temporal():
+        raise AssertionError("the decision reached Temporal")
+    return Intake(Settings(data_dir=tmp_path), store, no_temporal)
+
+
+@pytest.mark.parametrize("action", ["accept", "repair"])
+async def test_a_decision_on_a_difference_resolved_meanwhile_changes_nothing(store, tmp_path, action):
+    fallout_id = worklist_entry(PLAN).fallout_id
+    store.fallouts.record_difference(worklist_entry(PLAN), BILLED)
+    seen_by_carol = store.fallouts.get_fallout(fallout_id)  # open when carol's request read it
+    store.fallouts.resolve_fallout(FalloutDecision(fallout_id=fallout_id, action="ignore", by="dave", reason="known"))
+
+    with pytest.raises(Refusal, match="was resolved meanwhile"):
+        await intake_over(store, tmp_path).resolve_difference(
+            seen_by_carol, FalloutDecision(fallout_id=fallout_id, action=action, by="carol"))
+
+    assert store.terms.terms("SVC-1") == {}  # GPMS's record of the member's plan is untouched
+    record = store.fallouts.get_fallout(fallout_id)
+    assert (record.state, record.decision, record.decided_by) == ("resolved", "ignore", "dave")
+
+
+async def test_a_repair_that_cannot_be_queued_leaves_the_difference_open(store, tmp_path):
+    fallout_id = worklist_entry(PLAN).fallout_id  # of SVC-1, which this order store does not know
+    store.fallouts.record_difference(worklist_entry(PLAN), BILLED)
+
+    with pytest.raises(Refusal, match="unknown to GPMS: nothing to repair from"):
+        await intake_over(store, tmp_path).resolve_difference(
+            store.fallouts.get_fallout(fallout_id), FalloutDecision(fallout_id=fallout_id, action="repair", by="carol"))
+
+    record = store.fallouts.get_fallout(fallout_id)
+    assert (record.state, record.decision, record.decided_by) == ("open", None, None)
+
+
+async def test_the_night_heartbeats_while_it_puts_differences_on_the_worklist(store, monkeypatch):
+    found = [Difference("SVC-1", "GD", "hlr", "vpdn_subscription", f"1380000{n:04d}", "missing", "missing",
+                        f"vpdn_subscription 1380000{n:04d}", "nothing") for n in range(20)]
+
+    async def differences(self):
+        return found
+    monkeypatch.setattr(Reconciler, "differences", differences)
+    heartbeats = []
+    environment = ActivityEnvironment()
+    environment.on_heartbeat = lambda *details: heartbeats.append(details)
+
+    result = await environment.run(ReconciliationActivities(store, HubClient("http://127.0.0.1:1")).reconcile_provinces,
+                                   NightlyRun())
+
+    assert (result.differences, result.new_on_worklist) == (20, 20)
+    assert len(store.fallouts.list_fallouts(kind="reconcile")) == 20
+    assert len(heartbeats) >= 20  # one a difference recorded: the activity is alive however many there are

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, FailureError, RetryState
+from temporalio.exceptions import TimeoutError as ActivityTimeout
 
 with workflow.unsafe.imports_passed_through():
     from activities import PROVINCE_REJECTED
@@ -83,13 +84,21 @@ async def in_store(activity: Callable[..., Any], arg: Any, summary: str) -> Any:
     if not workflow.patched(STORE_STEPS_LOCAL):
         return await workflow.execute_activity_method(activity, arg, start_to_close_timeout=STORE_TIMEOUT,
                                                       summary=summary)
+    return await run_local(activity, arg, summary, start_to_close_timeout=STORE_TIMEOUT)
+
+
+async def run_local(activity: Callable[..., Any], arg: Any, summary: str, **options: Any) -> Any:
+    """A local activity (no round trip through the server: its result is one marker in the
+    history), its failure raised as an activity's is: an ActivityError caused by what it
+    raised (a local activity's failure, a timeout or a cancellation, comes unwrapped)."""
     try:
-        return await workflow.execute_local_activity_method(activity, arg, start_to_close_timeout=STORE_TIMEOUT,
-                                                            summary=summary)
-    except ApplicationError as failure:  # a local activity's failure comes unwrapped
+        return await workflow.execute_local_activity_method(activity, arg, summary=summary, **options)
+    except FailureError as failure:
+        if isinstance(failure, ActivityError):
+            raise
+        retry_state = RetryState.TIMEOUT if isinstance(failure, ActivityTimeout) else RetryState.NON_RETRYABLE_FAILURE
         raise ActivityError(f"{summary}: {failure.message}", scheduled_event_id=0, started_event_id=0, identity="",
-                            activity_type=activity.__name__, activity_id="",
-                            retry_state=RetryState.NON_RETRYABLE_FAILURE) from failure
+                            activity_type=activity.__name__, activity_id="", retry_state=retry_state) from failure
 
 
 def count(metric: str, **labels: str) -> None:

@@ -163,7 +163,8 @@ async def test_reconcile_is_for_operators_and_lists_what_the_provinces_lack(worl
     assert result.json()["agree"] is False
     assert {d["service_id"] for d in differences} == {"SVC-R"}
     assert {"service_id": "SVC-R", "province": "GD", "system": "hlr", "kind": "vpdn_subscription", "key": MEMBER,
-            "problem": "missing"} in differences
+            "problem": "missing", "code": "missing", "gpms_holds": f"vpdn_subscription {MEMBER}",
+            "province_holds": "nothing"} in differences
 
 
 @pytest.mark.parametrize("token, status", [("viewer", 200), ("am", 200), ("auditor", 200), ("operator", 200),

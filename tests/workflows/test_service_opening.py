@@ -425,6 +425,30 @@ async def test_a_report_counts_only_for_a_work_order_sent_and_from_where_it_was_
     assert store.services.get_service("SVC-OPEN-FORGED").state == "active"
 
 
+async def test_a_report_that_came_before_its_work_order_was_recorded_counts_once_it_is_sent(
+    client, settings, simulator, worker, store
+):
+    """A province call made by a local activity is recorded only when its workflow task
+    completes; when that task is lost (a busy worker, a worker stopped), the province's report
+    reaches the order before the call it answers. The order counts it once it sends that
+    work order (here GD reports only that once)."""
+    await inject(simulator, province="GD", system="crm", operation="configure_group_tariff", kind="no_report")
+    handle = await start_opening(client, settings, opening_order("OPEN-EARLY", pre_approved_by=None))
+    await wait_for_status(handle, lambda s: s.sub_state == AWAITING_AUDIT)
+
+    await handle.signal(ServiceOpening.report, CompletionReport(
+        report_id="early", province="GD", system="crm", operation="configure_group_tariff",
+        idempotency_key="OPEN-EARLY:configure_group_tariff:GD", outcome="completed"))
+    await handle.execute_update(ServiceOpening.approve, Decision(by="bob"))
+    result = await asyncio.wait_for(handle.result(), timeout=120)
+
+    assert result.state == OrderState.completed
+    events = [(e.event, e.detail) for e in store.orders.get_order("OPEN-EARLY").events]
+    assert ("early completion report counted",
+            "report early from GD crm configure_group_tariff came before its work order was recorded") in events
+    assert (await handle.query(ServiceOpening.status)).unexpected_reports == []
+
+
 async def test_what_the_order_waits_for_follows_every_step_not_only_state_changes(
     client, settings, simulator, worker, store
 ):
