@@ -11,7 +11,7 @@ from typing import Any
 from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from models.customer import CustomerHierarchy
+from models.customer import CustomerHierarchy, check_customer_code
 from models.fallout import FalloutView
 from models.members import MemberCounts, MemberResult
 from models.orders import MEMBER_ORDER_TYPES, OrderStatus, OrderView
@@ -126,7 +126,11 @@ class Reads:
         return [ServiceMember(msisdn=m, home_province=p, plan=plans.get(m)) for m, p in sorted(homes.items())]
 
     def customer(self, customer_code: str) -> CustomerHierarchy:
-        hierarchy = self._store.customers.get_customer(customer_code.strip())
+        try:
+            customer_code = check_customer_code(customer_code)
+        except ValueError as malformed:  # no `acquire` to suggest: it would be refused too
+            raise Refusal(str(malformed)) from None
+        hierarchy = self._store.customers.get_customer(customer_code)
         if hierarchy is None:
             raise Refusal(f"customer {customer_code} is not in GPMS; acquire it with `vpdn customer acquire "
                           f"{customer_code}`", RefusalKind.not_found)

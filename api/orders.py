@@ -5,9 +5,11 @@ acceptance table kept with it. Every staff role may read; the hub may not."""
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from pydantic import AfterValidator
 from acceptance_sheet import table_bytes
 from api.auth import Principal, Role, require
 from models.acceptance import AcceptanceTable
+from models.customer import check_customer_code
 from models.members import ItemState, MemberResult
 from models.orders import OrderEventView, OrderState, OrderType, OrderView
 from models.views import OrderList, OrderStatusView
@@ -46,7 +48,8 @@ def list_orders(
     state: OrderState | None = None,
     order_type: Annotated[OrderType | None, Query(alias="type")] = None,
     service: Annotated[str | None, Query(description="Only this service's orders.")] = None,
-    customer: Annotated[str | None, Query(description="Only this customer code's orders.")] = None,
+    customer: Annotated[str | None, Query(description="Only this customer code's orders."),
+                        AfterValidator(lambda code: None if code is None else check_customer_code(code))] = None,
     province: Annotated[str | None, Query(description="Only orders touching this province.")] = None,
     older_than: Annotated[str | None, Query(description="Only orders unchanged for this long: 30m, 4h, 2d.")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 50,

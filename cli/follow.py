@@ -1,7 +1,10 @@
 """Following an order through the API: `--wait`'s progress, what a held order waits for
 (exit HELD_EXIT), and where a queued order stands."""
 
+import contextlib
+import signal
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import typer
@@ -66,10 +69,32 @@ def recorded(path: str, answer: Any) -> Any:
         raise
 
 
+class _Terminated(Exception):
+    """SIGTERM while following an order."""
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    raise _Terminated
+
+
+@contextlib.contextmanager
+def following(order_no: str) -> Iterator[None]:
+    """Ctrl-C or SIGTERM while following an order stops the following, not the order: one
+    line saying so and where to look again, exit 130 (Ctrl-C) or 143 (SIGTERM)."""
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        yield
+    except (KeyboardInterrupt, _Terminated) as interrupt:
+        fail(f"stopped following order {order_no}; the order goes on: vpdn order status {order_no}",
+             code=130 if isinstance(interrupt, KeyboardInterrupt) else 143)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def wait_for_end(order_no: str) -> OrderView:
     """Follow an order through the API until it ends; a held order ends the command
     (exit HELD_EXIT) saying what decision it waits for and how to give it."""
-    with console.status(f"order {order_no}: waiting for it to be recorded") as shown:
+    with following(order_no), console.status(f"order {order_no}: waiting for it to be recorded") as shown:
         while True:
             order = recorded(f"/orders/{quoted(order_no)}", OrderView)
             if order is not None and order.state in TERMINAL_STATES:
@@ -124,8 +149,8 @@ def print_queue_position(answer: SubmissionAnswer, pre_approved_by: str | None) 
 
 def follow_members(order_no: str, member_count: int) -> MemberOrderResult:
     """Show the members' progress (asked of the API) until the order ends; its result."""
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=True) as progress:
+    with following(order_no), Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                       TimeElapsedColumn(), console=console, transient=True) as progress:
         task = progress.add_task(f"order {order_no}", total=member_count)
         while True:
             view = recorded(f"/orders/{quoted(order_no)}/status", OrderStatusView)

@@ -26,6 +26,7 @@ from models.members import (
 import api_client
 from api_client import ApiError
 from models.views import OrderList, OrderStatusView
+from cli.follow import following
 from cli.output import (
     JsonOption, LangOption, OutOption, console, errors, fail, print_json, print_rows, quoted, read,
     write_acceptance_table,
@@ -66,11 +67,13 @@ def order_status(
     if not watch:
         console.print(status_view(view))
         return
-    with Live(status_view(view), console=console, refresh_per_second=2) as live:
+    with following(order_no), Live(status_view(view), console=console, refresh_per_second=2) as live:
         while view.status.state not in TERMINAL_STATES:
             time.sleep(1)
             view = order_status_view(order_no)
             live.update(status_view(view))
+    if not console.is_terminal:  # the live view's last line ends in a pipe too
+        console.line()
 
 
 def order_status_view(order_no: str) -> OrderStatusView:

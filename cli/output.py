@@ -75,7 +75,8 @@ def explain(error: Exception) -> tuple[str, int]:
         log.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         with open(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "a") as file:
             file.write(f"--- {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC\n{traceback.format_exc()}")
-    return f"unexpected {type(error).__name__}: {error} (a bug: the details are in {log})", 70
+    first_line = next(iter(str(error).splitlines()), "")  # the rest is in the log
+    return f"unexpected {type(error).__name__}: {first_line} (a bug: the details are in {log})", 70
 
 
 def redacted_url(url: str) -> str:
@@ -163,8 +164,12 @@ def run(coroutine: Any) -> Any:
 
 
 def quoted(identifier: str) -> str:
-    """An order number, service id or customer code as one segment of the API's paths."""
-    return urllib.parse.quote(identifier.strip(), safe="")
+    """An order number, service id or customer code as one segment of the API's paths. One
+    that cannot be a segment (empty, `.`, `..`, with a `/`) would reach another path: refused."""
+    segment = identifier.strip()
+    if not segment.strip(".") or "/" in segment:
+        fail(f"{identifier!r} is not an order number, service id, fallout id or customer code", code=2)
+    return urllib.parse.quote(segment, safe="")
 
 
 def read(path: str, answer: Any, **params: Any) -> Any:

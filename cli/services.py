@@ -20,7 +20,7 @@ from models.views import ServiceDetail, ServiceMember
 from cli.follow import DONE_STATES, order_fields, print_queued, wait_for_end
 from cli.output import (
     JsonOption, LangOption, OrderNoOption, OutOption, PreApprovedOption, WaitOption, console, fail,
-    print_json, quoted, read, read_json_file, submit, write_acceptance_table,
+    print_json, quoted, read, read_json_file, submit, submitted, write_acceptance_table,
 )
 
 
@@ -53,8 +53,10 @@ def service_open(
              "rental_rule": rental_rule, "order_no": order_no, "pre_approved_by": pre_approved_by,
              "provinces": provinces.split(",") if provinces else None}
     fields.update({name: value for name, value in flags.items() if value is not None})
-    if line_bandwidth or line_address:
-        fields["line"] = {**fields.get("line", {}), "bandwidth_mbps": line_bandwidth, "address": line_address}
+    line_flags = {"bandwidth_mbps": line_bandwidth, "address": line_address}
+    if any(value is not None for value in line_flags.values()):
+        line = fields.get("line")
+        fields["line"] = {**(line if isinstance(line, dict) else {}), **submitted(line_flags)}
     accepted = submit("service-opening", json=fields)
     result = None
     if wait:

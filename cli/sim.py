@@ -110,7 +110,7 @@ def write_members_file(path: Path, data: SeedData, count: int, homes: list[str] 
 
 @sim_app.command("fault")
 def sim_fault(
-    kind: Annotated[FaultKind, typer.Argument(help="transient, reject, latency or no_report")],
+    kind: Annotated[FaultKind, typer.Argument(help="transient, reject, latency, no_report or lost_answer")],
     province: str = "*",
     system: str = "*",
     operation: str = "*",
@@ -127,7 +127,7 @@ def sim_fault(
                          count=count, rate=rate, code=code, text=text, latency_ms=latency_ms,
                          msisdns=msisdns.split(",") if msisdns else None)
     except ValidationError as error:
-        fail(str(error), code=2)
+        fail(validation_text(error), code=2)
     result = sim_call("POST", "/admin/faults", spec.model_dump())
     console.print(f"fault {result.get('id')} set: {kind} on {spec.province}/{spec.system}/{spec.operation}")
 

@@ -10,6 +10,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, Field
 
 from models.orders import TERMINAL_STATES, OrderState, OrderType
+from models.provinces import check_province
 
 # The audit trail's texts of a completion report past its SLA, and of its coming after all
 # (workflows/common.py, `OrderTracker.jeopardy`).
@@ -92,7 +93,8 @@ class NewSubscription(BaseModel):
     event_types: list[EventType] = Field(default_factory=lambda: list(EventType), min_length=1)
     order_type: OrderType | None = Field(None, description="Only orders of this type.")
     customer_code: str | None = Field(None, pattern=r"^\d{10}$", description="Only this customer's orders.")
-    province: str | None = Field(None, pattern=r"^[A-Z]{2}$", description="Only orders touching this province.")
+    province: Annotated[str, AfterValidator(check_province)] | None = Field(
+        None, description="Only orders touching this province.")
     secret: str | None = Field(None, min_length=16, max_length=200, description=(
         "The key of the HMAC-SHA256 signature of each body; generated (and shown once) when not given."))
 

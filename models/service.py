@@ -274,10 +274,12 @@ def apply_tariff_change(current: TariffPackage, change: TariffChange) -> TariffP
     changes nothing."""
     unknown = [f"parameter {n}" for n in change.parameters if n not in current.parameters]
     unknown += [f"discount {n}" for n in change.discounts if n not in current.discounts]
-    unknown += [f"discount {n} (already exists; change it instead)" for n in change.new_discounts
-                if n in current.discounts]
-    if unknown:
-        raise TariffChangeRefused(f"unknown in the current package: {', '.join(unknown)}")
+    existing = [f"discount {n}" for n in change.new_discounts if n in current.discounts]
+    problems = ([f"unknown in the current package: {', '.join(unknown)}"] if unknown else []) + (
+        [f"new but already in the current package (change it under \"discounts\"): {', '.join(existing)}"]
+        if existing else [])
+    if problems:
+        raise TariffChangeRefused("; ".join(problems))
     changed = TariffPackage(
         name=current.name,
         parameters={**current.parameters, **change.parameters},

@@ -59,11 +59,29 @@ def test_showing_a_customer_not_in_gpms_says_how_to_acquire_it():
     assert "vpdn customer acquire 3100012345" in result.output
 
 
+def test_showing_a_malformed_customer_code_is_refused_without_suggesting_to_acquire_it():
+    result = runner.invoke(app, ["customer", "show", "123"])
+
+    assert result.exit_code == 2
+    assert result.output == "error: customer code must be exactly 10 digits, got '123'\n"
+
+
 def test_seed_without_a_source_is_refused():
     result = runner.invoke(app, ["sim", "seed"])
 
     assert result.exit_code == 2
     assert "give --file or --customers/--subscribers" in result.output
+
+
+@pytest.mark.parametrize("option, message", [
+    (["--rate", "5"], "rate: Input should be less than or equal to 1"),
+    (["--count", "-1"], "count: Input should be greater than or equal to 1"),
+])
+def test_a_fault_out_of_range_is_refused_in_one_line_naming_the_option(option, message):
+    result = runner.invoke(app, ["sim", "fault", "reject", "--province", "GD", *option])
+
+    assert result.exit_code == 2
+    assert result.output.strip() == f"error: {message}"
 
 
 def test_unreachable_simulator_is_reported_plainly():
@@ -343,12 +361,27 @@ def test_order_list_says_when_it_shows_fewer_than_exist(active_service):
     (["fallout", "list", "--province", "GDD"], "unknown province 'GDD'; valid provinces: BJ TJ"),
     (["fallout", "list", "--system", "crn"], "unknown system 'crn'; valid systems: crm hlr"),
     (["order", "list", "--province", "XX"], "unknown province 'XX'"),
+    (["order", "list", "--customer", "abc"], "customer code must be exactly 10 digits, got 'abc'"),
+    (["--as", "carol", "events", "subscribe", "http://listener.example/ev", "--province", "XX"],
+     "unknown province code 'XX'; valid codes: BJ TJ"),
 ])
 def test_a_mistyped_filter_is_refused_with_the_valid_values(args, message):
     result = runner.invoke(app, args)
 
     assert result.exit_code == 2
     assert message in result.output
+
+
+@pytest.mark.parametrize("args", [
+    ["order", "show", "."], ["order", "status", ".."], ["order", "status", ""], ["service", "show", "../orders"],
+    ["--as", "carol", "order", "cancel", "..", "--reason", "x"],
+])
+def test_an_id_that_is_no_path_segment_is_refused_in_one_line_not_sent_elsewhere(args):
+    result = runner.invoke(app, args)
+
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().startswith("error: ") and len(result.output.strip().splitlines()) == 1
+    assert "is not an order number, service id, fallout id or customer code" in result.output
 
 
 def test_the_fallout_policy_is_shown_as_data():
@@ -633,6 +666,20 @@ def test_a_bug_is_one_line_with_its_traceback_kept_in_the_data_folder(monkeypatc
     assert "unexpected ZeroDivisionError: division by zero (a bug: the details are in" in result.output
     assert "Traceback" not in result.output
     assert "ZeroDivisionError" in (tmp_path / "cli-errors.log").read_text()
+
+
+def test_a_bug_with_a_many_line_message_is_still_one_line(monkeypatch, tmp_path):
+    def broken(*args, **kwargs):
+        raise ValueError("3 validation errors for OrderView\norder_no\n  Field required")
+
+    monkeypatch.setattr("cli.orders.print_rows", broken)
+    result = runner.invoke(app, ["order", "list"])
+
+    assert result.exit_code == 70
+    assert result.output.splitlines() == [
+        f"error: unexpected ValueError: 3 validation errors for OrderView (a bug: the details are in "
+        f"{tmp_path / 'cli-errors.log'})"]
+    assert "Field required" in (tmp_path / "cli-errors.log").read_text()
 
 
 def test_vpdn_prints_its_version():

@@ -1,0 +1,91 @@
+"""Following an order: Ctrl-C or SIGTERM while `--wait` follows it stops the following, not
+the order, and says so in one line with where to look again; `--watch` in a pipe."""
+
+import os
+import signal
+from datetime import UTC, datetime
+
+import pytest
+from typer.testing import CliRunner
+
+import cli.follow
+import cli.members
+import cli.orders
+import cli.services
+from cli import app
+from models.orders import OrderEventView, OrderState, OrderStatus
+from models.service_orders import SubmissionAnswer
+from models.views import Accepted, OrderStatusView
+from tests.conftest import PAYLOAD_KEYS
+
+runner = CliRunner()
+
+
+class RunnerTerminated(Exception):
+    """What SIGTERM does in this test when the command leaves it unhandled."""
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch, tmp_path, cli_api):
+    monkeypatch.setenv("VPDN_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
+    monkeypatch.setenv("VPDN_PAYLOAD_KEYS_FILE", str(PAYLOAD_KEYS))
+    previous = signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(RunnerTerminated()))
+    yield
+    signal.signal(signal.SIGTERM, previous)
+
+
+@pytest.fixture
+def accepted_and_running(monkeypatch):
+    """Every order submitted is accepted, queued behind nothing, and never ends."""
+    def accept(kind: str, **_: object) -> Accepted:
+        return Accepted(order_no="ORD-1", order_type="service_closure", workflow_id="vpdn-close-ORD-1",
+                        service_id="SVC-1", member_count=3, member_file_encoding="utf-8",
+                        queue=SubmissionAnswer(order_no="ORD-1", position=0))
+
+    monkeypatch.setattr(cli.services, "submit", accept)
+    monkeypatch.setattr(cli.members, "submit", accept)
+    monkeypatch.setattr(cli.follow, "recorded", lambda path, answer: None)
+
+
+def interrupted_by(monkeypatch, interrupt: str) -> None:
+    """The person's Ctrl-C, or a service manager's SIGTERM, while the command waits."""
+    def sleep(seconds: float) -> None:
+        if interrupt == "ctrl-c":
+            raise KeyboardInterrupt
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(cli.follow.time, "sleep", sleep)
+
+
+@pytest.mark.parametrize("interrupt, code", [("ctrl-c", 130), ("sigterm", 143)])
+@pytest.mark.parametrize("command", [
+    ["--as", "alice", "service", "close", "SVC-1", "--pre-approved-by", "hq-wang", "--wait"],
+    ["--as", "alice", "member", "join", "SVC-1", "--file", "MEMBERS", "--pre-approved-by", "hq-wang", "--wait"],
+])
+def test_an_interrupted_wait_stops_following_and_says_the_order_goes_on(tmp_path, monkeypatch, accepted_and_running,
+                                                                      command, interrupt, code):
+    members = tmp_path / "members.csv"
+    members.write_text("13800000001\n13800000002\n13800000003\n")
+    interrupted_by(monkeypatch, interrupt)
+
+    result = runner.invoke(app, [str(members) if arg == "MEMBERS" else arg for arg in command])
+
+    assert result.exit_code == code, result.output
+    assert "error: stopped following order ORD-1; the order goes on: vpdn order status ORD-1" in result.output
+    assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL  # the command's handler is gone again
+
+
+def test_watching_an_order_in_a_pipe_ends_its_last_line(monkeypatch):
+    now = datetime.now(UTC)
+    ended = OrderStatusView(
+        status=OrderStatus(order_no="OPN-1", order_type="service_opening", state=OrderState.completed),
+        members=None,
+        events=[OrderEventView(at=now, actor="gpms", event="service active", detail="rental from 2026-12-05",
+                               state=OrderState.completed)])
+    monkeypatch.setattr(cli.orders, "order_status_view", lambda order_no: ended)
+
+    result = runner.invoke(app, ["order", "status", "OPN-1", "--watch"])
+
+    assert result.exit_code == 0, result.output
+    assert result.output.endswith("rental from 2026-12-05\n")
