@@ -1,11 +1,13 @@
-"""Following an order: Ctrl-C or SIGTERM while `--wait` follows it stops the following, not
-the order, and says so in one line with where to look again; `--watch` in a pipe."""
+"""Following an order: `--wait`'s exit code says how a member order ended; Ctrl-C or SIGTERM
+while `--wait` follows it stops the following, not the order, and says so in one line with
+where to look again; `--watch` in a pipe."""
 
 import os
 import signal
 from datetime import UTC, datetime
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 import cli.follow
@@ -13,7 +15,8 @@ import cli.members
 import cli.orders
 import cli.services
 from cli import app
-from models.orders import OrderEventView, OrderState, OrderStatus
+from models.members import MemberCounts, MemberOrderResult
+from models.orders import OrderEventView, OrderState, OrderStatus, OrderType
 from models.service_orders import SubmissionAnswer
 from models.views import Accepted, OrderStatusView
 from tests.conftest import PAYLOAD_KEYS
@@ -89,3 +92,33 @@ def test_watching_an_order_in_a_pipe_ends_its_last_line(monkeypatch):
 
     assert result.exit_code == 0, result.output
     assert result.output.endswith("rental from 2026-12-05\n")
+
+
+ACCEPTED = Accepted(order_no="J1", order_type=OrderType.member_join, workflow_id="member_join-J1",
+                    service_id="SVC-1", member_count=3, queue=SubmissionAnswer(order_no="J1", position=0))
+
+
+def ended(monkeypatch, state: str) -> None:
+    monkeypatch.setattr(cli.follow, "follow_members", lambda order_no, count: MemberOrderResult(
+        order_no=order_no, state=state, counts=MemberCounts(requested=3, done=0, failed=3)))
+
+
+@pytest.mark.parametrize("state", ["failed", "rejected", "cancelled"])
+@pytest.mark.parametrize("as_json", [False, True])
+def test_waiting_on_a_member_order_that_does_not_complete_exits_1(monkeypatch, capsys, state, as_json):
+    ended(monkeypatch, state)
+
+    with pytest.raises(typer.Exit) as exit:
+        cli.follow.follow_member_order(ACCEPTED, pre_approved_by="bob", wait=True, as_json=as_json)
+
+    assert exit.value.exit_code == 1
+    assert state in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("state", ["completed", "partial"])
+def test_waiting_on_a_member_order_that_completes_or_ends_partial_exits_0(monkeypatch, capsys, state):
+    ended(monkeypatch, state)
+
+    cli.follow.follow_member_order(ACCEPTED, pre_approved_by="bob", wait=True, as_json=False)
+
+    assert f"order J1 {state}" in capsys.readouterr().out
