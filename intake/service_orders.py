@@ -18,6 +18,7 @@ from models.service import (
     TariffChangeOrder,
     TariffChangeRefused,
     apply_tariff_change,
+    bad_fees,
 )
 from models.views import Accepted
 from models.words import counted
@@ -40,6 +41,8 @@ class ServiceOrderIntake(IntakeBase):
     async def open_service(self, fields: dict) -> Accepted:
         """Service opening (业务开通): refused for a customer not acquired or an APN in use."""
         order: ServiceOpeningOrder = validated(ServiceOpeningOrder, fields)
+        if fees := bad_fees(order.tariff.parameters):
+            raise Refusal(f"tariff.parameters: {fees}")
         self._check_order_no(order.order_no)
         if self._store.customers.get_customer(order.customer_code) is None:
             raise Refusal(f"customer {order.customer_code} is not acquired: run `vpdn customer acquire "
@@ -62,6 +65,8 @@ class ServiceOrderIntake(IntakeBase):
         service = self.active_service(service_id, "tariff change")
         change, contract = self._amended_contract(service, change)
         parsed = validated(TariffChange, change)
+        if fees := bad_fees(parsed.parameters):
+            raise Refusal(fees)
         try:
             apply_tariff_change(service.tariff, parsed)
         except TariffChangeRefused as error:

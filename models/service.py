@@ -20,6 +20,8 @@ MAX_REPORT_WAIT = timedelta(days=30)
 
 # Every group tariff package states at least these parameters.
 REQUIRED_TARIFF_PARAMETERS = ("monthly_fee", "member_fee")
+# A fee (a parameter named …_fee) is an amount in yuan: 30, 12.5 or 12.50.
+FEE = re.compile(r"\d{1,9}(\.\d{1,2})?")
 
 
 class TariffPackage(BaseModel):
@@ -36,6 +38,14 @@ class TariffPackage(BaseModel):
         if missing:
             raise ValueError(f"tariff package is missing parameters: {', '.join(missing)}")
         return parameters
+
+
+def bad_fees(parameters: dict[str, str]) -> str | None:
+    """Why some of these parameters' fees are not amounts in yuan (None: all are). The intake
+    asks it of what a person submits; packages already recorded are taken as they are."""
+    bad = [f"{name} {value!r}" for name, value in parameters.items()
+           if name.endswith("_fee") and not FEE.fullmatch(value.strip())]
+    return f"fees are amounts in yuan such as 30 or 12.50: {', '.join(bad)}" if bad else None
 
 
 class DedicatedLine(BaseModel):

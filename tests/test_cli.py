@@ -113,6 +113,8 @@ def open_with(tmp_path, **changes) -> Result:
      "tariff.parameters: tariff package is missing parameters: member_fee"),
     ({"line": {"bandwidth_mbps": 0, "address": "x"}}, "line.bandwidth_mbps"),
     ({"rental_rule": "someday"}, "rental_rule"),
+    ({"tariff": {"name": "Acme", "parameters": {"monthly_fee": "abc", "member_fee": "-5", "speed": "fast"}}},
+     "tariff.parameters: fees are amounts in yuan such as 30 or 12.50: monthly_fee 'abc', member_fee '-5'"),
 ])
 def test_bad_service_opening_is_refused_with_the_field_and_reason(tmp_path, changes, message):
     result = open_with(tmp_path, **changes)
@@ -269,6 +271,7 @@ def test_a_notification_for_a_number_in_no_vpdn_is_refused(active_service):
     ({"parameters": {"speed": "fast"}}, "unknown in the current package: parameter speed"),
     ({"discounts": {"night": "0.5"}}, "unknown in the current package: discount night"),
     ({"parameters": {"monthly_fee": "100"}}, "the change changes nothing"),
+    ({"parameters": {"monthly_fee": "12.345"}}, "fees are amounts in yuan such as 30 or 12.50: monthly_fee '12.345'"),
 ])
 def test_a_tariff_change_that_cannot_apply_is_refused(tmp_path, active_service, change, message):
     path = tmp_path / "change.json"
