@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 from pydantic import ValidationError
+from rich.markup import escape
 
 from models.hub import FaultKind, FaultSpec, SeedData
 from models.words import counted
@@ -26,7 +27,11 @@ def sim_call(method: str, path: str, body: Any = None, params: dict | None = Non
     except httpx.HTTPError as error:
         fail(f"cannot reach the simulator at {settings.hub_url}: is `vpdn up` running? ({error})")
     if response.status_code >= 400:
-        fail(f"simulator refused: HTTP {response.status_code} {response.text}")
+        try:
+            detail = response.json().get("message") or response.text
+        except (ValueError, AttributeError):
+            detail = response.text
+        fail(f"the simulator refused: {escape(detail)}", code=2 if response.status_code < 500 else 1)
     return response.json()
 
 
@@ -122,6 +127,11 @@ def sim_fault(
     msisdns: Annotated[str | None, typer.Option(help="reject only these members (comma list) in batches.")] = None,
 ) -> None:
     """Inject a fault into the simulated provinces' systems."""
+    from reads import province_filter
+
+    if province != "*":
+        with answered():
+            province = province_filter(province)
     try:
         spec = FaultSpec(province=province.upper(), system=system, operation=operation, kind=kind,
                          count=count, rate=rate, code=code, text=text, latency_ms=latency_ms,
