@@ -65,5 +65,8 @@ async def unsubscribe(request: Request, subscription_id: str,
 async def deliveries(request: Request, failed: bool = False, subscription: str | None = None,
                      limit: int = Query(100, ge=1, le=1000),
                      principal: Principal = Depends(require(*READERS))) -> list[DeliveryView]:
-    return await asyncio.to_thread(request.app.state.store.subscriptions.deliveries, failed=failed,
-                                   subscription_id=subscription, limit=limit)
+    found = await asyncio.to_thread(request.app.state.store.subscriptions.deliveries, failed=failed,
+                                    subscription_id=subscription, limit=limit)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no subscription {subscription}; see `vpdn events list`")
+    return found

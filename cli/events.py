@@ -6,6 +6,7 @@ from typing import Annotated
 import typer
 
 import api_client
+from cli.output import JsonOption, print_json
 from models.events import EventType
 from models.orders import OrderType
 
@@ -35,9 +36,12 @@ def subscribe(
 
 
 @events_app.command("list")
-def list_subscriptions() -> None:
+def list_subscriptions(as_json: JsonOption = False) -> None:
     """The subscriptions: id, callback, event types, filter, who made them (never secrets)."""
     found = api_client.call("GET", "/events/subscriptions")
+    if as_json:
+        print_json(found)
+        return
     if not found:
         typer.echo("no subscriptions: add one with `vpdn events subscribe URL`")
     for sub in found:
@@ -58,10 +62,14 @@ def deliveries(
     failed: Annotated[bool, typer.Option("--failed", help="Only those whose last attempt failed.")] = False,
     subscription: Annotated[str | None, typer.Option(help="Only this subscription's.")] = None,
     limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 100,
+    as_json: JsonOption = False,
 ) -> None:
     """The latest deliveries: subscription, event, order, type, state, attempts, last error."""
     found = api_client.call("GET", "/events/deliveries", params={
         "failed": failed, "limit": limit, **({"subscription": subscription} if subscription else {})})
+    if as_json:
+        print_json(found)
+        return
     if not found:
         typer.echo("no failing deliveries" if failed else "no deliveries yet")
     for row in found:

@@ -143,8 +143,9 @@ class SubscriptionRecords:
             return pruned
 
     def deliveries(self, *, failed: bool = False, subscription_id: str | None = None,
-                   limit: int = 100) -> list[DeliveryView]:
-        """The latest deliveries, newest first; `failed`: only those whose last attempt failed."""
+                   limit: int = 100) -> list[DeliveryView] | None:
+        """The latest deliveries, newest first; `failed`: only those whose last attempt failed.
+        None for a subscription never made (a removed one's deliveries stay visible)."""
         query = select(EventDelivery).order_by(EventDelivery.id.desc()).limit(limit)
         if failed:  # failing to a subscriber still there
             query = query.join(EventSubscription).where(EventDelivery.state == "failing",
@@ -152,6 +153,8 @@ class SubscriptionRecords:
         if subscription_id:
             query = query.where(EventDelivery.subscription_id == subscription_id)
         with Session(self.engine) as session:
+            if subscription_id and session.get(EventSubscription, subscription_id) is None:
+                return None
             return [DeliveryView(**row.model_dump(exclude={"order_event_id"}), event_id=f"evt-{row.order_event_id}")
                     for row in session.exec(query)]
 

@@ -230,3 +230,16 @@ async def test_a_listener_rejects_events_signed_with_another_secret_until_remove
     assert await vpdn("events", "list") == "no subscriptions: add one with `vpdn events subscribe URL`\n"
     assert "no failing deliveries" in await vpdn("events", "deliveries", "--failed")
     await asyncio.wait_for(client.get_workflow_handle(delivery_workflow_id(subscription)).result(), 20)
+
+
+async def test_deliveries_of_a_subscription_never_made_are_refused_and_the_lists_print_json(vpdn, receiver):
+    subscription = await subscribe(vpdn, receiver, "/crm")
+
+    unknown = await asyncio.to_thread(runner.invoke, cli, ["events", "deliveries", "--subscription", "SUB-NOPE"])
+    listed = json.loads(await vpdn("events", "list", "--json"))
+    delivered = json.loads(await vpdn("events", "deliveries", "--subscription", subscription, "--json"))
+
+    assert (unknown.exit_code, unknown.output.strip()) == (
+        2, "error: no subscription SUB-NOPE; see `vpdn events list`")
+    assert [(s["id"], s["callback"]) for s in listed] == [(subscription, receiver.url("/crm"))]
+    assert delivered == []
