@@ -3,6 +3,7 @@
 
 import contextlib
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -81,14 +82,17 @@ def _terminated(signum: int, frame: Any) -> None:
 def following(order_no: str) -> Iterator[None]:
     """Ctrl-C or SIGTERM while following an order stops the following, not the order: one
     line saying so and where to look again, exit 130 (Ctrl-C) or 143 (SIGTERM)."""
-    previous = signal.signal(signal.SIGTERM, _terminated)
+    # Only the main thread receives signals (a command run in another thread has none to catch).
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminated) if in_main else None
     try:
         yield
     except (KeyboardInterrupt, _Terminated) as interrupt:
         fail(f"stopped following order {order_no}; the order goes on: vpdn order status {order_no}",
              code=130 if isinstance(interrupt, KeyboardInterrupt) else 143)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def wait_for_end(order_no: str) -> OrderView:
@@ -112,9 +116,9 @@ def held_text(order_no: str, sub_state: str) -> str:
     if fallouts:
         fallout = fallouts[0]
         return (f"order {order_no} held: fallout {fallout.fallout_id} — {fallout.step} in {fallout.province}: "
-                f"{fallout.text}; decide with `vpdn fallout resolve {fallout.fallout_id} --action "
+                f"{fallout.text}; an operator decides: `vpdn --as OPERATOR fallout resolve {fallout.fallout_id} --action "
                 f"{'|'.join(fallout.allowed)}`")
-    return (f"order {order_no} held: {sub_state}; decide with `vpdn order resolve {order_no} "
+    return (f"order {order_no} held: {sub_state}; an operator decides: `vpdn --as OPERATOR order resolve {order_no} "
             "--action retry|done_by_hand`")
 
 

@@ -268,8 +268,8 @@ async def test_waiting_on_a_held_order_says_which_fallout_and_how_to_decide_it(
 
     assert waited.exit_code == 3, waited.output
     assert ("order FO-WAIT-HELD held: fallout FO-WAIT-HELD-F1 — dedicated-line scheduling in SH: province SH line "
-            "rejected: E6001 duct full at the address; decide with `vpdn fallout resolve FO-WAIT-HELD-F1 --action retry|skip|compensate`"
-            ) in " ".join(waited.output.split())
+            "rejected: E6001 duct full at the address; an operator decides: `vpdn --as OPERATOR fallout resolve "
+            "FO-WAIT-HELD-F1 --action retry|skip|compensate`") in " ".join(waited.output.split())
     handle = client.get_workflow_handle("vpdn-open-FO-WAIT-HELD")
     await handle.execute_update(ServiceOpening.resolve_fallout, FalloutDecision(
         fallout_id="FO-WAIT-HELD-F1", action="compensate", by="ops-wang", reason="test over"))
