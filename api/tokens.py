@@ -3,10 +3,11 @@ admin's `POST /tokens`), then an OIDC issuer's JWTs when one is configured; `GET
 who a token stands for."""
 
 import asyncio
+import re
 from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from api.auth import Authenticator, Principal, Role, authenticated, known_roles, require
 from api.oidc import OidcTokens
@@ -47,11 +48,23 @@ async def me(principal: Principal = Depends(authenticated)) -> Principal:
     return principal
 
 
+HOLDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+
+
 class NewToken(BaseModel):
-    name: str = Field(min_length=1, description="Who holds the token (the actor in the audit trail).")
+    name: str = Field(description="Who holds the token, as the audit trail names the actor: letters, digits "
+                                  "and . _ @ - (at most 64).")
     roles: list[Role] = Field(min_length=1)
     expires_in_days: int | None = Field(90, ge=1, le=3650,
                                         description="Its lifetime (10 years at most); null: it does not expire.")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, name: str) -> str:
+        if not HOLDER_NAME.fullmatch(name.strip()):
+            raise ValueError(f"{name!r} is not a name for the audit trail: letters, digits and . _ @ - only "
+                             "(at most 64)")
+        return name.strip()
 
 
 class IssuedToken(BaseModel):

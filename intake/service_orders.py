@@ -1,6 +1,8 @@
 """Orders on a customer or a service as a whole: acquisition and opening (started directly),
 tariff change, service change and closure (queued on the service, one at a time)."""
 
+from datetime import date, datetime, timedelta, timezone
+
 from pydantic import ValidationError
 
 from intake.base import IntakeBase
@@ -25,6 +27,8 @@ from models.words import counted
 from refusal import Refusal, validation_text
 from workflows.customer_acquisition import CustomerAcquisition
 from workflows.service_opening import ServiceOpening
+
+BEIJING = timezone(timedelta(hours=8))
 
 
 class ServiceOrderIntake(IntakeBase):
@@ -52,6 +56,7 @@ class ServiceOrderIntake(IntakeBase):
         if order.contract is None:
             raise Refusal("contract: an opening carries its contract: number, signed_on, signed_by (the signing "
                           "account manager) and tariff_reference (the approved tariff's reference)")
+        _refuse_a_future_signing(order.contract.signed_on)
         self._refuse_contract_of_another_customer(order.contract.number, order.customer_code)
         await self._start(ServiceOpening.run, order, OrderType.service_opening, order.order_no,
                           order.customer_code, order.provinces)
@@ -114,7 +119,16 @@ class ServiceOrderIntake(IntakeBase):
         except ValidationError as error:
             raise Refusal(f"contract: {validation_text(error)} (service {service.service_id} has no contract "
                           "yet: give number, signed_on, signed_by and tariff_reference)") from None
+        if amendment.signed_on is not None:
+            _refuse_a_future_signing(amendment.signed_on)
         if current and amendment.applied_to(current) == current:
             raise Refusal(f"contract: {amendment.number} is the contract in force: an amendment changes it")
         self._refuse_contract_of_another_customer(amendment.number, service.customer_code)
         return change, amendment
+
+
+def _refuse_a_future_signing(signed_on: date) -> None:
+    """A contract is reported once signed: not dated after today (Beijing time)."""
+    if signed_on > datetime.now(BEIJING).date():
+        raise Refusal(f"contract: signed_on {signed_on.isoformat()} is in the future: report a contract once it is "
+                      "signed")

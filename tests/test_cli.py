@@ -457,10 +457,18 @@ def test_an_opening_with_a_contract_number_of_another_customers_service_is_refus
     assert "contract CT-OPN-0 is already used by service SVC-OPN-0 of customer 3100012345" in result.output
 
 
+def test_an_opening_with_a_contract_signed_in_the_future_is_refused(tmp_path, active_service):
+    result = open_with(tmp_path, apn="future.vpdn.sh", contract={**ORDER["contract"], "signed_on": "2099-01-01"})
+
+    assert result.exit_code == 2
+    assert "contract: signed_on 2099-01-01 is in the future" in result.output
+
+
 @pytest.mark.parametrize("contract, message", [
     ({"number": "CT-OPN-0"}, "contract: CT-OPN-0 is the contract in force: an amendment changes it"),
     ({"number": "bad number!"}, "contract.number"),
     ({"signed_by": "am-li"}, "contract.number: is required"),
+    ({"number": "CT-NEXT", "signed_on": "2099-01-01"}, "contract: signed_on 2099-01-01 is in the future"),
 ])
 def test_a_tariff_change_with_an_amended_contract_that_cannot_apply_is_refused(
     tmp_path, active_service, contract, message

@@ -160,3 +160,14 @@ def test_vpdn_up_gives_its_local_people_tokens_once_in_a_private_file(tmp_path):
     assert {name: store.tokens.holder(person["token"]).name for name, person in again.items()} == {
         name: name for name in first}
     assert again["alice"] == first["alice"] and again["carol"]["token"] != first["carol"]["token"]
+
+
+async def test_a_token_for_a_name_the_audit_trail_cannot_show_plainly_is_refused(api, token_store):
+    admin = bearer(token_store.tokens.create("root-names", ["admin"], None))
+
+    for name in ("bad name!", "", "-dash-first", "x" * 65, "王经理"):
+        made = await api.post("/tokens", headers=admin, json={"name": name, "roles": ["viewer"]})
+
+        assert made.status_code == 422
+        assert made.json()["detail"] == (f"name: {name!r} is not a name for the audit trail: letters, digits and "
+                                         ". _ @ - only (at most 64)")
