@@ -71,7 +71,7 @@ class ServiceRecords:
                 )
             )
             session.flush()
-            package = TariffPackage(service_id=registration.service_id, version=1)
+            package = TariffPackage(service_id=registration.service_id, version=1, name=registration.tariff.name)
             session.add(package)
             session.flush()
             tariff = registration.tariff
@@ -118,7 +118,7 @@ class ServiceRecords:
                 TariffPackage.service_id == version.service_id, TariffPackage.version == version.version)).first()
             if exists:
                 return
-            package = TariffPackage(service_id=version.service_id, version=version.version)
+            package = TariffPackage(service_id=version.service_id, version=version.version, name=version.tariff.name)
             session.add(package)
             session.flush()
             session.add_all(
@@ -168,7 +168,7 @@ class ServiceRecords:
                 **service.model_dump(exclude={"created_at"}),
                 tariff_version=package.version,
                 tariff=TariffPackageSpec(
-                    name=service.apn,
+                    name=package.name or service.apn,
                     parameters={p.name: p.value for p in parameters},
                     discounts={d.name: d.value for d in discounts},
                 ),

@@ -87,6 +87,7 @@ class TariffPackage(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     service_id: str = Field(foreign_key="vpdn_service.service_id", index=True)
     version: int
+    name: str | None = None  # as the opening named the package (None: recorded before names were kept)
     created_at: datetime = timestamp()
 
 

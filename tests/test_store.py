@@ -13,7 +13,8 @@ from models.customer import CustomerChange, CustomerHierarchy, ProvincialCustome
 from models.fallout import Fallout, FalloutDecision
 from models.members import BatchReport, MemberLine
 from models.plans import MemberPlan
-from models.service import ServiceRegistration
+from models.service import ServiceRegistration, TariffVersion
+from models.service import TariffPackage as TariffPackageSpec
 from models.orders import InvalidTransition, NewOrder, OrderEventIn, OrderState, OrderType
 from store.tables import GroupCustomer, Member, TariffPackage, TariffParameter, VpdnService
 from store import OrderStore
@@ -277,6 +278,19 @@ def test_a_service_is_registered_read_and_amended_over_a_pool_of_one_connection(
     service = order_store.services.get_service("VPDN-1")
     assert (service.contract.version, service.contract.contract.number) == (2, "CT-1B")
     assert order_store.contracts.services_with_number("CT-1") == {"VPDN-1": "3100012345"}
+
+
+def test_a_services_tariff_package_keeps_its_name_through_its_versions(order_store):
+    order_store.customers.save_customer(hierarchy())
+    order_store.services.register_service(opening(1).model_copy(update={"tariff": TariffPackageSpec(
+        name="Kaiyuan 2026", parameters={"monthly_fee": "3000", "member_fee": "8"})}))
+    first = order_store.services.get_service("VPDN-1").tariff
+
+    order_store.services.record_tariff_version(TariffVersion(service_id="VPDN-1", version=2, tariff=first.model_copy(
+        update={"parameters": {"monthly_fee": "2800", "member_fee": "8"}})))
+
+    assert first.name == "Kaiyuan 2026"  # it was the APN, acme1.vpdn
+    assert order_store.services.get_service("VPDN-1").tariff.name == "Kaiyuan 2026"
 
 
 def test_15_concurrent_service_registrations_share_a_pool_of_15(database_url):
