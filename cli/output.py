@@ -86,7 +86,8 @@ def redacted_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-console = Console()
+# Lines are never cut by the CLI (a terminal wraps them itself): an id stays whole for copying.
+console = Console(soft_wrap=True)
 
 
 errors = Console(stderr=True)

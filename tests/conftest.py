@@ -219,6 +219,17 @@ def people_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
+def cli_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A command's environment with nothing behind it but `cli_api`: the test's own data folder,
+    and a Temporal and a simulator where nothing listens (a command that tried to start a
+    workflow would fail differently). Ask for it before `cli_api`, which reads it."""
+    monkeypatch.setenv("VPDN_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
+    monkeypatch.setenv("VPDN_SIM_PORT", "1")
+    monkeypatch.setenv("VPDN_PAYLOAD_KEYS_FILE", str(PAYLOAD_KEYS))
+
+
+@pytest.fixture
 def cli_api(cli_api_server: str, people_store: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """The API for CLI commands run in this test, over the order store and Temporal that the
     environment (VPDN_DATA_DIR, TEMPORAL_ADDRESS…) names, its store migrated; `vpdn up`'s

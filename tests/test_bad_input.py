@@ -14,7 +14,6 @@ from cli import app
 from models.service import ServiceRegistration
 from settings import Settings
 from store import OrderStore
-from tests.conftest import PAYLOAD_KEYS
 from tests.helpers import acquired_customer
 
 runner = CliRunner()
@@ -45,14 +44,7 @@ member_files = st.one_of(
 
 
 @pytest.fixture
-def environment(tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv("VPDN_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
-    monkeypatch.setenv("VPDN_PAYLOAD_KEYS_FILE", str(PAYLOAD_KEYS))
-
-
-@pytest.fixture
-def store(environment, cli_api) -> OrderStore:
+def store(cli_environment, cli_api) -> OrderStore:
     """The order store the CLI's API uses (the commands act as alice, an account manager)."""
     store = OrderStore(Settings().database_url)
     acquired_customer(store)

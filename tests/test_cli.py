@@ -17,23 +17,13 @@ from models.plans import MemberPlan
 from models.service import ServiceRegistration
 from settings import Settings
 from store import OrderStore
-from tests.conftest import PAYLOAD_KEYS
 from tests.helpers import acquired_customer
 
 runner = CliRunner()
 
 
-@pytest.fixture
-def environment(monkeypatch, tmp_path):
-    monkeypatch.setenv("VPDN_DATA_DIR", str(tmp_path))
-    # Nothing listens here: a command that tried to start a workflow would fail differently.
-    monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
-    monkeypatch.setenv("VPDN_SIM_PORT", "1")
-    monkeypatch.setenv("VPDN_PAYLOAD_KEYS_FILE", str(PAYLOAD_KEYS))
-
-
 @pytest.fixture(autouse=True)
-def isolated(environment, cli_api):
+def isolated(cli_environment, cli_api):
     """Every command reaches the API over this test's order store, as `vpdn up`'s people."""
 
 

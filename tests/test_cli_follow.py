@@ -19,7 +19,6 @@ from models.members import MemberCounts, MemberOrderResult
 from models.orders import OrderEventView, OrderState, OrderStatus, OrderType
 from models.service_orders import SubmissionAnswer
 from models.views import Accepted, OrderStatusView
-from tests.conftest import PAYLOAD_KEYS
 
 runner = CliRunner()
 
@@ -29,10 +28,7 @@ class RunnerTerminated(Exception):
 
 
 @pytest.fixture(autouse=True)
-def isolated(monkeypatch, tmp_path, cli_api):
-    monkeypatch.setenv("VPDN_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
-    monkeypatch.setenv("VPDN_PAYLOAD_KEYS_FILE", str(PAYLOAD_KEYS))
+def isolated(cli_environment, cli_api):
     previous = signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(RunnerTerminated()))
     yield
     signal.signal(signal.SIGTERM, previous)

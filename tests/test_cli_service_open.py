@@ -11,7 +11,6 @@ import cli.services
 from cli import app
 from models.orders import OrderEventView, OrderState, OrderView
 from models.views import Accepted
-from tests.conftest import PAYLOAD_KEYS
 
 runner = CliRunner()
 
@@ -25,10 +24,8 @@ ORDER = {
 
 
 @pytest.fixture(autouse=True)
-def isolated(monkeypatch, tmp_path, cli_api):
-    monkeypatch.setenv("VPDN_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
-    monkeypatch.setenv("VPDN_PAYLOAD_KEYS_FILE", str(PAYLOAD_KEYS))
+def isolated(cli_environment, cli_api):
+    """Every command reaches the API over this test's own order store."""
 
 
 @pytest.fixture
@@ -82,3 +79,15 @@ def test_waiting_on_an_opening_that_does_not_complete_says_how_it_ended(tmp_path
     assert result.exit_code == 1
     assert f"error: order OPN-W {state}: {detail}" in result.output
     assert "no service" not in result.output
+
+
+def test_in_a_pipe_a_long_line_is_never_cut_inside_an_order_number(tmp_path, monkeypatch):
+    long_no = "OPN-" + "2026120414" * 6  # 64 characters, as an order number may be
+    monkeypatch.setattr(cli.services, "submit", lambda kind, json: Accepted(
+        order_no=long_no, order_type="service_opening", workflow_id=f"vpdn-open-{long_no}", service_id="SVC-LONG"))
+
+    result = open_with(tmp_path)
+
+    assert result.exit_code == 0, result.output
+    assert f"awaiting business audit by an hq_auditor: vpdn order approve {long_no}" in (
+        result.output.splitlines())
