@@ -34,14 +34,16 @@ class EventActivities:
     @activity.defn
     async def next_events(self, after: DeliveryStart) -> EventBatch:
         """Everything up to `after.cursor` is delivered: record it, then wait (up to
-        POLL_WINDOW_S, heartbeating) for the subscriber's next events. A read: retried freely."""
+        POLL_WINDOW_S, heartbeating, and not once the worker is stopping) for the subscriber's
+        next events. A read: retried freely."""
         if not await asyncio.to_thread(self._records.mark_done, after.subscription_id, after.cursor):
             return EventBatch(cursor=after.cursor, removed=True)
         deadline = asyncio.get_running_loop().time() + POLL_WINDOW_S
         cursor = after.cursor
         while True:
             batch = await asyncio.to_thread(self._records.events_after, after.subscription_id, cursor)
-            if batch.events or batch.removed or asyncio.get_running_loop().time() >= deadline:
+            if (batch.events or batch.removed or activity.is_worker_shutdown()  # the next read is another worker's
+                    or asyncio.get_running_loop().time() >= deadline):
                 return batch
             if batch.cursor > cursor:  # read past events not for this subscriber: done with them too
                 cursor = batch.cursor

@@ -2,16 +2,20 @@
 read by the order store, on SQLite and (with VPDN_TEST_POSTGRES_URL) PostgreSQL; who may
 register a listener."""
 
+import asyncio
 from datetime import timedelta
 
 import httpx
 from sqlalchemy import delete, update
 from sqlmodel import Session
+from temporalio.testing import ActivityEnvironment
+
+from activities.events import POLL_WINDOW_S, EventActivities
 
 from api.app import create_app
 from api.auth import Principal, Role, StaticTokens
 from intake import Intake
-from models.events import EventBatch, EventType, NewSubscription
+from models.events import DeliveryStart, EventBatch, EventType, NewSubscription
 from models.orders import NewOrder, OrderEventIn, OrderState, OrderType
 from store import OrderStore
 from store.tables import OrderEvent, utcnow
@@ -105,3 +109,16 @@ def test_a_batch_waits_at_an_event_still_committing_and_passes_a_gap_that_never_
 
     assert ([e.eventId for e in waiting.events], waiting.cursor) == ([f"evt-{accepted}"], accepted)
     assert ([e.eventId for e in passed.events], passed.cursor) == ([f"evt-{ended}"], ended)
+
+
+async def test_a_read_waiting_for_a_listeners_next_events_ends_when_the_worker_stops(store):
+    listener, _ = store.subscriptions.create(NewSubscription(callback="http://listener"), "carol")
+    environment = ActivityEnvironment()
+    reading = asyncio.create_task(environment.run(EventActivities(store).next_events, DeliveryStart(
+        subscription_id=listener.id, cursor=listener.cursor)))
+    await asyncio.sleep(1)  # waiting for events that do not come
+
+    environment.worker_shutdown()
+    batch = await asyncio.wait_for(reading, POLL_WINDOW_S / 2)  # not its whole window: `vpdn up` stops at once
+
+    assert (batch.events, batch.cursor, batch.removed) == ([], listener.cursor, False)
