@@ -9,7 +9,7 @@ from intake.base import IntakeBase
 from models.fallout import FalloutDecision, FalloutView
 from models.orders import NewOrder, OrderType, workflow_id_for
 from models.plans import MemberPlan
-from models.reconciliation import REPAIR_PREFIX, RepairOrder, why_not
+from models.reconciliation import REPAIR_PREFIX, REPAIRS, RepairOrder, why_not
 from models.service import ServiceUpdate
 from refusal import Refusal, RefusalKind
 from workflows.repair import Repair
@@ -54,6 +54,7 @@ class DifferenceIntake(IntakeBase):
                             provinces=[fallout.province], apn=service.apn, requested_by=by,
                             fallout_id=fallout.fallout_id, province=fallout.province, system=fallout.system,
                             resource_kind=resource_kind, problem=fallout.code,
+                            repair_step=REPAIRS[fallout.system, resource_kind, fallout.code],
                             rental_id=key if resource_kind in ("rental", "rental_record") else "")
         if service.state != "closed":
             await self._submit(order)

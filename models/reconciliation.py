@@ -130,7 +130,10 @@ class RepairOrder(ServiceOrderBase):
     resource_kind: str
     problem: str
     rental_id: str = ""  # a rental's difference: the rental the province holds
+    # The step that puts it right, fixed when the order is made, so a release that changes
+    # REPAIRS never changes the step of an order already running ("": made before it was kept).
+    repair_step: str = ""
 
     @property
     def step(self) -> str:
-        return REPAIRS[self.system, self.resource_kind, self.problem]
+        return self.repair_step or REPAIRS[self.system, self.resource_kind, self.problem]

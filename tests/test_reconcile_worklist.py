@@ -7,12 +7,17 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.reconciliation import ReconciliationActivities, worklist_entry
 from adapters.hub import HubClient
+import intake.base as intake_base
 from intake import Intake, Refusal
 from models.fallout import FalloutDecision
-from models.reconciliation import NightlyRun
+from models.orders import NewOrder, OrderType, workflow_id_for
+from models.reconciliation import REPAIRS, NightlyRun
+from models.service import ServiceRegistration
+from models.service_orders import SubmissionAnswer
 from reconcile import Difference, Reconciler
 from settings import Settings
 from store import OrderStore
+from tests.test_store import hierarchy
 
 PLAN = Difference("SVC-1", "GD", "billing", "member_billing", "13800000001", "plan gold (v1) (GPMS has standard)",
                   "plan", "member_billing 13800000001 on plan standard", "member_billing 13800000001 on plan gold (v1)")
@@ -114,3 +119,32 @@ async def test_the_night_heartbeats_while_it_puts_differences_on_the_worklist(st
     assert (result.differences, result.new_on_worklist) == (20, 20)
     assert len(store.fallouts.list_fallouts(kind="reconcile")) == 20
     assert len(heartbeats) >= 20  # one a difference recorded: the activity is alive however many there are
+
+
+async def test_a_repair_is_queued_with_the_step_that_puts_its_difference_right(store, tmp_path, monkeypatch):
+    store.customers.save_customer(hierarchy())
+    store.services.register_service(ServiceRegistration(
+        order_no="OPN-1", service_id="SVC-1", customer_code="3100012345", apn="acme.vpdn", access_province="SH",
+        paying_province="SH", provinces=["SH", "GD"],
+        tariff={"name": "t", "parameters": {"monthly_fee": "1", "member_fee": "1"}}))
+    store.services.set_service_state("SVC-1", "active")
+    store.fallouts.record_difference(worklist_entry(PLAN), BILLED)
+    queued = []
+
+    async def service_queue(_client, _task_queue, order):  # the service's queue records what it takes
+        store.orders.record_order(NewOrder(
+            order_no=order.order_no, order_type=OrderType.repair, customer_code=order.customer_code,
+            workflow_id=workflow_id_for(OrderType.repair, order.order_no), requested_by=order.requested_by,
+            service_id=order.service_id), "queued")
+        queued.append(order)
+        return SubmissionAnswer(order_no=order.order_no, position=0)
+    monkeypatch.setattr(intake_base, "submit_service_order", service_queue)
+
+    async def temporal():
+        return object()
+    await Intake(Settings(data_dir=tmp_path), store, temporal).resolve_difference(
+        store.fallouts.get_fallout(worklist_entry(PLAN).fallout_id),
+        FalloutDecision(fallout_id=worklist_entry(PLAN).fallout_id, action="repair", by="carol"))
+
+    assert [(order.order_no, order.repair_step) for order in queued] == [
+        (f"RPR-{worklist_entry(PLAN).fallout_id}-1", REPAIRS["billing", "member_billing", "plan"])]
