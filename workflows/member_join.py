@@ -102,7 +102,7 @@ class MemberJoin(MemberOrderWorkflow):
                 batch=access, stage="access_opening_order", acting_on=ItemState.home_done,
                 operation="access_opening_order"))
             if (await self._members_step("AAA accounts and passwords", AaaActivities.create_accounts, MemberStep(
-                    batch=access, stage="aaa_create", acting_on=ItemState.home_done), heartbeats=True)).failed:
+                    batch=access, stage="aaa_create", acting_on=ItemState.home_done))).failed:
                 await self._remove_failed(ref, "aaa_create")
 
         if await self._guarded(ref, "home_province", [ItemState.valid, ItemState.home_done], in_home_province()):

@@ -95,12 +95,10 @@ class MemberOrderWorkflow(OrderWorkflow[MemberOrderResult]):
                            province=province or ref.home_province, batch_no=ref.batch_no,
                            home_province=ref.home_province)
 
-    async def _members_step(self, name: str, activity: Any, step: MemberStep, heartbeats: bool = False
-                            ) -> BatchOutcome:
-        """One batch step on a province's system; its per-member results counted in the status
-        (`heartbeats`: its activity heartbeats as it progresses, see ProvinceWork.call)."""
+    async def _members_step(self, name: str, activity: Any, step: MemberStep) -> BatchOutcome:
+        """One batch step on a province's system; its per-member results counted in the status."""
         label = f"{name} {step.batch.home_province}#{step.batch.batch_no}"
-        outcome: BatchOutcome = await self._provinces.call(label, step.batch.province, activity, step, heartbeats)
+        outcome: BatchOutcome = await self._provinces.call(label, step.batch.province, activity, step)
         self._tracker.find_step(label, step.batch.province).detail = f"{outcome.ok} ok, {outcome.failed} failed"
         return outcome
 

@@ -18,6 +18,7 @@ from workflows.report_clock import StageClock
 
 with workflow.unsafe.imports_passed_through():
     from activities import PROVINCE_REJECTED
+    from activities.aaa import AaaActivities
     from activities.work_orders import expected_report
     from models.acceptance import ProvinceReport
     from models.hub import CompletionReport, ExpectedReport
@@ -46,6 +47,8 @@ PROVINCE_CALL_TIMEOUT = timedelta(seconds=30)
 # which a loaded machine makes slow) has until the step's deadline, as long as no 30 s pass
 # without a heartbeat (orders started before gave it 30 s in all, then started it over).
 HEARTBEATING_CALLS = "heartbeating-calls"
+# The calls that heartbeat as they progress.
+HEARTBEATING = (AaaActivities.create_accounts,)
 # The latest unexpected reports shown in the status (the audit trail keeps every one).
 UNEXPECTED_SHOWN = 20
 
@@ -213,30 +216,29 @@ class ProvinceWork:
                                  detail=f"report {early.report_id} from {' '.join(sent_to)} came before its work "
                                         "order was recorded")
 
-    async def call(self, name: str, province: str, activity: Any, arg: Any, heartbeats: bool = False) -> Any:
+    async def call(self, name: str, province: str, activity: Any, arg: Any) -> Any:
         """Call the province's system (transient failures retried until the deadline); a
-        failure for good goes to the fallout policy (retry, hold for a person, or compensate).
-        `heartbeats`: the activity heartbeats as it progresses, and may take until the deadline."""
+        failure for good goes to the fallout policy (retry, hold for a person, or compensate)."""
         request = 1
         while True:
             try:
-                return await self._call_once(name, province, activity, arg.retried(request), heartbeats)
+                return await self._call_once(name, province, activity, arg.retried(request))
             except (ActivityError, ApplicationError) as error:
                 await self._after_failure(name, province, error, can_skip=False)
                 request = next_request(request, error)
 
-    async def _call_once(self, name: str, province: str, activity: Any, arg: Any, heartbeats: bool = False) -> Any:
+    async def _call_once(self, name: str, province: str, activity: Any, arg: Any) -> Any:
         """One call; when a cancellation came while it was in flight, the call is settled
         (asked again with the same key if its outcome is unknown) and the order stops here,
         so that its undo comes after the call, whatever it answered."""
         step = self._tracker.step(name, province)
         try:
-            answer = await self._execute(name, province, activity, arg, heartbeats)
+            answer = await self._execute(name, province, activity, arg)
         except BaseException as error:
             step.state, step.detail = "failed", failure_text(error)
             if self.cancelling and not self.compensating:
                 if not is_rejection(error):
-                    await self._settle(name, province, activity, arg, heartbeats)
+                    await self._settle(name, province, activity, arg)
                 raise asyncio.CancelledError() from error
             raise
         step.state = "done"
@@ -244,16 +246,16 @@ class ProvinceWork:
             raise asyncio.CancelledError()
         return answer
 
-    async def _settle(self, name: str, province: str, activity: Any, arg: Any, heartbeats: bool) -> None:
+    async def _settle(self, name: str, province: str, activity: Any, arg: Any) -> None:
         """Ask again with the same key until the province answers (a repeated key gets the
         first answer and changes nothing), so nothing it does comes after the undo."""
         try:
-            await self._execute(name, province, activity, arg, heartbeats)
+            await self._execute(name, province, activity, arg)
         except (ActivityError, ApplicationError) as error:
             workflow.logger.warning("%s in %s: outcome still unknown before its undo: %s",
                                     name, province, failure_text(error))
 
-    def _execute(self, name: str, province: str, activity: Any, arg: Any, heartbeats: bool = False) -> Awaitable[Any]:
+    def _execute(self, name: str, province: str, activity: Any, arg: Any) -> Awaitable[Any]:
         """One call, retried on transient failures until the report deadline; the calls of a
         fan-out stage are local activities (their completions cost the order no round trip);
         a heartbeating call may take until the deadline, as long as it heartbeats."""
@@ -265,7 +267,7 @@ class ProvinceWork:
             cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
         )
         summary = f"{name} ({province})"
-        if heartbeats and workflow.patched(HEARTBEATING_CALLS):
+        if activity in HEARTBEATING and workflow.patched(HEARTBEATING_CALLS):
             return workflow.execute_activity_method(activity, arg, summary=summary, **options | dict(
                 start_to_close_timeout=self._timers.fail_after, heartbeat_timeout=PROVINCE_CALL_TIMEOUT))
         if name in self._clocks and workflow.patched(FAN_OUT_CALLS_LOCAL):
