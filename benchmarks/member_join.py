@@ -33,6 +33,7 @@ from temporalio.service import RPCError
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.baseline import baseline_for  # noqa: E402
+from benchmarks.cpu import cpu_seconds, cpu_used  # noqa: E402
 from benchmarks.harness import local_environment  # noqa: E402
 from intake import Intake  # noqa: E402
 from models.customer import CustomerHierarchy  # noqa: E402
@@ -113,20 +114,20 @@ async def bench(count: int, province_count: int, exit_too: bool, rounds: int, mo
                     order_no = f"JOIN-{runner.upper()}-{count}-{round_no}"
                     if runner == "vpdn":
                         local.door.app = local.door.api
-                        before = reset_peak()
+                        before, cpu_before = reset_peak(), cpu_seconds()
                         result, elapsed, events = await run_order(intake, env.client, "join", numbers, order_no)
                         report(f"round {round_no} vpdn join", result, elapsed, events, count)
                         print(f"  peak worker memory during it: {peak_since_reset():.0f} MiB ({before:.0f} MiB "
-                              f"before it; since the start {peak_mib():.0f} MiB)")
+                              f"before it; since the start {peak_mib():.0f} MiB); {cpu_used(cpu_before)}")
                         if exit_too:
-                            joined, before = numbers, reset_peak()
+                            joined, before, exit_cpu_before = numbers, reset_peak(), cpu_seconds()
                             report(f"round {round_no} vpdn exit", *await run_order(
                                 intake, env.client, "exit", joined, f"EXIT-{count}-{round_no}"), len(joined))
                             print(f"  peak worker memory during it: {peak_since_reset():.0f} MiB "
-                                  f"({before:.0f} MiB before it)")
+                                  f"({before:.0f} MiB before it); {cpu_used(exit_cpu_before)}")
                     else:
                         baseline, local.door.app = baselines[runner]
-                        started = time.monotonic()
+                        started, cpu_before = time.monotonic(), cpu_seconds()
                         counts = await baseline.member_join(MemberOrder(
                             order_no=order_no, kind="join", service_id=SERVICE, customer_code=CUSTOMER,
                             apn="bench.vpdn", access_province="SH", provinces=provinces, member_count=count,
@@ -135,6 +136,7 @@ async def bench(count: int, province_count: int, exit_too: bool, rounds: int, mo
                         print(f"round {round_no} baseline ({runner}): {count} members, {counts.done or counts.home_done} "
                               f"through every step, {counts.invalid} refused; {elapsed:.1f} s, "
                               f"{count / elapsed:.0f} members/s, vpdn/baseline {times['vpdn'][-1] / elapsed:.2f}")
+                        print(f"  {cpu_used(cpu_before)}")
                     times[runner].append(elapsed)
     summary(times)
     print(f"order store: {settings.database_url.split('@')[-1]}; peak memory of this process: {peak_mib():.0f} MiB")

@@ -31,6 +31,7 @@ from temporalio.api.enums.v1 import EventType
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.baseline import baseline_for  # noqa: E402
+from benchmarks.cpu import cpu_seconds, cpu_used  # noqa: E402
 from benchmarks.harness import local_environment, worker_processes, workers_polling  # noqa: E402
 from benchmarks.member_join import summary  # noqa: E402
 from models.customer import CustomerHierarchy  # noqa: E402
@@ -141,6 +142,7 @@ async def bench(count: int, rounds: int, modes: list[str], workers: int) -> None
                 for runner in times:
                     orders = opening_orders(count, f"{runner.upper()}{round_no}")
                     print(f"round {round_no}: ", end="")
+                    cpu_before = cpu_seconds()
                     if runner == "vpdn":
                         local.door.app = local.door.api
                         elapsed = await vpdn_openings(env.client, settings, orders)
@@ -152,6 +154,7 @@ async def bench(count: int, rounds: int, modes: list[str], workers: int) -> None
                         print(f"baseline ({runner}): {count} openings in {elapsed:.1f} s, "
                               f"vpdn/baseline {times['vpdn'][-1] / elapsed:.2f}")
                     times[runner].append(elapsed)
+                    print(f"  {cpu_used(cpu_before)}")
     summary(times)
     worker = "this process" if not workers else f"{workers} worker processes"
     print(f"order store: {settings.database_url.split('@')[-1]}; worker: {worker}; peak memory: this process "
