@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, Insert, Table, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import create_engine
 
 from private_files import private_file
@@ -31,3 +32,12 @@ def _sqlite_pragmas(connection, _record) -> None:
     connection.execute("PRAGMA foreign_keys=ON")
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")
+
+
+def insert_new(engine: Engine, table: Table | type) -> Insert:
+    """An INSERT that skips a row whose unique key is already held (ON CONFLICT DO NOTHING):
+    each row is checked against its unique index. A NOT EXISTS on the table written to may
+    be planned, with statistics of a service that had few members, as a read of every row
+    of the service per row inserted, the statement's own new rows included."""
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()

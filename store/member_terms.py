@@ -3,12 +3,13 @@ province reported (opened on, rental from, latest completion report). Written se
 from the order's items when a member order ends; a member without a row is on the standard
 plan and joined before these were recorded."""
 
-from sqlalchemy import JSON, Engine, delete, exists, insert, literal, update
+from sqlalchemy import JSON, Engine, delete, literal, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
 from models.members import BatchReport, ItemState
 from models.plans import STANDARD, MemberPlan, MemberTermsView
+from store.engine import insert_new
 from store.members import IN_VPDN
 from store.services import OPEN_STATES
 from store.tables import BatchStepMember, Member, MemberTerms, OrderItem, VpdnService
@@ -149,17 +150,13 @@ class MemberTermRecords:
                                                   OrderItem.state == ItemState.done))))
             session.commit()
 
-    @staticmethod
-    def _ensure_rows(session: Session, service_id: str, order_no: str, state: str) -> None:
+    def _ensure_rows(self, session: Session, service_id: str, order_no: str, state: str) -> None:
         """A terms row for each of the order's members in `state` that has none (one INSERT … SELECT)."""
-        # NOT EXISTS (an anti-join on service and number), not NOT IN: PostgreSQL hashes NOT IN's
-        # subquery only while the service's numbers fit in work_mem, else runs it per item.
-        recorded = exists().where(MemberTerms.service_id == service_id, MemberTerms.msisdn == OrderItem.msisdn)
-        missing = sa_select(
+        members = sa_select(
             literal(service_id), OrderItem.msisdn, literal(STANDARD), literal({}, JSON), literal(order_no),
-        ).where(OrderItem.order_no == order_no, OrderItem.state == state, ~recorded)
-        session.exec(insert(MemberTerms).from_select(
-            ["service_id", "msisdn", "plan_name", "plan_parameters", "order_no"], missing))
+        ).where(OrderItem.order_no == order_no, OrderItem.state == state)
+        session.exec(insert_new(self.engine, MemberTerms).from_select(
+            ["service_id", "msisdn", "plan_name", "plan_parameters", "order_no"], members))
 
     @staticmethod
     def _set_report_dates(session: Session, order_no: str, service_id: str, reports: list[BatchReport],

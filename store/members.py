@@ -9,9 +9,10 @@ key in pages; no statement binds one parameter per member (PostgreSQL takes at m
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
-from sqlalchemy import Engine, String, bindparam, exists, func, insert, literal, select, update
+from sqlalchemy import Engine, String, bindparam, func, literal, select, update
 
 from models.members import BatchRef, ItemState, MemberCounts, MemberResult
+from store.engine import insert_new
 from store.tables import Member, OrderItem
 
 items = OrderItem.__table__
@@ -158,12 +159,11 @@ class MemberRecords:
                 connection.execute(leaving.values(
                     state="active", home_province=item(items.c.home_province),
                     name=func.coalesce(func.nullif(item(items.c.name), ""), members.c.name)))
-                already = exists().where(members.c.service_id == service_id, members.c.msisdn == items.c.msisdn)
-                connection.execute(insert(members).from_select(
+                connection.execute(insert_new(self.engine, members).from_select(
                     ["service_id", "msisdn", "home_province", "name", "state"],
                     select(literal(service_id), items.c.msisdn, items.c.home_province, items.c.name,
                            literal("active")).where(items.c.order_no == order_no,
-                                                    items.c.state == ItemState.home_done, ~already)))
+                                                    items.c.state == ItemState.home_done)))
             else:
                 connection.execute(leaving.values(state="exited"))
             connection.execute(update(items).where(items.c.order_no == order_no,
