@@ -33,14 +33,9 @@ with workflow.unsafe.imports_passed_through():
         workflow_id_for,
     )
     from models.provinces import HQ
-    from models.service import (
-        RentalStart,
-        ReportTimers,
-        ServiceOrderResult,
-        ServiceStep,
-        ServiceUpdate,
-        ServiceView,
-    )
+    from models.service import ReportTimers, ServiceUpdate, ServiceView
+    from models.service_changes import ServiceOrderResult
+    from models.service_steps import RentalStart, ServiceStep
 
 ACCEPTANCE_TABLE_PATCH = "acceptance-table"
 TABLE_TIMEOUT = timedelta(minutes=5)  # a 100 000-member table is written in one transaction

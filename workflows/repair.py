@@ -25,13 +25,13 @@ with workflow.unsafe.imports_passed_through():
     from models.members import ItemState, MemberBatch, MemberStep
     from models.orders import OrderState, OrderType
     from models.reconciliation import REMOVALS, RepairOrder, RepairStart
-    from models.service import (
+    from models.service import ServiceView
+    from models.service_changes import ServiceOrderResult
+    from models.service_steps import (
         AccessWorkOrder,
         LineScheduling,
         RentalStart,
-        ServiceOrderResult,
         ServiceStep,
-        ServiceView,
         TariffConfiguration,
     )
 

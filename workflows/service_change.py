@@ -19,14 +19,12 @@ with workflow.unsafe.imports_passed_through():
     from activities.line import LineActivities
     from models.orders import OrderState, OrderType
     from models.provinces import HQ
-    from models.service import (
+    from models.service import ServiceUpdate, ServiceView
+    from models.service_changes import ServiceChangeOrder, ServiceOrderResult
+    from models.service_steps import (
         AccessWorkOrder,
         LineScheduling,
         RentalStart,
-        ServiceChangeOrder,
-        ServiceOrderResult,
-        ServiceUpdate,
-        ServiceView,
         TariffConfiguration,
     )
 

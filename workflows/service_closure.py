@@ -20,14 +20,12 @@ with workflow.unsafe.imports_passed_through():
     from models.orders import OrderState, OrderType
     from models.provinces import HQ
     from models.words import counted
-    from models.service import (
+    from models.service import ServiceUpdate, ServiceView
+    from models.service_changes import ServiceClosureOrder, ServiceOrderResult
+    from models.service_steps import (
         AccessWorkOrder,
         LineScheduling,
         RentalStart,
-        ServiceClosureOrder,
-        ServiceOrderResult,
-        ServiceUpdate,
-        ServiceView,
         TariffConfiguration,
     )
 

@@ -15,14 +15,14 @@ with workflow.unsafe.imports_passed_through():
     from activities.crm import CrmActivities
     from activities.order_store import OrderStoreActivities
     from models.orders import OrderState, OrderType
-    from models.service import (
+    from models.service import TariffVersion
+    from models.service_changes import (
         ServiceOrderResult,
         TariffChangeOrder,
         TariffChangeRefused,
-        TariffConfiguration,
-        TariffVersion,
         apply_tariff_change,
     )
+    from models.service_steps import TariffConfiguration
 
 
 @workflow.defn
