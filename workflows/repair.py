@@ -13,7 +13,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 from workflows.common import PROVINCE_RETRY, STORE_TIMEOUT
-from workflows.order_workflow import ServiceOrderWorkflow
+from workflows.service_order_workflow import ServiceOrderWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.aaa import AaaActivities

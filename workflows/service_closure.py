@@ -10,7 +10,8 @@ is told (off-site payment) → the service `closed`. A failure puts back what wa
 from temporalio import workflow
 
 from workflows.common import in_store
-from workflows.order_workflow import Rejected, ServiceOrderWorkflow
+from workflows.order_workflow import Rejected
+from workflows.service_order_workflow import ServiceOrderWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.billing import RentalActivities

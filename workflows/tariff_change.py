@@ -9,7 +9,8 @@ back (their undo is registered before each is asked).
 from temporalio import workflow
 
 from workflows.common import in_store
-from workflows.order_workflow import Rejected, ServiceOrderWorkflow
+from workflows.order_workflow import Rejected
+from workflows.service_order_workflow import ServiceOrderWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.crm import CrmActivities
