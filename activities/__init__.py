@@ -9,7 +9,7 @@ from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from adapters.hub import HubRejected, HubUnavailable
 from models.hub import WorkOrderReference
-from models.service import WorkOrderAck
+from models.service_steps import WorkOrderAck
 from store import OrderStore
 
 PROVINCE_REJECTED = "ProvinceRejected"

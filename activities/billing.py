@@ -9,7 +9,7 @@ from activities.batches import BatchMembers
 from models.members import BatchOutcome, MemberStep
 from models.plans import PlanStep
 from models.provinces import HQ
-from models.service import RentalStart, WorkOrderAck
+from models.service_steps import RentalStart, WorkOrderAck
 
 
 class RentalActivities:

@@ -20,7 +20,7 @@ from models.members import (
 from models.plans import PlanStep
 from models.provinces import HQ
 from store import OrderStore
-from models.service import AccessWorkOrder, ServiceStep, TariffConfiguration, WorkOrderAck
+from models.service_steps import AccessWorkOrder, ServiceStep, TariffConfiguration, WorkOrderAck
 
 
 class CrmActivities:

@@ -4,7 +4,7 @@ from temporalio import activity
 
 from activities import acknowledged, correlation
 from adapters.line import LineCenter
-from models.service import LineScheduling, ServiceStep, WorkOrderAck
+from models.service_steps import LineScheduling, ServiceStep, WorkOrderAck
 from store import OrderStore
 
 

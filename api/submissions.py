@@ -16,7 +16,8 @@ from intake import Intake, new_order_no
 from models.views import Accepted
 from models.contract import ContractAmendment
 from models.orders import OrderNo
-from models.service import ServiceChange, ServiceOpeningContent, TariffChange
+from models.service import ServiceOpeningContent
+from models.service_changes import ServiceChange, TariffChange
 from refusal import Refusal
 
 Submitter = Annotated[Principal, Depends(require(Role.account_manager))]

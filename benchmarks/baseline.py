@@ -52,8 +52,8 @@ from models.hub import CompletionReport, HubReport
 from models.members import (BATCH_SIZE, BatchRef, BatchReport, FinishedMembers, ItemState, MemberBatch,
                             MemberCounts, MemberLine, MemberOrder, MemberOrderStep, MemberStep, VerificationPage)
 from models.orders import NewOrder, OrderEventIn, OrderState, OrderType, workflow_id_for
-from models.service import (AccessWorkOrder, RentalStart, ServiceOpeningOrder, ServiceRegistration, ServiceStep,
-                            ServiceUpdate, TariffConfiguration)
+from models.service import ServiceOpeningOrder, ServiceRegistration, ServiceUpdate
+from models.service_steps import AccessWorkOrder, RentalStart, ServiceStep, TariffConfiguration
 from settings import Settings
 from store import OrderStore
 from worker import member_passwords

@@ -53,7 +53,8 @@ from models.customer import AcquireCustomerInput  # noqa: E402
 from models.members import MemberLine, MemberOrder  # noqa: E402
 from models.orders import TERMINAL_STATES, OrderState, OrderType  # noqa: E402
 from models.provinces import PROVINCE_CODES  # noqa: E402
-from models.service import ServiceClosureOrder, ServiceOpeningOrder, TariffChangeOrder  # noqa: E402
+from models.service import ServiceOpeningOrder  # noqa: E402
+from models.service_changes import ServiceClosureOrder, TariffChangeOrder  # noqa: E402
 from reconcile import Reconciler  # noqa: E402
 from settings import Settings, connect_temporal  # noqa: E402
 from store import OrderStore, engine_for, migrate  # noqa: E402

@@ -11,16 +11,14 @@ from models.contract import ContractAmendment
 from models.customer import AcquireCustomerInput
 from models.orders import OrderType
 from models.provinces import PROVINCE_CODES
-from models.service import (
+from models.service import ServiceOpeningOrder, ServiceView, bad_fees
+from models.service_changes import (
     ServiceChangeOrder,
     ServiceClosureOrder,
-    ServiceOpeningOrder,
-    ServiceView,
     TariffChange,
     TariffChangeOrder,
     TariffChangeRefused,
     apply_tariff_change,
-    bad_fees,
 )
 from models.views import Accepted
 from models.words import counted

@@ -39,3 +39,11 @@ def check_province(code: str) -> str:
     if upper not in PROVINCES:
         raise ValueError(f"unknown province code {code!r}; valid codes: {' '.join(PROVINCE_CODES)}")
     return upper
+
+
+def check_provinces(codes: list[str]) -> list[str]:
+    """Each code checked (check_province); refuses a province listed twice."""
+    checked = [check_province(code) for code in codes]
+    if len(set(checked)) != len(checked):
+        raise ValueError(f"provinces are listed twice: {' '.join(checked)}")
+    return checked

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from models.service import ServiceOrderBase
+from models.service_changes import ServiceOrderBase
 
 REPAIR_PREFIX = "RPR-"
 

@@ -1,17 +1,15 @@
-"""Service opening (业务开通): the order, its parts, the people's decisions and the answers."""
+"""A VPDN service: its opening (业务开通) order, its parts and answers, and how GPMS records it."""
 
 import re
 from datetime import timedelta
 from enum import StrEnum
-from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from models.contract import Contract, ContractAmendment, ContractVersion
+from models.contract import Contract, ContractVersion
 from models.customer import check_customer_code
-from models.hub import idempotency_key
 from models.orders import OrderNo
-from models.provinces import check_province
+from models.provinces import check_province, check_provinces
 
 APN = re.compile(r"^(?=.{3,63}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
 
@@ -80,13 +78,6 @@ class ReportTimers(BaseModel):
         return self
 
 
-def _check_provinces(codes: list[str]) -> list[str]:
-    checked = [check_province(code) for code in codes]
-    if len(set(checked)) != len(checked):
-        raise ValueError(f"provinces are listed twice: {' '.join(checked)}")
-    return checked
-
-
 class ServiceOpeningContent(BaseModel):
     """What a service opening asks for, as `vpdn service open`'s order file says it (the API
     takes it so; the order adds its number and the people)."""
@@ -133,7 +124,7 @@ class ServiceOpeningOrder(ServiceOpeningContent):
     @field_validator("provinces")
     @classmethod
     def _provinces(cls, codes: list[str]) -> list[str]:
-        return _check_provinces(codes)
+        return check_provinces(codes)
 
     @model_validator(mode="after")
     def _defaults(self) -> "ServiceOpeningOrder":
@@ -170,72 +161,6 @@ class ServiceRegistration(BaseModel):
     contract: Contract | None = None
 
 
-class ServiceStep(BaseModel):
-    """One step of an order at one province for one service."""
-
-    order_no: str
-    service_id: str
-    province: str
-    # A compensation a person asked to try again is a new request to the province.
-    attempt: int = 1
-
-    def retried(self, attempt: int) -> "ServiceStep":
-        """The same step asked again (a new request to the province: a new key)."""
-        return self if attempt == 1 else self.model_copy(update={"attempt": self.attempt + attempt - 1})
-
-    def key(self, step: str, province: str | None = None) -> str:
-        """The idempotency key: (order number, step, province[, attempt])."""
-        attempt = f"attempt-{self.attempt}" if self.attempt > 1 else ""
-        return idempotency_key(self.order_no, step, province or self.province, attempt)
-
-    def work_order_key(self, operation: str) -> str:
-        """The key of the work order `operation` sent for this step (what its report names)."""
-        return self.key(operation)
-
-
-class AccessWorkOrder(ServiceStep):
-    """The access CRM's work order (生成业务定单); `province` is the access province."""
-
-    with_line: bool
-
-
-class TariffConfiguration(ServiceStep):
-    tariff: TariffPackage
-    version: int = 1
-    # "restore" puts a previous version back (compensation of a change or a closure).
-    purpose: Literal["configure", "restore"] = "configure"
-
-    def work_order_key(self, operation: str) -> str:
-        return self.key(f"{self.purpose}_group_tariff")
-
-
-class LineScheduling(ServiceStep):
-    line: DedicatedLine
-    # "change" schedules a changed line; "restore" puts the previous line back.
-    purpose: Literal["schedule", "change", "restore"] = "schedule"
-
-    def work_order_key(self, operation: str) -> str:
-        return self.key(f"{self.purpose}_line")
-
-
-class RentalStart(ServiceStep):
-    """A rental of the service (its access line) from a date; `province` is the access
-    province. An opening starts `<service>:rental`; a line change starts a new one."""
-
-    start_date: str  # ISO date, Beijing time
-    rule: RentalRule
-    paying_province: str
-    rental_id: str
-
-
-class WorkOrderAck(BaseModel):
-    """A province's answer to a work order: `accepted` means its completion report follows
-    under this idempotency key."""
-
-    idempotency_key: str
-    status: Literal["done", "accepted"]
-
-
 class ServiceView(BaseModel):
     """A VPDN service as GPMS records it."""
 
@@ -266,96 +191,6 @@ class ServiceOpeningResult(BaseModel):
     rental_start: str | None = None
 
 
-class TariffChange(BaseModel):
-    """A group tariff package standard change (集团资费套餐标准变更): new values of existing
-    parameters, new values of existing discounts, and new discounts."""
-
-    parameters: dict[str, str] = Field(default_factory=dict)
-    discounts: dict[str, str] = Field(default_factory=dict)
-    new_discounts: dict[str, str] = Field(default_factory=dict)
-
-
-class TariffChangeRefused(ValueError):
-    pass
-
-
-def apply_tariff_change(current: TariffPackage, change: TariffChange) -> TariffPackage:
-    """The complete package after the change; refuses unknown names and a change that
-    changes nothing."""
-    unknown = [f"parameter {n}" for n in change.parameters if n not in current.parameters]
-    unknown += [f"discount {n}" for n in change.discounts if n not in current.discounts]
-    existing = [f"discount {n}" for n in change.new_discounts if n in current.discounts]
-    problems = ([f"unknown in the current package: {', '.join(unknown)}"] if unknown else []) + (
-        [f"new but already in the current package (change it under \"discounts\"): {', '.join(existing)}"]
-        if existing else [])
-    if problems:
-        raise TariffChangeRefused("; ".join(problems))
-    changed = TariffPackage(
-        name=current.name,
-        parameters={**current.parameters, **change.parameters},
-        discounts={**current.discounts, **change.discounts, **change.new_discounts},
-    )
-    if changed == current:
-        raise TariffChangeRefused("the change changes nothing: every value is already in force")
-    return changed
-
-
-class ServiceOrderBase(BaseModel):
-    """What every order on an existing service carries."""
-
-    order_no: OrderNo
-    service_id: str
-    customer_code: str
-    # The service's provinces and APN when the order was submitted (for lists and the UI).
-    provinces: list[str] = Field(default_factory=list)
-    apn: str | None = None
-    requested_by: str = Field(min_length=1)
-    pre_approved_by: str | None = None
-    timers: ReportTimers = Field(default_factory=ReportTimers)
-
-
-class TariffChangeOrder(ServiceOrderBase):
-    kind: Literal["tariff_change"] = "tariff_change"
-    change: TariffChange
-    contract: ContractAmendment | None = None  # an amended contract, recorded as a new version
-
-
-class ServiceChange(BaseModel):
-    """A service change (业务变更): the dedicated line, the related provinces, the payer."""
-
-    line: DedicatedLine | None = None
-    provinces: list[str] | None = None
-    paying_province: str | None = None
-    # The new line rental starts when the customer confirms (vpdn order confirm-rental).
-    confirm_rental: bool = False
-
-    @field_validator("provinces")
-    @classmethod
-    def _provinces(cls, codes: list[str] | None) -> list[str] | None:
-        return None if codes is None else _check_provinces(codes)
-
-    @field_validator("paying_province")
-    @classmethod
-    def _payer(cls, code: str | None) -> str | None:
-        return None if code is None else check_province(code)
-
-    @model_validator(mode="after")
-    def _something(self) -> "ServiceChange":
-        if self.line is None and self.provinces is None and self.paying_province is None:
-            raise ValueError("a service change changes the line, the provinces or the paying province")
-        return self
-
-
-class ServiceChangeOrder(ServiceOrderBase):
-    kind: Literal["service_change"] = "service_change"
-    change: ServiceChange
-    contract: ContractAmendment | None = None  # an amended contract, recorded as a new version
-
-
-class ServiceClosureOrder(ServiceOrderBase):
-    kind: Literal["service_closure"] = "service_closure"
-
-
 class TariffVersion(BaseModel):
     service_id: str
     version: int
@@ -373,10 +208,3 @@ class ServiceUpdate(BaseModel):
     rental_id: str | None = None
     rental_start: str | None = None
     state: str | None = None
-
-
-class ServiceOrderResult(BaseModel):
-    order_no: str
-    service_id: str
-    state: str
-    detail: str = ""

@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 from models.members import MemberOrder
 from models.plans import MemberPlanChangeOrder
 from models.reconciliation import RepairOrder
-from models.service import ServiceChangeOrder, ServiceClosureOrder, TariffChangeOrder
+from models.service_changes import ServiceChangeOrder, ServiceClosureOrder, TariffChangeOrder
 
 ServiceOrder = Annotated[
     TariffChangeOrder | ServiceChangeOrder | ServiceClosureOrder | MemberOrder | MemberPlanChangeOrder | RepairOrder,

@@ -15,7 +15,8 @@ from temporalio.service import RPCError
 
 from models.customer import CustomerHierarchy
 from models.orders import OrderStatus, OrderType, workflow_id_for
-from models.service import ServiceOpeningOrder, ServiceOrderResult
+from models.service import ServiceOpeningOrder
+from models.service_changes import ServiceOrderResult
 from models.service_orders import SubmissionAnswer
 from settings import Settings
 from store import OrderStore, engine_for, migrate

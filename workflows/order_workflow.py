@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.common import BEIJING, OrderTracker, failure_text, fan_out, four_eyes, in_store
+from workflows.common import OrderTracker, failure_text, fan_out, four_eyes
 from workflows.fallout import Fallouts
 from workflows.provinces import ProvinceWork
 from workflows.saga import Saga
@@ -19,28 +19,19 @@ with workflow.unsafe.imports_passed_through():
     from activities.billing import RentalActivities
     from activities.order_store import OrderStoreActivities
     from models.acceptance import TableRequest
-    from models.contract import ContractRecord
     from models.fallout import FalloutDecision
     from models.hub import REPORT_SIGNAL, CompletionReport
     from models.orders import (
         CompensationDecision,
         Decision,
-        NewOrder,
         OrderState,
         OrderStatus,
         OrderType,
         TERMINAL_STATES,
-        workflow_id_for,
     )
     from models.provinces import HQ
-    from models.service import (
-        RentalStart,
-        ReportTimers,
-        ServiceOrderResult,
-        ServiceStep,
-        ServiceUpdate,
-        ServiceView,
-    )
+    from models.service import ReportTimers
+    from models.service_steps import RentalStart, ServiceStep
 
 ACCEPTANCE_TABLE_PATCH = "acceptance-table"
 TABLE_TIMEOUT = timedelta(minutes=5)  # a 100 000-member table is written in one transaction
@@ -298,55 +289,3 @@ class OrderWorkflow(Generic[Result]):
             raise ValueError(f"order {self._order_no} is not held for a failed compensation")
         if decision.action == "done_by_hand":
             four_eyes(self._order_no, self._requested_by, decision.by, "records its compensation done by hand")
-
-
-class ServiceOrderWorkflow(OrderWorkflow[ServiceOrderResult]):
-    """Base of the orders on an existing service (tariff change, service change, closure)."""
-
-    def _setup_service_order(self, order: Any) -> None:
-        self._setup(order.order_no, order.timers, order.requested_by, order.service_id)
-        self._order = order
-        self._contract = getattr(order, "contract", None)  # an amended contract, if it carries one
-        self._tracker.status.contract = str(self._contract) if self._contract else ""
-
-    async def _accept_on_active_service(self) -> ServiceView:
-        """Accept the order and load the service as it is now; only an active one takes it."""
-        return await self._accept_on_service(("active",))
-
-    async def _accept_on_service(self, takes: tuple[str, ...]) -> ServiceView:
-        """Accept the order and load the service as it is now; only one in a state of `takes` takes it."""
-        order = self._order
-        await self._tracker.accept(NewOrder(
-            order_no=order.order_no, order_type=self.order_type,
-            workflow_id=workflow_id_for(self.order_type, order.order_no), customer_code=order.customer_code,
-            requested_by=order.requested_by, service_id=order.service_id,
-        ))
-        service = await in_store(OrderStoreActivities.service_view, order.service_id, "load the service")
-        if service.state not in takes:
-            raise Rejected(f"service {order.service_id} is {service.state}: it takes no {self.order_type} order")
-        return service
-
-    async def _record_service(self, update: ServiceUpdate, summary: str) -> None:
-        await in_store(OrderStoreActivities.update_service, update, summary)
-
-    @staticmethod
-    def _rental_start_of(service: ServiceView) -> str:
-        """When the service's rental started (a service recorded before start dates were
-        kept: today, the best GPMS knows)."""
-        return service.rental_start or workflow.now().astimezone(BEIJING).date().isoformat()
-
-    async def _complete(self, detail: str) -> ServiceOrderResult:
-        """The order completes; an amended contract it carries is recorded with that event."""
-        record_contract = None
-        if self._contract:
-            record_contract = (OrderStoreActivities.record_contract, ContractRecord(
-                service_id=self._service_id, order_no=self._order_no, amendment=self._contract),
-                "record the amended contract")
-            detail += f"; {self._contract} recorded"
-        await self._tracker.record(f"{self.order_type} completed", state=OrderState.completed, detail=detail,
-                                   after=record_contract)
-        return ServiceOrderResult(order_no=self._order_no, service_id=self._service_id,
-                                  state=OrderState.completed, detail=detail)
-
-    async def _result(self, state: OrderState) -> ServiceOrderResult:
-        return ServiceOrderResult(order_no=self._order_no, service_id=self._service_id, state=state)

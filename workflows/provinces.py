@@ -23,7 +23,8 @@ with workflow.unsafe.imports_passed_through():
     from models.acceptance import ProvinceReport
     from models.hub import CompletionReport, ExpectedReport
     from models.orders import UnexpectedReport
-    from models.service import ReportTimers, WorkOrderAck
+    from models.service import ReportTimers
+    from models.service_steps import WorkOrderAck
     from models.words import duration_text
     from telemetry import metrics
 

@@ -13,7 +13,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 from workflows.common import PROVINCE_RETRY, STORE_TIMEOUT
-from workflows.order_workflow import ServiceOrderWorkflow
+from workflows.service_order_workflow import ServiceOrderWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.aaa import AaaActivities
@@ -25,13 +25,13 @@ with workflow.unsafe.imports_passed_through():
     from models.members import ItemState, MemberBatch, MemberStep
     from models.orders import OrderState, OrderType
     from models.reconciliation import REMOVALS, RepairOrder, RepairStart
-    from models.service import (
+    from models.service import ServiceView
+    from models.service_changes import ServiceOrderResult
+    from models.service_steps import (
         AccessWorkOrder,
         LineScheduling,
         RentalStart,
-        ServiceOrderResult,
         ServiceStep,
-        ServiceView,
         TariffConfiguration,
     )
 

@@ -11,7 +11,8 @@ leave cancel the package, settlement learns the new payer. A failure undoes what
 from temporalio import workflow
 
 from workflows.common import BEIJING
-from workflows.order_workflow import Rejected, ServiceOrderWorkflow
+from workflows.order_workflow import Rejected
+from workflows.service_order_workflow import ServiceOrderWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.billing import RentalActivities
@@ -19,14 +20,12 @@ with workflow.unsafe.imports_passed_through():
     from activities.line import LineActivities
     from models.orders import OrderState, OrderType
     from models.provinces import HQ
-    from models.service import (
+    from models.service import ServiceUpdate, ServiceView
+    from models.service_changes import ServiceChangeOrder, ServiceOrderResult
+    from models.service_steps import (
         AccessWorkOrder,
         LineScheduling,
         RentalStart,
-        ServiceChangeOrder,
-        ServiceOrderResult,
-        ServiceUpdate,
-        ServiceView,
         TariffConfiguration,
     )
 

@@ -10,7 +10,8 @@ is told (off-site payment) → the service `closed`. A failure puts back what wa
 from temporalio import workflow
 
 from workflows.common import in_store
-from workflows.order_workflow import Rejected, ServiceOrderWorkflow
+from workflows.order_workflow import Rejected
+from workflows.service_order_workflow import ServiceOrderWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.billing import RentalActivities
@@ -20,14 +21,12 @@ with workflow.unsafe.imports_passed_through():
     from models.orders import OrderState, OrderType
     from models.provinces import HQ
     from models.words import counted
-    from models.service import (
+    from models.service import ServiceUpdate, ServiceView
+    from models.service_changes import ServiceClosureOrder, ServiceOrderResult
+    from models.service_steps import (
         AccessWorkOrder,
         LineScheduling,
         RentalStart,
-        ServiceClosureOrder,
-        ServiceOrderResult,
-        ServiceUpdate,
-        ServiceView,
         TariffConfiguration,
     )
 

@@ -23,14 +23,16 @@ with workflow.unsafe.imports_passed_through():
     from models.acceptance import TableRequest
     from models.orders import NewOrder, OrderState, OrderType, workflow_id_for
     from models.service import (
-        AccessWorkOrder,
-        LineScheduling,
         RentalRule,
-        RentalStart,
         ServiceOpeningOrder,
         ServiceOpeningResult,
         ServiceRegistration,
         ServiceUpdate,
+    )
+    from models.service_steps import (
+        AccessWorkOrder,
+        LineScheduling,
+        RentalStart,
         TariffConfiguration,
     )
 

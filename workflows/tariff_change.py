@@ -9,20 +9,21 @@ back (their undo is registered before each is asked).
 from temporalio import workflow
 
 from workflows.common import in_store
-from workflows.order_workflow import Rejected, ServiceOrderWorkflow
+from workflows.order_workflow import Rejected
+from workflows.service_order_workflow import ServiceOrderWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.crm import CrmActivities
     from activities.order_store import OrderStoreActivities
     from models.orders import OrderState, OrderType
-    from models.service import (
+    from models.service import TariffVersion
+    from models.service_changes import (
         ServiceOrderResult,
         TariffChangeOrder,
         TariffChangeRefused,
-        TariffConfiguration,
-        TariffVersion,
         apply_tariff_change,
     )
+    from models.service_steps import TariffConfiguration
 
 
 @workflow.defn

@@ -2,7 +2,8 @@
 
 import pytest
 
-from models.service import TariffChange, TariffChangeRefused, TariffPackage, apply_tariff_change
+from models.service import TariffPackage
+from models.service_changes import TariffChange, TariffChangeRefused, apply_tariff_change
 
 CURRENT = TariffPackage(name="Kaiyuan 2026", parameters={"monthly_fee": "3000", "member_fee": "8"},
                         discounts={"loyalty": "0.95"})

@@ -6,7 +6,8 @@ import pytest
 from temporalio.client import WorkflowFailureError
 
 from models.orders import OrderState, OrderStatus, OrderType
-from models.service import ServiceChangeOrder, ServiceOpeningOrder, ServiceRegistration, TariffChangeOrder
+from models.service import ServiceOpeningOrder, ServiceRegistration
+from models.service_changes import ServiceChangeOrder, TariffChangeOrder
 from store import ServiceRefused
 from tests.helpers import (
     acquired_customer,

@@ -14,7 +14,7 @@ from cli import app
 from intake import Intake
 from models.fallout import FalloutDecision
 from models.orders import OrderState, OrderType
-from models.service import ServiceChangeOrder
+from models.service_changes import ServiceChangeOrder
 from store.orders import OrderRecords
 from tests.conftest import ACCOUNT_MANAGER_TOKEN
 from tests.helpers import (

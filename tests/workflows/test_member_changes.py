@@ -13,7 +13,7 @@ from intake import Intake, Refusal
 from models.member_changes import MemberNotification
 from models.members import MemberOrderResult
 from models.orders import Decision, OrderState, OrderType, member_changes_workflow_id, service_orders_workflow_id
-from models.service import ServiceClosureOrder, TariffChangeOrder
+from models.service_changes import ServiceClosureOrder, TariffChangeOrder
 from submission import notify_member_change
 from tests.helpers import CUSTOMER, order_result, submit
 from tests.workflows.test_member_join import BJ, GD, MEMBERS, SERVICE, SH, held_keys, member_order

@@ -9,7 +9,7 @@ from temporalio.client import WorkflowFailureError
 from models.fallout import FalloutDecision
 from models.orders import Decision, OrderState, OrderType
 from models.provinces import HQ
-from models.service import ServiceChangeOrder
+from models.service_changes import ServiceChangeOrder
 from tests.helpers import (
     acquired_customer,
     holdings,

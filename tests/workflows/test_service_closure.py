@@ -9,7 +9,7 @@ from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from models.members import MemberLine, MemberOrder
 from models.orders import Decision, OrderState, OrderType, service_orders_workflow_id
 from models.provinces import HQ
-from models.service import ServiceClosureOrder
+from models.service_changes import ServiceClosureOrder
 from reconcile import Reconciler
 from tests.helpers import (
     acquired_customer,

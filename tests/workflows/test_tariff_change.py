@@ -4,7 +4,7 @@ import pytest
 from temporalio.client import WorkflowFailureError
 
 from models.orders import OrderState, OrderType
-from models.service import TariffChangeOrder
+from models.service_changes import TariffChangeOrder
 from tests.helpers import (
     acquired_customer,
     inject,
