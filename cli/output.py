@@ -39,6 +39,9 @@ class Commands(TyperGroup):
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, TyperException, SystemExit):
             raise
+        except BrokenPipeError:  # the reader stopped reading (`| head`): nothing went wrong
+            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # nor at exit, flushing what is left
+            raise typer.Exit(0) from None
         except Exception as error:  # noqa: BLE001 - the operator gets one line, never a traceback
             text, code = explain(error)
             errors.print(f"[red]error:[/red] {escape(text)}", highlight=False, soft_wrap=True)
