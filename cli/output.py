@@ -72,7 +72,8 @@ def explain(error: Exception) -> tuple[str, int]:
     if isinstance(error, (SettingsInvalid, SchemaNotCurrent, SimulatorDatabaseOutdated, SetupMissing)):
         return str(error), 2
     if isinstance(error, OperationalError):
-        return f"the order store is unreachable ({redacted_url(Settings().database_url)}): {error.orig}", 1
+        reason = " ".join(str(error.orig).split())  # libpq's hint is on a line of its own
+        return f"the order store is unreachable ({redacted_url(Settings().database_url)}): {reason}", 1
     log = Settings().data_dir / "cli-errors.log"
     with contextlib.suppress(OSError):
         log.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
