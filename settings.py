@@ -27,6 +27,13 @@ DEFAULT_NAMESPACE = "default"
 PREFIX = "VPDN_"
 
 
+def _store_url(url: str) -> str:
+    """A database the stores run on: SQLite or PostgreSQL (empty: the default, derived)."""
+    if url and not url.startswith(("sqlite:///", "postgresql://", "postgres://", "postgresql+psycopg://")):
+        raise ValueError("not sqlite:///PATH or postgresql://USER@HOST:PORT/DATABASE")
+    return url
+
+
 def _time_zone(name: str) -> str:
     """An IANA time zone name (`Asia/Shanghai`, `UTC`)."""
     try:
@@ -48,10 +55,11 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path(".vpdn")
     task_queue: str = Field("vpdn-orders", min_length=1)
-    database_url: str = ""  # default: SQLite in the data folder
+    database_url: Annotated[str, AfterValidator(_store_url)] = ""  # default: SQLite in the data folder
     hub_url: str = ""  # default: the simulator
     simulator_port: int = Field(8400, ge=1, le=65535, validation_alias="VPDN_SIM_PORT")
-    simulator_database_url: str = Field("", validation_alias="VPDN_SIM_DATABASE_URL")
+    simulator_database_url: Annotated[str, AfterValidator(_store_url)] = Field(
+        "", validation_alias="VPDN_SIM_DATABASE_URL")
     report_delay_s: float = Field(0.5, ge=0, validation_alias="VPDN_SIM_REPORT_DELAY")
     ui_port: int = Field(8233, ge=1, le=65535)
     api_port: int = Field(8300, ge=1, le=65535)

@@ -39,6 +39,9 @@ class Commands(TyperGroup):
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, TyperException, SystemExit):
             raise
+        except BrokenPipeError:  # the reader stopped reading (`| head`): nothing went wrong
+            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # nor at exit, flushing what is left
+            raise typer.Exit(0) from None
         except Exception as error:  # noqa: BLE001 - the operator gets one line, never a traceback
             text, code = explain(error)
             errors.print(f"[red]error:[/red] {escape(text)}", highlight=False, soft_wrap=True)
@@ -69,7 +72,8 @@ def explain(error: Exception) -> tuple[str, int]:
     if isinstance(error, (SettingsInvalid, SchemaNotCurrent, SimulatorDatabaseOutdated, SetupMissing)):
         return str(error), 2
     if isinstance(error, OperationalError):
-        return f"the order store is unreachable ({redacted_url(Settings().database_url)}): {error.orig}", 1
+        reason = " ".join(str(error.orig).split())  # libpq's hint is on a line of its own
+        return f"the order store is unreachable ({redacted_url(Settings().database_url)}): {reason}", 1
     log = Settings().data_dir / "cli-errors.log"
     with contextlib.suppress(OSError):
         log.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

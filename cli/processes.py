@@ -52,7 +52,7 @@ def worker() -> None:
     settings = Settings()
     configure_logging(settings.log_format, settings.log_level)
     try:
-        asyncio.run(run_worker(settings))
+        run(run_worker(settings))
     except SecretsRefused as refusal:
         fail(str(refusal), code=2)
     except KeyboardInterrupt:
