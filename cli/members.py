@@ -2,6 +2,8 @@
 notifications of members' own number changes."""
 
 import json
+import os
+import stat
 from pathlib import Path
 from typing import Annotated, BinaryIO
 
@@ -29,11 +31,23 @@ def open_member_file(file: Path) -> BinaryIO:
         fail(f"cannot read member file {file}: {error.strerror or error}", code=2)
 
 
+class PipeStream:
+    """A member file that is a pipe (`--file <(…)`), read as it comes: the upload cannot ask
+    its length (a pipe's size reads as 0), so it is sent in chunks of unknown total."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+
+    def read(self, size: int = -1) -> bytes:
+        return self._stream.read(size)
+
+
 def submit_members(kind: str, file: Path, fields: dict) -> Accepted:
     """Upload a member order's file to the API as it is read (multipart, streamed: never
     held in memory) with the order's `fields`; the order taken."""
     with open_member_file(file) as stream, console.status("checking and recording the members…"):
-        return submit(kind, data=fields, files={"file": (file.name, stream, "text/csv")})
+        upload = stream if stat.S_ISREG(os.fstat(stream.fileno()).st_mode) else PipeStream(stream)
+        return submit(kind, data=fields, files={"file": (file.name, upload, "text/csv")})
 
 
 def member_order(service_id: str, file: Path, kind: str, order_no: str | None,
