@@ -210,3 +210,12 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+# The content of an opening order file, as the CLI's tests submit it.
+OPENING_ORDER = {
+    "customer_code": "3100012345", "apn": "acme.vpdn.sh", "access_province": "SH", "provinces": ["GD"],
+    "tariff": {"name": "Acme", "parameters": {"monthly_fee": "100", "member_fee": "5"}},
+    "contract": {"number": "CT-2026-001", "signed_on": "2026-11-20", "signed_by": "am-zhang",
+                 "tariff_reference": "HQ-TRF-2026-0173"},
+}

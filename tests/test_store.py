@@ -176,6 +176,15 @@ def numbers(count: int):
     return (MemberLine(msisdn=f"13{n:09d}") for n in range(count))
 
 
+def big_service(order_store: OrderStore) -> None:
+    """Service VPDN-BIG, active in the five home provinces, its customer acquired."""
+    order_store.customers.save_customer(hierarchy())
+    order_store.services.register_service(ServiceRegistration(
+        order_no="OPN-BIG", service_id="VPDN-BIG", customer_code="3100012345", apn="big.vpdn", access_province="SH",
+        paying_province="SH", provinces=list(HOMES), tariff={"name": "t", "parameters": {"monthly_fee": "1",
+                                                                                      "member_fee": "1"}}))
+
+
 def member_order(order_store: OrderStore, order_no: str, kind: str) -> None:
     order_store.orders.record_order(NewOrder(
         order_no=order_no, order_type=OrderType(f"member_{kind}"), workflow_id=f"vpdn-{kind}-{order_no}",
@@ -194,11 +203,7 @@ def run_batches(order_store: OrderStore, order_no: str) -> int:
 
 
 def test_the_page_that_completes_member_verification_cuts_the_batches_once(order_store):
-    order_store.customers.save_customer(hierarchy())
-    order_store.services.register_service(ServiceRegistration(
-        order_no="OPN-BIG", service_id="VPDN-BIG", customer_code="3100012345", apn="big.vpdn", access_province="SH",
-        paying_province="SH", provinces=list(HOMES), tariff={"name": "t", "parameters": {"monthly_fee": "1",
-                                                                                      "member_fee": "1"}}))
+    big_service(order_store)
     order_store.staging.stage("JOIN-PAGES", "VPDN-BIG", "join", numbers(5))
     member_order(order_store, "JOIN-PAGES", "join")
     first, last = order_store.members.page_numbers("JOIN-PAGES", 0, 3), order_store.members.page_numbers(
@@ -216,11 +221,7 @@ def test_the_page_that_completes_member_verification_cuts_the_batches_once(order
 
 
 def test_70_000_members_join_and_exit_without_binding_a_parameter_per_member(order_store):
-    order_store.customers.save_customer(hierarchy())
-    order_store.services.register_service(ServiceRegistration(
-        order_no="OPN-BIG", service_id="VPDN-BIG", customer_code="3100012345", apn="big.vpdn", access_province="SH",
-        paying_province="SH", provinces=list(HOMES), tariff={"name": "t", "parameters": {"monthly_fee": "1",
-                                                                                      "member_fee": "1"}}))
+    big_service(order_store)
 
     assert order_store.staging.stage("JOIN-BIG", "VPDN-BIG", "join", numbers(BIG))
     assert order_store.staging.refused_members("JOIN-BIG", "VPDN-BIG", "join") == (0, [])

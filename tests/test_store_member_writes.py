@@ -8,12 +8,11 @@ import time
 import pytest
 from sqlalchemy import text
 
-from models.service import ServiceRegistration
 from store import OrderStore
 from store.engine import engine_for
 from tests.conftest import POSTGRES_URL
 from tests.helpers import migrated
-from tests.test_store import HOMES, hierarchy, member_order, numbers, run_batches
+from tests.test_store import HOMES, big_service, member_order, numbers, run_batches
 
 MEMBERS = 3000
 OTHERS = text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
@@ -45,11 +44,7 @@ def index_entries_read(url: str) -> int:
 def test_finishing_a_join_of_3000_members_reads_each_members_index_entry_not_the_whole_service_per_member():
     url = migrated(POSTGRES_URL)
     order_store = OrderStore(url)
-    order_store.customers.save_customer(hierarchy())
-    order_store.services.register_service(ServiceRegistration(
-        order_no="OPN-BIG", service_id="VPDN-BIG", customer_code="3100012345", apn="big.vpdn", access_province="SH",
-        paying_province="SH", provinces=list(HOMES), tariff={"name": "t", "parameters": {"monthly_fee": "1",
-                                                                                      "member_fee": "1"}}))
+    big_service(order_store)
     assert order_store.staging.stage("JOIN-BIG", "VPDN-BIG", "join", numbers(MEMBERS))
     member_order(order_store, "JOIN-BIG", "join")
     page = order_store.members.page_numbers("JOIN-BIG", 0, MEMBERS)

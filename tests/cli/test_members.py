@@ -7,14 +7,8 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from tests.cli_service import active_service
 
 runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def isolated(cli_environment, cli_api):
-    """Every command reaches the API over this test's order store, as `vpdn up`'s people."""
 
 
 def members_file(tmp_path, text: str) -> str:

@@ -23,11 +23,6 @@ ORDER = {
 }
 
 
-@pytest.fixture(autouse=True)
-def isolated(cli_environment, cli_api):
-    """Every command reaches the API over this test's own order store."""
-
-
 @pytest.fixture
 def submitted(monkeypatch) -> list[dict]:
     """What the command submits to the API (the opening accepted as OPN-W)."""

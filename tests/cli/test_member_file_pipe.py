@@ -3,18 +3,11 @@
 import os
 import threading
 
-import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from tests.cli_service import active_service
 
 runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def isolated(cli_environment, cli_api):
-    """Every command reaches the API over this test's order store, as `vpdn up`'s people."""
 
 
 def test_a_member_file_read_from_a_pipe_is_checked_like_a_file(tmp_path, active_service):

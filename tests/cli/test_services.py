@@ -14,20 +14,15 @@ from models.plans import MemberPlan
 from models.service import ServiceRegistration
 from settings import Settings
 from store import OrderStore
-from tests.cli_service import ORDER, active_service
+from tests.helpers import OPENING_ORDER
 from tests.helpers import acquired_customer
 
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def isolated(cli_environment, cli_api):
-    """Every command reaches the API over this test's order store, as `vpdn up`'s people."""
-
-
 def open_with(tmp_path, **changes) -> Result:
     order_file = tmp_path / "order.json"
-    order_file.write_text(json.dumps({**ORDER, **changes}))
+    order_file.write_text(json.dumps({**OPENING_ORDER, **changes}))
     return runner.invoke(app, ["--as", "alice", "service", "open", "--file", str(order_file)])
 
 
@@ -61,7 +56,7 @@ def test_service_opening_with_an_apn_in_use_is_refused(tmp_path):
     acquired_customer(store)
     store.services.register_service(ServiceRegistration(
         order_no="OPN-0", service_id="SVC-OPN-0", customer_code="3100012345", apn="acme.vpdn.sh",
-        access_province="SH", paying_province="SH", provinces=["SH"], tariff=ORDER["tariff"]))
+        access_province="SH", paying_province="SH", provinces=["SH"], tariff=OPENING_ORDER["tariff"]))
 
     result = open_with(tmp_path)
 
@@ -126,14 +121,14 @@ def test_an_opening_with_a_contract_number_of_another_customers_service_is_refus
         update={"customer_code": "3100099999"}))
 
     result = open_with(tmp_path, customer_code="3100099999", apn="other.vpdn.sh",
-                       contract={**ORDER["contract"], "number": "CT-OPN-0"})
+                       contract={**OPENING_ORDER["contract"], "number": "CT-OPN-0"})
 
     assert result.exit_code == 2
     assert "contract CT-OPN-0 is already used by service SVC-OPN-0 of customer 3100012345" in result.output
 
 
 def test_an_opening_with_a_contract_signed_in_the_future_is_refused(tmp_path, active_service):
-    result = open_with(tmp_path, apn="future.vpdn.sh", contract={**ORDER["contract"], "signed_on": "2099-01-01"})
+    result = open_with(tmp_path, apn="future.vpdn.sh", contract={**OPENING_ORDER["contract"], "signed_on": "2099-01-01"})
 
     assert result.exit_code == 2
     assert "contract: signed_on 2099-01-01 is in the future" in result.output

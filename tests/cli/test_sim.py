@@ -12,11 +12,6 @@ from settings import Settings
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def isolated(cli_environment, cli_api):
-    """Every command reaches the API over this test's order store, as `vpdn up`'s people."""
-
-
 def test_seed_without_a_source_is_refused():
     result = runner.invoke(app, ["sim", "seed"])
 

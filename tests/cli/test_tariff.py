@@ -8,14 +8,8 @@ from typer.testing import CliRunner
 
 from cli import app
 from models.orders import NewOrder
-from tests.cli_service import active_service
 
 runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def isolated(cli_environment, cli_api):
-    """Every command reaches the API over this test's order store, as `vpdn up`'s people."""
 
 
 @pytest.mark.parametrize("change, message", [

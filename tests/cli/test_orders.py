@@ -1,18 +1,11 @@
 """`vpdn order`: decisions on an unknown order, lists that say what they leave out, an order's members."""
 
-import pytest
 from typer.testing import CliRunner
 
 from cli import app
 from models.orders import NewOrder
-from tests.cli_service import active_service
 
 runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def isolated(cli_environment, cli_api):
-    """Every command reaches the API over this test's order store, as `vpdn up`'s people."""
 
 
 def test_decisions_on_an_unknown_order_are_refused():

@@ -12,11 +12,6 @@ from store import OrderStore
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def isolated(cli_environment, cli_api):
-    """Every command reaches the API over this test's order store, as `vpdn up`'s people."""
-
-
 @pytest.mark.parametrize("code", ["12345", "12345678901", "31000A2345", ""])
 def test_malformed_customer_code_is_refused_before_anything_starts(code):
     result = runner.invoke(app, ["--as", "alice", "customer", "acquire", code])

@@ -3,21 +3,14 @@
 import json
 from datetime import UTC, datetime
 
-import pytest
 from typer.testing import CliRunner
 
 from cli import app
 from models.fallout import Fallout, FalloutDecision
 from models.orders import NewOrder
 from store import OrderStore
-from tests.cli_service import active_service
 
 runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def isolated(cli_environment, cli_api):
-    """Every command reaches the API over this test's order store, as `vpdn up`'s people."""
 
 
 def held_opening(store: OrderStore, order_no: str, allowed: tuple[str, ...] = ("retry", "compensate")) -> str:

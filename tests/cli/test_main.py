@@ -10,14 +10,8 @@ from typer.testing import CliRunner
 
 from cli import app
 from settings import Settings
-from tests.cli_service import active_service
 
 runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def isolated(cli_environment, cli_api):
-    """Every command reaches the API over this test's order store, as `vpdn up`'s people."""
 
 
 def test_unreachable_temporal_is_reported_plainly():
