@@ -46,8 +46,13 @@ def _database_of_this_process(url: str | None) -> str | None:
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if not url or not worker:
         return url
+    return database_beside(url, worker)
+
+
+def database_beside(url: str, suffix: str) -> str:
+    """The PostgreSQL database `<url's database>_<suffix>` on url's server, created on first use."""
     given = make_url(url)
-    own = given.set(database=f"{given.database}_{worker}")
+    own = given.set(database=f"{given.database}_{suffix}")
     engine = create_engine(given, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
         if not connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),

@@ -10,27 +10,24 @@ from sqlalchemy import text
 
 from store import OrderStore
 from store.engine import engine_for
-from tests.conftest import POSTGRES_URL
+from tests.conftest import POSTGRES_URL, database_beside
 from tests.helpers import migrated
 from tests.test_store import HOMES, big_service, member_order, numbers, run_batches
 
 MEMBERS = 3000
-OTHERS = text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
-OTHERS_ENDED = text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()")
 READS = text("SELECT coalesce(sum(idx_tup_read), 0) FROM pg_stat_user_indexes "
              "WHERE relname IN ('member', 'member_terms')")
+OTHERS = text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
 
 
 def index_entries_read(url: str) -> int:
-    """Index entries read on the member tables so far. A connection sends its statistics
-    when it ends (or after idling up to 10 s): every other connection to the database, this
-    test's and earlier tests' idle pools, is ended first and its statistics waited for."""
+    """Index entries read on the member tables so far. A connection's statistics reach the
+    server as it ends: only this test connects to its database, and the store's connections
+    are closed first, so the count is read once no other connection is left."""
     engine = engine_for(url)
     try:
         with engine.connect() as connection:
-            connection.execute(OTHERS_ENDED)
-            for _ in range(100):
+            for _ in range(300):
                 if not connection.execute(OTHERS).scalar_one():
                     break
                 time.sleep(0.1)
@@ -42,7 +39,7 @@ def index_entries_read(url: str) -> int:
 
 @pytest.mark.skipif(not POSTGRES_URL, reason="VPDN_TEST_POSTGRES_URL is not set: PostgreSQL store tests skipped")
 def test_finishing_a_join_of_3000_members_reads_each_members_index_entry_not_the_whole_service_per_member():
-    url = migrated(POSTGRES_URL)
+    url = migrated(database_beside(POSTGRES_URL, "index_reads"))  # a database of its own: its statistics are this test's
     order_store = OrderStore(url)
     big_service(order_store)
     assert order_store.staging.stage("JOIN-BIG", "VPDN-BIG", "join", numbers(MEMBERS))
@@ -51,11 +48,12 @@ def test_finishing_a_join_of_3000_members_reads_each_members_index_entry_not_the
     order_store.members.record_results("JOIN-BIG", {m: ("valid", None, "") for m in page},
                                        homes={m: HOMES[int(m) % len(HOMES)] for m in page})
     run_batches(order_store, "JOIN-BIG")
-    # the member tables as migrated() left them: emptied, no statistics
+    order_store.engine.dispose()  # the member tables as migrated() left them: emptied, no statistics
     before = index_entries_read(url)
 
     order_store.members.finish_members("JOIN-BIG", "VPDN-BIG", "join")
     order_store.terms.record_joined("JOIN-BIG", "VPDN-BIG", [])
+    order_store.engine.dispose()
     read = index_entries_read(url) - before
 
     assert order_store.members.member_count("VPDN-BIG") == MEMBERS
